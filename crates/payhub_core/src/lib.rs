@@ -1,0 +1,25 @@
+//! payhub's domain, shared by every API dialect.
+//!
+//! # Layout
+//! - [`money`] and [`currency`]: exact amounts with their ISO 4217 currency.
+//! - [`ids`]: time-ordered random 64-bit ids and merchant ids.
+//! - [`status`]: the status machine; [`status::transition`] is the only gate.
+//! - [`ledger`]: payments, refunds, and the rules a refund must pass.
+//! - [`events`]: what the outbox carries to hub subscribers.
+//!
+//! This crate has no HTTP and no SQL on purpose: facades translate their wire
+//! formats into these types, and the store persists them.
+
+pub mod currency;
+pub mod events;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod status;
+
+pub use currency::Currency;
+pub use events::{EventKind, LedgerEvent};
+pub use ids::{EventId, MerchantId, PaymentId, RefundId, SubscriptionId};
+pub use ledger::{Document, NewPayment, NewRefund, Payment, Refund, RefundRejection};
+pub use money::{Money, MoneyError};
+pub use status::{transition, Status, TransitionError};

@@ -1,0 +1,180 @@
+//! The shape every TMF676 list shares: filters served by indexes where they
+//! can be, the rest evaluated here, then paging headers and 200/206.
+
+use std::future::Future;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use payhub_core::PaymentId;
+use payhub_store::{ListFilter, Listed, Page, StoreError};
+use serde_json::Value;
+
+use super::error::TmfError;
+use super::query::{select_fields, Filter, ListParams, Op};
+use super::wire::href;
+
+/// Which resource collection is being listed.
+#[derive(Clone, Copy)]
+pub struct Collection {
+    /// The path segment and href collection name (`payment`, `refund`).
+    pub name: &'static str,
+    /// Whether `payment.id` is an indexed column (refunds).
+    pub has_payment_ref: bool,
+}
+
+fn ids_from(values: &[String], parse: impl Fn(&str) -> Option<i64>) -> Vec<i64> {
+    values.iter().filter_map(|v| parse(v)).collect()
+}
+
+/// An id in its canonical text form only, so that the index gives exactly the
+/// answer the attribute comparison would (`0123` is not `123`).
+fn canonical_id(text: &str) -> Option<i64> {
+    text.parse::<PaymentId>()
+        .ok()
+        .filter(|id| id.to_string() == text)
+        .map(PaymentId::get)
+}
+
+/// Moves the equality filters that columns serve into a store filter. Returns
+/// it with `true` when every filter moved, so the store can page by itself.
+pub fn pushdown(filters: &[Filter], collection: Collection, base_url: &str) -> (ListFilter, bool) {
+    let mut store_filter = ListFilter::default();
+    let mut all_moved = true;
+    let href_prefix = href(base_url, collection.name, "");
+    for filter in filters {
+        if filter.op != Op::Eq {
+            all_moved = false;
+            continue;
+        }
+        match filter.path_text().as_str() {
+            "id" => store_filter.ids = Some(ids_from(&filter.values, canonical_id)),
+            "href" => {
+                let ids = ids_from(&filter.values, |v| {
+                    v.strip_prefix(&href_prefix).and_then(canonical_id)
+                });
+                store_filter.ids = Some(match store_filter.ids.take() {
+                    Some(existing) => existing.into_iter().filter(|id| ids.contains(id)).collect(),
+                    None => ids,
+                });
+            }
+            "account.id" => store_filter.account_ids = Some(filter.values.clone()),
+            "correlatorId" => store_filter.correlator_ids = Some(filter.values.clone()),
+            "status" => store_filter.statuses = Some(filter.values.clone()),
+            "payment.id" if collection.has_payment_ref => {
+                store_filter.payment_ids = Some(ids_from(&filter.values, canonical_id));
+            }
+            _ => all_moved = false,
+        }
+    }
+    (store_filter, all_moved)
+}
+
+/// Lists a collection: `fetch` reads from the store (one page, or everything
+/// when some filter must be evaluated here), `render` makes each resource.
+pub async fn list<T, Fetch, Fut>(
+    params: ListParams,
+    collection: Collection,
+    base_url: &str,
+    fetch: Fetch,
+    render: impl Fn(&T) -> Value,
+) -> Result<Response, TmfError>
+where
+    Fetch: FnOnce(ListFilter, Option<Page>) -> Fut,
+    Fut: Future<Output = Result<Listed<T>, StoreError>>,
+{
+    let (store_filter, all_moved) = pushdown(&params.filters, collection, base_url);
+    let page = Page {
+        offset: params.offset,
+        limit: params.limit,
+    };
+    let (resources, total) = if all_moved {
+        let listed = fetch(store_filter, Some(page)).await?;
+        (
+            listed.items.iter().map(&render).collect::<Vec<_>>(),
+            listed.total,
+        )
+    } else {
+        let listed = fetch(store_filter, None).await?;
+        let matching: Vec<Value> = listed
+            .items
+            .iter()
+            .map(&render)
+            .filter(|r| params.filters.iter().all(|f| f.matches(r)))
+            .collect();
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        (matching.into_iter().skip(skip).take(take).collect(), total)
+    };
+    let shown: Vec<Value> = resources
+        .into_iter()
+        .map(|r| select_fields(r, &params.fields))
+        .collect();
+    Ok(list_response(shown, total))
+}
+
+fn list_response(items: Vec<Value>, total: i64) -> Response {
+    let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let status = if count < total {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, axum::Json(Value::Array(items))).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        HeaderName::from_static("x-total-count"),
+        HeaderValue::from(total),
+    );
+    headers.insert(
+        HeaderName::from_static("x-result-count"),
+        HeaderValue::from(count),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_tmf676::query::parse_list_query;
+
+    const PAYMENTS: Collection = Collection {
+        name: "payment",
+        has_payment_ref: false,
+    };
+
+    fn push(raw: &str) -> (ListFilter, bool) {
+        let params = parse_list_query(Some(raw)).unwrap_or_else(|e| unreachable!("{e}"));
+        pushdown(&params.filters, PAYMENTS, "http://h")
+    }
+
+    #[test]
+    fn indexed_equalities_move_to_the_store() {
+        let (f, all) = push("account.id=a,b&status=captured&id=12");
+        assert!(all);
+        assert_eq!(f.account_ids, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(f.statuses, Some(vec!["captured".into()]));
+        assert_eq!(f.ids, Some(vec![12]));
+    }
+
+    #[test]
+    fn hrefs_become_ids_and_foreign_hrefs_match_nothing() {
+        let (f, all) = push("href=http://h/tmf-api/paymentManagement/v4/payment/42");
+        assert!(all);
+        assert_eq!(f.ids, Some(vec![42]));
+        let (f, _) = push("href=http://other/tmf-api/paymentManagement/v4/payment/42");
+        assert!(f.matches_nothing());
+        let (f, _) = push("id=0042");
+        assert!(f.matches_nothing());
+    }
+
+    #[test]
+    fn other_filters_stay_here() {
+        assert!(!push("name=x").1);
+        assert!(!push("account.id.gt=a").1);
+        assert!(
+            !push("payment.id=1").1,
+            "payments have no payment reference column"
+        );
+    }
+}

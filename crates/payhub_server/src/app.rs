@@ -1,0 +1,180 @@
+//! Building and running the server: one start-up path for `payhub serve` and tests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::response::IntoResponse;
+use axum::Router;
+use payhub_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tower::Layer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::api_tmf676::{self, error::TmfError};
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::{hub, ops};
+
+/// A bound, ready-to-run payhub.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] payhub_store::ConnectError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Opens the store (migrating it) and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let store =
+            payhub_store::connect(&settings.database_url, settings.db_max_connections).await?;
+        Self::build_with_store(settings, store).await
+    }
+
+    /// Binds the listener over an already opened store.
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            outbox_written: Arc::new(Notify::new()),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests use its store).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and
+    /// stops the workers.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let workers = tokio::spawn(hub::run_workers(self.state.clone(), workers_stopped));
+        let app = router(self.state);
+        let service = tower::util::MapRequestLayer::new(normalize_path).layer(app);
+        let served = axum::serve(
+            self.listener,
+            axum::ServiceExt::<Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        let _ = stop_workers.send(true);
+        let _ = workers.await;
+        served
+    }
+}
+
+/// Random request ids, returned in `x-request-id` and logged with each request.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id: u64 = rand::random();
+        format!("{id:016x}").parse().ok().map(RequestId::new)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id,
+            merchant.id = tracing::field::Empty)
+    });
+    Router::new()
+        .merge(ops::router())
+        .nest(api_tmf676::BASE_PATH, api_tmf676::router())
+        .fallback(|| async { TmfError::NotFound("no such resource".into()).into_response() })
+        .method_not_allowed_fallback(|| async { TmfError::MethodNotAllowed.into_response() })
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(trace)
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+}
+
+/// Collapses repeated slashes and drops a trailing one before routing, so that
+/// `/v4//payment` (as the conformance kit sends it) and `/payment/` both work.
+fn normalize_path(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let needs_work = path.contains("//") || (path.len() > 1 && path.ends_with('/'));
+    if !needs_work {
+        return request;
+    }
+    let mut normalized = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        normalized.push('/');
+        normalized.push_str(segment);
+    }
+    if normalized.is_empty() {
+        normalized.push('/');
+    }
+    if let Some(query) = request.uri().query() {
+        normalized.push('?');
+        normalized.push_str(query);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = normalized.parse().ok();
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(path: &str) -> String {
+        let request = Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap_or_default();
+        normalize_path(request).uri().to_string()
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        assert_eq!(normalized("/a/v4//payment"), "/a/v4/payment");
+        assert_eq!(normalized("/a/payment/"), "/a/payment");
+        assert_eq!(normalized("/a/payment/?fields=id"), "/a/payment?fields=id");
+        assert_eq!(normalized("/"), "/");
+        assert_eq!(normalized("/a/payment"), "/a/payment");
+    }
+}

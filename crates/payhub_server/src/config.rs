@@ -1,0 +1,252 @@
+//! One typed settings tree, read once at start-up.
+//!
+//! Precedence, lowest first: built-in defaults, the TOML config file
+//! (`--config FILE`, `PAYHUB_CONFIG`, or `./payhub.toml` when present), `PAYHUB_…`
+//! environment variables, command-line flags. A bad value stops start-up with a
+//! message naming it; nothing is re-read or panics later.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Address payhub listens on unless told otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8676";
+/// Where the embedded SQLite database lives unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "payhub-data";
+
+/// Everything the server needs to know, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// What `href` and `Location` are built from, without a trailing slash.
+    pub public_base_url: String,
+    pub db_max_connections: u32,
+    pub hub: HubSettings,
+    /// How long an idempotency key and its response are kept (at least 24 hours).
+    pub idempotency_retention: Duration,
+    /// After this long without an answer, a request holding an idempotency key
+    /// is presumed dead and a retry may take the key over.
+    pub idempotency_stale_after: Duration,
+}
+
+/// How hub notifications are retried.
+#[derive(Clone, Debug)]
+pub struct HubSettings {
+    /// The delay before the second attempt; each later delay doubles it.
+    pub retry_base: Duration,
+    /// The longest delay between two attempts.
+    pub retry_max: Duration,
+    /// Attempts before a delivery is given up (marked dead).
+    pub max_attempts: u32,
+    /// How long one attempt may take.
+    pub request_timeout: Duration,
+    /// How often the workers look for work when nothing woke them.
+    pub poll_interval: Duration,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self {
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: 15,
+            request_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The settings a file, the environment or flags may give; all optional.
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    /// Directory of the embedded SQLite database (and the demo credentials file).
+    #[arg(long, env = "PAYHUB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB; default: SQLite in the data directory.
+    #[arg(long, env = "PAYHUB_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address and port to listen on (serve only).
+    #[arg(long, env = "PAYHUB_LISTEN")]
+    pub listen: Option<String>,
+    /// Base URL clients reach payhub at; hrefs and Location headers start with it.
+    #[arg(long, env = "PAYHUB_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "PAYHUB_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+    /// Delay before the second hub delivery attempt, in milliseconds.
+    #[arg(long, env = "PAYHUB_HUB_RETRY_BASE_MS")]
+    pub hub_retry_base_ms: Option<u64>,
+    /// Longest delay between hub delivery attempts, in seconds.
+    #[arg(long, env = "PAYHUB_HUB_RETRY_MAX_S")]
+    pub hub_retry_max_s: Option<u64>,
+    /// Hub delivery attempts before giving up.
+    #[arg(long, env = "PAYHUB_HUB_MAX_ATTEMPTS")]
+    pub hub_max_attempts: Option<u32>,
+    /// How long idempotency keys are kept, in hours (at least 24).
+    #[arg(long, env = "PAYHUB_IDEMPOTENCY_RETENTION_H")]
+    pub idempotency_retention_h: Option<u64>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {source}")]
+    ParseFile {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl SettingsInput {
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::ReadFile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| SettingsError::ParseFile {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Fills every field this one leaves empty from `lower`.
+    pub fn over(self, lower: SettingsInput) -> SettingsInput {
+        SettingsInput {
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            listen: self.listen.or(lower.listen),
+            public_base_url: self.public_base_url.or(lower.public_base_url),
+            db_max_connections: self.db_max_connections.or(lower.db_max_connections),
+            hub_retry_base_ms: self.hub_retry_base_ms.or(lower.hub_retry_base_ms),
+            hub_retry_max_s: self.hub_retry_max_s.or(lower.hub_retry_max_s),
+            hub_max_attempts: self.hub_max_attempts.or(lower.hub_max_attempts),
+            idempotency_retention_h: self
+                .idempotency_retention_h
+                .or(lower.idempotency_retention_h),
+        }
+    }
+
+    /// Applies defaults and checks every value.
+    pub fn resolve(self) -> Result<Settings, SettingsError> {
+        let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|e| SettingsError::Invalid {
+            name: "listen",
+            reason: format!("'{listen_text}': {e}"),
+        })?;
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("payhub.sqlite3").display()));
+        let public_base_url = self
+            .public_base_url
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let parsed = url::Url::parse(&public_base_url).map_err(|e| SettingsError::Invalid {
+            name: "public_base_url",
+            reason: format!("'{public_base_url}': {e}"),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            return Err(SettingsError::Invalid {
+                name: "public_base_url",
+                reason: format!("'{public_base_url}' must be an http(s) URL without a query"),
+            });
+        }
+        let retention_h = self.idempotency_retention_h.unwrap_or(24);
+        if retention_h < 24 {
+            return Err(SettingsError::Invalid {
+                name: "idempotency_retention_h",
+                reason: "keys are kept at least 24 hours".into(),
+            });
+        }
+        let defaults = HubSettings::default();
+        let hub = HubSettings {
+            retry_base: self
+                .hub_retry_base_ms
+                .map_or(defaults.retry_base, Duration::from_millis),
+            retry_max: self
+                .hub_retry_max_s
+                .map_or(defaults.retry_max, Duration::from_secs),
+            max_attempts: self
+                .hub_max_attempts
+                .unwrap_or(defaults.max_attempts)
+                .max(1),
+            ..defaults
+        };
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url,
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            db_max_connections: self.db_max_connections.unwrap_or(10).max(1),
+            hub,
+            idempotency_retention: Duration::from_secs(retention_h * 3600),
+            idempotency_stale_after: Duration::from_secs(60),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_sqlite_on_loopback() -> Result<(), SettingsError> {
+        let s = SettingsInput::default().resolve()?;
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.database_url, "sqlite://payhub-data/payhub.sqlite3");
+        assert_eq!(s.public_base_url, "http://127.0.0.1:8676");
+        Ok(())
+    }
+
+    #[test]
+    fn flags_win_over_the_file() -> Result<(), SettingsError> {
+        let file: SettingsInput = toml::from_str("listen = \"127.0.0.1:1\"\ndata_dir = \"d\"")
+            .map_err(|e| SettingsError::ParseFile {
+                path: "-".into(),
+                source: Box::new(e),
+            })?;
+        let flags = SettingsInput {
+            listen: Some("127.0.0.1:2".into()),
+            ..Default::default()
+        };
+        let s = flags.over(file).resolve()?;
+        assert_eq!(s.listen.port(), 2);
+        assert_eq!(s.data_dir, PathBuf::from("d"));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        for input in [
+            SettingsInput {
+                listen: Some("nowhere".into()),
+                ..Default::default()
+            },
+            SettingsInput {
+                public_base_url: Some("ftp://x".into()),
+                ..Default::default()
+            },
+            SettingsInput {
+                idempotency_retention_h: Some(1),
+                ..Default::default()
+            },
+        ] {
+            assert!(input.resolve().is_err());
+        }
+    }
+}

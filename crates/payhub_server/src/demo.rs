@@ -1,0 +1,91 @@
+//! The demo merchant that makes a fresh `payhub serve` usable at once.
+//!
+//! On a database with no merchant, `serve` creates one named `demo` and writes
+//! its credentials to `DATA_DIR/demo-merchant.json` (readable by the owner
+//! only), so that every later start can print them again. The database itself
+//! holds only the key's hash. Remove the file, or create real merchants with
+//! `payhub merchant create`, for anything beyond a trial.
+
+use std::path::{Path, PathBuf};
+
+use payhub_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::api_tmf676::BASE_PATH;
+use crate::config::Settings;
+use crate::merchants::{create_merchant, hash_api_key};
+
+/// The demo merchant's credentials as saved and printed.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoCredentials {
+    pub merchant_id: String,
+    pub api_key: String,
+}
+
+fn credentials_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo-merchant.json")
+}
+
+/// Returns the demo merchant's credentials, creating the merchant when the
+/// database has none; `None` when merchants exist but the demo file does not.
+pub async fn ensure_demo_merchant(
+    store: &dyn Store,
+    data_dir: &Path,
+) -> anyhow::Result<Option<DemoCredentials>> {
+    let path = credentials_path(data_dir);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(saved) = serde_json::from_str::<DemoCredentials>(&text) {
+            let still_valid = store
+                .find_merchant_by_api_key_hash(&hash_api_key(&saved.api_key))
+                .await?
+                .is_some();
+            if still_valid {
+                return Ok(Some(saved));
+            }
+        }
+    }
+    if !store.list_merchants().await?.is_empty() {
+        return Ok(None);
+    }
+    let created = create_merchant(store, "demo").await?;
+    let view = created.view();
+    let saved = DemoCredentials {
+        merchant_id: view.merchant_id,
+        api_key: view.api_key,
+    };
+    write_private(&path, &serde_json::to_string_pretty(&saved)?)?;
+    Ok(Some(saved))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Prints where payhub listens and how to call it (stdout, not the log).
+pub fn print_banner(settings: &Settings, backend: &str, demo: Option<&DemoCredentials>) {
+    let base = &settings.public_base_url;
+    println!(
+        "payhub listening on {} (database: {backend})",
+        settings.listen
+    );
+    println!("  TMF676 Payment Management v4: {base}{BASE_PATH}/");
+    println!("  health: {base}/healthz   readiness: {base}/readyz");
+    match demo {
+        Some(demo) => {
+            println!("  demo merchant: {}", demo.merchant_id);
+            println!("  demo API key:  {}", demo.api_key);
+            println!("  try: curl -H 'Authorization: Bearer {}' {base}{BASE_PATH}/payment", demo.api_key);
+        }
+        None => println!("  merchants: see `payhub merchant list`; create one with `payhub merchant create NAME`"),
+    }
+}

@@ -1,0 +1,68 @@
+//! The workers that carry outbox events to TMF hub listeners.
+//!
+//! Two steps, each restartable at any point:
+//! 1. [`dispatch`]: an event not yet fanned out is matched against the
+//!    merchant's listeners, one delivery row per match is written and the event
+//!    is marked dispatched, in one transaction.
+//! 2. [`deliver`]: due deliveries are POSTed; a 2xx answer ends one, anything
+//!    else schedules a retry with exponential backoff until `max_attempts`.
+//!
+//! Claims are leases, so a worker that dies mid-way only delays its work.
+//! Delivery is therefore at least once: listeners deduplicate on `eventId`.
+
+pub mod deliver;
+pub mod dispatch;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::state::AppState;
+
+/// How often expired idempotency keys are purged.
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Runs the hub workers until `shutdown` turns true.
+pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let client = match deliver::http_client(&state.settings.hub) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(error.cause_chain = ?error, "cannot build the hub HTTP client; hub deliveries are off");
+            return;
+        }
+    };
+    let mut last_purge = tokio::time::Instant::now() - PURGE_INTERVAL;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let dispatched = dispatch::dispatch_batch(&state).await;
+        let delivered = deliver::deliver_batch(&state, &client).await;
+        if last_purge.elapsed() >= PURGE_INTERVAL {
+            purge_idempotency_keys(&state).await;
+            last_purge = tokio::time::Instant::now();
+        }
+        if dispatched + delivered == 0 {
+            tokio::select! {
+                _ = state.outbox_written.notified() => {}
+                _ = tokio::time::sleep(state.settings.hub.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+async fn purge_idempotency_keys(state: &AppState) {
+    let retention = chrono::Duration::from_std(state.settings.idempotency_retention)
+        .unwrap_or(chrono::Duration::days(1));
+    match state
+        .store
+        .purge_idempotency_keys(Utc::now() - retention)
+        .await
+    {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+        Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot purge idempotency keys"),
+    }
+}

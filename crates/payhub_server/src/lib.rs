@@ -1,0 +1,25 @@
+//! The payhub server.
+//!
+//! # Layout
+//! - [`cli`]: the `payhub` command line; [`config`]: the settings tree.
+//! - [`app`]: builds the router and runs server and workers (one path for
+//!   production and tests).
+//! - [`api_tmf676`]: the TMF676 facade (wire types, router, error envelope).
+//! - [`auth`], [`merchants`]: who is calling, and their credentials.
+//! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
+//! - [`hub`]: workers that deliver outbox events to TMF hub listeners.
+//! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
+//! - [`demo`]: the demo merchant of a fresh start.
+
+pub mod api_tmf676;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod hub;
+pub mod idempotency;
+pub mod merchants;
+pub mod ops;
+pub mod state;
+pub mod telemetry;

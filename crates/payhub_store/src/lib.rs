@@ -1,0 +1,168 @@
+//! payhub's storage.
+//!
+//! # Layout
+//! - [`store`]: the [`Store`] trait, the one interface the server talks to.
+//! - [`sql`]: its implementation on SQLite and PostgreSQL.
+//! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
+//! - [`error`]: storage failures, classified for the facades.
+//!
+//! [`connect`] picks the backend from the URL scheme, applies the durability
+//! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
+
+pub mod error;
+pub mod records;
+pub mod sql;
+pub mod store;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
+pub use records::*;
+pub use sql::{Backend, SqlStore};
+pub use store::Store;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// SQLite settings applied to every connection.
+///
+/// WAL lets readers run beside the one writer; `synchronous=FULL` makes every
+/// commit durable before it is acknowledged; `busy_timeout` queues writers
+/// instead of failing them; foreign keys are off by default in SQLite.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+];
+
+/// The backend a URL names, or why it names none.
+pub fn backend_of(url: &str) -> Result<Backend, ConnectError> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        other => Err(ConnectError::UnsupportedScheme(other.to_owned())),
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens the store at `url`, creating a SQLite file (and its directory) if
+/// needed, and runs pending migrations.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, ConnectError> {
+    let backend = backend_of(url)?;
+    sqlx::any::install_default_drivers();
+    let url = match backend {
+        Backend::Sqlite => prepare_sqlite_url(url)?,
+        Backend::Postgres => url.to_owned(),
+    };
+    let unreachable = |source| ConnectError::Unreachable {
+        url: redact_url(&url),
+        source,
+    };
+    let options = AnyConnectOptions::from_str(&url)
+        .map_err(|e| ConnectError::InvalidUrl(format!("{}: {e}", redact_url(&url))))?
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    let mut pool_options = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5));
+    if backend == Backend::Sqlite {
+        pool_options = pool_options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                for pragma in SQLITE_PRAGMAS {
+                    conn.execute(pragma).await?;
+                }
+                Ok(())
+            })
+        });
+    }
+    let pool: AnyPool = pool_options
+        .connect_with(options)
+        .await
+        .map_err(unreachable)?;
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| ConnectError::Migration {
+            url: redact_url(&url),
+            source,
+        })?;
+    Ok(Arc::new(SqlStore::new(pool, backend)))
+}
+
+/// Makes sure the SQLite file's directory exists and asks sqlx to create the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, ConnectError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(ConnectError::InvalidUrl(
+            "payhub needs a SQLite file, not an in-memory database".into(),
+        ));
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| ConnectError::DataDir {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    let query = if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        query.to_owned()
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_backend_from_the_scheme() {
+        assert_eq!(backend_of("sqlite://x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            backend_of("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            backend_of("postgresql://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(
+            matches!(backend_of("mysql://h/db"), Err(ConnectError::UnsupportedScheme(s)) if s == "mysql")
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+    }
+}

@@ -1,0 +1,925 @@
+//! The [`Store`] on SQL: one implementation for SQLite and PostgreSQL.
+//!
+//! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
+//! placeholders, which both backends accept. Where the two dialects differ
+//! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
+//! which text to use. The dual-backend test suite is what keeps both honest.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{
+    transition, Currency, Document, EventId, EventKind, LedgerEvent, MerchantId, Money, Payment,
+    PaymentId, Refund, RefundId, Status, SubscriptionId,
+};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
+use crate::records::{
+    Delivery, DeliveryOutcome, IdempotencyBegin, IdempotentResponse, ListFilter, Listed, Merchant,
+    Page, SavedResponse, Subscription,
+};
+use crate::store::Store;
+
+/// Which SQL server is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// SQLite must take the write lock when the transaction starts, or two
+    /// writers that both read first deadlock on upgrade; PostgreSQL locks rows.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// Row lock for read-then-write; SQLite's immediate transaction already excludes writers.
+    fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Lets several nodes claim work from one queue without waiting on each other.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// The SQL store.
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+const PAYMENT_COLUMNS: &str =
+    "id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+     amount_minor, currency, document, created_at";
+const REFUND_COLUMNS: &str =
+    "id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
+     correlator_id, amount_minor, currency, document, created_at";
+const EVENT_COLUMNS: &str = "id, merchant_id, event_type, resource_id, status, occurred_at";
+
+/// Times are stored as Unix microseconds; see the first migration.
+fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {value}")))
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn merchant_id(text: String) -> Result<MerchantId, StoreError> {
+    MerchantId::parse(&text).ok_or_else(|| corrupt(format!("merchant id {text}")))
+}
+
+fn money(amount_minor: Option<i64>, currency: Option<String>) -> Result<Option<Money>, StoreError> {
+    match (amount_minor, currency) {
+        (Some(amount), Some(code)) => {
+            let currency = Currency::parse(&code).map_err(corrupt)?;
+            Money::from_minor(amount, currency)
+                .map(Some)
+                .map_err(corrupt)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
+    Ok(Payment {
+        id: PaymentId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("payment id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.try_get("status_date")?)?,
+        payment_date: from_micros(row.try_get("payment_date")?)?,
+        account_id: row.try_get("account_id")?,
+        correlator_id: row.try_get("correlator_id")?,
+        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        document: Document::new(row.try_get("document")?),
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
+    let payment_id: Option<i64> = row.try_get("payment_id")?;
+    Ok(Refund {
+        id: RefundId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("refund id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        payment_id: payment_id.and_then(PaymentId::from_i64),
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.try_get("status_date")?)?,
+        refund_date: from_micros(row.try_get("refund_date")?)?,
+        account_id: row.try_get("account_id")?,
+        correlator_id: row.try_get("correlator_id")?,
+        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        document: Document::new(row.try_get("document")?),
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn event_from_row(row: &AnyRow) -> Result<LedgerEvent, StoreError> {
+    let kind: String = row.try_get("event_type")?;
+    Ok(LedgerEvent {
+        id: EventId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("event id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        kind: EventKind::parse(&kind).ok_or_else(|| corrupt(format!("event type {kind}")))?,
+        resource_id: row.try_get("resource_id")?,
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        occurred_at: from_micros(row.try_get("occurred_at")?)?,
+    })
+}
+
+fn merchant_from_row(row: &AnyRow) -> Result<Merchant, StoreError> {
+    Ok(Merchant {
+        id: merchant_id(row.try_get("id")?)?,
+        name: row.try_get("name")?,
+        api_key_hash: row.try_get("api_key_hash")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn subscription_from_row(row: &AnyRow) -> Result<Subscription, StoreError> {
+    Ok(Subscription {
+        id: SubscriptionId::from_i64(row.try_get("id")?)
+            .ok_or_else(|| corrupt("subscription id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        callback: row.try_get("callback")?,
+        query: row.try_get("query")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+/// A value bound into a dynamically built query.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// Builds `WHERE merchant_id = $1 AND col IN (...) ...` for a list filter.
+struct WhereClause {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl WhereClause {
+    fn new(merchant: &MerchantId) -> Self {
+        Self {
+            sql: "WHERE merchant_id = $1".to_owned(),
+            binds: vec![Bind::Text(merchant.as_str().to_owned())],
+        }
+    }
+
+    fn push_in(&mut self, column: &str, values: Vec<Bind>) {
+        let mut placeholders = Vec::with_capacity(values.len());
+        for value in values {
+            self.binds.push(value);
+            placeholders.push(format!("${}", self.binds.len()));
+        }
+        self.sql
+            .push_str(&format!(" AND {column} IN ({})", placeholders.join(", ")));
+    }
+
+    fn from_filter(merchant: &MerchantId, filter: &ListFilter) -> Self {
+        let mut clause = Self::new(merchant);
+        let ints = |v: &Vec<i64>| v.iter().copied().map(Bind::Int).collect::<Vec<_>>();
+        let texts = |v: &Vec<String>| v.iter().cloned().map(Bind::Text).collect::<Vec<_>>();
+        if let Some(ids) = &filter.ids {
+            clause.push_in("id", ints(ids));
+        }
+        if let Some(accounts) = &filter.account_ids {
+            clause.push_in("account_id", texts(accounts));
+        }
+        if let Some(correlators) = &filter.correlator_ids {
+            clause.push_in("correlator_id", texts(correlators));
+        }
+        if let Some(statuses) = &filter.statuses {
+            clause.push_in("status", texts(statuses));
+        }
+        if let Some(payments) = &filter.payment_ids {
+            clause.push_in("payment_id", ints(payments));
+        }
+        clause
+    }
+}
+
+fn bind_all<'q>(mut query: AnyQuery<'q>, binds: &[Bind]) -> AnyQuery<'q> {
+    for bind in binds {
+        query = match bind {
+            Bind::Int(v) => query.bind(*v),
+            Bind::Text(v) => query.bind(v.clone()),
+        };
+    }
+    query
+}
+
+/// The statuses of refunds that still hold part of their payment's amount, as SQL.
+fn counting_refund_statuses() -> String {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.counts_against_refundable())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SqlStore {
+    /// Wraps a migrated pool.
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    }
+
+    async fn list_rows(
+        &self,
+        table: &str,
+        columns: &str,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> Result<(Vec<AnyRow>, i64), StoreError> {
+        if filter.matches_nothing() {
+            return Ok((Vec::new(), 0));
+        }
+        let clause = WhereClause::from_filter(merchant, filter);
+        let mut sql = format!(
+            "SELECT {columns} FROM {table} {} ORDER BY id DESC",
+            clause.sql
+        );
+        if let Some(page) = page {
+            sql.push_str(&format!(
+                " LIMIT {} OFFSET {}",
+                page.limit.max(0),
+                page.offset.max(0)
+            ));
+        }
+        let rows = bind_all(sqlx::query(&sql), &clause.binds)
+            .fetch_all(&self.pool)
+            .await?;
+        let total = match page {
+            None => i64::try_from(rows.len()).unwrap_or(i64::MAX),
+            Some(_) => {
+                let count_sql = format!("SELECT COUNT(*) AS n FROM {table} {}", clause.sql);
+                let row = bind_all(sqlx::query(&count_sql), &clause.binds)
+                    .fetch_one(&self.pool)
+                    .await?;
+                row.try_get("n")?
+            }
+        };
+        Ok((rows, total))
+    }
+
+    /// Locks a payment or refund row, moves it through the status machine and
+    /// writes the change with its event. Returns nothing: callers re-read.
+    async fn update_status(
+        &self,
+        table: &str,
+        kind: EventKind,
+        merchant: &MerchantId,
+        id: i64,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<(), UpdateStatusError> {
+        let mut tx = self.begin_write().await?;
+        let select = format!(
+            "SELECT status FROM {table} WHERE id = $1 AND merchant_id = $2{}",
+            self.backend.for_update()
+        );
+        let row = sqlx::query(&select)
+            .bind(id)
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(UpdateStatusError::NotFound);
+        };
+        let from = Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?;
+        let to = transition(from, to)?;
+        let update = format!(
+            "UPDATE {table} SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4"
+        );
+        sqlx::query(&update)
+            .bind(to.as_str())
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            &mut tx,
+            &LedgerEvent::new(merchant.clone(), kind, id, to, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'static, Any>,
+    event: &LedgerEvent,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+    )
+    .bind(event.id.get())
+    .bind(event.merchant_id.as_str().to_owned())
+    .bind(event.kind.as_str())
+    .bind(event.resource_id)
+    .bind(event.status.as_str())
+    .bind(micros(event.occurred_at))
+    .bind(micros(event.occurred_at))
+    .bind(micros(event.occurred_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn save_idempotent_response(
+    tx: &mut Transaction<'static, Any>,
+    saved: &IdempotentResponse,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_location = $2, \
+         response_body = $3, updated_at = $4 WHERE merchant_id = $5 AND idempotency_key = $6",
+    )
+    .bind(i64::from(saved.response.status))
+    .bind(saved.response.location.clone())
+    .bind(saved.response.body.clone())
+    .bind(micros(now))
+    .bind(saved.merchant_id.as_str().to_owned())
+    .bind(saved.key.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn amount_columns(amount: Option<Money>) -> (Option<i64>, Option<String>) {
+    match amount {
+        Some(m) => (Some(m.amount_minor()), Some(m.currency().code().to_owned())),
+        None => (None, None),
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO merchants (id, name, api_key_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(merchant.id.as_str().to_owned())
+        .bind(merchant.name.clone())
+        .bind(merchant.api_key_hash.clone())
+        .bind(micros(merchant.created_at))
+        .bind(micros(merchant.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_merchants(&self) -> Result<Vec<Merchant>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, api_key_hash, created_at FROM merchants ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    async fn find_merchant_by_api_key_hash(
+        &self,
+        api_key_hash: &str,
+    ) -> Result<Option<Merchant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, api_key_hash, created_at FROM merchants WHERE api_key_hash = $1",
+        )
+        .bind(api_key_hash.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(merchant_from_row).transpose()
+    }
+
+    async fn insert_payment(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), StoreError> {
+        let (amount_minor, currency) = amount_columns(payment.total_amount);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+             amount_minor, currency, document, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(payment.id.get())
+        .bind(payment.merchant_id.as_str().to_owned())
+        .bind(payment.status.as_str())
+        .bind(micros(payment.status_date))
+        .bind(micros(payment.payment_date))
+        .bind(payment.account_id.clone())
+        .bind(payment.correlator_id.clone())
+        .bind(amount_minor)
+        .bind(currency)
+        .bind(payment.document.as_str().to_owned())
+        .bind(micros(payment.created_at))
+        .bind(micros(payment.created_at))
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, event).await?;
+        if let Some(saved) = idempotent {
+            save_idempotent_response(&mut tx, saved, payment.created_at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_payment(
+        &self,
+        merchant: &MerchantId,
+        id: PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        let sql =
+            format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.get())
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn list_payments(
+        &self,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> Result<Listed<Payment>, StoreError> {
+        let (rows, total) = self
+            .list_rows("payments", PAYMENT_COLUMNS, merchant, filter, page)
+            .await?;
+        let items = rows
+            .iter()
+            .map(payment_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+
+    async fn update_payment_status(
+        &self,
+        merchant: &MerchantId,
+        id: PaymentId,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, UpdateStatusError> {
+        self.update_status(
+            "payments",
+            EventKind::PaymentStateChange,
+            merchant,
+            id.get(),
+            to,
+            now,
+        )
+        .await?;
+        self.find_payment(merchant, id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)
+    }
+
+    async fn insert_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(payment_id) = refund.payment_id {
+            let sql = format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
+                self.backend.for_update()
+            );
+            let row = sqlx::query(&sql)
+                .bind(payment_id.get())
+                .bind(refund.merchant_id.as_str().to_owned())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let payment = match row {
+                Some(row) => payment_from_row(&row)?,
+                None => {
+                    return Err(payhub_core::RefundRejection::PaymentNotFound(payment_id).into())
+                }
+            };
+            let sum_sql = format!(
+                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
+                 WHERE payment_id = $1 AND status IN ({})",
+                counting_refund_statuses()
+            );
+            let refunded: i64 = sqlx::query(&sum_sql)
+                .bind(payment_id.get())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("refunded")?;
+            payhub_core::ledger::check_refund(&payment, refunded, refund)?;
+        }
+        let (amount_minor, currency) = amount_columns(refund.total_amount);
+        sqlx::query(
+            "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
+             correlator_id, amount_minor, currency, document, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(refund.id.get())
+        .bind(refund.merchant_id.as_str().to_owned())
+        .bind(refund.payment_id.map(PaymentId::get))
+        .bind(refund.status.as_str())
+        .bind(micros(refund.status_date))
+        .bind(micros(refund.refund_date))
+        .bind(refund.account_id.clone())
+        .bind(refund.correlator_id.clone())
+        .bind(amount_minor)
+        .bind(currency)
+        .bind(refund.document.as_str().to_owned())
+        .bind(micros(refund.created_at))
+        .bind(micros(refund.created_at))
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, event).await?;
+        if let Some(saved) = idempotent {
+            save_idempotent_response(&mut tx, saved, refund.created_at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_refund(
+        &self,
+        merchant: &MerchantId,
+        id: RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        let sql =
+            format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.get())
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    async fn list_refunds(
+        &self,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> Result<Listed<Refund>, StoreError> {
+        let (rows, total) = self
+            .list_rows("refunds", REFUND_COLUMNS, merchant, filter, page)
+            .await?;
+        let items = rows.iter().map(refund_from_row).collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+
+    async fn update_refund_status(
+        &self,
+        merchant: &MerchantId,
+        id: RefundId,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Refund, UpdateStatusError> {
+        self.update_status(
+            "refunds",
+            EventKind::RefundStateChange,
+            merchant,
+            id.get(),
+            to,
+            now,
+        )
+        .await?;
+        self.find_refund(merchant, id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)
+    }
+
+    async fn insert_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO hub_subscriptions (id, merchant_id, callback, query, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(subscription.id.get())
+        .bind(subscription.merchant_id.as_str().to_owned())
+        .bind(subscription.callback.clone())
+        .bind(subscription.query.clone())
+        .bind(micros(subscription.created_at))
+        .bind(micros(subscription.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_subscription(
+        &self,
+        merchant: &MerchantId,
+        id: SubscriptionId,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("DELETE FROM hub_subscriptions WHERE id = $1 AND merchant_id = $2")
+                .bind(id.get())
+                .bind(merchant.as_str().to_owned())
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn list_subscriptions(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, merchant_id, callback, query, created_at FROM hub_subscriptions WHERE merchant_id = $1 ORDER BY id",
+        )
+        .bind(merchant.as_str().to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscription_from_row).collect()
+    }
+
+    async fn claim_undispatched_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LedgerEvent>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
+             WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}",
+            self.backend.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn complete_dispatch(
+        &self,
+        event: EventId,
+        subscriptions: &[Subscription],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for subscription in subscriptions {
+            sqlx::query(
+                "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
+                 next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8) \
+                 ON CONFLICT (event_id, subscription_id) DO NOTHING",
+            )
+            .bind(payhub_core::ids::generate_id(now))
+            .bind(event.get())
+            .bind(subscription.id.get())
+            .bind(subscription.merchant_id.as_str().to_owned())
+            .bind(subscription.callback.clone())
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(event.get())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_event(&self, id: EventId) -> Result<Option<LedgerEvent>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM outbox_events WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql = format!(
+            "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
+             WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT $4{}) \
+             RETURNING id, event_id, subscription_id, merchant_id, callback, attempts",
+            self.backend.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Delivery {
+                    id: row.try_get("id")?,
+                    event_id: EventId::from_i64(row.try_get("event_id")?)
+                        .ok_or_else(|| corrupt("event id"))?,
+                    subscription_id: SubscriptionId::from_i64(row.try_get("subscription_id")?)
+                        .ok_or_else(|| corrupt("subscription id"))?,
+                    merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+                    callback: row.try_get("callback")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_delivery_outcome(
+        &self,
+        delivery_id: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
+            (true, _) => ("delivered", now),
+            (false, Some(retry_at)) => ("pending", retry_at),
+            (false, None) => ("dead", now),
+        };
+        sqlx::query(
+            "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
+             last_error = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(state)
+        .bind(micros(next_attempt_at))
+        .bind(outcome.status_code)
+        .bind(outcome.error.clone())
+        .bind(micros(now))
+        .bind(delivery_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_undelivered(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM outbox_events WHERE dispatched_at IS NULL) \
+             + (SELECT COUNT(*) FROM hub_deliveries WHERE state = 'pending') AS n",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn begin_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, idempotency_key, fingerprint, state, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'processing', $4, $5) ON CONFLICT (merchant_id, idempotency_key) DO NOTHING",
+        )
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .bind(fingerprint.to_owned())
+        .bind(micros(now))
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyBegin::Proceed);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, state, response_status, response_location, response_body, updated_at \
+             FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        // Deleted between our insert and select (abandoned or purged): treat as in progress; the client retries.
+        let Some(row) = row else {
+            return Ok(IdempotencyBegin::InProgress);
+        };
+        if row.try_get::<String, _>("fingerprint")? != fingerprint {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        if row.try_get::<String, _>("state")? == "done" {
+            let status: i64 = row
+                .try_get::<Option<i64>, _>("response_status")?
+                .unwrap_or(500);
+            return Ok(IdempotencyBegin::Replay(SavedResponse {
+                status: u16::try_from(status).map_err(corrupt)?,
+                location: row.try_get("response_location")?,
+                body: row
+                    .try_get::<Option<String>, _>("response_body")?
+                    .unwrap_or_default(),
+            }));
+        }
+        let updated_at: i64 = row.try_get("updated_at")?;
+        if updated_at >= micros(stale_before) {
+            return Ok(IdempotencyBegin::InProgress);
+        }
+        // The first request died without answering; take the key over, once.
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET updated_at = $1 WHERE merchant_id = $2 AND idempotency_key = $3 \
+             AND state = 'processing' AND updated_at = $4",
+        )
+        .bind(micros(now))
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .bind(updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(if taken.rows_affected() == 1 {
+            IdempotencyBegin::Proceed
+        } else {
+            IdempotencyBegin::InProgress
+        })
+    }
+
+    async fn complete_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        response: &SavedResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let saved = IdempotentResponse {
+            merchant_id: merchant.clone(),
+            key: key.to_owned(),
+            response: response.clone(),
+        };
+        let mut tx = self.begin_write().await?;
+        save_idempotent_response(&mut tx, &saved, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 AND state = 'processing'",
+        )
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}

@@ -6,8 +6,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use payhub_core::{LedgerEvent, MerchantId, PaymentId, RefundId, SubscriptionId};
@@ -68,7 +68,7 @@ pub async fn create_hub(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
     headers: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, TmfError> {
     let body = extract::body(body)?;

@@ -366,7 +366,14 @@ mod tests {
         assert!(!matches("totalAmount.value.gt=50", &r));
         assert!(matches("totalAmount.value.gte=50", &r));
         assert!(matches("statusDate.gt=2024-05-01T09:59:59Z", &r));
-        assert!(matches("statusDate.lt=\"2024-05-01T12:00:00%2B01:00\"", &r) == false);
+        assert!(
+            matches("statusDate.lt=\"2024-05-01T12:00:00%2B01:00\"", &r),
+            "11:00Z is after 10:00Z"
+        );
+        assert!(
+            !matches("statusDate.lt=\"2024-05-01T10:30:00%2B01:00\"", &r),
+            "09:30Z is before 10:00Z"
+        );
         assert!(matches("statusDate.lte=\"2024-05-01T11:00:00+01:00\"", &r));
         assert!(matches("statusDate%3E=2024-05-01", &r));
         assert!(matches("statusDate='2024-05-01T10:00:00Z'", &r));

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -29,7 +29,7 @@ pub async fn create_refund(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
     headers: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, TmfError> {
     let body = extract::body(body)?;

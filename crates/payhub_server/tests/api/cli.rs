@@ -1,0 +1,80 @@
+//! The `payhub` command line, run as a user would run it.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn payhub(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_payhub"))
+        .args(args)
+        .env("PAYHUB_LOG_FORMAT", "json")
+        .output()
+        .expect("payhub runs")
+}
+
+#[test]
+fn merchant_create_prints_its_credentials_once_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let output = payhub(&[
+        "merchant",
+        "create",
+        "Acme Retail",
+        "--json",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let id = created["merchantId"].as_str().unwrap();
+    let key = created["apiKey"].as_str().unwrap();
+    assert!(id.starts_with("mer_") && key.starts_with("phk_"));
+    assert_eq!(created["basicAuth"]["username"], id);
+    assert_eq!(created["basicAuth"]["password"], key);
+
+    let listed = payhub(&["merchant", "list", "--json", "--data-dir", data_dir]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["merchantId"], id);
+    assert_eq!(listed[0]["name"], "Acme Retail");
+    assert!(
+        !String::from_utf8_lossy(&payhub(&["merchant", "list", "--data-dir", data_dir]).stdout)
+            .contains(key),
+        "keys are never shown again"
+    );
+
+    let database = std::fs::read(dir.path().join("payhub.sqlite3")).unwrap();
+    assert!(
+        !database.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the key is stored hashed only"
+    );
+}
+
+#[test]
+fn bad_database_urls_are_clear_errors() {
+    let output = payhub(&["migrate", "--database-url", "mysql://localhost/payhub"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unsupported database URL scheme 'mysql'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+
+    let output = payhub(&[
+        "migrate",
+        "--database-url",
+        "postgres://nobody:secret@127.0.0.1:1/none",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "passwords are redacted: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}

@@ -1,0 +1,15 @@
+//! payhub's API tests: black-box HTTP against a real server, each test run on
+//! SQLite and on PostgreSQL (see `helpers::both_backends!`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod filtering;
+mod hub;
+mod idempotency;
+mod payments;
+mod refunds;
+mod seed_000;
+mod statuses;

@@ -1,0 +1,138 @@
+//! Recording and reading payments through TMF676.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{kit_payment, payment_of};
+
+both_backends! {
+    async fn every_response_has_the_server_attributes(app: TestApp) {
+        let p = app.create_payment(&kit_payment()).await;
+        for attr in ["id", "href", "status", "statusDate", "paymentDate", "@type"] {
+            assert!(p[attr].is_string(), "{attr} missing in {p}");
+        }
+        assert_eq!(p["status"], "captured", "the documented default status");
+        assert_eq!(p["@type"], "Payment");
+        assert_eq!(p["paymentDate"], p["statusDate"], "server sets paymentDate when the client does not");
+    }
+}
+
+both_backends! {
+    async fn extension_attributes_round_trip_unchanged(app: TestApp) {
+        // Parsed from text so that the numbers keep their exact spelling (10.10, 3.0).
+        let body: Value = serde_json::from_str(r#"{
+            "@type": "CardPayment", "@baseType": "Payment", "@schemaLocation": "https://example.com/card.json",
+            "account": {"id": "A-1", "@referredType": "BillingAccount", "name": "Alice"},
+            "paymentMethod": {"@type": "BankCard", "brand": "Visa", "lastFourDigits": "4242"},
+            "totalAmount": {"unit": "EUR", "value": 10.10},
+            "correlatorId": "order-77", "description": "two things", "name": "checkout",
+            "paymentItem": [{"item": {"id": "inv-1"}, "amount": {"unit": "EUR", "value": 10.10}}],
+            "customExtension": {"nested": [1, "two", {"three": 3.0}], "flag": true},
+            "paymentDate": "2020-11-17T14:53:14+08:00"
+        }"#).unwrap();
+        let created = app.create_payment(&body).await;
+        let fetched: Value = app.get(&format!("/payment/{}", created["id"].as_str().unwrap())).await.json().await.unwrap();
+        for (name, value) in body.as_object().unwrap() {
+            assert_eq!(&created[name], value, "{name} changed on create");
+            assert_eq!(&fetched[name], value, "{name} changed on read");
+        }
+        // The number's exact text comes back, not a float's rendering.
+        let text = app.get(&format!("/payment/{}", created["id"].as_str().unwrap())).await.text().await.unwrap();
+        assert!(text.contains(r#""value":10.10"#), "{text}");
+    }
+}
+
+both_backends! {
+    async fn a_recorded_status_is_kept(app: TestApp) {
+        let mut body = kit_payment();
+        body["status"] = json!("pendingAuthorization");
+        body["id"] = json!("client-chosen");
+        let p = app.create_payment(&body).await;
+        assert_eq!(p["status"], "pendingAuthorization");
+        assert_ne!(p["id"], "client-chosen", "the server owns ids");
+    }
+}
+
+both_backends! {
+    async fn invalid_bodies_are_refused_and_change_nothing(app: TestApp) {
+        let cases: Vec<(&str, &str, &str)> = vec![
+            ("not JSON", "{", "invalid_json"),
+            ("an array", "[]", "invalid_json"),
+            ("no account", r#"{"paymentMethod":{},"totalAmount":{}}"#, "invalid_attribute"),
+            ("account without id", r#"{"account":{},"paymentMethod":{},"totalAmount":{}}"#, "invalid_attribute"),
+            ("numeric account id", r#"{"account":{"id":5},"paymentMethod":{},"totalAmount":{}}"#, "invalid_attribute"),
+            ("no paymentMethod", r#"{"account":{"id":"a"},"totalAmount":{}}"#, "invalid_attribute"),
+            ("paymentMethod not an object", r#"{"account":{"id":"a"},"paymentMethod":"card","totalAmount":{}}"#, "invalid_attribute"),
+            ("no totalAmount", r#"{"account":{"id":"a"},"paymentMethod":{}}"#, "invalid_attribute"),
+            ("more decimals than USD has", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"unit":"USD","value":0.001}}"#, "invalid_attribute"),
+            ("decimals on JPY", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"unit":"JPY","value":1.5}}"#, "invalid_attribute"),
+            ("unknown currency", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"unit":"XYZ","value":1}}"#, "invalid_attribute"),
+            ("value as text", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"unit":"USD","value":"1"}}"#, "invalid_attribute"),
+            ("negative value", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"unit":"USD","value":-1}}"#, "invalid_attribute"),
+            ("value without unit", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{"value":1}}"#, "invalid_attribute"),
+            ("bad taxAmount", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{},"taxAmount":{"unit":"USD","value":0.001}}"#, "invalid_attribute"),
+            ("unknown status", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{},"status":"paid"}"#, "invalid_attribute"),
+            ("bad paymentDate", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{},"paymentDate":"yesterday"}"#, "invalid_attribute"),
+            ("numeric correlatorId", r#"{"account":{"id":"a"},"paymentMethod":{},"totalAmount":{},"correlatorId":7}"#, "invalid_attribute"),
+        ];
+        for (what, body, code) in cases {
+            let response = app.post_raw("/payment", body, None).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+            let error: Value = response.json().await.unwrap();
+            assert_eq!(error["code"], code, "{what}: {error}");
+            assert_eq!(error["status"], "400", "{what}");
+            assert_eq!(error["@type"], "Error", "{what}");
+            assert!(error["reason"].is_string() && error["message"].is_string(), "{what}");
+        }
+        let (_, total, _) = app.list("payment", "").await;
+        assert_eq!(total, 0, "no invalid request created anything");
+    }
+}
+
+both_backends! {
+    async fn money_is_exact(app: TestApp) {
+        let p = app.create_payment(&payment_of("a", "1234567.89", "EUR")).await;
+        assert_eq!(p["totalAmount"]["value"].to_string(), "1234567.89");
+        let kwd = app.create_payment(&payment_of("a", "1.234", "KWD")).await;
+        assert_eq!(kwd["totalAmount"]["value"].to_string(), "1.234");
+    }
+}
+
+both_backends! {
+    async fn trailing_slashes_and_unknown_routes(app: TestApp) {
+        let response = app.client.post(app.tmf("/payment/")).bearer_auth(&app.merchant.api_key)
+            .json(&kit_payment()).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(app.get("/payment/").await.status(), StatusCode::OK);
+        let response = app.get("/nothing-here").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.json::<Value>().await.unwrap()["@type"], "Error");
+        let response = app.client.delete(app.tmf("/payment")).bearer_auth(&app.merchant.api_key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.json::<Value>().await.unwrap()["code"], "method_not_allowed");
+    }
+}
+
+both_backends! {
+    async fn merchants_see_only_their_own_payments(app: TestApp) {
+        let mine = app.create_payment(&payment_of("shared-account", "5", "USD")).await;
+        let other = app.other_merchant().await;
+        let id = mine["id"].as_str().unwrap();
+        assert_eq!(app.get_as(&other, &format!("/payment/{id}")).await.status(), StatusCode::NOT_FOUND);
+        let listed: Vec<Value> = app.get_as(&other, "/payment?account.id=shared-account").await.json().await.unwrap();
+        assert!(listed.is_empty());
+        let listed: Vec<Value> = app.get_as(&other, &format!("/payment?id={id}")).await.json().await.unwrap();
+        assert!(listed.is_empty());
+    }
+}
+
+both_backends! {
+    async fn health_and_readiness(app: TestApp) {
+        let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ready["status"], "ready");
+        assert!(ready["database"].is_string());
+    }
+}

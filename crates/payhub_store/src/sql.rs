@@ -653,13 +653,26 @@ impl Store for SqlStore {
         merchant: &MerchantId,
         id: SubscriptionId,
     ) -> Result<bool, StoreError> {
-        let result =
+        let mut tx = self.begin_write().await?;
+        let deleted =
             sqlx::query("DELETE FROM hub_subscriptions WHERE id = $1 AND merchant_id = $2")
                 .bind(id.get())
                 .bind(merchant.as_str().to_owned())
-                .execute(&self.pool)
-                .await?;
-        Ok(result.rows_affected() > 0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+        // A removed listener gets nothing more, not even retries of earlier events.
+        sqlx::query(
+            "UPDATE hub_deliveries SET state = 'dead', last_error = 'listener removed' \
+             WHERE subscription_id = $1 AND merchant_id = $2 AND state = 'pending'",
+        )
+        .bind(id.get())
+        .bind(merchant.as_str().to_owned())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     async fn list_subscriptions(
@@ -785,6 +798,8 @@ impl Store for SqlStore {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // Only a pending delivery takes an outcome: one given up meanwhile
+        // (its listener removed) stays given up.
         let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
             (true, _) => ("delivered", now),
             (false, Some(retry_at)) => ("pending", retry_at),
@@ -792,7 +807,7 @@ impl Store for SqlStore {
         };
         sqlx::query(
             "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
-             last_error = $4, updated_at = $5 WHERE id = $6",
+             last_error = $4, updated_at = $5 WHERE id = $6 AND state = 'pending'",
         )
         .bind(state)
         .bind(micros(next_attempt_at))

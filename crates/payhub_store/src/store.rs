@@ -92,7 +92,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- hub subscriptions ----
     async fn insert_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
-    /// Deletes a merchant's subscription; `false` when it has none with that id.
+    /// Deletes a merchant's subscription and gives up its pending deliveries;
+    /// `false` when it has none with that id.
     async fn delete_subscription(
         &self,
         merchant: &MerchantId,

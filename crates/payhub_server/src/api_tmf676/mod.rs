@@ -12,11 +12,13 @@ mod list;
 mod payment;
 pub mod query;
 mod refund;
+mod resource;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use payhub_core::{Payment, Refund};
 
 use crate::state::AppState;
 pub use wire::BASE_PATH;
@@ -29,14 +31,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/payment",
-            post(payment::create_payment).get(payment::list_payments),
+            post(resource::create::<Payment>).get(resource::list::<Payment>),
         )
-        .route("/payment/{id}", get(payment::get_payment))
+        .route("/payment/{id}", get(resource::get::<Payment>))
         .route(
             "/refund",
-            post(refund::create_refund).get(refund::list_refunds),
+            post(resource::create::<Refund>).get(resource::list::<Refund>),
         )
-        .route("/refund/{id}", get(refund::get_refund))
+        .route("/refund/{id}", get(resource::get::<Refund>))
         .route("/hub", post(hub::create_hub))
         .route("/hub/{id}", get(hub::get_hub).delete(hub::delete_hub))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -131,3 +131,20 @@ both_backends! {
         assert_eq!(fetched.status(), StatusCode::OK);
     }
 }
+
+both_backends! {
+    async fn a_removed_listener_gets_no_more_retries(app: TestApp) {
+        let listener = Listener::start().await;
+        listener.set_failing(true);
+        let subscription = subscribe(&app, &listener.url, None).await;
+        app.create_payment(&kit_payment()).await;
+        listener.wait_until("a failed attempt", |e| !e.is_empty()).await;
+        let id = subscription["id"].as_str().unwrap();
+        let response = app.client.delete(app.tmf(&format!("/hub/{id}"))).bearer_auth(&app.merchant.api_key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.store.count_undelivered().await.unwrap(), 0, "its pending delivery was given up");
+        let seen = listener.received().len();
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(listener.received().len(), seen);
+    }
+}

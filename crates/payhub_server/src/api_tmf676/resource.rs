@@ -1,0 +1,137 @@
+//! The handlers payments and refunds share, written once over [`TmfResource`].
+//!
+//! Both are recorded the same way (parse, give an id, render, insert with the
+//! create event and the idempotent response, retry on an id collision), read
+//! the same way and listed the same way; only their wire parsing, rendering and
+//! storage calls differ, and those are the trait's methods.
+
+use std::str::FromStr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use payhub_core::{LedgerEvent, MerchantId};
+use payhub_store::{IdempotentResponse, ListFilter, Listed, Page, Store, StoreError};
+use serde_json::{Map, Value};
+
+use super::create::{idempotent_create, Created};
+use super::error::TmfError;
+use super::extract::{self, TmfMerchant};
+use super::list::{self, Collection};
+use super::query::{parse_list_query, select_fields};
+use super::wire;
+use crate::state::AppState;
+
+/// How many fresh ids to draw before giving up on a (vanishingly rare) collision.
+const ID_ATTEMPTS: usize = 3;
+
+/// Whether an insert was committed or lost a race for its fresh id.
+pub enum Inserted {
+    Committed,
+    IdTaken,
+}
+
+/// A TMF676 resource kept in the ledger (payment or refund).
+pub trait TmfResource: Sized + Send + Sync {
+    /// What a create request becomes before it gets an id.
+    type New: Clone + Send + Sync;
+    type Id: FromStr + Send;
+    const COLLECTION: Collection;
+
+    fn parse(merchant: &MerchantId, body: Map<String, Value>) -> Result<Self::New, TmfError>;
+    fn record(new: Self::New, now: DateTime<Utc>) -> Self;
+    fn create_event(&self) -> LedgerEvent;
+    fn id_text(&self) -> String;
+    fn render(&self, base_url: &str) -> Value;
+    fn insert(
+        store: &dyn Store,
+        resource: &Self,
+        event: &LedgerEvent,
+        kept: Option<&IdempotentResponse>,
+    ) -> impl std::future::Future<Output = Result<Inserted, TmfError>> + Send;
+    fn find(
+        store: &dyn Store,
+        merchant: &MerchantId,
+        id: Self::Id,
+    ) -> impl std::future::Future<Output = Result<Option<Self>, StoreError>> + Send;
+    fn list(
+        store: &dyn Store,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> impl std::future::Future<Output = Result<Listed<Self>, StoreError>> + Send;
+}
+
+/// `POST /{collection}`: records a resource (201, `Location`).
+pub async fn create<T: TmfResource>(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, TmfError> {
+    let body = extract::body(body)?;
+    let (state, merchant, body) = (&state, &merchant, &body);
+    idempotent_create(state, merchant, &headers, uri.path(), body, |scope| async move {
+        let new = T::parse(&merchant.id, wire::parse_object(body)?)?;
+        let base = &state.settings.public_base_url;
+        for _ in 0..ID_ATTEMPTS {
+            let resource = T::record(new.clone(), Utc::now());
+            let created =
+                Created::new(wire::href(base, T::COLLECTION.name, resource.id_text()), &resource.render(base));
+            let kept = scope.as_ref().map(|s| s.keep(created.saved()));
+            match T::insert(state.store.as_ref(), &resource, &resource.create_event(), kept.as_ref()).await? {
+                Inserted::Committed => {
+                    tracing::info!(resource = T::COLLECTION.name, id = %resource.id_text(), "recorded");
+                    state.notify_outbox();
+                    return Ok(created);
+                }
+                Inserted::IdTaken => continue,
+            }
+        }
+        Err(StoreError::IdCollision.into())
+    })
+    .await
+}
+
+/// `GET /{collection}/{id}`: one resource of the caller's; 404 for any other id.
+pub async fn get<T: TmfResource>(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, TmfError> {
+    let not_found = || TmfError::NotFound(format!("no {} with id '{id}'", T::COLLECTION.name));
+    let parsed = id.parse::<T::Id>().map_err(|_| not_found())?;
+    let resource = T::find(state.store.as_ref(), &merchant.id, parsed)
+        .await?
+        .ok_or_else(not_found)?;
+    let params = parse_list_query(uri.query())?;
+    let rendered = select_fields(
+        resource.render(&state.settings.public_base_url),
+        &params.fields,
+    );
+    Ok(axum::Json(rendered).into_response())
+}
+
+/// `GET /{collection}`: the caller's resources, filtered and paged as TMF630 says.
+pub async fn list<T: TmfResource>(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    uri: Uri,
+) -> Result<Response, TmfError> {
+    let params = parse_list_query(uri.query())?;
+    let base = &state.settings.public_base_url;
+    let store = state.store.as_ref();
+    list::list(
+        params,
+        T::COLLECTION,
+        base,
+        |filter, page| async move { T::list(store, &merchant.id, &filter, page).await },
+        |r: &T| r.render(base),
+    )
+    .await
+}

@@ -3,29 +3,55 @@
 //! Payment and refund ids are positive 64-bit integers because the APS dialect
 //! needs integers and TMF676 shows them as numeric strings. They must be unique
 //! across several nodes without coordination and not be a guessable counter, so
-//! each id is the milliseconds since 2024-01-01 (41 bits, good until 2093) followed
-//! by 22 random bits. Ids therefore sort by creation time, which keeps index
-//! inserts local. Two ids collide only if two requests draw the same 22 random
-//! bits in the same millisecond; the primary key refuses the second and the
-//! store retries with a fresh id.
+//! each id is the milliseconds since 2024-01-01 (41 bits, good until 2093)
+//! followed by a 22-bit suffix. Ids therefore sort by creation time, which keeps
+//! index inserts local.
+//!
+//! The suffix starts at a random value in each millisecond and then advances by
+//! a random step of 1 to 64, so one process never repeats an id (a bulk insert of
+//! thousands of ids in one millisecond included) and the next id cannot be
+//! guessed from the last. Two nodes can still draw the same id, rarely; the
+//! primary key refuses the second and the caller retries with a fresh id.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
 /// 2024-01-01T00:00:00Z in Unix milliseconds: the epoch of payhub ids.
 const ID_EPOCH_MS: i64 = 1_704_067_200_000;
-const RANDOM_BITS: u32 = 22;
+const SUFFIX_BITS: u32 = 22;
+const SUFFIX_LIMIT: i64 = 1 << SUFFIX_BITS;
 const TIME_BITS_MASK: i64 = (1 << 41) - 1;
+const MAX_STEP: i64 = 64;
 
-/// Draws a fresh time-ordered, random-suffixed positive id for `now`.
+/// The last id drawn in this process, as (milliseconds, suffix).
+static LAST: Mutex<(i64, i64)> = Mutex::new((-1, 0));
+
+/// Draws a fresh time-ordered positive id for `now`, never repeating one this
+/// process drew before.
 pub fn generate_id(now: DateTime<Utc>) -> i64 {
-    let millis = (now.timestamp_millis() - ID_EPOCH_MS).clamp(0, TIME_BITS_MASK);
-    let random: i64 = rand::thread_rng().gen_range(0..(1_i64 << RANDOM_BITS));
+    let mut rng = rand::thread_rng();
+    let now_ms = (now.timestamp_millis() - ID_EPOCH_MS).clamp(0, TIME_BITS_MASK);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (last_ms, last_suffix) = *last;
+    let (ms, suffix) = if now_ms > last_ms {
+        // A new millisecond: start low in the range so that many ids fit after it.
+        (now_ms, rng.gen_range(0..SUFFIX_LIMIT / 2))
+    } else {
+        // The same millisecond (or the clock went back): continue after the last.
+        let next = last_suffix + rng.gen_range(1..=MAX_STEP);
+        if next < SUFFIX_LIMIT {
+            (last_ms, next)
+        } else {
+            (last_ms + 1, rng.gen_range(0..MAX_STEP))
+        }
+    };
+    *last = (ms, suffix);
     // Never zero: a zero id would not be positive.
-    ((millis << RANDOM_BITS) | random).max(1)
+    ((ms << SUFFIX_BITS) | suffix).max(1)
 }
 
 macro_rules! integer_id {
@@ -127,19 +153,33 @@ mod tests {
 
     #[test]
     fn ids_are_positive_unique_and_time_ordered() {
-        let earlier = Utc::now();
-        let later = earlier + chrono::Duration::milliseconds(5);
+        let earlier = Utc::now() + chrono::Duration::days(1);
+        let later = earlier + chrono::Duration::milliseconds(500);
         let mut seen = HashSet::new();
-        for _ in 0..10_000 {
+        let mut previous = 0;
+        for _ in 0..100_000 {
             let id = generate_id(earlier);
-            assert!(id > 0);
+            assert!(id > previous, "ids increase within a process");
+            previous = id;
             seen.insert(id);
         }
-        assert!(
-            seen.len() > 9_950,
-            "random suffix must make collisions rare"
+        assert_eq!(
+            seen.len(),
+            100_000,
+            "no repeats, even 100,000 in one millisecond"
         );
-        assert!(generate_id(later) > *seen.iter().max().unwrap_or(&0));
+        assert!(generate_id(later) > previous);
+    }
+
+    #[test]
+    fn consecutive_ids_are_not_a_plain_counter() {
+        let now = Utc::now() + chrono::Duration::days(2);
+        let ids: Vec<i64> = (0..1000).map(|_| generate_id(now)).collect();
+        let unit_steps = ids.windows(2).filter(|w| w[1] - w[0] == 1).count();
+        assert!(
+            unit_steps < 100,
+            "steps are random, {unit_steps} of 999 were +1"
+        );
     }
 
     #[test]

@@ -355,6 +355,33 @@ async fn insert_event(
     Ok(())
 }
 
+async fn insert_payment_row(
+    tx: &mut Transaction<'static, Any>,
+    payment: &Payment,
+) -> Result<(), sqlx::Error> {
+    let (amount_minor, currency) = amount_columns(payment.total_amount);
+    sqlx::query(
+        "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+         amount_minor, currency, document, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(payment.id.get())
+    .bind(payment.merchant_id.as_str().to_owned())
+    .bind(payment.status.as_str())
+    .bind(micros(payment.status_date))
+    .bind(micros(payment.payment_date))
+    .bind(payment.account_id.clone())
+    .bind(payment.correlator_id.clone())
+    .bind(amount_minor)
+    .bind(currency)
+    .bind(payment.document.as_str().to_owned())
+    .bind(micros(payment.created_at))
+    .bind(micros(payment.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn save_idempotent_response(
     tx: &mut Transaction<'static, Any>,
     saved: &IdempotentResponse,
@@ -438,30 +465,21 @@ impl Store for SqlStore {
         event: &LedgerEvent,
         idempotent: Option<&IdempotentResponse>,
     ) -> Result<(), StoreError> {
-        let (amount_minor, currency) = amount_columns(payment.total_amount);
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-             amount_minor, currency, document, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(payment.id.get())
-        .bind(payment.merchant_id.as_str().to_owned())
-        .bind(payment.status.as_str())
-        .bind(micros(payment.status_date))
-        .bind(micros(payment.payment_date))
-        .bind(payment.account_id.clone())
-        .bind(payment.correlator_id.clone())
-        .bind(amount_minor)
-        .bind(currency)
-        .bind(payment.document.as_str().to_owned())
-        .bind(micros(payment.created_at))
-        .bind(micros(payment.created_at))
-        .execute(&mut *tx)
-        .await?;
+        insert_payment_row(&mut tx, payment).await?;
         insert_event(&mut tx, event).await?;
         if let Some(saved) = idempotent {
             save_idempotent_response(&mut tx, saved, payment.created_at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_payments(&self, payments: &[(Payment, LedgerEvent)]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for (payment, event) in payments {
+            insert_payment_row(&mut tx, payment).await?;
+            insert_event(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -716,34 +734,37 @@ impl Store for SqlStore {
 
     async fn complete_dispatch(
         &self,
-        event: EventId,
-        subscriptions: &[Subscription],
+        fan_out: &[(EventId, Vec<Subscription>)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for subscription in subscriptions {
+        for (event, subscriptions) in fan_out {
+            for subscription in subscriptions {
+                sqlx::query(
+                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
+                     next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8) \
+                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
+                )
+                .bind(payhub_core::ids::generate_id(now))
+                .bind(event.get())
+                .bind(subscription.id.get())
+                .bind(subscription.merchant_id.as_str().to_owned())
+                .bind(subscription.callback.clone())
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
-                "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
-                 next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8) \
-                 ON CONFLICT (event_id, subscription_id) DO NOTHING",
+                "UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id = $3",
             )
-            .bind(payhub_core::ids::generate_id(now))
+            .bind(micros(now))
+            .bind(micros(now))
             .bind(event.get())
-            .bind(subscription.id.get())
-            .bind(subscription.merchant_id.as_str().to_owned())
-            .bind(subscription.callback.clone())
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(micros(now))
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id = $3")
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(event.get())
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -39,6 +39,9 @@ pub trait Store: Send + Sync + 'static {
         event: &LedgerEvent,
         idempotent: Option<&IdempotentResponse>,
     ) -> Result<(), StoreError>;
+    /// Records many payments with their create events in one transaction (one
+    /// commit, one fsync): bulk loads, and the storage ceiling of the benchmark.
+    async fn insert_payments(&self, payments: &[(Payment, LedgerEvent)]) -> Result<(), StoreError>;
     async fn find_payment(
         &self,
         merchant: &MerchantId,
@@ -113,12 +116,12 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<LedgerEvent>, StoreError>;
-    /// Records the deliveries an event fans out into and marks it dispatched.
-    /// Repeating it for the same event and subscription adds nothing.
+    /// Records the deliveries each event fans out into and marks the events
+    /// dispatched, all in one transaction. Repeating it for the same event and
+    /// subscription adds nothing.
     async fn complete_dispatch(
         &self,
-        event: EventId,
-        subscriptions: &[Subscription],
+        fan_out: &[(EventId, Vec<Subscription>)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn find_event(&self, id: EventId) -> Result<Option<LedgerEvent>, StoreError>;

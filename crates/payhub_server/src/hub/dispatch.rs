@@ -10,7 +10,7 @@ use crate::api_tmf676::hub::{event_envelope, subscription_matches};
 use crate::state::AppState;
 
 /// Events claimed per round.
-const BATCH: i64 = 100;
+const BATCH: i64 = 500;
 /// How long a claimed event stays hidden from other dispatchers.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -32,6 +32,7 @@ async fn try_dispatch_batch(state: &AppState) -> Result<usize, StoreError> {
         .claim_undispatched_events(now, now + LEASE, BATCH)
         .await?;
     let mut listeners: HashMap<MerchantId, Vec<Subscription>> = HashMap::new();
+    let mut fan_out = Vec::with_capacity(events.len());
     for event in &events {
         if !listeners.contains_key(&event.merchant_id) {
             let subscriptions = state.store.list_subscriptions(&event.merchant_id).await?;
@@ -41,11 +42,13 @@ async fn try_dispatch_batch(state: &AppState) -> Result<usize, StoreError> {
             .get(&event.merchant_id)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let matching = matching_listeners(state, event, subscriptions).await?;
-        state
-            .store
-            .complete_dispatch(event.id, &matching, Utc::now())
-            .await?;
+        fan_out.push((
+            event.id,
+            matching_listeners(state, event, subscriptions).await?,
+        ));
+    }
+    if !fan_out.is_empty() {
+        state.store.complete_dispatch(&fan_out, Utc::now()).await?;
     }
     Ok(events.len())
 }

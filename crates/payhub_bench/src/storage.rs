@@ -65,7 +65,8 @@ pub async fn one_row_per_transaction(
             while Instant::now() < deadline {
                 let (payment, event) =
                     payment_row(&merchant, &format!("ceiling-{worker}-{n}"), 1000);
-                store.insert_payment(&payment, &event, None).await?;
+                // insert_payments is a transaction of its own, not group-committed.
+                store.insert_payments(&[(payment, event)]).await?;
                 written.fetch_add(1, Ordering::Relaxed);
                 n += 1;
             }

@@ -9,6 +9,10 @@ pub enum StoreError {
     /// the request may succeed later (HTTP 503 with `Retry-After`).
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The committer task that writes creates has stopped (the store is
+    /// shutting down): the request may succeed on another node or later.
+    #[error("the store's writer has stopped")]
+    WriterStopped,
     /// A freshly drawn id was already taken; the caller draws another and retries.
     #[error("id collision")]
     IdCollision,

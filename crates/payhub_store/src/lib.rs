@@ -10,6 +10,7 @@
 //! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
 
 pub mod error;
+mod group_commit;
 pub mod records;
 pub mod sql;
 pub mod store;

@@ -13,14 +13,18 @@ use payhub_core::{
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
+use std::sync::Arc;
+
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
+use crate::group_commit::{Committer, Job};
 use crate::records::{
     Delivery, DeliveryOutcome, IdempotencyBegin, IdempotentResponse, ListFilter, Listed, Merchant,
     Page, SavedResponse, Subscription,
 };
 use crate::store::Store;
+use payhub_core::RefundRejection;
 
 /// Which SQL server is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +36,7 @@ pub enum Backend {
 impl Backend {
     /// SQLite must take the write lock when the transaction starts, or two
     /// writers that both read first deadlock on upgrade; PostgreSQL locks rows.
-    fn begin_write(self) -> &'static str {
+    pub(crate) fn begin_write(self) -> &'static str {
         match self {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
@@ -60,7 +64,40 @@ impl Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    write_lock: WriteLock,
+    committer: Committer,
 }
+
+/// Serializes this process's SQLite writers in memory.
+///
+/// SQLite has one writer at a time. A writer that finds the lock taken waits in
+/// SQLite's busy handler, which sleeps 1, 2, 5 … up to 100 ms between tries,
+/// so a 1 ms transaction can cost its neighbours 100 ms. Queuing writers on an
+/// async mutex instead wakes the next one the moment the lock is free. (The busy
+/// timeout still covers other processes, such as `payhub merchant create`.)
+/// PostgreSQL needs no such lock.
+#[derive(Clone)]
+pub(crate) struct WriteLock(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl WriteLock {
+    fn for_backend(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self(Some(Arc::new(tokio::sync::Mutex::new(())))),
+            Backend::Postgres => Self(None),
+        }
+    }
+
+    /// Waits for this process's turn to write (at once on PostgreSQL).
+    pub(crate) async fn acquire(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}
+
+/// This process's turn to write on SQLite; held until the transaction ends.
+type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
@@ -242,11 +279,25 @@ fn counting_refund_statuses() -> String {
 impl SqlStore {
     /// Wraps a migrated pool.
     pub fn new(pool: AnyPool, backend: Backend) -> Self {
-        Self { pool, backend }
+        let write_lock = WriteLock::for_backend(backend);
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        let committer = Committer::start(pool.clone(), backend, write_lock.clone(), writers);
+        Self {
+            pool,
+            backend,
+            write_lock,
+            committer,
+        }
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    /// Starts a write transaction; keep the turn alive until it commits.
+    async fn begin_write(&self) -> Result<(WriteTurn, Transaction<'static, Any>), StoreError> {
+        let turn = self.write_lock.acquire().await;
+        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        Ok((turn, tx))
     }
 
     async fn list_rows(
@@ -299,7 +350,7 @@ impl SqlStore {
         to: Status,
         now: DateTime<Utc>,
     ) -> Result<(), UpdateStatusError> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let select = format!(
             "SELECT status FROM {table} WHERE id = $1 AND merchant_id = $2{}",
             self.backend.for_update()
@@ -353,6 +404,88 @@ async fn insert_event(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Writes a payment, its create event and the idempotent response (if any)
+/// inside `tx`.
+pub(crate) async fn write_payment(
+    tx: &mut Transaction<'static, Any>,
+    payment: &Payment,
+    event: &LedgerEvent,
+    kept: Option<&IdempotentResponse>,
+) -> Result<(), sqlx::Error> {
+    insert_payment_row(tx, payment).await?;
+    insert_event(tx, event).await?;
+    if let Some(saved) = kept {
+        save_idempotent_response(tx, saved, payment.created_at).await?;
+    }
+    Ok(())
+}
+
+/// Checks a refund against its payment (locked for the rest of `tx`) and, if
+/// the rules allow it, writes it with its event and idempotent response.
+/// The inner `Err` is the ledger's refusal; nothing was written then.
+pub(crate) async fn write_refund(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    refund: &Refund,
+    event: &LedgerEvent,
+    kept: Option<&IdempotentResponse>,
+) -> Result<Result<(), RefundRejection>, StoreError> {
+    if let Some(payment_id) = refund.payment_id {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
+            backend.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .bind(refund.merchant_id.as_str().to_owned())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Err(RefundRejection::PaymentNotFound(payment_id)));
+        };
+        let payment = payment_from_row(&row)?;
+        let sum_sql = format!(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
+             WHERE payment_id = $1 AND status IN ({})",
+            counting_refund_statuses()
+        );
+        let refunded: i64 = sqlx::query(&sum_sql)
+            .bind(payment_id.get())
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("refunded")?;
+        if let Err(rejection) = payhub_core::ledger::check_refund(&payment, refunded, refund) {
+            return Ok(Err(rejection));
+        }
+    }
+    let (amount_minor, currency) = amount_columns(refund.total_amount);
+    sqlx::query(
+        "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
+         correlator_id, amount_minor, currency, document, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(refund.id.get())
+    .bind(refund.merchant_id.as_str().to_owned())
+    .bind(refund.payment_id.map(PaymentId::get))
+    .bind(refund.status.as_str())
+    .bind(micros(refund.status_date))
+    .bind(micros(refund.refund_date))
+    .bind(refund.account_id.clone())
+    .bind(refund.correlator_id.clone())
+    .bind(amount_minor)
+    .bind(currency)
+    .bind(refund.document.as_str().to_owned())
+    .bind(micros(refund.created_at))
+    .bind(micros(refund.created_at))
+    .execute(&mut **tx)
+    .await?;
+    insert_event(tx, event).await?;
+    if let Some(saved) = kept {
+        save_idempotent_response(tx, saved, refund.created_at).await?;
+    }
+    Ok(Ok(()))
 }
 
 async fn insert_payment_row(
@@ -424,6 +557,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
         sqlx::query(
             "INSERT INTO merchants (id, name, api_key_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -465,18 +599,22 @@ impl Store for SqlStore {
         event: &LedgerEvent,
         idempotent: Option<&IdempotentResponse>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        insert_payment_row(&mut tx, payment).await?;
-        insert_event(&mut tx, event).await?;
-        if let Some(saved) = idempotent {
-            save_idempotent_response(&mut tx, saved, payment.created_at).await?;
+        let job = Job::Payment {
+            payment: payment.clone(),
+            event: event.clone(),
+            kept: idempotent.cloned(),
+        };
+        match self.committer.submit(job).await {
+            Ok(()) => Ok(()),
+            Err(InsertRefundError::Store(error)) => Err(error),
+            Err(InsertRefundError::Rejected(rejection)) => Err(StoreError::Corrupt(format!(
+                "a payment was refused as a refund: {rejection}"
+            ))),
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn insert_payments(&self, payments: &[(Payment, LedgerEvent)]) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for (payment, event) in payments {
             insert_payment_row(&mut tx, payment).await?;
             insert_event(&mut tx, event).await?;
@@ -543,62 +681,12 @@ impl Store for SqlStore {
         event: &LedgerEvent,
         idempotent: Option<&IdempotentResponse>,
     ) -> Result<(), InsertRefundError> {
-        let mut tx = self.begin_write().await?;
-        if let Some(payment_id) = refund.payment_id {
-            let sql = format!(
-                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
-                self.backend.for_update()
-            );
-            let row = sqlx::query(&sql)
-                .bind(payment_id.get())
-                .bind(refund.merchant_id.as_str().to_owned())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let payment = match row {
-                Some(row) => payment_from_row(&row)?,
-                None => {
-                    return Err(payhub_core::RefundRejection::PaymentNotFound(payment_id).into())
-                }
-            };
-            let sum_sql = format!(
-                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
-                 WHERE payment_id = $1 AND status IN ({})",
-                counting_refund_statuses()
-            );
-            let refunded: i64 = sqlx::query(&sum_sql)
-                .bind(payment_id.get())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("refunded")?;
-            payhub_core::ledger::check_refund(&payment, refunded, refund)?;
-        }
-        let (amount_minor, currency) = amount_columns(refund.total_amount);
-        sqlx::query(
-            "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
-             correlator_id, amount_minor, currency, document, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(refund.id.get())
-        .bind(refund.merchant_id.as_str().to_owned())
-        .bind(refund.payment_id.map(PaymentId::get))
-        .bind(refund.status.as_str())
-        .bind(micros(refund.status_date))
-        .bind(micros(refund.refund_date))
-        .bind(refund.account_id.clone())
-        .bind(refund.correlator_id.clone())
-        .bind(amount_minor)
-        .bind(currency)
-        .bind(refund.document.as_str().to_owned())
-        .bind(micros(refund.created_at))
-        .bind(micros(refund.created_at))
-        .execute(&mut *tx)
-        .await?;
-        insert_event(&mut tx, event).await?;
-        if let Some(saved) = idempotent {
-            save_idempotent_response(&mut tx, saved, refund.created_at).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let job = Job::Refund {
+            refund: refund.clone(),
+            event: event.clone(),
+            kept: idempotent.cloned(),
+        };
+        self.committer.submit(job).await
     }
 
     async fn find_refund(
@@ -651,6 +739,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
         sqlx::query(
             "INSERT INTO hub_subscriptions (id, merchant_id, callback, query, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -671,7 +760,7 @@ impl Store for SqlStore {
         merchant: &MerchantId,
         id: SubscriptionId,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let deleted =
             sqlx::query("DELETE FROM hub_subscriptions WHERE id = $1 AND merchant_id = $2")
                 .bind(id.get())
@@ -712,6 +801,7 @@ impl Store for SqlStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<LedgerEvent>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
         let sql = format!(
             "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
              WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}",
@@ -737,7 +827,7 @@ impl Store for SqlStore {
         fan_out: &[(EventId, Vec<Subscription>)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for (event, subscriptions) in fan_out {
             for subscription in subscriptions {
                 sqlx::query(
@@ -756,14 +846,21 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(
-                "UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id = $3",
-            )
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(event.get())
-            .execute(&mut *tx)
-            .await?;
+        }
+        // One statement marks the whole batch dispatched.
+        let ids: Vec<i64> = fan_out.iter().map(|(event, _)| event.get()).collect();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(micros(now)).bind(micros(now));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -784,6 +881,7 @@ impl Store for SqlStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
         let sql = format!(
             "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
              WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT $4{}) \
@@ -819,6 +917,7 @@ impl Store for SqlStore {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
         // Only a pending delivery takes an outcome: one given up meanwhile
         // (its listener removed) stays given up.
         let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
@@ -859,6 +958,7 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError> {
+        let _turn = self.write_lock.acquire().await;
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (merchant_id, idempotency_key, fingerprint, state, created_at, updated_at) \
              VALUES ($1, $2, $3, 'processing', $4, $5) ON CONFLICT (merchant_id, idempotency_key) DO NOTHING",
@@ -934,13 +1034,14 @@ impl Store for SqlStore {
             key: key.to_owned(),
             response: response.clone(),
         };
-        let mut tx = self.begin_write().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         save_idempotent_response(&mut tx, &saved, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 AND state = 'processing'",
         )
@@ -952,6 +1053,7 @@ impl Store for SqlStore {
     }
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.write_lock.acquire().await;
         let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(micros(before))
             .execute(&self.pool)

@@ -150,7 +150,7 @@ impl TmfError {
 
 fn store_parts(error: &StoreError) -> (StatusCode, &'static str, &'static str) {
     match error {
-        StoreError::Unavailable(_) => (
+        StoreError::Unavailable(_) | StoreError::WriterStopped => (
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "Service unavailable",
@@ -167,7 +167,7 @@ impl From<StoreError> for TmfError {
     fn from(error: StoreError) -> Self {
         // Logged once here, at the boundary, with its cause chain; the client sees no internals.
         match error {
-            StoreError::Unavailable(_) => {
+            StoreError::Unavailable(_) | StoreError::WriterStopped => {
                 tracing::warn!(error.cause_chain = ?error, "database unavailable");
                 TmfError::Unavailable
             }

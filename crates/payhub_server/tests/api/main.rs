@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod filtering;
+mod group_commit;
 mod hub;
 mod idempotency;
 mod payments;

@@ -64,6 +64,7 @@ impl Application {
             store,
             settings: Arc::new(settings),
             outbox_written: Arc::new(Notify::new()),
+            merchants: Arc::default(),
         };
         Ok(Self { listener, state })
     }

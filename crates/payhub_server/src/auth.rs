@@ -7,6 +7,10 @@
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use payhub_store::{Merchant, Store, StoreError};
@@ -53,16 +57,67 @@ fn presented(headers: &HeaderMap) -> Result<Presented, AuthError> {
     Err(AuthError::Malformed)
 }
 
+/// Recently authenticated keys, so that a busy client does not cost a
+/// database lookup per request.
+///
+/// Entries live [`CACHE_TTL`]: a merchant removed from the database keeps
+/// access that long at most. Only successful lookups are cached, so random
+/// keys cannot fill it; past [`CACHE_CAPACITY`] entries it starts afresh.
+#[derive(Default)]
+pub struct MerchantCache {
+    entries: RwLock<HashMap<String, (Merchant, Instant)>>,
+}
+
+/// How long a successful authentication is reused.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_CAPACITY: usize = 10_000;
+
+impl MerchantCache {
+    fn get(&self, api_key_hash: &str) -> Option<Merchant> {
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(api_key_hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(m, _)| m.clone())
+    }
+
+    fn put(&self, api_key_hash: String, merchant: Merchant) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(api_key_hash, (merchant, Instant::now()));
+    }
+}
+
 /// Finds the merchant whose credentials the request carries.
-pub async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Merchant, AuthError> {
+pub async fn authenticate(
+    store: &dyn Store,
+    cache: &MerchantCache,
+    headers: &HeaderMap,
+) -> Result<Merchant, AuthError> {
     let (api_key, username) = match presented(headers)? {
         Presented::Bearer(key) => (key, None),
         Presented::Basic { username, password } => (password, Some(username)),
     };
-    let merchant = store
-        .find_merchant_by_api_key_hash(&hash_api_key(&api_key))
-        .await?
-        .ok_or(AuthError::Invalid)?;
+    let hash = hash_api_key(&api_key);
+    let merchant = match cache.get(&hash) {
+        Some(merchant) => merchant,
+        None => {
+            let merchant = store
+                .find_merchant_by_api_key_hash(&hash)
+                .await?
+                .ok_or(AuthError::Invalid)?;
+            cache.put(hash, merchant.clone());
+            merchant
+        }
+    };
     if let Some(username) = username {
         // Basic must name the merchant the key belongs to.
         if !bool::from(username.as_bytes().ct_eq(merchant.id.as_str().as_bytes())) {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use payhub_store::Store;
 use tokio::sync::Notify;
 
+use crate::auth::MerchantCache;
 use crate::config::Settings;
 
 /// Shared application state, cheap to clone.
@@ -15,6 +16,8 @@ pub struct AppState {
     /// Wakes the hub dispatcher when a request wrote to the outbox, so events
     /// leave at once instead of at the next poll.
     pub outbox_written: Arc<Notify>,
+    /// Recently authenticated API keys.
+    pub merchants: Arc<MerchantCache>,
 }
 
 impl AppState {

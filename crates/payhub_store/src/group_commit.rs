@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::error::{InsertRefundError, StoreError};
 use crate::records::IdempotentResponse;
-use crate::sql::{write_payment, write_refund, Backend, WriteLock};
+use crate::sql::{write_payments, write_refund, Backend, PaymentWrite, WriteLock};
 
 /// The most jobs one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -145,7 +145,10 @@ async fn execute(
 ) -> Result<Vec<Outcome>, StoreError> {
     let _serialized = write_lock.acquire().await;
     let mut tx = pool.begin_with(backend.begin_write()).await?;
+    // Jobs are written in order; each run of consecutive payments goes in
+    // multi-row statements, so a refund always sees every payment queued before it.
     let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut run: Vec<PaymentWrite<'_>> = Vec::new();
     for job in jobs {
         match job {
             Job::Payment {
@@ -153,7 +156,7 @@ async fn execute(
                 event,
                 kept,
             } => {
-                write_payment(&mut tx, payment, event, kept.as_ref()).await?;
+                run.push((payment, event, kept.as_ref()));
                 outcomes.push(Ok(()));
             }
             Job::Refund {
@@ -161,11 +164,14 @@ async fn execute(
                 event,
                 kept,
             } => {
+                write_payments(&mut tx, &run).await?;
+                run.clear();
                 let outcome = write_refund(&mut tx, backend, refund, event, kept.as_ref()).await?;
                 outcomes.push(outcome.map_err(InsertRefundError::Rejected));
             }
         }
     }
+    write_payments(&mut tx, &run).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

@@ -385,39 +385,79 @@ impl SqlStore {
     }
 }
 
+/// Rows per multi-row `INSERT`: well under both backends' bind-parameter limits.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// `($1, …, $c), ($c+1, …)`: the placeholders of `rows` rows of `columns` values.
+fn values_list(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn insert_event(
     tx: &mut Transaction<'static, Any>,
     event: &LedgerEvent,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-    )
-    .bind(event.id.get())
-    .bind(event.merchant_id.as_str().to_owned())
-    .bind(event.kind.as_str())
-    .bind(event.resource_id)
-    .bind(event.status.as_str())
-    .bind(micros(event.occurred_at))
-    .bind(micros(event.occurred_at))
-    .bind(micros(event.occurred_at))
-    .execute(&mut **tx)
-    .await?;
+    insert_events(tx, &[event]).await
+}
+
+/// Writes outbox events, many rows per statement.
+async fn insert_events(
+    tx: &mut Transaction<'static, Any>,
+    events: &[&LedgerEvent],
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
+             created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(event.id.get())
+                .bind(event.merchant_id.as_str().to_owned())
+                .bind(event.kind.as_str())
+                .bind(event.resource_id)
+                .bind(event.status.as_str())
+                .bind(micros(event.occurred_at))
+                .bind(0_i64)
+                .bind(micros(event.occurred_at))
+                .bind(micros(event.occurred_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-/// Writes a payment, its create event and the idempotent response (if any)
-/// inside `tx`.
-pub(crate) async fn write_payment(
+/// A payment to write, with its create event and the response to keep under
+/// its idempotency key (if any).
+pub(crate) type PaymentWrite<'a> = (&'a Payment, &'a LedgerEvent, Option<&'a IdempotentResponse>);
+
+/// Writes payments with their events and idempotent responses inside `tx`,
+/// many rows per statement.
+pub(crate) async fn write_payments(
     tx: &mut Transaction<'static, Any>,
-    payment: &Payment,
-    event: &LedgerEvent,
-    kept: Option<&IdempotentResponse>,
+    writes: &[PaymentWrite<'_>],
 ) -> Result<(), sqlx::Error> {
-    insert_payment_row(tx, payment).await?;
-    insert_event(tx, event).await?;
-    if let Some(saved) = kept {
-        save_idempotent_response(tx, saved, payment.created_at).await?;
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let payments: Vec<&Payment> = writes.iter().map(|(p, _, _)| *p).collect();
+    let events: Vec<&LedgerEvent> = writes.iter().map(|(_, e, _)| *e).collect();
+    insert_payment_rows(tx, &payments).await?;
+    insert_events(tx, &events).await?;
+    for (payment, _, kept) in writes {
+        if let Some(saved) = kept {
+            save_idempotent_response(tx, saved, payment.created_at).await?;
+        }
     }
     Ok(())
 }
@@ -488,30 +528,36 @@ pub(crate) async fn write_refund(
     Ok(Ok(()))
 }
 
-async fn insert_payment_row(
+/// Writes payment rows, many per statement.
+async fn insert_payment_rows(
     tx: &mut Transaction<'static, Any>,
-    payment: &Payment,
+    payments: &[&Payment],
 ) -> Result<(), sqlx::Error> {
-    let (amount_minor, currency) = amount_columns(payment.total_amount);
-    sqlx::query(
-        "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-         amount_minor, currency, document, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(payment.id.get())
-    .bind(payment.merchant_id.as_str().to_owned())
-    .bind(payment.status.as_str())
-    .bind(micros(payment.status_date))
-    .bind(micros(payment.payment_date))
-    .bind(payment.account_id.clone())
-    .bind(payment.correlator_id.clone())
-    .bind(amount_minor)
-    .bind(currency)
-    .bind(payment.document.as_str().to_owned())
-    .bind(micros(payment.created_at))
-    .bind(micros(payment.created_at))
-    .execute(&mut **tx)
-    .await?;
+    for chunk in payments.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+             amount_minor, currency, document, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 12)
+        );
+        let mut query = sqlx::query(&sql);
+        for payment in chunk {
+            let (amount_minor, currency) = amount_columns(payment.total_amount);
+            query = query
+                .bind(payment.id.get())
+                .bind(payment.merchant_id.as_str().to_owned())
+                .bind(payment.status.as_str())
+                .bind(micros(payment.status_date))
+                .bind(micros(payment.payment_date))
+                .bind(payment.account_id.clone())
+                .bind(payment.correlator_id.clone())
+                .bind(amount_minor)
+                .bind(currency)
+                .bind(payment.document.as_str().to_owned())
+                .bind(micros(payment.created_at))
+                .bind(micros(payment.created_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -614,11 +660,9 @@ impl Store for SqlStore {
     }
 
     async fn insert_payments(&self, payments: &[(Payment, LedgerEvent)]) -> Result<(), StoreError> {
+        let writes: Vec<PaymentWrite<'_>> = payments.iter().map(|(p, e)| (p, e, None)).collect();
         let (_turn, mut tx) = self.begin_write().await?;
-        for (payment, event) in payments {
-            insert_payment_row(&mut tx, payment).await?;
-            insert_event(&mut tx, event).await?;
-        }
+        write_payments(&mut tx, &writes).await?;
         tx.commit().await?;
         Ok(())
     }

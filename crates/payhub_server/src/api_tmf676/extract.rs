@@ -18,7 +18,8 @@ impl FromRequestParts<AppState> for TmfMerchant {
     type Rejection = TmfError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, TmfError> {
-        let merchant = auth::authenticate(state.store.as_ref(), &parts.headers).await?;
+        let merchant =
+            auth::authenticate(state.store.as_ref(), &state.merchants, &parts.headers).await?;
         tracing::Span::current().record("merchant.id", merchant.id.as_str());
         Ok(TmfMerchant(merchant))
     }

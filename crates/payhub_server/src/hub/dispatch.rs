@@ -10,7 +10,7 @@ use crate::api_tmf676::hub::{event_envelope, subscription_matches};
 use crate::state::AppState;
 
 /// Events claimed per round.
-const BATCH: i64 = 500;
+pub const BATCH: i64 = 500;
 /// How long a claimed event stays hidden from other dispatchers.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 

@@ -126,3 +126,56 @@ pub async fn authenticate(
     }
     Ok(merchant)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use payhub_core::MerchantId;
+
+    fn merchant() -> Merchant {
+        Merchant {
+            id: MerchantId::generate(),
+            name: "m".into(),
+            api_key_hash: "h".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_cache_returns_what_it_was_given_and_bounds_its_size() {
+        let cache = MerchantCache::default();
+        assert!(cache.get("a").is_none());
+        let m = merchant();
+        cache.put("a".into(), m.clone());
+        assert_eq!(cache.get("a"), Some(m));
+        for i in 0..CACHE_CAPACITY {
+            cache.put(format!("k{i}"), merchant());
+        }
+        let len = cache.entries.read().map(|e| e.len()).unwrap_or(usize::MAX);
+        assert!(len <= CACHE_CAPACITY, "{len}");
+    }
+
+    #[test]
+    fn presented_credentials_are_parsed_strictly() {
+        let headers = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                AUTHORIZATION,
+                value.parse().unwrap_or_else(|_| unreachable!()),
+            );
+            h
+        };
+        assert!(matches!(presented(&headers("Bearer k")), Ok(Presented::Bearer(k)) if k == "k"));
+        assert!(
+            matches!(presented(&headers("basic dTpw")), Ok(Presented::Basic { username, password }) if username == "u" && password == "p")
+        );
+        for bad in ["Bearer ", "Digest x", "Basic ???", "Basic dXNlcg=="] {
+            assert!(presented(&headers(bad)).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            presented(&HeaderMap::new()),
+            Err(AuthError::Missing)
+        ));
+    }
+}

@@ -312,28 +312,37 @@ impl SqlStore {
             return Ok((Vec::new(), 0));
         }
         let clause = WhereClause::from_filter(merchant, filter);
-        let mut sql = format!(
-            "SELECT {columns} FROM {table} {} ORDER BY id DESC",
-            clause.sql
+        let Some(page) = page else {
+            let sql = format!(
+                "SELECT {columns} FROM {table} {} ORDER BY id DESC",
+                clause.sql
+            );
+            let rows = bind_all(sqlx::query(&sql), &clause.binds)
+                .fetch_all(&self.pool)
+                .await?;
+            let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            return Ok((rows, total));
+        };
+        // The page and the count of all matches in one statement (a window
+        // function), one round trip instead of two.
+        let sql = format!(
+            "SELECT {columns}, COUNT(*) OVER () AS total_matches FROM {table} {} ORDER BY id DESC LIMIT {} OFFSET {}",
+            clause.sql,
+            page.limit.max(0),
+            page.offset.max(0)
         );
-        if let Some(page) = page {
-            sql.push_str(&format!(
-                " LIMIT {} OFFSET {}",
-                page.limit.max(0),
-                page.offset.max(0)
-            ));
-        }
         let rows = bind_all(sqlx::query(&sql), &clause.binds)
             .fetch_all(&self.pool)
             .await?;
-        let total = match page {
-            None => i64::try_from(rows.len()).unwrap_or(i64::MAX),
-            Some(_) => {
+        let total = match rows.first() {
+            Some(row) => row.try_get("total_matches")?,
+            // An empty page says nothing about the count (the offset may be past the end).
+            None => {
                 let count_sql = format!("SELECT COUNT(*) AS n FROM {table} {}", clause.sql);
-                let row = bind_all(sqlx::query(&count_sql), &clause.binds)
+                bind_all(sqlx::query(&count_sql), &clause.binds)
                     .fetch_one(&self.pool)
-                    .await?;
-                row.try_get("n")?
+                    .await?
+                    .try_get("n")?
             }
         };
         Ok((rows, total))

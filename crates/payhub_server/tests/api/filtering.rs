@@ -96,6 +96,9 @@ both_backends! {
         assert_eq!(response.headers()["x-result-count"], "1");
         let items: Vec<Value> = response.json().await.unwrap();
         assert_eq!(ids(&items), all[2..].to_vec(), "a stable order across pages");
+        let (status, total, items) = app.list("payment", "offset=10&limit=2").await;
+        assert_eq!((total, items.len()), (3, 0), "past the end: nothing, but the count still");
+        assert_eq!(status, StatusCode::PARTIAL_CONTENT);
         let (status, total, items) = app.list("payment", "limit=10").await;
         assert_eq!((status, total, items.len()), (StatusCode::OK, 3, 3));
         // Paging also applies after filters evaluated outside the indexes.

@@ -102,3 +102,88 @@ pub async fn run(
         p999_ms: percentile(&all, 99.9),
     }
 }
+
+/// Most requests an open-loop run lets be in flight; past it, a request counts
+/// as an error (the server is not keeping up with the rate).
+const MAX_IN_FLIGHT: usize = 2048;
+
+/// Open-loop load: requests are sent at `rate_per_s` whatever the answers, and
+/// each latency is measured from the moment the request was due, so waiting in
+/// a queue counts (no coordinated omission). Tokio's timer has millisecond
+/// resolution, so above 1,000 req/s the requests of each millisecond leave
+/// together: bursty arrivals, which if anything makes the tail look worse.
+pub async fn run_at_rate(
+    client: &reqwest::Client,
+    api_key: &str,
+    rate_per_s: f64,
+    duration: Duration,
+    make: RequestMaker,
+) -> Measurement {
+    let started = tokio::time::Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate_per_s.max(1.0));
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut n = 0_usize;
+    loop {
+        let due = started + interval.mul_f64(n as f64);
+        if due >= started + duration {
+            break;
+        }
+        tokio::time::sleep_until(due).await;
+        while let Some(done) = in_flight.try_join_next() {
+            collect(done, &mut latencies, &mut errors);
+        }
+        if in_flight.len() >= MAX_IN_FLIGHT {
+            errors += 1;
+            n += 1;
+            continue;
+        }
+        let request = match make(n) {
+            Request::Get(url) => client.get(url),
+            Request::Post { url, body } => client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body),
+        }
+        .bearer_auth(api_key);
+        in_flight.spawn(async move {
+            let ok = match request.send().await {
+                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (due.elapsed(), ok)
+        });
+        n += 1;
+    }
+    while let Some(done) = in_flight.join_next().await {
+        collect(done, &mut latencies, &mut errors);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    Measurement {
+        requests: latencies.len(),
+        errors,
+        seconds,
+        rps: latencies.len() as f64 / seconds,
+        p50_ms: percentile(&latencies, 50.0),
+        p99_ms: percentile(&latencies, 99.0),
+        p999_ms: percentile(&latencies, 99.9),
+    }
+}
+
+fn collect(
+    done: Result<(Duration, bool), tokio::task::JoinError>,
+    latencies: &mut Vec<u64>,
+    errors: &mut usize,
+) {
+    match done {
+        Ok((latency, ok)) => {
+            latencies.push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+            if !ok {
+                *errors += 1;
+            }
+        }
+        Err(_) => *errors += 1,
+    }
+}

@@ -54,6 +54,12 @@ struct Args {
     /// Payments stored before the read cases run.
     #[arg(long)]
     rows: Option<usize>,
+    /// Payments stored for the "few rows" scale measurement.
+    #[arg(long, default_value_t = 1_000)]
+    scale_small: usize,
+    /// Payments stored for the "many rows" scale measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_large: usize,
     /// PostgreSQL server to create the benchmark databases on.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_url: String,
@@ -63,6 +69,8 @@ struct Args {
 }
 
 struct Plan {
+    /// Payments stored for the "few" and "many" scale measurements.
+    scale_rows: (usize, usize),
     concurrency: Vec<usize>,
     duration: Duration,
     rows: usize,
@@ -77,6 +85,11 @@ impl Args {
             (vec![1, 16, 64], 5.0, 100_000, "BENCHMARKS.md")
         };
         Plan {
+            scale_rows: if self.smoke {
+                (100, 3_000)
+            } else {
+                (self.scale_small, self.scale_large)
+            },
             concurrency: self.concurrency.clone().unwrap_or(concurrency),
             duration: Duration::from_secs_f64(self.duration_s.unwrap_or(duration_s)),
             rows: self.rows.unwrap_or(rows),
@@ -280,10 +293,130 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             });
         }
     }
+    // p99 at half of each case's peak: open-loop at 50% of the best closed-loop
+    // rate. The HTTP ceiling is left out: it is not a payhub operation, and its
+    // rate is beyond what one open-loop sender with millisecond timers can pace.
+    for (name, make) in cases
+        .iter()
+        .filter(|(name, _)| !name.starts_with("HTTP ceiling"))
+    {
+        let peak = run
+            .cases
+            .iter()
+            .filter(|c| c.case == *name)
+            .map(|c| c.measurement.rps)
+            .fold(0.0, f64::max);
+        let m = load::run_at_rate(
+            &client,
+            &merchant_creds.api_key,
+            peak / 2.0,
+            plan.duration,
+            make.clone(),
+        )
+        .await;
+        eprintln!(
+            "{name} at half peak ({:.0} req/s): p99 {:.2} ms errors {}",
+            peak / 2.0,
+            m.p99_ms,
+            m.errors
+        );
+        run.half_peak.push(CaseRun {
+            case: (*name).to_owned(),
+            concurrency: 0,
+            measurement: m,
+            cpu_s_per_1000: 0.0,
+        });
+    }
     run.peak_rss_mb = server.usage().peak_rss_mb;
     server.stop()?;
     db.drop_database().await;
+    run.scale = Some(measure_scale(backend, args, plan).await?);
     Ok(run)
+}
+
+/// Create and get at concurrency 16 with few payments stored, then with many:
+/// cost should grow with the work, not with the data.
+async fn measure_scale(
+    backend: &str,
+    args: &Args,
+    plan: &Plan,
+) -> anyhow::Result<report::ScaleRun> {
+    let (small, large) = plan.scale_rows;
+    let binary = server::payhub_binary()?;
+    let db = BenchDb::create(backend, &args.postgres_url).await?;
+    let creds = server::create_merchant(&binary, &db.url, &db._dir.0)?;
+    let merchant =
+        MerchantId::parse(&creds.merchant_id).ok_or_else(|| anyhow::anyhow!("bad merchant id"))?;
+    let store = payhub_store::connect(&db.url, 16).await?;
+    let rows: Vec<_> = (0..small)
+        .map(|i| storage::payment_row(&merchant, &format!("acct-{}", i % ACCOUNTS), 1000))
+        .collect();
+    store.insert_payments(&rows).await?;
+    let ids: Arc<Vec<PaymentId>> = Arc::new(rows.iter().map(|(p, _)| p.id).collect());
+    let server = server::Server::start(&binary, &db.url, &db._dir.0, free_port()?).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let base = server.base_url.clone();
+    let create: RequestMaker = Arc::new({
+        let u = format!("{base}{TMF}/payment");
+        move |n| Request::Post {
+            url: u.clone(),
+            body: format!(
+                r#"{{"account":{{"id":"scale-{}"}},"paymentMethod":{{}},"totalAmount":{{"unit":"USD","value":1}}}}"#,
+                n % ACCOUNTS
+            ),
+        }
+    });
+    let get: RequestMaker = Arc::new({
+        let (u, ids) = (format!("{base}{TMF}/payment"), ids.clone());
+        move |n| Request::Get(format!("{u}/{}", ids[n % ids.len()]))
+    });
+    let measure = |label: &'static str| {
+        let (client, key, create, get, store) = (
+            client.clone(),
+            creds.api_key.clone(),
+            create.clone(),
+            get.clone(),
+            store.clone(),
+        );
+        async move {
+            let drain = std::time::Instant::now();
+            while store.count_undelivered().await? > 0 && drain.elapsed() < Duration::from_secs(600)
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let c = load::run(&client, &key, 16, plan.duration, create).await;
+            let g = load::run(&client, &key, 16, plan.duration, get).await;
+            eprintln!(
+                "scale, {label}: create {:.0} req/s, get {:.0} req/s",
+                c.rps, g.rps
+            );
+            anyhow::Ok((c.rps, g.rps))
+        }
+    };
+    let (small_create, small_get) = measure("few rows").await?;
+    let started = std::time::Instant::now();
+    storage::batched(store.as_ref(), &merchant, large - small, 1000, 1000, |i| {
+        format!("acct-{}", i % ACCOUNTS)
+    })
+    .await?;
+    eprintln!(
+        "scale: grew to {large} rows in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (large_create, large_get) = measure("many rows").await?;
+    server.stop()?;
+    drop(store);
+    db.drop_database().await;
+    Ok(report::ScaleRun {
+        small_rows: small,
+        large_rows: large,
+        small_create,
+        small_get,
+        large_create,
+        large_get,
+    })
 }
 
 #[tokio::main]

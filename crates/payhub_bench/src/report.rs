@@ -29,6 +29,20 @@ pub struct BackendRun {
     pub storage_one_row_per_tx: Vec<(usize, f64)>,
     pub storage_batched_rows_per_s: f64,
     pub cases: Vec<CaseRun>,
+    /// Open-loop runs at half of each case's best closed-loop rate.
+    pub half_peak: Vec<CaseRun>,
+    pub scale: Option<ScaleRun>,
+}
+
+/// Create and get at concurrency 16 with few and with many payments stored.
+#[derive(Serialize)]
+pub struct ScaleRun {
+    pub small_rows: usize,
+    pub large_rows: usize,
+    pub small_create: f64,
+    pub small_get: f64,
+    pub large_create: f64,
+    pub large_get: f64,
 }
 
 impl BackendRun {
@@ -41,6 +55,8 @@ impl BackendRun {
             storage_one_row_per_tx: Vec::new(),
             storage_batched_rows_per_s: 0.0,
             cases: Vec::new(),
+            half_peak: Vec::new(),
+            scale: None,
         }
     }
 
@@ -167,6 +183,33 @@ impl Report {
             );
         }
         let _ = writeln!(md);
+        if !b.half_peak.is_empty() {
+            let _ = writeln!(md, "Open-loop at half of each case's best rate (latency from when each request was due):\n");
+            let _ = writeln!(md, "| case | rate req/s | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---|---|---|---|---|");
+            for c in &b.half_peak {
+                let m = &c.measurement;
+                let _ = writeln!(
+                    md,
+                    "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                    c.case, m.rps, m.p50_ms, m.p99_ms, m.p999_ms, m.errors
+                );
+            }
+            let _ = writeln!(md);
+        }
+        if let Some(s) = &b.scale {
+            let _ = writeln!(md, "Cost against data (concurrency 16):\n");
+            let _ = writeln!(md, "| payments stored | POST /payment req/s | GET /payment/{{id}} req/s |\n|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} |",
+                s.small_rows, s.small_create, s.small_get
+            );
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} |\n",
+                s.large_rows, s.large_create, s.large_get
+            );
+        }
     }
 
     fn targets_section(&self, md: &mut String) {
@@ -225,6 +268,32 @@ impl Report {
                 b.peak_rss_mb,
                 verdict(b.peak_rss_mb < 150.0)
             );
+            let worst = b
+                .half_peak
+                .iter()
+                .map(|c| c.measurement.p99_ms)
+                .fold(0.0, f64::max);
+            let _ = writeln!(
+                md,
+                "| {} | p99 at half peak < 10 ms, every case | worst {worst:.2} ms | {} |",
+                b.backend,
+                verdict(worst < 10.0)
+            );
+            if let Some(s) = &b.scale {
+                let change = |small: f64, large: f64| {
+                    if small > 0.0 {
+                        (large - small) / small * 100.0
+                    } else {
+                        0.0
+                    }
+                };
+                let (dc, dg) = (
+                    change(s.small_create, s.large_create),
+                    change(s.small_get, s.large_get),
+                );
+                let _ = writeln!(md, "| {} | create and get with {} payments within 20% of {} | create {dc:+.0}%, get {dg:+.0}% | {} |",
+                    b.backend, s.large_rows, s.small_rows, verdict(dc.abs() <= 20.0 && dg.abs() <= 20.0));
+            }
             if b.backend == "sqlite" {
                 let _ = writeln!(
                     md,
@@ -235,11 +304,6 @@ impl Report {
                 );
             }
         }
-        let _ = writeln!(
-            md,
-            "\nNot measured by this program yet: p99 at half the peak throughput (needs an open-loop, \
-             rate-limited driver) and the 1,000 vs 1,000,000 stored payments comparison."
-        );
     }
 
     pub fn write(&self, markdown_path: &Path) -> anyhow::Result<()> {

@@ -90,16 +90,20 @@ pub async fn run(
         all.extend(latencies);
         errors += e;
     }
-    let seconds = started.elapsed().as_secs_f64();
-    all.sort_unstable();
+    summarize(all, errors, started.elapsed().as_secs_f64())
+}
+
+/// Rate and latency percentiles of a run from its latencies in microseconds.
+fn summarize(mut latencies_us: Vec<u64>, errors: usize, seconds: f64) -> Measurement {
+    latencies_us.sort_unstable();
     Measurement {
-        requests: all.len(),
+        requests: latencies_us.len(),
         errors,
         seconds,
-        rps: all.len() as f64 / seconds,
-        p50_ms: percentile(&all, 50.0),
-        p99_ms: percentile(&all, 99.0),
-        p999_ms: percentile(&all, 99.9),
+        rps: latencies_us.len() as f64 / seconds,
+        p50_ms: percentile(&latencies_us, 50.0),
+        p99_ms: percentile(&latencies_us, 99.0),
+        p999_ms: percentile(&latencies_us, 99.9),
     }
 }
 
@@ -159,17 +163,7 @@ pub async fn run_at_rate(
     while let Some(done) = in_flight.join_next().await {
         collect(done, &mut latencies, &mut errors);
     }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    Measurement {
-        requests: latencies.len(),
-        errors,
-        seconds,
-        rps: latencies.len() as f64 / seconds,
-        p50_ms: percentile(&latencies, 50.0),
-        p99_ms: percentile(&latencies, 99.0),
-        p999_ms: percentile(&latencies, 99.9),
-    }
+    summarize(latencies, errors, started.elapsed().as_secs_f64())
 }
 
 fn collect(

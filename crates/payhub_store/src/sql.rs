@@ -300,6 +300,21 @@ impl SqlStore {
         Ok((turn, tx))
     }
 
+    async fn find_row(
+        &self,
+        table: &str,
+        columns: &str,
+        merchant: &MerchantId,
+        id: i64,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2");
+        Ok(sqlx::query(&sql)
+            .bind(id)
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn list_rows(
         &self,
         table: &str,
@@ -677,12 +692,8 @@ impl Store for SqlStore {
         merchant: &MerchantId,
         id: PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
-        let sql =
-            format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.get())
-            .bind(merchant.as_str().to_owned())
-            .fetch_optional(&self.pool)
+        let row = self
+            .find_row("payments", PAYMENT_COLUMNS, merchant, id.get())
             .await?;
         row.as_ref().map(payment_from_row).transpose()
     }
@@ -743,12 +754,8 @@ impl Store for SqlStore {
         merchant: &MerchantId,
         id: RefundId,
     ) -> Result<Option<Refund>, StoreError> {
-        let sql =
-            format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.get())
-            .bind(merchant.as_str().to_owned())
-            .fetch_optional(&self.pool)
+        let row = self
+            .find_row("refunds", REFUND_COLUMNS, merchant, id.get())
             .await?;
         row.as_ref().map(refund_from_row).transpose()
     }
@@ -933,7 +940,7 @@ impl Store for SqlStore {
         let _turn = self.write_lock.acquire().await;
         let sql = format!(
             "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
-             WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT $4{}) \
+             WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{}) \
              RETURNING id, event_id, subscription_id, merchant_id, callback, attempts",
             self.backend.skip_locked()
         );

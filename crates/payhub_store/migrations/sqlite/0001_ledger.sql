@@ -77,7 +77,9 @@ CREATE TABLE outbox_events (
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL
 );
-CREATE INDEX outbox_events_undispatched ON outbox_events (lease_until, id) WHERE dispatched_at IS NULL;
+-- Claims walk undispatched events in id order and skip leased ones, so the
+-- index is on id alone: a backlog of any size is claimed without a sort.
+CREATE INDEX outbox_events_undispatched ON outbox_events (id) WHERE dispatched_at IS NULL;
 
 -- One row per (event, subscription): the unique key makes a repeated fan-out harmless.
 CREATE TABLE hub_deliveries (

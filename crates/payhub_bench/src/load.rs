@@ -14,6 +14,20 @@ pub enum Request {
     Post { url: String, body: String },
 }
 
+impl Request {
+    /// The HTTP request, authenticated as the benchmark's merchant.
+    fn build(self, client: &reqwest::Client, api_key: &str) -> reqwest::RequestBuilder {
+        match self {
+            Request::Get(url) => client.get(url),
+            Request::Post { url, body } => client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body),
+        }
+        .bearer_auth(api_key)
+    }
+}
+
 /// Makes the `n`-th request of a case (each worker counts from a shared counter).
 pub type RequestMaker = Arc<dyn Fn(usize) -> Request + Send + Sync>;
 
@@ -61,15 +75,9 @@ pub async fn run(
             let mut errors = 0;
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let request = match make(n) {
-                    Request::Get(url) => client.get(url),
-                    Request::Post { url, body } => client
-                        .post(url)
-                        .header("content-type", "application/json")
-                        .body(body),
-                };
+                let request = make(n).build(&client, &key);
                 let sent = Instant::now();
-                let ok = match request.bearer_auth(&key).send().await {
+                let ok = match request.send().await {
                     Ok(response) => {
                         let ok = response.status().is_success();
                         ok && response.bytes().await.is_ok()
@@ -143,14 +151,7 @@ pub async fn run_at_rate(
             n += 1;
             continue;
         }
-        let request = match make(n) {
-            Request::Get(url) => client.get(url),
-            Request::Post { url, body } => client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body),
-        }
-        .bearer_auth(api_key);
+        let request = make(n).build(client, api_key);
         in_flight.spawn(async move {
             let ok = match request.send().await {
                 Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),

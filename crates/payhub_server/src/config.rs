@@ -7,9 +7,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::callback_policy::CallbackPolicy;
 
 /// Address payhub listens on unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8676";
@@ -31,6 +34,8 @@ pub struct Settings {
     /// After this long without an answer, a request holding an idempotency key
     /// is presumed dead and a retry may take the key over.
     pub idempotency_stale_after: Duration,
+    /// Which internal networks callbacks may reach (none by default).
+    pub callback_policy: Arc<CallbackPolicy>,
 }
 
 /// How hub notifications are retried.
@@ -91,6 +96,10 @@ pub struct SettingsInput {
     /// How long idempotency keys are kept, in hours (at least 24).
     #[arg(long, env = "PAYHUB_IDEMPOTENCY_RETENTION_H")]
     pub idempotency_retention_h: Option<u64>,
+    /// Comma-separated CIDRs of loopback/private networks that callbacks may
+    /// reach anyway (default: none), e.g. "127.0.0.1/32,10.20.0.0/16".
+    #[arg(long, env = "PAYHUB_ALLOWED_CALLBACK_NETS")]
+    pub allowed_callback_nets: Option<String>,
 }
 
 /// A setting that cannot be used.
@@ -137,6 +146,7 @@ impl SettingsInput {
             idempotency_retention_h: self
                 .idempotency_retention_h
                 .or(lower.idempotency_retention_h),
+            allowed_callback_nets: self.allowed_callback_nets.or(lower.allowed_callback_nets),
         }
     }
 
@@ -173,6 +183,13 @@ impl SettingsInput {
                 reason: "keys are kept at least 24 hours".into(),
             });
         }
+        let callback_policy = CallbackPolicy::parse(
+            self.allowed_callback_nets.as_deref().unwrap_or(""),
+        )
+        .map_err(|reason| SettingsError::Invalid {
+            name: "allowed_callback_nets",
+            reason,
+        })?;
         let defaults = HubSettings::default();
         let hub = HubSettings {
             retry_base: self
@@ -196,6 +213,7 @@ impl SettingsInput {
             hub,
             idempotency_retention: Duration::from_secs(retention_h * 3600),
             idempotency_stale_after: Duration::from_secs(60),
+            callback_policy: Arc::new(callback_policy),
         })
     }
 }
@@ -243,6 +261,10 @@ mod tests {
             },
             SettingsInput {
                 idempotency_retention_h: Some(1),
+                ..Default::default()
+            },
+            SettingsInput {
+                allowed_callback_nets: Some("10.0.0.0/99".into()),
                 ..Default::default()
             },
         ] {

@@ -7,13 +7,15 @@
 //! - [`api_tmf676`]: the TMF676 facade (wire types, router, error envelope).
 //! - [`auth`], [`merchants`]: who is calling, and their credentials.
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
-//! - [`hub`]: workers that deliver outbox events to TMF hub listeners.
+//! - [`hub`]: workers that deliver outbox events to TMF hub listeners;
+//!   [`callback_policy`]: which addresses they may reach.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
 
 pub mod api_tmf676;
 pub mod app;
 pub mod auth;
+pub mod callback_policy;
 pub mod cli;
 pub mod config;
 pub mod demo;

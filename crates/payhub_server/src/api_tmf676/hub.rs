@@ -81,6 +81,12 @@ pub async fn create_hub(
         body,
         |scope| async move {
             let (callback, query) = parse_listener(&wire::parse_object(body)?)?;
+            state
+                .settings
+                .callback_policy
+                .check_url(&callback)
+                .await
+                .map_err(|refused| TmfError::InvalidAttribute(format!("'callback': {refused}")))?;
             let now = Utc::now();
             let subscription = Subscription {
                 id: SubscriptionId::generate(now),

@@ -1,5 +1,6 @@
 //! POSTs due deliveries to their listeners and records each attempt.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -7,6 +8,7 @@ use payhub_store::{Delivery, DeliveryOutcome, StoreError};
 use tokio::task::JoinSet;
 
 use crate::api_tmf676::hub::event_envelope;
+use crate::callback_policy::{CallbackPolicy, PolicyResolver};
 use crate::config::HubSettings;
 use crate::state::AppState;
 
@@ -14,9 +16,14 @@ use crate::state::AppState;
 const BATCH: i64 = 32;
 
 /// The HTTP client for listeners: bounded time per attempt, no redirects
-/// (a listener that moved must be registered again).
-pub fn http_client(settings: &HubSettings) -> reqwest::Result<reqwest::Client> {
+/// (a listener that moved must be registered again), and DNS answers filtered
+/// by the callback policy.
+pub fn http_client(
+    settings: &HubSettings,
+    policy: Arc<CallbackPolicy>,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .dns_resolver(Arc::new(PolicyResolver { policy }))
         .timeout(settings.request_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("payhub/", env!("CARGO_PKG_VERSION")))
@@ -68,7 +75,6 @@ async fn attempt(
     client: &reqwest::Client,
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
-    let settings = &state.settings.hub;
     let event = state.store.find_event(delivery.event_id).await?;
     let envelope = match &event {
         Some(event) => {
@@ -88,6 +94,21 @@ async fn attempt(
             .record_delivery_outcome(delivery.id, &outcome, Utc::now())
             .await;
     };
+    // Checked at every attempt: the policy or the name's addresses may have changed.
+    if let Err(refused) = state
+        .settings
+        .callback_policy
+        .check_url(&delivery.callback)
+        .await
+    {
+        return record_failure(
+            state,
+            delivery,
+            None,
+            format!("callback refused: {refused}"),
+        )
+        .await;
+    }
     let result = client
         .post(&delivery.callback)
         .header("webhook-id", delivery.event_id.to_string())
@@ -104,23 +125,45 @@ async fn attempt(
         ),
         Err(e) => (None, Some(format!("request failed: {e}"))),
     };
-    let delivered = error.is_none();
+    match error {
+        None => {
+            tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, "hub event delivered");
+            let outcome = DeliveryOutcome {
+                delivered: true,
+                status_code,
+                error: None,
+                retry_at: None,
+            };
+            state
+                .store
+                .record_delivery_outcome(delivery.id, &outcome, Utc::now())
+                .await
+        }
+        Some(error) => record_failure(state, delivery, status_code, error).await,
+    }
+}
+
+/// Records a failed attempt and schedules the next one, or gives up after
+/// `max_attempts`.
+async fn record_failure(
+    state: &AppState,
+    delivery: &Delivery,
+    status_code: Option<i64>,
+    error: String,
+) -> Result<(), StoreError> {
+    let settings = &state.settings.hub;
     let attempts_made = delivery.attempts + 1;
     let gives_up = attempts_made >= i64::from(settings.max_attempts);
-    let retry_at = (!delivered && !gives_up).then(|| {
+    let retry_at = (!gives_up).then(|| {
         Utc::now()
             + chrono::Duration::from_std(backoff(settings, delivery.attempts)).unwrap_or_default()
     });
-    if delivered {
-        tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, "hub event delivered");
-    } else {
-        tracing::warn!(delivery.id = delivery.id, event.id = %delivery.event_id, webhook.attempt = attempts_made,
-            gives_up, error = error.as_deref().unwrap_or(""), "hub delivery failed");
-    }
+    tracing::warn!(delivery.id = delivery.id, event.id = %delivery.event_id, webhook.attempt = attempts_made,
+        gives_up, error = error.as_str(), "hub delivery failed");
     let outcome = DeliveryOutcome {
-        delivered,
+        delivered: false,
         status_code,
-        error,
+        error: Some(error),
         retry_at,
     };
     state

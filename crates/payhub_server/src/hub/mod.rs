@@ -32,7 +32,10 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Runs the hub workers until `shutdown` turns true.
 pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let client = match deliver::http_client(&state.settings.hub) {
+    let client = match deliver::http_client(
+        &state.settings.hub,
+        state.settings.callback_policy.clone(),
+    ) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot build the hub HTTP client; hub deliveries are off");

@@ -113,6 +113,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         public_base_url: Some(PUBLIC_BASE.into()),
         hub_retry_base_ms: Some(100),
         hub_max_attempts: Some(5),
+        // Test listeners run on loopback; allow exactly that, as an operator would.
+        allowed_callback_nets: Some("127.0.0.1/32".into()),
         ..Default::default()
     }
     .resolve()
@@ -149,7 +151,21 @@ impl TestApp {
 
     /// Starts payhub over an existing database (a restart when `merchant` is given).
     pub async fn spawn_on(db: Arc<TestDb>, merchant: Option<Credentials>) -> TestApp {
-        let settings = test_settings(db.url());
+        Self::spawn_with(db, merchant, test_settings).await
+    }
+
+    /// Stops this payhub and starts another over the same database with other settings.
+    pub async fn restart_with(mut self, settings: fn(&str) -> Settings) -> TestApp {
+        self.shutdown().await;
+        Self::spawn_with(self.db.clone(), Some(self.merchant.clone()), settings).await
+    }
+
+    async fn spawn_with(
+        db: Arc<TestDb>,
+        merchant: Option<Credentials>,
+        settings: fn(&str) -> Settings,
+    ) -> TestApp {
+        let settings = settings(db.url());
         let app = Application::build(settings.clone())
             .await
             .expect("payhub starts");

@@ -148,3 +148,43 @@ both_backends! {
         assert_eq!(listener.received().len(), seen);
     }
 }
+
+both_backends! {
+    /// Callbacks may not reach internal networks unless the operator allows
+    /// them; the tests allow 127.0.0.1/32 and nothing else.
+    async fn callbacks_to_internal_networks_are_refused(app: TestApp) {
+        for callback in ["http://127.0.0.2:9/cb", "http://10.0.0.5/cb", "http://192.168.1.10/cb",
+            "http://169.254.169.254/latest/meta-data", "http://[::1]:9/cb"] {
+            let response = app.post("/hub", &json!({"callback": callback})).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{callback}");
+            let error: Value = response.json().await.unwrap();
+            assert_eq!(error["code"], "invalid_attribute", "{callback}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.contains("PAYHUB_ALLOWED_CALLBACK_NETS") || message.contains("resolved"), "{callback}: {message}");
+        }
+        assert_eq!(app.post("/hub", &json!({"callback": "http://127.0.0.1:9/cb"})).await.status(), StatusCode::CREATED);
+    }
+}
+
+both_backends! {
+    /// The policy is applied again at delivery: a listener registered while its
+    /// network was allowed gets nothing once the operator no longer allows it.
+    async fn deliveries_follow_the_current_policy(app: TestApp) {
+        let listener = Listener::start().await;
+        subscribe(&app, &listener.url, None).await;
+        let app = app.restart_with(|url| {
+            let mut settings = crate::helpers::test_settings(url);
+            settings.callback_policy = std::sync::Arc::default();
+            settings
+        }).await;
+        let payment = app.create_payment(&kit_payment()).await;
+        // Several attempts fit in this time (polling 50 ms, retries from 100 ms).
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        assert!(listener.received().is_empty(), "nothing reaches a refused address");
+        assert!(app.store.count_undelivered().await.unwrap() > 0, "the delivery stays pending, to be retried");
+        // Allowed again, the same delivery goes out: it was held back by the policy alone.
+        let _app = app.restart_with(crate::helpers::test_settings).await;
+        let got = listener.wait_until("delivery once allowed", |e| !e.is_empty()).await;
+        assert_eq!(got[0]["event"]["payment"]["id"], payment["id"]);
+    }
+}

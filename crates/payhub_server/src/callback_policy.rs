@@ -111,6 +111,29 @@ impl CallbackPolicy {
     }
 }
 
+impl CallbackPolicy {
+    /// The check made before each delivery. Host names need none here: the
+    /// delivery client resolves them through [`PolicyResolver`], which drops
+    /// forbidden addresses. An IP literal never reaches a resolver, so it is
+    /// checked here.
+    pub fn check_literal(&self, url: &str) -> Result<(), CallbackRefused> {
+        let parsed = url::Url::parse(url).map_err(|_| CallbackRefused::NotHttp(url.to_owned()))?;
+        let ip = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        if self.permits(ip) {
+            Ok(())
+        } else {
+            Err(CallbackRefused::Forbidden {
+                host: parsed.host_str().unwrap_or_default().to_owned(),
+                ip,
+            })
+        }
+    }
+}
+
 /// A DNS resolver for outgoing callbacks that keeps only permitted addresses.
 pub struct PolicyResolver {
     pub policy: Arc<CallbackPolicy>,
@@ -174,6 +197,45 @@ mod tests {
         assert!(
             !refused(&policy, "https://8.8.8.8/cb"),
             "public addresses are fine"
+        );
+    }
+
+    #[test]
+    fn the_resolver_drops_forbidden_addresses() {
+        let resolve = |policy: CallbackPolicy| {
+            let resolver = PolicyResolver {
+                policy: Arc::new(policy),
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            runtime.map(|rt| {
+                rt.block_on(async {
+                    match "localhost".parse::<Name>() {
+                        Ok(name) => resolver.resolve(name).await.map(|addrs| addrs.count()).ok(),
+                        Err(_) => None,
+                    }
+                })
+            })
+        };
+        assert_eq!(
+            resolve(CallbackPolicy::default()).ok().flatten(),
+            None,
+            "localhost is internal"
+        );
+        let allowed = CallbackPolicy::parse("127.0.0.0/8, ::1/128").unwrap_or_default();
+        assert!(resolve(allowed).ok().flatten().is_some_and(|n| n > 0));
+    }
+
+    #[test]
+    fn literals_are_checked_before_delivery() {
+        let policy = CallbackPolicy::default();
+        assert!(policy.check_literal("http://127.0.0.1:9/cb").is_err());
+        assert!(policy.check_literal("http://[::1]/cb").is_err());
+        assert!(policy.check_literal("http://8.8.8.8/cb").is_ok());
+        assert!(
+            policy.check_literal("http://example.invalid/cb").is_ok(),
+            "names are the resolver's job"
         );
     }
 

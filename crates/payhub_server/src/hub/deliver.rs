@@ -94,12 +94,12 @@ async fn attempt(
             .record_delivery_outcome(delivery.id, &outcome, Utc::now())
             .await;
     };
-    // Checked at every attempt: the policy or the name's addresses may have changed.
+    // Checked at every attempt, as the policy may have changed: IP literals
+    // here, host names by the client's resolver.
     if let Err(refused) = state
         .settings
         .callback_policy
-        .check_url(&delivery.callback)
-        .await
+        .check_literal(&delivery.callback)
     {
         return record_failure(
             state,

@@ -1,0 +1,2 @@
+pub mod kind;
+pub use kind::{GatewayKind, PayMethod};

@@ -1,0 +1,14 @@
+//! The hosted payment page: what the customer sees at a sale's `paymentUrl`.
+//!
+//! Plain HTML forms, no third-party assets and no script required; the
+//! page refreshes itself with `<meta http-equiv="refresh">` while it waits.
+//!
+//! - [`view`]: renders each page state (QR, card form, 3-D Secure, processing, result).
+//! - [`i18n`]: every customer-facing string in `zh_hk`, `zh_cn` and `en`.
+//! - [`qr`]: QR codes as inline SVG.
+//! - [`layout`]: desktop or mobile, from the `User-Agent`.
+
+pub mod i18n;
+pub mod layout;
+pub mod qr;
+pub mod view;

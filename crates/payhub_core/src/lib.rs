@@ -6,12 +6,14 @@
 //! - [`status`]: the status machine; [`status::transition`] is the only gate.
 //! - [`ledger`]: payments, refunds, and the rules a refund must pass.
 //! - [`events`]: what the outbox carries to hub subscribers.
+//! - [`gateway`]: what a payment gateway last said, and what it means for the ledger.
 //!
 //! This crate has no HTTP and no SQL on purpose: facades translate their wire
 //! formats into these types, and the store persists them.
 
 pub mod currency;
 pub mod events;
+pub mod gateway;
 pub mod ids;
 pub mod ledger;
 pub mod money;
@@ -19,6 +21,7 @@ pub mod status;
 
 pub use currency::Currency;
 pub use events::{EventKind, LedgerEvent};
+pub use gateway::{GatewayState, RefundState};
 pub use ids::{EventId, MerchantId, PaymentId, RefundId, SubscriptionId};
 pub use ledger::{Document, NewPayment, NewRefund, Payment, Refund, RefundRejection};
 pub use money::{Money, MoneyError};

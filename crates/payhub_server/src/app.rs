@@ -18,9 +18,14 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use crate::api_tmf676::{self, error::TmfError};
+use crate::config::Mode;
 use crate::config::Settings;
+use crate::gateways::flow::receive_notification;
+use crate::gateways::simulated::NotificationSink;
+use crate::gateways::Gateways;
+use crate::secrets::MasterKey;
 use crate::state::AppState;
-use crate::{hub, ops};
+use crate::{api_retail, deliveries, gateways, hub, ops, page, sandbox};
 
 /// A bound, ready-to-run payhub.
 pub struct Application {
@@ -33,6 +38,8 @@ pub struct Application {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] payhub_store::ConnectError),
+    #[error(transparent)]
+    MasterKey(#[from] crate::secrets::MasterKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -60,12 +67,17 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
+        let master_key = MasterKey::for_settings(&settings)?;
+        let gateways = Gateways::simulated(settings.gateways.simulated_latency);
         let state = AppState {
             store,
             settings: Arc::new(settings),
             outbox_written: Arc::new(Notify::new()),
             merchants: Arc::default(),
+            gateways: Arc::new(gateways),
+            master_key: Arc::new(master_key),
         };
+        connect_simulators(&state);
         Ok(Self { listener, state })
     }
 
@@ -87,6 +99,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let workers = tokio::spawn(hub::run_workers(self.state.clone(), workers_stopped));
+        let state = self.state.clone();
         let app = router(self.state);
         let service = tower::util::MapRequestLayer::new(normalize_path).layer(app);
         let served = axum::serve(
@@ -97,8 +110,25 @@ impl Application {
         .await;
         let _ = stop_workers.send(true);
         let _ = workers.await;
+        // The simulators' sink holds the state; let it go so the store can close.
+        state.gateways.disconnect_simulators();
         served
     }
+}
+
+/// Sends the simulated gateways' notifications through the same function a
+/// real gateway's HTTP notification reaches.
+fn connect_simulators(state: &AppState) {
+    let template = state.clone();
+    let sink: NotificationSink = Arc::new(move |kind, body| {
+        let state = template.clone();
+        Box::pin(async move {
+            if let Err(error) = receive_notification(&state, kind, &body).await {
+                tracing::warn!(gateway = kind.code(), %error, "simulated notification not applied");
+            }
+        })
+    });
+    state.gateways.connect_simulators(sink);
 }
 
 /// Random request ids, returned in `x-request-id` and logged with each request.
@@ -122,6 +152,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
+        .nest(api_retail::BASE_PATH, api_retail::router())
+        .merge(page::router())
+        .merge(gateways::http::router())
+        .merge(deliveries::router())
+        .merge(match state.settings.mode {
+            Mode::Sandbox => sandbox::router(),
+            Mode::Production => Router::new(),
+        })
         .fallback(|| async { TmfError::NotFound("no such resource".into()).into_response() })
         .method_not_allowed_fallback(|| async { TmfError::MethodNotAllowed.into_response() })
         .with_state(state)

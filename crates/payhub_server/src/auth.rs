@@ -138,6 +138,9 @@ mod tests {
             id: MerchantId::generate(),
             name: "m".into(),
             api_key_hash: "h".into(),
+            retail_api_key: "k".into(),
+            gateways: Vec::new(),
+            retail_signature: "hmac-sha1".into(),
             created_at: Utc::now(),
         }
     }

@@ -1,4 +1,5 @@
-//! The command line: `payhub serve | migrate | merchant create | merchant list`.
+//! The command line: `payhub serve | migrate | merchant create | list | show |
+//! gateways | deliveries list | resend`.
 //!
 //! These spellings are a contract that scripts rely on; see README.md.
 
@@ -7,10 +8,14 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
+use crate::api_retail::signature::{MODE_SHA1, MODE_SHA256};
 use crate::app::Application;
 use crate::config::{Settings, SettingsInput};
 use crate::demo;
 use crate::merchants;
+use crate::secrets::MasterKey;
+use payhub_core::MerchantId;
+use payhub_store::{Merchant, Store};
 
 /// payhub: one ledger of payments and refunds behind several payment API dialects.
 #[derive(Parser, Debug)]
@@ -33,6 +38,32 @@ pub enum Command {
     /// Administer merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Inspect and resend webhook and hub deliveries.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+}
+
+/// Delivery administration (operators).
+#[derive(Subcommand, Debug)]
+pub enum DeliveriesCommand {
+    /// List recent deliveries with every attempt (newest first).
+    List {
+        /// Only this merchant's.
+        #[arg(long)]
+        merchant: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Send a delivery again (pending now, with a fresh set of attempts).
+    Resend {
+        /// The delivery id.
+        id: i64,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
 }
 
 /// Merchant administration.
@@ -45,6 +76,25 @@ pub enum MerchantCommand {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Show a merchant's retail apiKey and secret, webhook signing secret and gateways.
+    Show {
+        /// The merchant id (mer_…).
+        id: String,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Set which gateways a merchant may use, and its retail signature mode.
+    Gateways {
+        /// The merchant id (mer_…).
+        id: String,
+        /// Comma-separated gateway codes, e.g. WXPAY,FPSPAY,VMPAY.
+        gateways: String,
+        /// hmac-sha1 (seed 003, default) or hmac-sha256 (body-bound).
+        #[arg(long, default_value = "hmac-sha1")]
+        signature: String,
         #[command(flatten)]
         settings: SettingsInput,
     },
@@ -90,13 +140,100 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let settings = settings(config, input)?;
             let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let master_key = MasterKey::for_settings(&settings)?;
             let created = merchants::create_merchant(store.as_ref(), &name).await?;
+            let view = created.view(&master_key);
             if json {
-                println!("{}", serde_json::to_string(&created.view())?);
+                println!("{}", serde_json::to_string(&view)?);
             } else {
                 println!("merchant {} ({name}) created", created.merchant.id);
                 println!("API key (shown once): {}", created.api_key.expose_secret());
+                println!(
+                    "retail apiKey: {}  secret: {}",
+                    view.retail.api_key, view.retail.secret
+                );
+                println!("webhook signing secret: {}", view.webhook_secret);
             }
+            Ok(())
+        }
+        Command::Merchant(MerchantCommand::Show {
+            id,
+            settings: input,
+        }) => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let master_key = MasterKey::for_settings(&settings)?;
+            let merchant = find_merchant(store.as_ref(), &id).await?;
+            let retail = merchants::retail_credentials(&merchant, &master_key);
+            println!("merchant {} ({})", merchant.id, merchant.name);
+            println!(
+                "retail apiKey: {}  secret: {}  signature: {}",
+                retail.api_key, retail.secret, merchant.retail_signature
+            );
+            println!(
+                "webhook signing secret: {}",
+                master_key
+                    .webhook_secret(merchant.id.as_str())
+                    .expose_secret()
+            );
+            println!("gateways: {}", merchant.gateways.join(","));
+            Ok(())
+        }
+        Command::Merchant(MerchantCommand::Gateways {
+            id,
+            gateways,
+            signature,
+            settings: input,
+        }) => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = find_merchant(store.as_ref(), &id).await?;
+            let codes = merchants::parse_gateway_list(&gateways)?;
+            if signature != MODE_SHA1 && signature != MODE_SHA256 {
+                anyhow::bail!("--signature must be {MODE_SHA1} or {MODE_SHA256}");
+            }
+            store
+                .update_merchant_gateways(&merchant.id, &codes, &signature)
+                .await?;
+            println!(
+                "merchant {}: gateways {}, signature {signature}",
+                merchant.id,
+                codes.join(",")
+            );
+            Ok(())
+        }
+        Command::Deliveries(DeliveriesCommand::List {
+            merchant,
+            limit,
+            settings: input,
+        }) => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = match merchant {
+                Some(id) => Some(find_merchant(store.as_ref(), &id).await?.id),
+                None => None,
+            };
+            let mut rendered = Vec::new();
+            for delivery in store
+                .list_deliveries(merchant.as_ref(), limit.clamp(1, 1000))
+                .await?
+            {
+                let attempts = store.list_delivery_attempts(delivery.id).await?;
+                rendered.push(crate::deliveries::render(&delivery, &attempts));
+            }
+            println!("{}", serde_json::to_string_pretty(&rendered)?);
+            Ok(())
+        }
+        Command::Deliveries(DeliveriesCommand::Resend {
+            id,
+            settings: input,
+        }) => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            if !store.resend_delivery(None, id, chrono::Utc::now()).await? {
+                anyhow::bail!("no delivery {id}");
+            }
+            println!("delivery {id} is pending again; a running payhub sends it within a second");
             Ok(())
         }
         Command::Merchant(MerchantCommand::List {
@@ -122,10 +259,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+async fn find_merchant(store: &dyn Store, id: &str) -> anyhow::Result<Merchant> {
+    let parsed = MerchantId::parse(id)
+        .ok_or_else(|| anyhow::anyhow!("'{id}' is not a merchant id (mer_…)"))?;
+    store
+        .find_merchant(&parsed)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no merchant {id}"))
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings.clone()).await?;
-    let store = app.state().store;
-    let demo = demo::ensure_demo_merchant(store.as_ref(), &settings.data_dir).await?;
+    let state = app.state();
+    let store = state.store.clone();
+    let demo =
+        demo::ensure_demo_merchant(store.as_ref(), &settings.data_dir, &state.master_key).await?;
     demo::print_banner(&settings, store.backend_name(), demo.as_ref());
     tracing::info!(listen = %settings.listen, database = store.backend_name(), "payhub started");
     app.run_until_stopped(shutdown_signal()).await?;

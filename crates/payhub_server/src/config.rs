@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::callback_policy::CallbackPolicy;
@@ -36,6 +37,47 @@ pub struct Settings {
     pub idempotency_stale_after: Duration,
     /// Which internal networks callbacks may reach (none by default).
     pub callback_policy: Arc<CallbackPolicy>,
+    /// Sandbox (simulated gateways settle through `/sandbox/v1`) or production.
+    pub mode: Mode,
+    pub gateways: GatewaySettings,
+    pub retail: RetailSettings,
+    /// The master key in Base64; `None` means `DATA_DIR/master.key`.
+    pub master_key: Option<SecretString>,
+}
+
+/// Whether the sandbox endpoints exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded default: `/sandbox/v1` settles simulated payments.
+    Sandbox,
+    /// No sandbox endpoints.
+    Production,
+}
+
+/// How payhub talks to gateways.
+#[derive(Clone, Debug)]
+pub struct GatewaySettings {
+    /// How long a QR (wallet, FPS) or card payment waits for the customer.
+    pub qr_expiry: Duration,
+    /// How long one gateway call may take before its outcome counts as unknown.
+    pub call_timeout: Duration,
+    /// The delay before asking again about an unknown outcome; doubles per check.
+    pub check_base: Duration,
+    /// The longest delay between two checks.
+    pub check_max: Duration,
+    /// The simulated gateways answer after a random delay up to this.
+    pub simulated_latency: Duration,
+}
+
+/// The retail dialect's settings.
+#[derive(Clone, Debug)]
+pub struct RetailSettings {
+    /// The delay between two webhook attempts (seed 003: 5 minutes).
+    pub webhook_interval: Duration,
+    /// Webhook attempts before giving up (seed 003: 5).
+    pub webhook_attempts: u32,
+    /// How far a request's timestamp may be from payhub's clock.
+    pub signature_window: Duration,
 }
 
 /// How hub notifications are retried.
@@ -100,6 +142,36 @@ pub struct SettingsInput {
     /// reach anyway (default: none), e.g. "127.0.0.1/32,10.20.0.0/16".
     #[arg(long, env = "PAYHUB_ALLOWED_CALLBACK_NETS")]
     pub allowed_callback_nets: Option<String>,
+    /// "sandbox" (default: simulated payments can be settled through
+    /// /sandbox/v1) or "production" (no sandbox endpoints).
+    #[arg(long, env = "PAYHUB_MODE")]
+    pub mode: Option<String>,
+    /// Seconds a QR or card payment waits for the customer (default 300).
+    #[arg(long, env = "PAYHUB_PAYMENT_EXPIRY_S")]
+    pub payment_expiry_s: Option<u64>,
+    /// Milliseconds a gateway call may take before its outcome is unknown (default 10000).
+    #[arg(long, env = "PAYHUB_GATEWAY_TIMEOUT_MS")]
+    pub gateway_timeout_ms: Option<u64>,
+    /// Milliseconds before asking a gateway again about an unknown outcome (default 1000, doubling).
+    #[arg(long, env = "PAYHUB_GATEWAY_CHECK_BASE_MS")]
+    pub gateway_check_base_ms: Option<u64>,
+    /// Largest random delay of the simulated gateways, in milliseconds (default 150).
+    #[arg(long, env = "PAYHUB_SIMULATED_LATENCY_MS")]
+    pub simulated_latency_ms: Option<u64>,
+    /// Seconds between two retail webhook attempts (default 300).
+    #[arg(long, env = "PAYHUB_RETAIL_WEBHOOK_INTERVAL_S")]
+    pub retail_webhook_interval_s: Option<u64>,
+    /// Retail webhook attempts before giving up (default 5).
+    #[arg(long, env = "PAYHUB_RETAIL_WEBHOOK_ATTEMPTS")]
+    pub retail_webhook_attempts: Option<u32>,
+    /// How many seconds a retail request's timestamp may differ from payhub's clock (default 300).
+    #[arg(long, env = "PAYHUB_RETAIL_SIGNATURE_WINDOW_S")]
+    pub retail_signature_window_s: Option<u64>,
+    /// The master key (32 bytes, Base64) that merchants' signing secrets are
+    /// derived from; default: DATA_DIR/master.key, created on first start.
+    /// Every node of a cluster needs the same one.
+    #[arg(long, env = "PAYHUB_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
 }
 
 /// A setting that cannot be used.
@@ -147,6 +219,21 @@ impl SettingsInput {
                 .idempotency_retention_h
                 .or(lower.idempotency_retention_h),
             allowed_callback_nets: self.allowed_callback_nets.or(lower.allowed_callback_nets),
+            mode: self.mode.or(lower.mode),
+            payment_expiry_s: self.payment_expiry_s.or(lower.payment_expiry_s),
+            gateway_timeout_ms: self.gateway_timeout_ms.or(lower.gateway_timeout_ms),
+            gateway_check_base_ms: self.gateway_check_base_ms.or(lower.gateway_check_base_ms),
+            simulated_latency_ms: self.simulated_latency_ms.or(lower.simulated_latency_ms),
+            retail_webhook_interval_s: self
+                .retail_webhook_interval_s
+                .or(lower.retail_webhook_interval_s),
+            retail_webhook_attempts: self
+                .retail_webhook_attempts
+                .or(lower.retail_webhook_attempts),
+            retail_signature_window_s: self
+                .retail_signature_window_s
+                .or(lower.retail_signature_window_s),
+            master_key: self.master_key.or(lower.master_key),
         }
     }
 
@@ -190,6 +277,39 @@ impl SettingsInput {
             name: "allowed_callback_nets",
             reason,
         })?;
+        let mode = match self.mode.as_deref().unwrap_or("sandbox") {
+            "sandbox" => Mode::Sandbox,
+            "production" => Mode::Production,
+            other => {
+                return Err(SettingsError::Invalid {
+                    name: "mode",
+                    reason: format!("'{other}': expected sandbox or production"),
+                })
+            }
+        };
+        let gateways = GatewaySettings {
+            qr_expiry: Duration::from_secs(self.payment_expiry_s.unwrap_or(300).max(1)),
+            call_timeout: Duration::from_millis(self.gateway_timeout_ms.unwrap_or(10_000).max(1)),
+            check_base: Duration::from_millis(self.gateway_check_base_ms.unwrap_or(1_000).max(1)),
+            check_max: Duration::from_secs(300),
+            simulated_latency: Duration::from_millis(self.simulated_latency_ms.unwrap_or(150)),
+        };
+        let retail = RetailSettings {
+            webhook_interval: Duration::from_secs(self.retail_webhook_interval_s.unwrap_or(300)),
+            webhook_attempts: self.retail_webhook_attempts.unwrap_or(5).max(1),
+            signature_window: Duration::from_secs(
+                self.retail_signature_window_s.unwrap_or(300).max(1),
+            ),
+        };
+        let master_key = self.master_key.map(SecretString::from);
+        if let Some(key) = &master_key {
+            crate::secrets::MasterKey::from_base64(key.expose_secret()).map_err(|e| {
+                SettingsError::Invalid {
+                    name: "master_key",
+                    reason: e.to_string(),
+                }
+            })?;
+        }
         let defaults = HubSettings::default();
         let hub = HubSettings {
             retry_base: self
@@ -214,6 +334,10 @@ impl SettingsInput {
             idempotency_retention: Duration::from_secs(retention_h * 3600),
             idempotency_stale_after: Duration::from_secs(60),
             callback_policy: Arc::new(callback_policy),
+            mode,
+            gateways,
+            retail,
+            master_key,
         })
     }
 }

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::api_tmf676::BASE_PATH;
 use crate::config::Settings;
 use crate::merchants::{create_merchant, hash_api_key};
+use crate::secrets::MasterKey;
+use secrecy::ExposeSecret;
 
 /// The demo merchant's credentials as saved and printed.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -21,6 +23,17 @@ use crate::merchants::{create_merchant, hash_api_key};
 pub struct DemoCredentials {
     pub merchant_id: String,
     pub api_key: String,
+    /// Derived secrets, filled in when printed (never written to the file).
+    #[serde(skip)]
+    pub derived: Option<DerivedCredentials>,
+}
+
+/// The demo merchant's retail credentials and webhook secret.
+#[derive(Clone, Debug)]
+pub struct DerivedCredentials {
+    pub retail_api_key: String,
+    pub retail_secret: String,
+    pub webhook_secret: String,
 }
 
 fn credentials_path(data_dir: &Path) -> PathBuf {
@@ -32,15 +45,16 @@ fn credentials_path(data_dir: &Path) -> PathBuf {
 pub async fn ensure_demo_merchant(
     store: &dyn Store,
     data_dir: &Path,
+    master_key: &MasterKey,
 ) -> anyhow::Result<Option<DemoCredentials>> {
     let path = credentials_path(data_dir);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(saved) = serde_json::from_str::<DemoCredentials>(&text) {
-            let still_valid = store
+        if let Ok(mut saved) = serde_json::from_str::<DemoCredentials>(&text) {
+            let merchant = store
                 .find_merchant_by_api_key_hash(&hash_api_key(&saved.api_key))
-                .await?
-                .is_some();
-            if still_valid {
+                .await?;
+            if let Some(merchant) = merchant {
+                saved.derived = Some(derived(&merchant, master_key));
                 return Ok(Some(saved));
             }
         }
@@ -49,16 +63,30 @@ pub async fn ensure_demo_merchant(
         return Ok(None);
     }
     let created = create_merchant(store, "demo").await?;
-    let view = created.view();
-    let saved = DemoCredentials {
+    let view = created.view(master_key);
+    let mut saved = DemoCredentials {
         merchant_id: view.merchant_id,
         api_key: view.api_key,
+        derived: None,
     };
     write_private(&path, &serde_json::to_string_pretty(&saved)?)?;
+    saved.derived = Some(derived(&created.merchant, master_key));
     Ok(Some(saved))
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+fn derived(merchant: &payhub_store::Merchant, master_key: &MasterKey) -> DerivedCredentials {
+    let retail = crate::merchants::retail_credentials(merchant, master_key);
+    DerivedCredentials {
+        retail_api_key: retail.api_key,
+        retail_secret: retail.secret,
+        webhook_secret: master_key
+            .webhook_secret(merchant.id.as_str())
+            .expose_secret()
+            .to_owned(),
+    }
+}
+
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -85,6 +113,13 @@ pub fn print_banner(settings: &Settings, backend: &str, demo: Option<&DemoCreden
             println!("  demo merchant: {}", demo.merchant_id);
             println!("  demo API key:  {}", demo.api_key);
             println!("  try: curl -H 'Authorization: Bearer {}' {base}{BASE_PATH}/payment", demo.api_key);
+            if let Some(derived) = &demo.derived {
+                println!("  retail online API: {base}/tt-pms-ws/rest/online/  apiKey: {}  secret: {}", derived.retail_api_key, derived.retail_secret);
+                println!("  webhook signing secret: {}", derived.webhook_secret);
+            }
+            if settings.mode == crate::config::Mode::Sandbox {
+                println!("  sandbox mode: settle simulated payments with POST {base}/sandbox/v1/payments/ID/outcome");
+            }
         }
         None => println!("  merchants: see `payhub merchant list`; create one with `payhub merchant create NAME`"),
     }

@@ -12,6 +12,7 @@
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
 
+pub mod api_retail;
 pub mod api_tmf676;
 pub mod app;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod callback_policy;
 pub mod card;
 pub mod cli;
 pub mod config;
+pub mod deliveries;
 pub mod demo;
 pub mod gateways;
 pub mod hub;
@@ -27,5 +29,8 @@ pub mod lang;
 pub mod merchants;
 pub mod ops;
 pub mod page;
+pub mod sandbox;
+pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod webhook_signing;

@@ -14,6 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::api_retail::signature::MODE_SHA1;
+use crate::gateways::GatewayKind;
+use crate::secrets::MasterKey;
+
 /// The prefix that makes payhub keys recognisable to secret scanners.
 const API_KEY_PREFIX: &str = "phk_";
 
@@ -32,6 +36,18 @@ pub struct CredentialsView {
     pub api_key: String,
     /// The same key as HTTP Basic credentials.
     pub basic_auth: BasicAuthView,
+    /// The retail dialect's `apiKey` and signing secret.
+    pub retail: RetailCredentialsView,
+    /// The secret webhooks and hub notifications are signed with (Standard Webhooks).
+    pub webhook_secret: String,
+}
+
+/// Retail (seed 003) credentials.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetailCredentialsView {
+    pub api_key: String,
+    pub secret: String,
 }
 
 /// HTTP Basic form of a merchant's credentials.
@@ -42,8 +58,8 @@ pub struct BasicAuthView {
 }
 
 impl NewMerchantCredentials {
-    /// The printable view; the only place the key leaves its secret wrapper.
-    pub fn view(&self) -> CredentialsView {
+    /// The printable view; the only place the keys leave their secret wrappers.
+    pub fn view(&self, master_key: &MasterKey) -> CredentialsView {
         CredentialsView {
             merchant_id: self.merchant.id.to_string(),
             name: self.merchant.name.clone(),
@@ -52,13 +68,50 @@ impl NewMerchantCredentials {
                 username: self.merchant.id.to_string(),
                 password: self.api_key.expose_secret().to_owned(),
             },
+            retail: retail_credentials(&self.merchant, master_key),
+            webhook_secret: master_key
+                .webhook_secret(self.merchant.id.as_str())
+                .expose_secret()
+                .to_owned(),
         }
     }
+}
+
+/// A merchant's retail credentials (the secret is derived, never stored).
+pub fn retail_credentials(merchant: &Merchant, master_key: &MasterKey) -> RetailCredentialsView {
+    RetailCredentialsView {
+        api_key: merchant.retail_api_key.clone(),
+        secret: master_key
+            .retail_secret(merchant.id.as_str())
+            .expose_secret()
+            .to_owned(),
+    }
+}
+
+/// Reads a comma-separated list of gateway codes (`WXPAY,VMPAY`), refusing unknown ones.
+pub fn parse_gateway_list(list: &str) -> anyhow::Result<Vec<String>> {
+    let mut codes = Vec::new();
+    for code in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let kind = GatewayKind::parse(code).ok_or_else(|| {
+            anyhow::anyhow!("unknown gateway '{code}' (known: WXPAY, ALIPAY, ALIPAYOS, FPSPAY, VMPAY, UNIONPAY, TEST)")
+        })?;
+        if !codes.iter().any(|c| c == kind.code()) {
+            codes.push(kind.code().to_owned());
+        }
+    }
+    Ok(codes)
 }
 
 /// Hashes an API key for storage and lookup.
 pub fn hash_api_key(api_key: &str) -> String {
     hex::encode(Sha256::digest(api_key.as_bytes()))
+}
+
+/// A retail `apiKey` like seed 003's (`pXBf7pn6lswN7b4N`): 16 letters and
+/// digits. It is an identifier, not a secret; requests are proven by `sign`.
+fn generate_retail_api_key() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
 }
 
 fn generate_api_key() -> SecretString {
@@ -77,6 +130,12 @@ pub async fn create_merchant(
         id: MerchantId::generate(),
         name: name.to_owned(),
         api_key_hash: hash_api_key(api_key.expose_secret()),
+        retail_api_key: generate_retail_api_key(),
+        gateways: GatewayKind::ALL
+            .iter()
+            .map(|k| k.code().to_owned())
+            .collect(),
+        retail_signature: MODE_SHA1.to_owned(),
         created_at: Utc::now(),
     };
     store.insert_merchant(&merchant).await?;

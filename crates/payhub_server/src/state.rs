@@ -7,6 +7,8 @@ use tokio::sync::Notify;
 
 use crate::auth::MerchantCache;
 use crate::config::Settings;
+use crate::gateways::Gateways;
+use crate::secrets::MasterKey;
 
 /// Shared application state, cheap to clone.
 #[derive(Clone)]
@@ -18,6 +20,10 @@ pub struct AppState {
     pub outbox_written: Arc<Notify>,
     /// Recently authenticated API keys.
     pub merchants: Arc<MerchantCache>,
+    /// The connectors payments are routed to.
+    pub gateways: Arc<Gateways>,
+    /// What merchants' signing secrets and page links are derived from.
+    pub master_key: Arc<MasterKey>,
 }
 
 impl AppState {

@@ -16,6 +16,10 @@ pub enum StoreError {
     /// A freshly drawn id was already taken; the caller draws another and retries.
     #[error("id collision")]
     IdCollision,
+    /// A dialect's reference (a retail `rrn`, a telco `transactionId`) is
+    /// already taken by the merchant: nothing was written.
+    #[error("the reference is already used")]
+    DuplicateReference,
     /// A stored value no longer parses (a bug or a hand-edited row).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),

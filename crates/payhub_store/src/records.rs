@@ -1,7 +1,9 @@
 //! The records the store reads and writes besides the core's payments and refunds.
 
 use chrono::{DateTime, Utc};
-use payhub_core::{EventId, MerchantId, SubscriptionId};
+use payhub_core::{
+    EventId, GatewayState, MerchantId, PaymentId, RefundId, RefundState, SubscriptionId,
+};
 
 /// A merchant and the hash of its API key.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,6 +12,12 @@ pub struct Merchant {
     pub name: String,
     /// SHA-256 of the API key, hex. The key is shown once at creation and never stored.
     pub api_key_hash: String,
+    /// The public key of the retail dialect (`apiKey`); its secret is derived, not stored.
+    pub retail_api_key: String,
+    /// The gateway codes the merchant may use (`WXPAY`, …), in listing order.
+    pub gateways: Vec<String>,
+    /// How retail requests are signed: `hmac-sha1` (seed 003) or `hmac-sha256`.
+    pub retail_signature: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -73,6 +81,162 @@ pub struct Delivery {
     pub callback: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    pub kind: DeliveryKind,
+    /// The exact bytes to send, for kinds whose body is fixed at fan-out.
+    pub body: Option<String>,
+}
+
+/// What a delivery carries and to whom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryKind {
+    /// A TMF676 hub notification to a registered listener.
+    TmfHub,
+    /// A retail sale's result to its `webhookUrl`.
+    RetailWebhook,
+}
+
+impl DeliveryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::TmfHub => "tmf_hub",
+            DeliveryKind::RetailWebhook => "retail_webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryKind> {
+        match text {
+            "tmf_hub" => Some(DeliveryKind::TmfHub),
+            "retail_webhook" => Some(DeliveryKind::RetailWebhook),
+            _ => None,
+        }
+    }
+}
+
+/// One event's fan-out: the hub listeners it goes to and the webhooks it causes.
+#[derive(Clone, Debug)]
+pub struct FanOut {
+    pub event: EventId,
+    pub subscriptions: Vec<Subscription>,
+    pub webhooks: Vec<NewWebhook>,
+}
+
+/// A merchant webhook to deliver, with its body fixed now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewWebhook {
+    pub merchant_id: MerchantId,
+    pub url: String,
+    pub body: String,
+}
+
+/// A delivery as the operator and the merchant see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub event_id: EventId,
+    pub merchant_id: MerchantId,
+    pub kind: DeliveryKind,
+    pub url: String,
+    /// pending | delivered | dead
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_response: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One attempt of a delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryAttempt {
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub response: Option<String>,
+}
+
+/// A dialect's own unique reference to a payment or refund (a retail `rrn`, a
+/// telco `transactionId`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalRef {
+    pub merchant_id: MerchantId,
+    pub dialect: String,
+    pub reference: String,
+    /// `payment` or `refund`.
+    pub resource_kind: String,
+    pub resource_id: i64,
+}
+
+/// What is kept of a card: never the number or the CVC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardRecord {
+    pub token: String,
+    pub brand: String,
+    pub first6: String,
+    pub last4: String,
+}
+
+/// A payment routed through a gateway.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GatewayPayment {
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    /// The gateway code (`WXPAY`, …).
+    pub gateway: String,
+    pub gw_ref: Option<String>,
+    pub state: GatewayState,
+    /// What the customer must do: a QR payload while waiting for a scan.
+    pub action: Option<String>,
+    pub gw_error_code: Option<String>,
+    pub gw_error_message: Option<String>,
+    /// When an unpaid payment expires at the gateway.
+    pub expires_at: DateTime<Utc>,
+    /// When payhub must next ask the gateway; `None` when nothing is due.
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// How many times payhub has asked so far.
+    pub checks: i64,
+    pub lang: String,
+    pub return_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub card: Option<CardRecord>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change to a gateway payment; the payment's status follows when the new
+/// state is final.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GatewayUpdate {
+    pub state: GatewayState,
+    /// Set when `Some`; kept otherwise.
+    pub gw_ref: Option<String>,
+    /// Replaces the customer action.
+    pub action: Option<String>,
+    pub error: Option<(String, String)>,
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// Set when `Some`; kept otherwise.
+    pub card: Option<CardRecord>,
+}
+
+/// What applying a gateway update did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GatewayApplied {
+    /// The update was written (and, if final, the payment's status with its event).
+    Changed(GatewayPayment),
+    /// The payment had already ended; nothing changed (a duplicate notification).
+    AlreadyFinal(GatewayPayment),
+}
+
+/// A refund sent to a gateway.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GatewayRefund {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub gateway: String,
+    pub gw_ref: Option<String>,
+    pub state: RefundState,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub checks: i64,
 }
 
 /// What happened when a worker tried a delivery.
@@ -81,6 +245,8 @@ pub struct DeliveryOutcome {
     pub delivered: bool,
     pub status_code: Option<i64>,
     pub error: Option<String>,
+    /// The start of the receiver's answer, kept for the operator.
+    pub response: Option<String>,
     /// When to try again; `None` after a failure means the delivery gives up.
     pub retry_at: Option<DateTime<Utc>>,
 }

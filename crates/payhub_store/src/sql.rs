@@ -20,11 +20,14 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::group_commit::{Committer, Job};
 use crate::records::{
-    Delivery, DeliveryOutcome, IdempotencyBegin, IdempotentResponse, ListFilter, Listed, Merchant,
-    Page, SavedResponse, Subscription,
+    Delivery, DeliveryAttempt, DeliveryKind, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
+    GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
+    IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
 };
 use crate::store::Store;
-use payhub_core::RefundRejection;
+use payhub_core::{RefundRejection, RefundState};
+
+mod gateway;
 
 /// Which SQL server is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,11 +186,24 @@ fn event_from_row(row: &AnyRow) -> Result<LedgerEvent, StoreError> {
     })
 }
 
+const MERCHANT_COLUMNS: &str =
+    "id, name, api_key_hash, retail_api_key, gateways, retail_signature, created_at";
+
 fn merchant_from_row(row: &AnyRow) -> Result<Merchant, StoreError> {
+    let gateways: String = row.try_get("gateways")?;
     Ok(Merchant {
         id: merchant_id(row.try_get("id")?)?,
         name: row.try_get("name")?,
         api_key_hash: row.try_get("api_key_hash")?,
+        retail_api_key: row
+            .try_get::<Option<String>, _>("retail_api_key")?
+            .unwrap_or_default(),
+        gateways: gateways
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        retail_signature: row.try_get("retail_signature")?,
         created_at: from_micros(row.try_get("created_at")?)?,
     })
 }
@@ -403,6 +419,11 @@ impl SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+fn delivery_kind(row: &AnyRow) -> Result<DeliveryKind, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    DeliveryKind::parse(&kind).ok_or_else(|| corrupt(format!("delivery kind {kind}")))
 }
 
 /// Rows per multi-row `INSERT`: well under both backends' bind-parameter limits.
@@ -625,11 +646,15 @@ impl Store for SqlStore {
     async fn insert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         let _turn = self.write_lock.acquire().await;
         sqlx::query(
-            "INSERT INTO merchants (id, name, api_key_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO merchants (id, name, api_key_hash, retail_api_key, gateways, retail_signature, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(merchant.id.as_str().to_owned())
         .bind(merchant.name.clone())
         .bind(merchant.api_key_hash.clone())
+        .bind(merchant.retail_api_key.clone())
+        .bind(merchant.gateways.join(","))
+        .bind(merchant.retail_signature.clone())
         .bind(micros(merchant.created_at))
         .bind(micros(merchant.created_at))
         .execute(&self.pool)
@@ -638,11 +663,8 @@ impl Store for SqlStore {
     }
 
     async fn list_merchants(&self) -> Result<Vec<Merchant>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, api_key_hash, created_at FROM merchants ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(merchant_from_row).collect()
     }
 
@@ -650,13 +672,156 @@ impl Store for SqlStore {
         &self,
         api_key_hash: &str,
     ) -> Result<Option<Merchant>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, name, api_key_hash, created_at FROM merchants WHERE api_key_hash = $1",
-        )
-        .bind(api_key_hash.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE api_key_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(api_key_hash.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(merchant_from_row).transpose()
+    }
+
+    async fn find_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
+        self.find_merchant_where("id", id.as_str()).await
+    }
+
+    async fn find_merchant_by_retail_api_key(
+        &self,
+        retail_api_key: &str,
+    ) -> Result<Option<Merchant>, StoreError> {
+        self.find_merchant_where("retail_api_key", retail_api_key)
+            .await
+    }
+
+    async fn update_merchant_gateways(
+        &self,
+        id: &MerchantId,
+        gateways: &[String],
+        retail_signature: &str,
+    ) -> Result<bool, StoreError> {
+        self.set_merchant_gateways(id, gateways, retail_signature)
+            .await
+    }
+
+    async fn insert_gateway_payment(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        gateway: &GatewayPayment,
+        reference: Option<&ExternalRef>,
+    ) -> Result<(), StoreError> {
+        self.write_gateway_payment(payment, event, gateway, reference)
+            .await
+    }
+
+    async fn find_gateway_payment(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<GatewayPayment>, StoreError> {
+        self.read_gateway_payment(payment_id).await
+    }
+
+    async fn find_external_ref(
+        &self,
+        merchant: &MerchantId,
+        dialect: &str,
+        reference: &str,
+    ) -> Result<Option<ExternalRef>, StoreError> {
+        self.read_external_ref(merchant, dialect, reference).await
+    }
+
+    async fn apply_gateway_update(
+        &self,
+        payment_id: PaymentId,
+        update: &GatewayUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<GatewayApplied, UpdateStatusError> {
+        self.write_gateway_update(payment_id, update, now).await
+    }
+
+    async fn claim_due_gateway_checks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<GatewayPayment>, StoreError> {
+        self.claim_due_payment_checks(now, lease_until, limit).await
+    }
+
+    async fn insert_gateway_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        gateway: &GatewayRefund,
+        reference: Option<&ExternalRef>,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError> {
+        self.write_gateway_refund(refund, event, gateway, reference, idempotent)
+            .await
+    }
+
+    async fn find_gateway_refund(
+        &self,
+        refund_id: RefundId,
+    ) -> Result<Option<GatewayRefund>, StoreError> {
+        self.read_gateway_refund(refund_id).await
+    }
+
+    async fn apply_refund_update(
+        &self,
+        refund_id: RefundId,
+        state: RefundState,
+        gw_ref: Option<&str>,
+        next_check_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, UpdateStatusError> {
+        self.write_refund_update(refund_id, state, gw_ref, next_check_at, now)
+            .await
+    }
+
+    async fn claim_due_refund_checks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<GatewayRefund>, StoreError> {
+        self.claim_due_refunds(now, lease_until, limit).await
+    }
+
+    async fn remember_signature(
+        &self,
+        api_key: &str,
+        signature: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.note_signature(api_key, signature, now).await
+    }
+
+    async fn purge_seen_signatures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.forget_signatures(before).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        merchant: Option<&MerchantId>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.read_deliveries(merchant, limit).await
+    }
+
+    async fn list_delivery_attempts(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        self.read_delivery_attempts(delivery_id).await
+    }
+
+    async fn resend_delivery(
+        &self,
+        merchant: Option<&MerchantId>,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.requeue_delivery(merchant, delivery_id, now).await
     }
 
     async fn insert_payment(
@@ -880,11 +1045,35 @@ impl Store for SqlStore {
 
     async fn complete_dispatch(
         &self,
-        fan_out: &[(EventId, Vec<Subscription>)],
+        fan_out: &[FanOut],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        for (event, subscriptions) in fan_out {
+        for FanOut {
+            event,
+            subscriptions,
+            webhooks,
+        } in fan_out
+        {
+            for webhook in webhooks {
+                // Subscription id 0 marks the event's one merchant webhook.
+                sqlx::query(
+                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
+                     next_attempt_at, created_at, updated_at, kind, body) \
+                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, 'retail_webhook', $8) \
+                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
+                )
+                .bind(payhub_core::ids::generate_id(now))
+                .bind(event.get())
+                .bind(webhook.merchant_id.as_str().to_owned())
+                .bind(webhook.url.clone())
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(webhook.body.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
             for subscription in subscriptions {
                 sqlx::query(
                     "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
@@ -904,7 +1093,7 @@ impl Store for SqlStore {
             }
         }
         // One statement marks the whole batch dispatched.
-        let ids: Vec<i64> = fan_out.iter().map(|(event, _)| event.get()).collect();
+        let ids: Vec<i64> = fan_out.iter().map(|f| f.event.get()).collect();
         for chunk in ids.chunks(500) {
             let placeholders: Vec<String> =
                 (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
@@ -941,7 +1130,7 @@ impl Store for SqlStore {
         let sql = format!(
             "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
              WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{}) \
-             RETURNING id, event_id, subscription_id, merchant_id, callback, attempts",
+             RETURNING id, event_id, subscription_id, merchant_id, callback, attempts, kind, body",
             self.backend.skip_locked()
         );
         let rows = sqlx::query(&sql)
@@ -962,6 +1151,8 @@ impl Store for SqlStore {
                     merchant_id: merchant_id(row.try_get("merchant_id")?)?,
                     callback: row.try_get("callback")?,
                     attempts: row.try_get("attempts")?,
+                    kind: delivery_kind(row)?,
+                    body: row.try_get("body")?,
                 })
             })
             .collect()
@@ -981,18 +1172,35 @@ impl Store for SqlStore {
             (false, Some(retry_at)) => ("pending", retry_at),
             (false, None) => ("dead", now),
         };
-        sqlx::query(
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let updated = sqlx::query(
             "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
-             last_error = $4, updated_at = $5 WHERE id = $6 AND state = 'pending'",
+             last_error = $4, last_response = $5, updated_at = $6 WHERE id = $7 AND state = 'pending'",
         )
         .bind(state)
         .bind(micros(next_attempt_at))
         .bind(outcome.status_code)
         .bind(outcome.error.clone())
+        .bind(outcome.response.clone())
         .bind(micros(now))
         .bind(delivery_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO delivery_attempts (id, delivery_id, attempted_at, status_code, error, response) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(payhub_core::ids::generate_id(now))
+            .bind(delivery_id)
+            .bind(micros(now))
+            .bind(outcome.status_code)
+            .bind(outcome.error.clone())
+            .bind(outcome.response.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

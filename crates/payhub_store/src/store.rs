@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    EventId, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, Status, SubscriptionId,
+    EventId, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, RefundState, Status,
+    SubscriptionId,
 };
 
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
-    Delivery, DeliveryOutcome, IdempotencyBegin, IdempotentResponse, ListFilter, Listed, Merchant,
-    Page, SavedResponse, Subscription,
+    Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
+    GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
+    IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
 };
 
 /// The ledger's storage. Every method that changes a payment or refund also
@@ -29,6 +31,19 @@ pub trait Store: Send + Sync + 'static {
         &self,
         api_key_hash: &str,
     ) -> Result<Option<Merchant>, StoreError>;
+    async fn find_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
+    async fn find_merchant_by_retail_api_key(
+        &self,
+        retail_api_key: &str,
+    ) -> Result<Option<Merchant>, StoreError>;
+    /// Sets which gateways a merchant may use and how its retail requests are
+    /// signed; `false` when there is no such merchant.
+    async fn update_merchant_gateways(
+        &self,
+        id: &MerchantId,
+        gateways: &[String],
+        retail_signature: &str,
+    ) -> Result<bool, StoreError>;
 
     // ---- payments ----
     /// Records a new payment, its create event and, when given, the response
@@ -93,6 +108,83 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Refund, UpdateStatusError>;
 
+    // ---- gateways ----
+    /// Records a payment routed through a gateway: the payment, its create
+    /// event, its gateway row and the dialect's reference, all or nothing.
+    /// [`StoreError::DuplicateReference`] when the reference is taken.
+    async fn insert_gateway_payment(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        gateway: &GatewayPayment,
+        reference: Option<&ExternalRef>,
+    ) -> Result<(), StoreError>;
+    async fn find_gateway_payment(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<GatewayPayment>, StoreError>;
+    async fn find_external_ref(
+        &self,
+        merchant: &MerchantId,
+        dialect: &str,
+        reference: &str,
+    ) -> Result<Option<ExternalRef>, StoreError>;
+    /// Applies what a gateway said. A payment whose gateway state is already
+    /// final is left alone (duplicate notifications change nothing); a final
+    /// new state moves the payment's status, with its event, in the same
+    /// transaction.
+    async fn apply_gateway_update(
+        &self,
+        payment_id: PaymentId,
+        update: &GatewayUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<GatewayApplied, UpdateStatusError>;
+    /// Claims gateway payments whose check is due, hiding them until `lease_until`.
+    async fn claim_due_gateway_checks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<GatewayPayment>, StoreError>;
+    /// Records a refund about to be sent to its payment's gateway (checked by
+    /// the ledger's refund rules like any refund), with the dialect's reference.
+    async fn insert_gateway_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        gateway: &GatewayRefund,
+        reference: Option<&ExternalRef>,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError>;
+    async fn find_gateway_refund(
+        &self,
+        refund_id: RefundId,
+    ) -> Result<Option<GatewayRefund>, StoreError>;
+    /// Applies a gateway's answer about a refund; a final answer moves the
+    /// refund's status with its event. `false` when it had already ended.
+    async fn apply_refund_update(
+        &self,
+        refund_id: RefundId,
+        state: RefundState,
+        gw_ref: Option<&str>,
+        next_check_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, UpdateStatusError>;
+    async fn claim_due_refund_checks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<GatewayRefund>, StoreError>;
+    /// Notes a signed request; `false` when the same signature was seen before.
+    async fn remember_signature(
+        &self,
+        api_key: &str,
+        signature: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn purge_seen_signatures(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     // ---- hub subscriptions ----
     async fn insert_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
     /// Deletes a merchant's subscription and gives up its pending deliveries;
@@ -121,7 +213,7 @@ pub trait Store: Send + Sync + 'static {
     /// subscription adds nothing.
     async fn complete_dispatch(
         &self,
-        fan_out: &[(EventId, Vec<Subscription>)],
+        fan_out: &[FanOut],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn find_event(&self, id: EventId) -> Result<Option<LedgerEvent>, StoreError>;
@@ -138,6 +230,24 @@ pub trait Store: Send + Sync + 'static {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// A merchant's deliveries (every merchant's when `None`), newest first.
+    async fn list_deliveries(
+        &self,
+        merchant: Option<&MerchantId>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    async fn list_delivery_attempts(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// Sends a delivery again: pending, due now, with a fresh set of attempts.
+    /// `false` when no such delivery (of that merchant) exists.
+    async fn resend_delivery(
+        &self,
+        merchant: Option<&MerchantId>,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Events not yet fanned out plus deliveries still pending (tests and `/readyz`).
     async fn count_undelivered(&self) -> Result<i64, StoreError>;
 

@@ -33,6 +33,9 @@ pub enum TmfError {
     Idempotency(IdempotencyRejection),
     #[error(transparent)]
     RefundRejected(RefundRejection),
+    /// The resource is not in a state that allows the request.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the service is temporarily unavailable; retry later")]
     Unavailable,
     #[error("internal error")]
@@ -118,6 +121,7 @@ impl TmfError {
                 "service_unavailable",
                 "Service unavailable",
             ),
+            TmfError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             TmfError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -155,7 +159,10 @@ fn store_parts(error: &StoreError) -> (StatusCode, &'static str, &'static str) {
             "service_unavailable",
             "Service unavailable",
         ),
-        StoreError::IdCollision | StoreError::Corrupt(_) | StoreError::Other(_) => (
+        StoreError::IdCollision
+        | StoreError::DuplicateReference
+        | StoreError::Corrupt(_)
+        | StoreError::Other(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "Internal error",
@@ -171,7 +178,10 @@ impl From<StoreError> for TmfError {
                 tracing::warn!(error.cause_chain = ?error, "database unavailable");
                 TmfError::Unavailable
             }
-            StoreError::IdCollision | StoreError::Corrupt(_) | StoreError::Other(_) => {
+            StoreError::IdCollision
+            | StoreError::DuplicateReference
+            | StoreError::Corrupt(_)
+            | StoreError::Other(_) => {
                 tracing::error!(error.cause_chain = ?error, "storage failure");
                 TmfError::Internal
             }
@@ -298,6 +308,7 @@ mod tests {
                 422,
                 "refund_exceeds_payment",
             ),
+            (TmfError::Conflict("x".into()), 409, "conflict"),
             (TmfError::Unavailable, 503, "service_unavailable"),
             (TmfError::Internal, 500, "internal_error"),
         ];

@@ -6,7 +6,7 @@
 
 mod create;
 pub mod error;
-mod extract;
+pub mod extract;
 pub mod hub;
 mod list;
 mod payment;

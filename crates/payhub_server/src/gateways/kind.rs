@@ -91,9 +91,10 @@ impl GatewayKind {
     /// How the customer pays.
     pub fn method(self) -> PayMethod {
         match self {
-            GatewayKind::Wxpay | GatewayKind::Alipay | GatewayKind::Alipayos | GatewayKind::Test => {
-                PayMethod::WalletQr
-            }
+            GatewayKind::Wxpay
+            | GatewayKind::Alipay
+            | GatewayKind::Alipayos
+            | GatewayKind::Test => PayMethod::WalletQr,
             GatewayKind::Fpspay => PayMethod::FpsQr,
             GatewayKind::Vmpay | GatewayKind::Unionpay => PayMethod::Card,
         }
@@ -122,7 +123,10 @@ mod tests {
     #[test]
     fn names_follow_seed_003() {
         assert_eq!(GatewayKind::Fpspay.lang_description(Lang::ZhHk), "轉數快");
-        assert_eq!(GatewayKind::Unionpay.lang_description(Lang::ZhHk), "銀聯(信用卡)支付");
+        assert_eq!(
+            GatewayKind::Unionpay.lang_description(Lang::ZhHk),
+            "銀聯(信用卡)支付"
+        );
         assert_eq!(GatewayKind::Vmpay.description(), "Visa/Master Online");
     }
 }

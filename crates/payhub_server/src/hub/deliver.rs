@@ -4,13 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use payhub_store::{Delivery, DeliveryOutcome, StoreError};
+use payhub_store::{Delivery, DeliveryKind, DeliveryOutcome, StoreError};
+use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 
 use crate::api_tmf676::hub::event_envelope;
 use crate::callback_policy::{CallbackPolicy, PolicyResolver};
 use crate::config::HubSettings;
 use crate::state::AppState;
+use crate::webhook_signing;
 
 /// Deliveries claimed per round, all attempted concurrently.
 const BATCH: i64 = 32;
@@ -75,18 +77,17 @@ async fn attempt(
     client: &reqwest::Client,
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
-    let event = state.store.find_event(delivery.event_id).await?;
-    let envelope = match &event {
-        Some(event) => {
-            event_envelope(state.store.as_ref(), &state.settings.public_base_url, event).await?
-        }
-        None => None,
+    let body = match (&delivery.kind, &delivery.body) {
+        (DeliveryKind::RetailWebhook, Some(body)) => Some(body.clone()),
+        (DeliveryKind::RetailWebhook, None) => None,
+        (DeliveryKind::TmfHub, _) => tmf_body(state, delivery).await?,
     };
-    let Some(envelope) = envelope else {
+    let Some(body) = body else {
         let outcome = DeliveryOutcome {
             delivered: false,
             status_code: None,
             error: Some("event or resource gone".into()),
+            response: None,
             retry_at: None,
         };
         return state
@@ -106,32 +107,49 @@ async fn attempt(
             delivery,
             None,
             format!("callback refused: {refused}"),
+            None,
         )
         .await;
     }
+    let secret = state
+        .master_key
+        .webhook_secret(delivery.merchant_id.as_str());
+    let message_id = format!("msg_{}", delivery.event_id);
+    let Some(signed) = webhook_signing::sign(
+        secret.expose_secret(),
+        &message_id,
+        Utc::now().timestamp(),
+        body.as_bytes(),
+    ) else {
+        return record_failure(state, delivery, None, "cannot sign".into(), None).await;
+    };
     let result = client
         .post(&delivery.callback)
-        .header("webhook-id", delivery.event_id.to_string())
-        .json(&envelope)
+        .header("content-type", "application/json")
+        .header("webhook-id", signed.id)
+        .header("webhook-timestamp", signed.timestamp)
+        .header("webhook-signature", signed.signature)
+        .body(body)
         .send()
         .await;
-    let (status_code, error) = match result {
-        Ok(response) if response.status().is_success() => {
-            (Some(i64::from(response.status().as_u16())), None)
+    let (status_code, response, error) = match result {
+        Ok(response) => {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            let excerpt = excerpt(&text);
+            let error = acknowledgement_error(delivery.kind, status, &text);
+            (Some(i64::from(status.as_u16())), Some(excerpt), error)
         }
-        Ok(response) => (
-            Some(i64::from(response.status().as_u16())),
-            Some(format!("listener answered {}", response.status())),
-        ),
-        Err(e) => (None, Some(format!("request failed: {e}"))),
+        Err(e) => (None, None, Some(format!("request failed: {e}"))),
     };
     match error {
         None => {
-            tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, "hub event delivered");
+            tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, kind = delivery.kind.as_str(), "delivered");
             let outcome = DeliveryOutcome {
                 delivered: true,
                 status_code,
                 error: None,
+                response,
                 retry_at: None,
             };
             state
@@ -139,7 +157,56 @@ async fn attempt(
                 .record_delivery_outcome(delivery.id, &outcome, Utc::now())
                 .await
         }
-        Some(error) => record_failure(state, delivery, status_code, error).await,
+        Some(error) => record_failure(state, delivery, status_code, error, response).await,
+    }
+}
+
+/// The TMF hub notification of a delivery, built from its event now.
+async fn tmf_body(state: &AppState, delivery: &Delivery) -> Result<Option<String>, StoreError> {
+    let Some(event) = state.store.find_event(delivery.event_id).await? else {
+        return Ok(None);
+    };
+    Ok(event_envelope(
+        state.store.as_ref(),
+        &state.settings.public_base_url,
+        &event,
+    )
+    .await?
+    .map(|envelope| envelope.to_string()))
+}
+
+/// The first 512 bytes of an answer (on a character boundary), for the log.
+fn excerpt(text: &str) -> String {
+    let mut end = text.len().min(512);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// Whether a receiver's answer acknowledges the delivery; why not, if not.
+/// A TMF listener acknowledges with any 2xx; a retail merchant with
+/// `{"errorCode":"0"}` (seed 003).
+fn acknowledgement_error(
+    kind: DeliveryKind,
+    status: reqwest::StatusCode,
+    body: &str,
+) -> Option<String> {
+    if !status.is_success() {
+        return Some(format!("receiver answered {status}"));
+    }
+    match kind {
+        DeliveryKind::TmfHub => None,
+        DeliveryKind::RetailWebhook => {
+            let code = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("errorCode").cloned());
+            match code {
+                Some(serde_json::Value::String(c)) if c == "0" => None,
+                Some(serde_json::Value::Number(n)) if n.to_string() == "0" => None,
+                _ => Some("receiver did not answer {\"errorCode\":\"0\"}".into()),
+            }
+        }
     }
 }
 
@@ -150,20 +217,30 @@ async fn record_failure(
     delivery: &Delivery,
     status_code: Option<i64>,
     error: String,
+    response: Option<String>,
 ) -> Result<(), StoreError> {
-    let settings = &state.settings.hub;
     let attempts_made = delivery.attempts + 1;
-    let gives_up = attempts_made >= i64::from(settings.max_attempts);
-    let retry_at = (!gives_up).then(|| {
-        Utc::now()
-            + chrono::Duration::from_std(backoff(settings, delivery.attempts)).unwrap_or_default()
-    });
+    // TMF listeners: exponential backoff; retail webhooks: seed 003's fixed interval.
+    let (max_attempts, delay) = match delivery.kind {
+        DeliveryKind::TmfHub => (
+            state.settings.hub.max_attempts,
+            backoff(&state.settings.hub, delivery.attempts),
+        ),
+        DeliveryKind::RetailWebhook => (
+            state.settings.retail.webhook_attempts,
+            state.settings.retail.webhook_interval,
+        ),
+    };
+    let gives_up = attempts_made >= i64::from(max_attempts);
+    let retry_at =
+        (!gives_up).then(|| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
     tracing::warn!(delivery.id = delivery.id, event.id = %delivery.event_id, webhook.attempt = attempts_made,
-        gives_up, error = error.as_str(), "hub delivery failed");
+        gives_up, error = error.as_str(), "delivery failed");
     let outcome = DeliveryOutcome {
         delivered: false,
         status_code,
         error: Some(error),
+        response,
         retry_at,
     };
     state

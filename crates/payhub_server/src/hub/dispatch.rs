@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use payhub_core::{LedgerEvent, MerchantId};
-use payhub_store::{StoreError, Subscription};
+use payhub_core::{LedgerEvent, MerchantId, PaymentId, RefundId, Status};
+use payhub_store::{FanOut, NewWebhook, StoreError, Subscription};
 
+use crate::api_retail::view::{self as retail, RetailAttributes};
 use crate::api_tmf676::hub::{event_envelope, subscription_matches};
 use crate::state::AppState;
 
@@ -42,10 +43,11 @@ async fn try_dispatch_batch(state: &AppState) -> Result<usize, StoreError> {
             .get(&event.merchant_id)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        fan_out.push((
-            event.id,
-            matching_listeners(state, event, subscriptions).await?,
-        ));
+        fan_out.push(FanOut {
+            event: event.id,
+            subscriptions: matching_listeners(state, event, subscriptions).await?,
+            webhooks: retail_webhook(state, event).await?.into_iter().collect(),
+        });
     }
     if !fan_out.is_empty() {
         state.store.complete_dispatch(&fan_out, Utc::now()).await?;
@@ -71,4 +73,82 @@ async fn matching_listeners(
         .filter(|s| subscription_matches(s, &envelope))
         .cloned()
         .collect())
+}
+
+/// The merchant webhook an event causes: when a sale with a `webhookUrl`
+/// ends (paid, declined, expired, canceled) or a refund of it ends. The body
+/// is fixed here, so every attempt sends the same bytes.
+async fn retail_webhook(
+    state: &AppState,
+    event: &LedgerEvent,
+) -> Result<Option<NewWebhook>, StoreError> {
+    let store = state.store.as_ref();
+    if event.kind.is_refund() {
+        if !matches!(event.status, Status::Done | Status::Denied | Status::Failed) {
+            return Ok(None);
+        }
+        let Some(id) = RefundId::from_i64(event.resource_id) else {
+            return Ok(None);
+        };
+        let Some(refund) = store.find_refund(&event.merchant_id, id).await? else {
+            return Ok(None);
+        };
+        let (Some(payment_id), Some(attributes)) = (
+            refund.payment_id,
+            RetailAttributes::from_document(refund.document.as_str()),
+        ) else {
+            return Ok(None);
+        };
+        let Some(sale) = store.find_gateway_payment(payment_id).await? else {
+            return Ok(None);
+        };
+        let Some(url) = sale.webhook_url else {
+            return Ok(None);
+        };
+        let gw_ref = store
+            .find_gateway_refund(id)
+            .await?
+            .and_then(|r| r.gw_ref)
+            .unwrap_or_default();
+        let body = retail::webhook_body(
+            &attributes,
+            refund.total_amount,
+            &gw_ref,
+            retail::refund_status(event.status),
+        );
+        return Ok(Some(NewWebhook {
+            merchant_id: event.merchant_id.clone(),
+            url,
+            body: body.to_string(),
+        }));
+    }
+    if !event.status.is_terminal() && event.status != Status::Captured {
+        return Ok(None);
+    }
+    let Some(id) = PaymentId::from_i64(event.resource_id) else {
+        return Ok(None);
+    };
+    let Some(sale) = store.find_gateway_payment(id).await? else {
+        return Ok(None);
+    };
+    let Some(url) = sale.webhook_url.clone() else {
+        return Ok(None);
+    };
+    let Some(payment) = store.find_payment(&event.merchant_id, id).await? else {
+        return Ok(None);
+    };
+    let Some(attributes) = RetailAttributes::from_document(payment.document.as_str()) else {
+        return Ok(None);
+    };
+    let body = retail::webhook_body(
+        &attributes,
+        payment.total_amount,
+        sale.gw_ref.as_deref().unwrap_or_default(),
+        retail::sale_status(sale.state, false),
+    );
+    Ok(Some(NewWebhook {
+        merchant_id: event.merchant_id.clone(),
+        url,
+        body: body.to_string(),
+    }))
 }

@@ -49,13 +49,14 @@ pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         let dispatched = dispatch::dispatch_batch(&state).await;
         let delivered = deliver::deliver_batch(&state, &client).await;
+        let checked = crate::gateways::flow::run_checks(&state).await;
         if last_purge.elapsed() >= PURGE_INTERVAL {
             purge_idempotency_keys(&state).await;
             last_purge = tokio::time::Instant::now();
         }
         let backlogged = i64::try_from(dispatched).unwrap_or(i64::MAX) >= dispatch::BATCH;
         if !backlogged {
-            if dispatched + delivered == 0 {
+            if dispatched + delivered + checked == 0 {
                 tokio::select! {
                     _ = state.outbox_written.notified() => {}
                     _ = tokio::time::sleep(state.settings.hub.poll_interval) => {}
@@ -81,5 +82,10 @@ async fn purge_idempotency_keys(state: &AppState) {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
         Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot purge idempotency keys"),
+    }
+    let window = chrono::Duration::from_std(state.settings.retail.signature_window * 2)
+        .unwrap_or(chrono::Duration::hours(1));
+    if let Err(error) = state.store.purge_seen_signatures(Utc::now() - window).await {
+        tracing::warn!(error.cause_chain = ?error, "cannot purge seen signatures");
     }
 }

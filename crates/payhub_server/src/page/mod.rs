@@ -11,4 +11,7 @@
 pub mod i18n;
 pub mod layout;
 pub mod qr;
+pub mod routes;
 pub mod view;
+
+pub use routes::{payment_url, router};

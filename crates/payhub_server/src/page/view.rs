@@ -1,1 +1,769 @@
-//! (being written)
+//! Renders each state of the hosted payment page as a complete HTML document.
+//!
+//! The pages carry no script and load nothing from elsewhere: the stylesheet
+//! is inline and QR codes are inline SVG, so the page works in wallet in-app
+//! browsers and under a strict Content-Security-Policy. Pages that wait for
+//! something reload themselves with `<meta http-equiv="refresh">`.
+//!
+//! Every value from a merchant or customer goes through maud's escaping;
+//! `PreEscaped` is used only for this module's constant stylesheet and the
+//! SVG that [`qr::qr_svg`] generates.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use payhub_core::Money;
+
+use crate::card::CardError;
+use crate::gateways::GatewayKind;
+use crate::lang::Lang;
+use crate::page::i18n::{self, Texts, TIME_PLACEHOLDER};
+use crate::page::layout::Layout;
+use crate::page::qr;
+
+/// What the page shows about the sale, whichever state it is in.
+#[derive(Clone, Copy, Debug)]
+pub struct SaleView<'a> {
+    pub lang: Lang,
+    pub layout: Layout,
+    pub gateway: GatewayKind,
+    pub amount: Money,
+    /// The merchant's display name, when the sale has one.
+    pub seller: Option<&'a str>,
+    /// What is being bought, when the merchant said.
+    pub subject: Option<&'a str>,
+    /// The retrieval reference number, shown small so support can find the sale.
+    pub rrn: &'a str,
+}
+
+/// How the sale ended, as the result page shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageOutcome {
+    Paid,
+    Declined,
+    Expired,
+    Canceled,
+}
+
+impl PageOutcome {
+    /// The value of the result element's `data-outcome`, stable for tests and
+    /// for merchants who embed or scrape the page.
+    pub fn code(self) -> &'static str {
+        match self {
+            PageOutcome::Paid => "paid",
+            PageOutcome::Declined => "declined",
+            PageOutcome::Expired => "expired",
+            PageOutcome::Canceled => "canceled",
+        }
+    }
+
+    fn title(self, t: &Texts) -> &'static str {
+        match self {
+            PageOutcome::Paid => t.paid,
+            PageOutcome::Declined => t.declined,
+            PageOutcome::Expired => t.expired,
+            PageOutcome::Canceled => t.canceled,
+        }
+    }
+
+    fn detail(self, t: &Texts) -> &'static str {
+        match self {
+            PageOutcome::Paid => t.paid_detail,
+            PageOutcome::Declined => t.declined_detail,
+            PageOutcome::Expired => t.expired_detail,
+            PageOutcome::Canceled => t.canceled_detail,
+        }
+    }
+
+    /// A decorative mark; the heading carries the meaning.
+    fn icon(self) -> &'static str {
+        match self {
+            PageOutcome::Paid => "✓",
+            PageOutcome::Declined => "✕",
+            PageOutcome::Expired | PageOutcome::Canceled => "!",
+        }
+    }
+}
+
+/// How often the QR page reloads to pick up the wallet's result, in seconds.
+const QR_REFRESH_S: &str = "3";
+/// How often the processing page reloads while the gateway answers, in seconds.
+const PROCESSING_REFRESH_S: &str = "2";
+
+/// The QR code for a wallet or FPS payment, with a countdown to the sale's
+/// expiry. It reloads every few seconds, so the customer lands on the result
+/// without any script. `sandbox_hint` is shown in a separate note box, e.g.
+/// how to complete the payment without a real wallet.
+pub fn qr_page(
+    view: &SaleView,
+    qr_content: &str,
+    seconds_left: i64,
+    sandbox_hint: Option<&str>,
+) -> Markup {
+    let t = i18n::texts(view.lang);
+    // The placeholder splits the phrase so the time can be styled on its own.
+    let (before, after) = t
+        .closes_in
+        .split_once(TIME_PLACEHOLDER)
+        .unwrap_or((t.closes_in, ""));
+    let body = html! {
+        section.pay.qr-pay {
+            @match qr::qr_svg(qr_content) {
+                Some(svg) => div.qr #qr { (PreEscaped(svg)) },
+                None => p.error #qr-unavailable role="alert" { (t.qr_unavailable) },
+            }
+            p.scan { (t.scan_to_pay) }
+            p.countdown {
+                (before) span #countdown { (i18n::remaining_time(seconds_left)) } (after)
+            }
+            p.waiting { span.dot aria-hidden="true" {} (t.waiting_for_payment) }
+        }
+        (sandbox_box(t, sandbox_hint))
+    };
+    document(view, Some(QR_REFRESH_S), body)
+}
+
+/// The card form of the VMPAY and UNIONPAY gateways, posting to `action`.
+///
+/// After a refused submission `error` names the bad field and its message is
+/// shown there. The number and CVC the customer typed are never echoed back:
+/// they must not appear in any response.
+pub fn card_page(view: &SaleView, action: &str, error: Option<&CardError>) -> Markup {
+    let t = i18n::texts(view.lang);
+    let error = error.copied();
+    let field_error = |field: CardField| error.filter(|e| CardField::of(*e) == field);
+    let body = html! {
+        section.pay.card-pay {
+            h2 { (t.card_details) }
+            form method="post" action=(action) autocomplete="on" {
+                div.field {
+                    label for="number" { (t.card_number) }
+                    input #number type="text" name="number" inputmode="numeric"
+                        autocomplete="cc-number" maxlength="23" required
+                        aria-invalid=[field_error(CardField::Number).map(|_| "true")];
+                    (error_message(t, field_error(CardField::Number)))
+                }
+                div.row {
+                    div.field {
+                        label for="expiry" { (t.expiry) }
+                        input #expiry type="text" name="expiry" inputmode="numeric"
+                            autocomplete="cc-exp" placeholder="MM/YY" maxlength="7" required
+                            aria-invalid=[field_error(CardField::Expiry).map(|_| "true")];
+                        (error_message(t, field_error(CardField::Expiry)))
+                    }
+                    div.field {
+                        label for="cvc" { (t.cvc) }
+                        input #cvc type="text" name="cvc" inputmode="numeric"
+                            autocomplete="cc-csc" maxlength="4" required
+                            aria-invalid=[field_error(CardField::Cvc).map(|_| "true")];
+                        (error_message(t, field_error(CardField::Cvc)))
+                    }
+                }
+                div.field {
+                    label for="holder" {
+                        (t.holder) " " span.optional { "(" (t.optional) ")" }
+                    }
+                    input #holder type="text" name="holder" autocomplete="cc-name" maxlength="100";
+                }
+                button #pay .button type="submit" { (t.pay_button) }
+            }
+        }
+    };
+    document(view, None, body)
+}
+
+/// The card field a [`CardError`] belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CardField {
+    Number,
+    Expiry,
+    Cvc,
+}
+
+impl CardField {
+    fn of(error: CardError) -> CardField {
+        match error {
+            CardError::Number => CardField::Number,
+            CardError::Expiry | CardError::Expired => CardField::Expiry,
+            CardError::Cvc => CardField::Cvc,
+        }
+    }
+}
+
+/// The localized message under a refused card field; nothing when the field is fine.
+fn error_message(t: &Texts, error: Option<CardError>) -> Markup {
+    let Some(error) = error else {
+        return html! {};
+    };
+    let message = match error {
+        CardError::Number => t.error_number,
+        CardError::Expiry => t.error_expiry,
+        CardError::Expired => t.error_expired,
+        CardError::Cvc => t.error_cvc,
+    };
+    html! { p.error #card-error role="alert" { (message) } }
+}
+
+/// The 3-D Secure step: the issuer's one-time code, posted to `action`.
+/// `wrong_code` is set after a refused code.
+pub fn challenge_page(
+    view: &SaleView,
+    action: &str,
+    wrong_code: bool,
+    sandbox_hint: Option<&str>,
+) -> Markup {
+    let t = i18n::texts(view.lang);
+    let body = html! {
+        section.pay.challenge {
+            h2 { (t.challenge_title) }
+            p.prompt { (t.challenge_prompt) }
+            form method="post" action=(action) autocomplete="off" {
+                div.field {
+                    label for="code" { (t.challenge_code) }
+                    input #code type="text" name="code" inputmode="numeric"
+                        autocomplete="one-time-code" maxlength="8" required
+                        aria-invalid=[wrong_code.then_some("true")];
+                    @if wrong_code {
+                        p.error #challenge-error role="alert" { (t.error_code) }
+                    }
+                }
+                button #confirm .button type="submit" { (t.submit) }
+            }
+        }
+        (sandbox_box(t, sandbox_hint))
+    };
+    document(view, None, body)
+}
+
+/// Shown while the gateway decides; reloads until the result is known.
+pub fn processing_page(view: &SaleView) -> Markup {
+    let t = i18n::texts(view.lang);
+    let body = html! {
+        section.pay.processing #processing {
+            div.spinner aria-hidden="true" {}
+            p { (t.processing) }
+        }
+    };
+    document(view, Some(PROCESSING_REFRESH_S), body)
+}
+
+/// How the sale ended, with a link back to the merchant when there is one.
+///
+/// The caller redirects to `continue_url` itself when it wants to; the page
+/// only offers the link, and only for `http(s)` or site-relative URLs, so a
+/// `javascript:` URL can never become a clickable link here.
+pub fn result_page(view: &SaleView, outcome: PageOutcome, continue_url: Option<&str>) -> Markup {
+    let t = i18n::texts(view.lang);
+    let continue_url = continue_url.filter(|url| is_navigable(url));
+    let class = format!("pay result {}", outcome.code());
+    let body = html! {
+        section #result class=(class) data-outcome=(outcome.code()) {
+            div.icon aria-hidden="true" { (outcome.icon()) }
+            h2 { (outcome.title(t)) }
+            p { (outcome.detail(t)) }
+            @if let Some(url) = continue_url {
+                a #continue .button href=(url) { (t.continue_to_merchant) }
+            }
+        }
+    };
+    document(view, None, body)
+}
+
+/// Whether `url` is safe to offer as a link: absolute `http(s)` or a path on this site.
+fn is_navigable(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || (lower.starts_with('/') && !lower.starts_with("//"))
+}
+
+/// A page without a sale, e.g. an unknown payment link
+/// ([`Texts::not_found`], [`Texts::not_found_detail`]).
+pub fn message_page(lang: Lang, title: &str, message: &str) -> Markup {
+    let body = html! {
+        header.brand { span.gateway { "payhub" } }
+        section.pay.message #message {
+            h2 { (title) }
+            p { (message) }
+        }
+    };
+    shell(lang, Layout::Desktop, title, None, body)
+}
+
+/// The sale summary and footer around a page state's `content`.
+fn document(view: &SaleView, refresh: Option<&str>, content: Markup) -> Markup {
+    let t = i18n::texts(view.lang);
+    let gateway = view.gateway.lang_description(view.lang);
+    let title = format!("{} · {}", t.page_title, gateway);
+    let body = html! {
+        header.brand data-gateway=(view.gateway.code()) {
+            span.label { (t.pay_with) }
+            span.gateway { (gateway) }
+        }
+        section.summary {
+            div.label { (t.amount) }
+            div.amount #amount {
+                span.currency { (view.amount.currency().code()) }
+                " "
+                span.value { (view.amount.to_decimal()) }
+            }
+            @if view.seller.is_some() || view.subject.is_some() {
+                dl.details {
+                    @if let Some(seller) = view.seller {
+                        div { dt { (t.seller) } dd #seller { (seller) } }
+                    }
+                    @if let Some(subject) = view.subject {
+                        div { dt { (t.subject) } dd #subject { (subject) } }
+                    }
+                }
+            }
+        }
+        (content)
+        footer {
+            (t.reference) ": " span #rrn { (view.rrn) }
+        }
+    };
+    shell(view.lang, view.layout, &title, refresh, body)
+}
+
+/// The HTML5 document: head, inline stylesheet and the layout's body class.
+fn shell(lang: Lang, layout: Layout, title: &str, refresh: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.html_tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // The page URL identifies a sale; keep it out of other sites' logs.
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
+                title { (title) }
+                style { (PreEscaped(STYLESHEET)) }
+            }
+            body class=(layout.class()) {
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sandbox note box, visibly apart from the real payment content.
+fn sandbox_box(t: &Texts, hint: Option<&str>) -> Markup {
+    html! {
+        @if let Some(hint) = hint {
+            aside.sandbox #sandbox {
+                strong { (t.sandbox) }
+                p { (hint) }
+            }
+        }
+    }
+}
+
+/// The whole stylesheet. Desktop is a centred card; mobile a full-width
+/// column with larger controls. A desktop page on a narrow screen falls back
+/// to the mobile arrangement, in case the `User-Agent` guess was wrong.
+/// Constant text of this module only, so it is safe to embed unescaped.
+const STYLESHEET: &str = r#"
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:#f1f3f6;color:#1d2433;line-height:1.5;
+ font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,"PingFang HK","PingFang SC","Microsoft JhengHei","Microsoft YaHei",sans-serif}
+main{background:#fff}
+body.desktop main{width:480px;max-width:100%;margin:48px auto;border:1px solid #e2e6ec;border-radius:12px;box-shadow:0 6px 24px rgba(20,30,50,.08);overflow:hidden}
+body.mobile main{min-height:100vh}
+header.brand{display:flex;align-items:baseline;gap:8px;padding:16px 24px;border-bottom:1px solid #e2e6ec;background:#fafbfc}
+header.brand .label{color:#6b7385;font-size:.9rem}
+header.brand .gateway{font-weight:600}
+.summary{padding:24px 24px 8px;text-align:center}
+.summary .label{color:#6b7385;font-size:.9rem}
+.amount{font-size:2.25rem;font-weight:700;letter-spacing:.01em;font-variant-numeric:tabular-nums}
+.amount .currency{font-size:1.1rem;font-weight:600;color:#6b7385;vertical-align:.5em}
+dl.details{margin:12px 0 0;text-align:left;border-top:1px solid #eef0f4}
+dl.details div{display:flex;justify-content:space-between;gap:16px;padding:8px 0;border-bottom:1px solid #eef0f4}
+dt{color:#6b7385}
+dd{margin:0;text-align:right;overflow-wrap:anywhere}
+.pay{padding:16px 24px 24px;text-align:center}
+.pay h2{font-size:1.15rem;margin:8px 0 16px}
+.qr svg{display:block;width:240px;max-width:100%;height:auto;margin:8px auto;border:1px solid #e2e6ec;border-radius:8px}
+.scan{font-size:1.1rem;font-weight:600;margin:8px 0 4px}
+.countdown{color:#8a4b00;margin:4px 0}
+#countdown{font-weight:700;font-variant-numeric:tabular-nums}
+.waiting{color:#6b7385;font-size:.9rem}
+.dot{display:inline-block;width:8px;height:8px;margin-right:6px;border-radius:50%;background:#1a7f5a;animation:pulse 1.2s ease-in-out infinite}
+@keyframes pulse{50%{opacity:.25}}
+form{text-align:left}
+.field{margin:0 0 14px;flex:1}
+.row{display:flex;gap:12px}
+label{display:block;font-size:.9rem;font-weight:600;margin:0 0 4px}
+.optional{color:#6b7385;font-weight:400}
+input{width:100%;padding:10px 12px;font-size:1rem;border:1px solid #c9cfd8;border-radius:8px;background:#fff;color:inherit}
+input:focus{outline:2px solid #2563eb;outline-offset:1px;border-color:#2563eb}
+input[aria-invalid=true]{border-color:#c0262d}
+.error{color:#c0262d;font-size:.9rem;margin:4px 0 0}
+.button{display:block;width:100%;padding:12px 16px;margin-top:8px;border:0;border-radius:8px;background:#1d4ed8;color:#fff;font-size:1.05rem;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}
+.button:hover{background:#1e40af}
+.prompt{color:#3b4354;text-align:left}
+.spinner{width:40px;height:40px;margin:16px auto;border:4px solid #dbe2ea;border-top-color:#1d4ed8;border-radius:50%;animation:spin 1s linear infinite}
+@keyframes spin{to{transform:rotate(360deg)}}
+.result .icon{width:56px;height:56px;margin:8px auto;border-radius:50%;font-size:1.8rem;line-height:56px;color:#fff;background:#6b7385}
+.result.paid .icon{background:#1a7f5a}
+.result.declined .icon{background:#c0262d}
+.result.expired .icon,.result.canceled .icon{background:#b26a00}
+.sandbox{margin:0 24px 24px;padding:12px 16px;border:2px dashed #b26a00;border-radius:8px;background:#fff8e6;color:#5c3b00;text-align:left;font-size:.9rem}
+.sandbox strong{display:block;text-transform:uppercase;letter-spacing:.05em;font-size:.8rem}
+.sandbox p{margin:4px 0 0;overflow-wrap:anywhere}
+.message{padding:32px 24px}
+footer{padding:12px 24px;border-top:1px solid #eef0f4;color:#8a91a1;font-size:.75rem;text-align:center;overflow-wrap:anywhere}
+body.mobile{background:#fff}
+body.mobile .amount{font-size:2.6rem}
+body.mobile input{padding:14px;font-size:1.1rem;min-height:52px}
+body.mobile .button{padding:16px;min-height:56px;font-size:1.15rem}
+body.mobile .qr svg{width:280px}
+@media (max-width:520px){body.desktop main{margin:0;border:0;border-radius:0;box-shadow:none;min-height:100vh}}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use payhub_core::Currency;
+
+    use super::*;
+
+    fn money(minor: i64, code: &str) -> Money {
+        let currency = Currency::parse(code).unwrap_or_else(|e| unreachable!("{e}"));
+        Money::from_minor(minor, currency).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    fn view(lang: Lang, layout: Layout, gateway: GatewayKind) -> SaleView<'static> {
+        SaleView {
+            lang,
+            layout,
+            gateway,
+            amount: money(10, "HKD"),
+            seller: Some("Tai <script>alert(1)</script> & Sons"),
+            subject: Some("Milk \"tea\""),
+            rrn: "RRN0001",
+        }
+    }
+
+    /// The opening tag of the element with `id`, so checks do not depend on
+    /// the order maud writes attributes in; empty when there is none.
+    fn tag_with_id<'p>(page: &'p str, id: &str) -> &'p str {
+        let Some(at) = page.find(&format!(r#"id="{id}""#)) else {
+            return "";
+        };
+        let start = page[..at].rfind('<').unwrap_or(at);
+        let end = page[at..].find('>').map_or(page.len(), |i| at + i + 1);
+        &page[start..end]
+    }
+
+    /// Every page with the given view, so checks common to all run on each.
+    fn every_page(view: &SaleView) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "qr",
+                qr_page(view, "weixin://wxpay/bizpayurl?pr=abc", 272, Some("hint")).into_string(),
+            ),
+            (
+                "card",
+                card_page(view, "/pay/x/card", Some(&CardError::Cvc)).into_string(),
+            ),
+            (
+                "challenge",
+                challenge_page(view, "/pay/x/3ds", true, None).into_string(),
+            ),
+            ("processing", processing_page(view).into_string()),
+            (
+                "result",
+                result_page(view, PageOutcome::Paid, Some("https://shop.example/")).into_string(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_page_is_a_complete_self_contained_document() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Wxpay);
+        let mut pages = every_page(&view);
+        pages.push((
+            "message",
+            message_page(Lang::En, "Payment link not found", "Gone").into_string(),
+        ));
+        for (name, page) in pages {
+            assert!(page.starts_with("<!DOCTYPE html>"), "{name}");
+            assert!(page.contains(r#"<html lang="en">"#), "{name}");
+            assert!(page.contains(r#"<meta charset="utf-8">"#), "{name}");
+            assert!(
+                page.contains(
+                    r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#
+                ),
+                "{name}"
+            );
+            assert!(page.contains("<title>"), "{name}");
+            assert!(page.contains("<style>"), "{name}");
+            assert!(
+                !page.contains("<script"),
+                "{name}: no script, and user data is escaped"
+            );
+            assert!(!page.contains("<link"), "{name}: no external stylesheet");
+            assert!(!page.contains(" src="), "{name}: no external resource");
+        }
+    }
+
+    #[test]
+    fn seller_and_subject_are_escaped() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Wxpay);
+        for (name, page) in every_page(&view) {
+            assert!(
+                page.contains("Tai &lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons"),
+                "{name}: {page}"
+            );
+            assert!(page.contains("Milk &quot;tea&quot;"), "{name}");
+            assert!(page.contains("RRN0001"), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_amount_is_shown_exactly_with_its_currency() {
+        let mut view = view(Lang::En, Layout::Desktop, GatewayKind::Wxpay);
+        let page = processing_page(&view).into_string();
+        assert!(
+            page.contains(r#"<span class="currency">HKD</span> <span class="value">0.10</span>"#),
+            "{page}"
+        );
+        view.amount = money(123_456_789_012, "JPY");
+        let page = processing_page(&view).into_string();
+        assert!(
+            page.contains(r#"<span class="value">123456789012</span>"#),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn the_qr_page_has_the_code_the_countdown_and_reloads_itself() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Wxpay);
+        let page = qr_page(&view, "https://qr.example/pay?id=1", 272, None).into_string();
+        assert!(page.contains("<svg"), "{page}");
+        assert!(
+            page.contains(r#"<meta http-equiv="refresh" content="3">"#),
+            "{page}"
+        );
+        assert!(page.contains("Scan to pay"));
+        assert!(
+            page.contains(r#"<span id="countdown">4:32</span>"#),
+            "{page}"
+        );
+        assert!(
+            !page.contains(r#"id="sandbox""#),
+            "no sandbox box without a hint"
+        );
+
+        let page = qr_page(
+            &view,
+            "https://qr.example/pay?id=1",
+            -5,
+            Some("Use <b>test</b>"),
+        )
+        .into_string();
+        assert!(
+            page.contains(r#"<span id="countdown">0:00</span>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<aside class="sandbox" id="sandbox">"#),
+            "{page}"
+        );
+        assert!(page.contains("Use &lt;b&gt;test&lt;/b&gt;"), "{page}");
+    }
+
+    #[test]
+    fn the_card_form_has_the_four_fields_and_never_echoes_card_data() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        let page = card_page(&view, "/pay/abc/card?x=1&y=2", None).into_string();
+        assert!(
+            page.contains(r#"<form method="post" action="/pay/abc/card?x=1&amp;y=2""#),
+            "{page}"
+        );
+        for name in ["number", "expiry", "cvc", "holder"] {
+            assert!(page.contains(&format!(r#"name="{name}""#)), "{name}");
+        }
+        assert!(page.contains(r#"autocomplete="cc-number""#));
+        assert!(page.contains(r#"autocomplete="cc-exp""#));
+        assert!(page.contains(r#"placeholder="MM/YY""#));
+        assert!(page.contains(r#"autocomplete="cc-csc""#));
+        assert!(page.contains(r#"autocomplete="cc-name""#));
+        let pay = tag_with_id(&page, "pay");
+        assert!(
+            pay.starts_with("<button") && pay.contains(r#"type="submit""#),
+            "{pay}"
+        );
+        assert!(page.contains(&format!("{pay}Pay now</button>")), "{page}");
+        assert!(!page.contains("card-error"));
+        assert!(!page.contains("value="), "no field is prefilled");
+
+        // A refused submission shows the message at the field, and only there.
+        let page = card_page(&view, "/pay/abc/card", Some(&CardError::Expired)).into_string();
+        assert!(!page.contains("4242424242424242"));
+        assert!(!page.contains("value="));
+        let expiry_field = page
+            .split(r#"<label for="expiry">"#)
+            .nth(1)
+            .and_then(|rest| rest.split(r#"<label for="cvc">"#).next())
+            .unwrap_or_default();
+        let error = tag_with_id(expiry_field, "card-error");
+        assert!(
+            error.starts_with("<p") && error.contains(r#"class="error""#),
+            "{page}"
+        );
+        assert!(
+            expiry_field.contains(&format!("{error}This card has expired.</p>")),
+            "{page}"
+        );
+        assert_eq!(page.matches("card-error").count(), 1);
+    }
+
+    #[test]
+    fn the_challenge_page_posts_the_code_and_reports_a_wrong_one() {
+        let view = view(Lang::En, Layout::Mobile, GatewayKind::Unionpay);
+        let page =
+            challenge_page(&view, "/pay/abc/3ds", false, Some("Use code 123456")).into_string();
+        assert!(
+            page.contains(r#"<form method="post" action="/pay/abc/3ds""#),
+            "{page}"
+        );
+        assert!(page.contains(r#"name="code""#));
+        assert!(page.contains(r#"inputmode="numeric""#));
+        let confirm = tag_with_id(&page, "confirm");
+        assert!(
+            confirm.starts_with("<button") && confirm.contains(r#"type="submit""#),
+            "{page}"
+        );
+        assert!(!page.contains("challenge-error"));
+        assert!(page.contains("Use code 123456"));
+        let page = challenge_page(&view, "/pay/abc/3ds", true, None).into_string();
+        assert!(
+            tag_with_id(&page, "challenge-error").contains(r#"class="error""#),
+            "{page}"
+        );
+        assert!(!page.contains(r#"id="sandbox""#));
+    }
+
+    #[test]
+    fn the_processing_page_reloads_every_two_seconds() {
+        let view = view(Lang::ZhHk, Layout::Mobile, GatewayKind::Vmpay);
+        let page = processing_page(&view).into_string();
+        assert!(
+            page.contains(r#"<meta http-equiv="refresh" content="2">"#),
+            "{page}"
+        );
+        assert!(page.contains("正在處理你的付款"));
+    }
+
+    #[test]
+    fn the_result_page_names_the_outcome_and_links_back() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Wxpay);
+        let cases = [
+            (PageOutcome::Paid, "paid", "Payment successful"),
+            (PageOutcome::Declined, "declined", "Payment declined"),
+            (PageOutcome::Expired, "expired", "Payment expired"),
+            (PageOutcome::Canceled, "canceled", "Payment canceled"),
+        ];
+        for (outcome, code, title) in cases {
+            let page = result_page(&view, outcome, None).into_string();
+            assert!(page.contains(r#"id="result""#), "{code}");
+            assert!(
+                page.contains(&format!(r#"data-outcome="{code}""#)),
+                "{page}"
+            );
+            assert!(page.contains(title), "{code}");
+            assert!(!page.contains("id=\"continue\""), "{code}");
+            assert!(
+                !page.contains("http-equiv"),
+                "{code}: the caller redirects, not the page"
+            );
+        }
+        let page = result_page(
+            &view,
+            PageOutcome::Paid,
+            Some("https://shop.example/done?a=1&b=2"),
+        )
+        .into_string();
+        let link = tag_with_id(&page, "continue");
+        assert!(link.starts_with("<a"), "{page}");
+        assert!(
+            link.contains(r#"href="https://shop.example/done?a=1&amp;b=2""#),
+            "{link}"
+        );
+        assert!(
+            page.contains(&format!("{link}Return to merchant</a>")),
+            "{page}"
+        );
+        let page = result_page(&view, PageOutcome::Paid, Some("javascript:alert(1)")).into_string();
+        assert!(!page.contains("javascript:"), "{page}");
+    }
+
+    #[test]
+    fn labels_follow_the_language() {
+        let en = card_page(
+            &view(Lang::En, Layout::Desktop, GatewayKind::Vmpay),
+            "/c",
+            None,
+        )
+        .into_string();
+        let hk = card_page(
+            &view(Lang::ZhHk, Layout::Desktop, GatewayKind::Vmpay),
+            "/c",
+            None,
+        )
+        .into_string();
+        let cn = card_page(
+            &view(Lang::ZhCn, Layout::Desktop, GatewayKind::Unionpay),
+            "/c",
+            None,
+        )
+        .into_string();
+        assert!(
+            en.contains("Card number")
+                && en.contains("Pay now")
+                && en.contains("Visa/Master Online")
+        );
+        assert!(hk.contains(r#"<html lang="zh-Hant-HK">"#));
+        assert!(hk.contains("確認支付") && hk.contains("金額") && hk.contains("信用卡支付"));
+        assert!(!hk.contains("Card number"));
+        assert!(cn.contains(r#"<html lang="zh-Hans-CN">"#));
+        assert!(cn.contains("确认支付") && cn.contains("金额") && cn.contains("银联(信用卡)支付"));
+        let qr = qr_page(
+            &view(Lang::ZhHk, Layout::Desktop, GatewayKind::Fpspay),
+            "x",
+            300,
+            None,
+        )
+        .into_string();
+        assert!(qr.contains("掃一掃付款") && qr.contains("轉數快"), "{qr}");
+        assert!(
+            qr.contains(r#"交易將在 <span id="countdown">5:00</span> 後關閉"#),
+            "{qr}"
+        );
+    }
+
+    #[test]
+    fn the_body_class_follows_the_layout() {
+        let desktop =
+            processing_page(&view(Lang::En, Layout::Desktop, GatewayKind::Test)).into_string();
+        let mobile =
+            processing_page(&view(Lang::En, Layout::Mobile, GatewayKind::Test)).into_string();
+        assert!(desktop.contains(r#"<body class="desktop">"#));
+        assert!(mobile.contains(r#"<body class="mobile">"#));
+    }
+
+    #[test]
+    fn the_message_page_escapes_its_text() {
+        let page = message_page(Lang::ZhCn, "找不到支付链接", "<i>gone</i>").into_string();
+        assert!(page.contains("<title>找不到支付链接</title>"));
+        assert!(page.contains("&lt;i&gt;gone&lt;/i&gt;"));
+    }
+
+    #[test]
+    fn the_stylesheet_cannot_close_its_own_element() {
+        assert!(!STYLESHEET.contains('<'));
+    }
+}

@@ -105,6 +105,9 @@ impl Drop for TestDb {
     }
 }
 
+/// The master key of every test payhub (32 bytes of 7, Base64).
+pub const TEST_MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// Settings for tests: loopback, fixed public base URL, fast hub retries.
 pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = SettingsInput {
@@ -115,10 +118,16 @@ pub fn test_settings(database_url: &str) -> Settings {
         hub_max_attempts: Some(5),
         // Test listeners run on loopback; allow exactly that, as an operator would.
         allowed_callback_nets: Some("127.0.0.1/32".into()),
+        master_key: Some(TEST_MASTER_KEY.into()),
+        simulated_latency_ms: Some(0),
+        gateway_check_base_ms: Some(100),
+        gateway_timeout_ms: Some(2000),
         ..Default::default()
     }
     .resolve()
     .expect("test settings");
+    settings.retail.webhook_interval = Duration::from_millis(200);
+    settings.retail.webhook_attempts = 4;
     settings.hub.poll_interval = Duration::from_millis(50);
     settings.hub.request_timeout = Duration::from_secs(2);
     settings
@@ -129,6 +138,9 @@ pub fn test_settings(database_url: &str) -> Settings {
 pub struct Credentials {
     pub merchant_id: String,
     pub api_key: String,
+    pub retail_api_key: String,
+    pub retail_secret: String,
+    pub webhook_secret: String,
 }
 
 /// A running payhub.
@@ -298,9 +310,14 @@ impl Drop for TestApp {
 
 pub async fn new_merchant(store: &dyn Store, name: &str) -> Credentials {
     let created = create_merchant(store, name).await.expect("merchant");
+    let master_key = payhub_server::secrets::MasterKey::from_base64(TEST_MASTER_KEY).expect("key");
+    let view = created.view(&master_key);
     Credentials {
         merchant_id: created.merchant.id.to_string(),
         api_key: created.api_key.expose_secret().to_owned(),
+        retail_api_key: view.retail.api_key,
+        retail_secret: view.retail.secret,
+        webhook_secret: view.webhook_secret,
     }
 }
 

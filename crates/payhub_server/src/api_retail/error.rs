@@ -1,0 +1,144 @@
+//! The retail dialect's error envelope: `{"errorCode", "errorMessage"}`.
+//!
+//! Codes 0, 3, 601 and 40002 are seed 003's; the 4000x–4001x codes are
+//! payhub's, listed in docs/RETAIL.md. Every answer is HTTP 200 with its code
+//! in the body, as the dialect's clients expect, except a failure of payhub
+//! itself (HTTP 500, code 40002).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// Why a retail request was not done. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum RetailError {
+    /// 3: the gateway did not answer in time; query the rrn for the outcome.
+    #[error("the gateway did not answer in time; query the rrn for the result")]
+    GatewayTimeout,
+    /// 601: the gateway refused the payment or refund.
+    #[error("payment error: {0}")]
+    PaymentError(String),
+    /// 40001: unknown apiKey, or a sign that does not verify.
+    #[error("invalid apiKey or sign")]
+    BadSignature,
+    /// 40002: payhub itself failed.
+    #[error("other error")]
+    Internal,
+    /// 40003: the timestamp is outside the accepted window.
+    #[error("timestamp is outside the accepted window of {0} seconds")]
+    StaleTimestamp(u64),
+    /// 40004: the same signed request was already received.
+    #[error("this signed request was already received; sign each request with a new timestamp")]
+    Replayed,
+    /// 40005: a mandatory field is missing or empty.
+    #[error("mandatory field '{0}' is missing")]
+    MissingField(&'static str),
+    /// 40006: a field has the wrong type or format.
+    #[error("field '{0}' is invalid: {1}")]
+    InvalidField(&'static str, String),
+    /// 40007: the payment type is unknown or not enabled for the merchant.
+    #[error("payment type '{0}' is not available")]
+    UnsupportedType(String),
+    /// 40008: the rrn was used before.
+    #[error("rrn '{0}' is duplicated")]
+    DuplicateRrn(String),
+    /// 40009: no sale with that rrn (and type).
+    #[error("no transaction with rrn '{0}'")]
+    NotFound(String),
+    /// 40010: the sale has ended and cannot be canceled.
+    #[error("the transaction cannot be canceled: {0}")]
+    NotCancelable(String),
+    /// 40011: the refund exceeds what is refundable, or the sale is not paid.
+    #[error("refund not allowed: {0}")]
+    RefundNotAllowed(String),
+    /// 40012: the body is not a JSON object.
+    #[error("request body is not a JSON object: {0}")]
+    NotJson(String),
+    /// 40013: a returnUrl or webhookUrl points where payhub may not go.
+    #[error("field '{0}' is refused: {1}")]
+    UrlRefused(&'static str, String),
+    /// 40014: the currency is not supported by the gateway.
+    #[error("currency '{0}' is not supported by this payment type")]
+    UnsupportedCurrency(String),
+}
+
+impl RetailError {
+    /// The dialect's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RetailError::GatewayTimeout => "3",
+            RetailError::PaymentError(_) => "601",
+            RetailError::BadSignature => "40001",
+            RetailError::Internal => "40002",
+            RetailError::StaleTimestamp(_) => "40003",
+            RetailError::Replayed => "40004",
+            RetailError::MissingField(_) => "40005",
+            RetailError::InvalidField(..) => "40006",
+            RetailError::UnsupportedType(_) => "40007",
+            RetailError::DuplicateRrn(_) => "40008",
+            RetailError::NotFound(_) => "40009",
+            RetailError::NotCancelable(_) => "40010",
+            RetailError::RefundNotAllowed(_) => "40011",
+            RetailError::NotJson(_) => "40012",
+            RetailError::UrlRefused(..) => "40013",
+            RetailError::UnsupportedCurrency(_) => "40014",
+        }
+    }
+}
+
+impl From<payhub_store::StoreError> for RetailError {
+    fn from(error: payhub_store::StoreError) -> Self {
+        tracing::error!(error.cause_chain = ?error, "retail request failed in the store");
+        RetailError::Internal
+    }
+}
+
+impl IntoResponse for RetailError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            RetailError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::OK,
+        };
+        let body = json!({"errorCode": self.code(), "errorMessage": self.to_string()});
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_documented() {
+        let all = [
+            RetailError::GatewayTimeout,
+            RetailError::PaymentError(String::new()),
+            RetailError::BadSignature,
+            RetailError::Internal,
+            RetailError::StaleTimestamp(300),
+            RetailError::Replayed,
+            RetailError::MissingField("rrn"),
+            RetailError::InvalidField("amt", String::new()),
+            RetailError::UnsupportedType(String::new()),
+            RetailError::DuplicateRrn(String::new()),
+            RetailError::NotFound(String::new()),
+            RetailError::NotCancelable(String::new()),
+            RetailError::RefundNotAllowed(String::new()),
+            RetailError::NotJson(String::new()),
+            RetailError::UrlRefused("returnUrl", String::new()),
+            RetailError::UnsupportedCurrency(String::new()),
+        ];
+        let docs = include_str!("../../../../docs/RETAIL.md");
+        let mut codes: Vec<&str> = all.iter().map(RetailError::code).collect();
+        for code in &codes {
+            assert!(
+                docs.contains(&format!("| {code} |")),
+                "code {code} is not in docs/RETAIL.md"
+            );
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}

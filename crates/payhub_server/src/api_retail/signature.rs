@@ -1,0 +1,136 @@
+//! Who sent a retail request, and whether it is fresh.
+//!
+//! Seed 003 signs only the timestamp: `sign` = Base64(HMAC-SHA1(secret,
+//! timestamp)). That proves the sender knows the secret but not what it sent,
+//! so a captured request's `sign` could travel with another body inside the
+//! window. payhub therefore also refuses a `(apiKey, sign)` it has seen, and
+//! offers a stronger mode a merchant can switch on (`hmac-sha256`): the
+//! `X-Payhub-Signature` header carries Base64(HMAC-SHA256(secret,
+//! `{timestamp}.{raw body}`)), binding the signature to the exact bytes sent.
+
+use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use payhub_store::Merchant;
+use secrecy::ExposeSecret;
+use sha1::Sha1;
+use sha2::Sha256;
+
+use super::error::RetailError;
+use super::request::Fields;
+use crate::state::AppState;
+
+/// The header of the stronger signature mode.
+pub const SHA256_HEADER: &str = "x-payhub-signature";
+/// The stored name of seed 003's signature mode.
+pub const MODE_SHA1: &str = "hmac-sha1";
+/// The stored name of the stronger mode.
+pub const MODE_SHA256: &str = "hmac-sha256";
+
+/// Seed 003's sign of a timestamp (what a client computes).
+pub fn sha1_sign(secret: &str, timestamp: &str) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(timestamp.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The stronger mode's signature of a request (what a client computes).
+pub fn sha256_sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks a Base64 signature against a MAC in constant time.
+fn verifies<M: Mac>(mac: M, presented: &str) -> bool {
+    match STANDARD.decode(presented.trim()) {
+        Ok(bytes) => mac.verify_slice(&bytes).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Authenticates a retail request and refuses stale or replayed ones.
+pub async fn authenticate(
+    state: &AppState,
+    fields: &Fields,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Merchant, RetailError> {
+    let api_key = fields.required("apiKey")?;
+    let timestamp = fields.integer("timestamp")?;
+    let merchant = state
+        .store
+        .find_merchant_by_retail_api_key(&api_key)
+        .await?
+        .ok_or(RetailError::BadSignature)?;
+    let secret = state.master_key.retail_secret(merchant.id.as_str());
+    let secret = secret.expose_secret().as_bytes();
+    let timestamp_text = timestamp.to_string();
+    let signature = if merchant.retail_signature == MODE_SHA256 {
+        let presented = headers
+            .get(SHA256_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(RetailError::BadSignature)?
+            .to_owned();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(timestamp_text.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        if !verifies(mac, &presented) {
+            return Err(RetailError::BadSignature);
+        }
+        presented
+    } else {
+        let presented = fields.required("sign")?;
+        let mut mac = Hmac::<Sha1>::new_from_slice(secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(timestamp_text.as_bytes());
+        if !verifies(mac, &presented) {
+            return Err(RetailError::BadSignature);
+        }
+        presented
+    };
+    let window = state.settings.retail.signature_window;
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    if (Utc::now().timestamp_millis() - timestamp).abs() > window_ms {
+        return Err(RetailError::StaleTimestamp(window.as_secs()));
+    }
+    if !state
+        .store
+        .remember_signature(&api_key, &signature, Utc::now())
+        .await?
+    {
+        return Err(RetailError::Replayed);
+    }
+    Ok(merchant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seed 003's own example: the secret 'secret' is not given there, so this
+    /// checks the construction against an independently computed value
+    /// (`printf %s 1623205724171 | openssl dgst -sha1 -hmac secret -binary | base64`).
+    #[test]
+    fn sha1_sign_is_base64_hmac_sha1_of_the_timestamp() {
+        assert_eq!(
+            sha1_sign("secret", "1623205724171"),
+            "6xRLWguGHfnoj/K3NacrRKyRMvM="
+        );
+    }
+
+    #[test]
+    fn sha256_sign_covers_the_body() {
+        let a = sha256_sign("s", "1", b"{}");
+        assert_ne!(a, sha256_sign("s", "1", b"{ }"));
+        assert_ne!(a, sha256_sign("s", "2", b"{}"));
+    }
+}

@@ -1,0 +1,112 @@
+//! The interface a payment gateway integration implements.
+//!
+//! Every operation names the payment by payhub's id (a gateway's "merchant
+//! order number"), so payhub can ask about a payment whose start timed out
+//! before the gateway's own reference came back. A [`GatewayError::Timeout`]
+//! means the outcome is unknown, never that the operation failed.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
+
+use super::GatewayKind;
+use crate::card::CardInput;
+
+/// What payhub asks a gateway to start.
+#[derive(Clone, Debug)]
+pub struct StartRequest {
+    pub payment_id: PaymentId,
+    pub amount: Money,
+    pub subject: Option<String>,
+    /// When the gateway should close the payment if the customer has not paid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A started payment and what the customer must do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// Show this QR payload for the customer's app to scan.
+    Qr { gw_ref: String, qr_content: String },
+    /// Collect the card on payhub's card form.
+    CardForm { gw_ref: String },
+}
+
+/// What a gateway says about a payment (a query answer or a notification).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayReport {
+    pub gw_ref: Option<String>,
+    pub state: GatewayState,
+    /// The customer action, when the gateway (re)tells it (a QR payload).
+    pub qr_content: Option<String>,
+    /// The gateway's own code and message (`SUCCESS`, a decline reason, …).
+    pub code: Option<(String, String)>,
+}
+
+/// A refund payhub asks a gateway for.
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub amount: Money,
+}
+
+/// What a gateway says about a refund.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundReport {
+    pub gw_ref: Option<String>,
+    pub state: RefundState,
+}
+
+/// A notification a gateway sent, once verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub payment_id: PaymentId,
+    pub report: GatewayReport,
+}
+
+/// Why a gateway call gave no answer to act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// No answer in time: the gateway may or may not have acted.
+    #[error("the gateway did not answer in time")]
+    Timeout,
+    /// The gateway refused the request; nothing happened there.
+    #[error("the gateway refused the request: {code} {message}")]
+    Rejected { code: String, message: String },
+    /// The gateway has no such payment or refund.
+    #[error("the gateway does not know this payment")]
+    NotFound,
+    /// A notification that does not verify.
+    #[error("the notification is not authentic: {0}")]
+    BadNotification(String),
+}
+
+/// A payment gateway integration.
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    fn kind(&self) -> GatewayKind;
+    /// Creates the payment at the gateway.
+    async fn start(&self, request: &StartRequest) -> Result<Started, GatewayError>;
+    /// Pays a started card payment with the card the customer entered.
+    async fn pay_with_card(
+        &self,
+        payment_id: PaymentId,
+        card: &CardInput,
+    ) -> Result<GatewayReport, GatewayError>;
+    /// Answers a 3-D Secure challenge.
+    async fn answer_challenge(
+        &self,
+        payment_id: PaymentId,
+        code: &str,
+    ) -> Result<GatewayReport, GatewayError>;
+    /// Asks how a payment stands.
+    async fn query(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError>;
+    /// Closes an unpaid payment.
+    async fn cancel(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError>;
+    /// Gives money of a paid payment back.
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReport, GatewayError>;
+    /// Asks how a refund stands.
+    async fn query_refund(&self, refund_id: RefundId) -> Result<RefundReport, GatewayError>;
+    /// Verifies and reads a notification the gateway POSTed.
+    fn parse_notification(&self, body: &[u8]) -> Result<Notification, GatewayError>;
+}

@@ -1,0 +1,293 @@
+//! The hosted page's routes: `/pay/{payment id}/{token}` and its forms.
+//!
+//! The token in the link is the customer's credential (see
+//! [`crate::secrets::MasterKey::page_token`]): no account, no cookie. Every
+//! POST answers with a redirect back to the page (post/redirect/get), so a
+//! reload never submits a card twice.
+
+use axum::extract::{Path, State};
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::Utc;
+use payhub_core::{GatewayState, Payment, PaymentId};
+use payhub_store::GatewayPayment;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::layout::{from_user_agent, Layout};
+use super::view::{self, PageOutcome, SaleView};
+use crate::api_retail::view::{return_parameters, sale_status, RetailAttributes};
+use crate::card::parse_card_form;
+use crate::config::Mode;
+use crate::gateways::flow::{self, CARD_ACTION};
+use crate::gateways::{simulated::CHALLENGE_CODE, GatewayKind};
+use crate::lang::Lang;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pay/{id}/{token}", get(show))
+        .route("/pay/{id}/{token}/card", post(submit_card))
+        .route("/pay/{id}/{token}/challenge", post(submit_challenge))
+        .route("/pay/{id}/{token}/result", get(result))
+}
+
+/// The link a customer pays a payment at.
+pub fn payment_url(state: &AppState, id: PaymentId) -> String {
+    format!(
+        "{}/pay/{}/{}",
+        state.settings.public_base_url,
+        id,
+        state.master_key.page_token(id.get())
+    )
+}
+
+/// Everything a page needs about its payment.
+struct Loaded {
+    payment: Payment,
+    gateway: GatewayPayment,
+    kind: GatewayKind,
+    lang: Lang,
+    base: String,
+}
+
+fn not_found() -> Response {
+    let lang = Lang::default();
+    let texts = super::i18n::texts(lang);
+    (
+        StatusCode::NOT_FOUND,
+        Html(view::message_page(lang, texts.not_found, texts.not_found).into_string()),
+    )
+        .into_response()
+}
+
+async fn load(state: &AppState, id: &str, token: &str) -> Option<Loaded> {
+    let id: PaymentId = id.parse().ok()?;
+    if !state.master_key.page_token_matches(id.get(), token) {
+        return None;
+    }
+    let gateway = state.store.find_gateway_payment(id).await.ok()??;
+    let payment = state
+        .store
+        .find_payment(&gateway.merchant_id, id)
+        .await
+        .ok()??;
+    let kind = GatewayKind::parse(&gateway.gateway)?;
+    let lang = Lang::parse(&gateway.lang).unwrap_or_default();
+    let base = format!("/pay/{id}/{token}");
+    Some(Loaded {
+        payment,
+        gateway,
+        kind,
+        lang,
+        base,
+    })
+}
+
+/// The seller (`name`) and subject (`description`) a payment's document carries.
+fn describe(payment: &Payment) -> (Option<String>, Option<String>) {
+    let document: Value = serde_json::from_str(payment.document.as_str()).unwrap_or(Value::Null);
+    let text = |name: &str| {
+        document
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    (text("name"), text("description"))
+}
+
+fn sale_view<'a>(
+    loaded: &'a Loaded,
+    layout: Layout,
+    seller: &'a Option<String>,
+    subject: &'a Option<String>,
+) -> Option<SaleView<'a>> {
+    Some(SaleView {
+        lang: loaded.lang,
+        layout,
+        gateway: loaded.kind,
+        amount: loaded.payment.total_amount?,
+        seller: seller.as_deref(),
+        subject: subject.as_deref(),
+        rrn: loaded.payment.correlator_id.as_deref().unwrap_or_default(),
+    })
+}
+
+fn outcome_of(state: GatewayState) -> PageOutcome {
+    match state {
+        GatewayState::Succeeded => PageOutcome::Paid,
+        GatewayState::Expired => PageOutcome::Expired,
+        GatewayState::Canceled => PageOutcome::Canceled,
+        _ => PageOutcome::Declined,
+    }
+}
+
+/// Where the customer goes once the payment has ended: the merchant's
+/// `returnUrl` with the result in its query, or payhub's result page.
+fn finished_redirect(loaded: &Loaded) -> Response {
+    let Some(return_url) = loaded.gateway.return_url.as_deref() else {
+        return Redirect::to(&format!("{}/result", loaded.base)).into_response();
+    };
+    let status = sale_status(loaded.gateway.state, false);
+    let retail =
+        RetailAttributes::from_document(loaded.payment.document.as_str()).unwrap_or_else(|| {
+            RetailAttributes {
+                gateway: loaded.kind.code().to_owned(),
+                rrn: loaded.payment.correlator_id.clone().unwrap_or_default(),
+                ..Default::default()
+            }
+        });
+    let Ok(mut url) = url::Url::parse(return_url) else {
+        return Redirect::to(&format!("{}/result", loaded.base)).into_response();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in return_parameters(
+            &retail,
+            loaded.payment.total_amount,
+            &loaded.gateway,
+            status,
+        ) {
+            query.append_pair(name, &value);
+        }
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+fn sandbox_hint(state: &AppState, text: String) -> Option<String> {
+    (state.settings.mode == Mode::Sandbox).then_some(text)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    if loaded.gateway.state.is_final() {
+        return finished_redirect(&loaded);
+    }
+    let layout = from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
+    let (seller, subject) = describe(&loaded.payment);
+    let Some(sale) = sale_view(&loaded, layout, &seller, &subject) else {
+        return not_found();
+    };
+    let markup = match (loaded.gateway.state, loaded.gateway.action.as_deref()) {
+        (GatewayState::AwaitingCustomer, Some(CARD_ACTION)) => {
+            view::card_page(&sale, &format!("{}/card", loaded.base), None)
+        }
+        (GatewayState::AwaitingCustomer, Some(qr)) => {
+            let seconds_left = (loaded.gateway.expires_at - Utc::now()).num_seconds();
+            let hint = sandbox_hint(&state, format!(
+                "POST /sandbox/v1/payments/{}/outcome {{\"outcome\":\"success\"}} settles this payment as a scan would.",
+                loaded.payment.id
+            ));
+            view::qr_page(&sale, qr, seconds_left, hint.as_deref())
+        }
+        (GatewayState::Challenge, _) => {
+            let hint = sandbox_hint(
+                &state,
+                format!("The sandbox issuer's code is {CHALLENGE_CODE}."),
+            );
+            view::challenge_page(
+                &sale,
+                &format!("{}/challenge", loaded.base),
+                false,
+                hint.as_deref(),
+            )
+        }
+        _ => view::processing_page(&sale),
+    };
+    Html(markup.into_string()).into_response()
+}
+
+/// The card form's fields. No `Debug`: a card number must never reach a log.
+#[derive(Deserialize)]
+struct CardForm {
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    cvc: String,
+    #[serde(default)]
+    holder: String,
+}
+
+async fn submit_card(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<CardForm>,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    let card = match parse_card_form(
+        &form.number,
+        &form.expiry,
+        &form.cvc,
+        &form.holder,
+        Utc::now().date_naive(),
+    ) {
+        Ok(card) => card,
+        Err(error) => {
+            let layout = from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
+            let (seller, subject) = describe(&loaded.payment);
+            let Some(sale) = sale_view(&loaded, layout, &seller, &subject) else {
+                return not_found();
+            };
+            let page = view::card_page(&sale, &format!("{}/card", loaded.base), Some(&error));
+            return (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response();
+        }
+    };
+    if let Err(error) = flow::pay_with_card(&state, &loaded.gateway, &card).await {
+        tracing::info!(payment.id = %loaded.payment.id, %error, "card submitted to a payment not waiting for one");
+    }
+    Redirect::to(&loaded.base).into_response()
+}
+
+#[derive(Deserialize)]
+struct ChallengeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn submit_challenge(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    Form(form): Form<ChallengeForm>,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    if let Err(error) = flow::answer_challenge(&state, &loaded.gateway, &form.code).await {
+        tracing::info!(payment.id = %loaded.payment.id, %error, "challenge answered for a payment not waiting for one");
+    }
+    Redirect::to(&loaded.base).into_response()
+}
+
+async fn result(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    if !loaded.gateway.state.is_final() {
+        return Redirect::to(&loaded.base).into_response();
+    }
+    let layout = from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
+    let (seller, subject) = describe(&loaded.payment);
+    let Some(sale) = sale_view(&loaded, layout, &seller, &subject) else {
+        return not_found();
+    };
+    Html(view::result_page(&sale, outcome_of(loaded.gateway.state), None).into_string())
+        .into_response()
+}

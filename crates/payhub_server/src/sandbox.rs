@@ -1,0 +1,75 @@
+//! Sandbox endpoints: settle a simulated payment as its customer or issuer
+//! would. They exist only in sandbox mode (the embedded default); production
+//! mode does not mount them.
+//!
+//! The outcome reaches payhub the way a real one does: the simulated gateway
+//! changes its own books and sends its (signed, duplicated) notification,
+//! which goes through [`crate::gateways::flow::receive_notification`].
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use payhub_core::PaymentId;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api_tmf676::error::TmfError;
+use crate::api_tmf676::extract::TmfMerchant;
+use crate::gateways::simulated::{SandboxOutcome, SettleError};
+use crate::gateways::GatewayKind;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/sandbox/v1/payments/{id}/outcome", post(settle))
+}
+
+#[derive(Deserialize)]
+struct OutcomeRequest {
+    outcome: SandboxOutcome,
+}
+
+async fn settle(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, TmfError> {
+    let request: OutcomeRequest = serde_json::from_slice(&body).map_err(|e| {
+        TmfError::InvalidJson(format!(
+            "expected {{\"outcome\": \"success\" | \"decline\" | \"expire\"}}: {e}"
+        ))
+    })?;
+    let not_found = || TmfError::NotFound(format!("no payment {id} at a simulated gateway"));
+    let payment_id: PaymentId = id.parse().map_err(|_| not_found())?;
+    let gateway = state
+        .store
+        .find_gateway_payment(payment_id)
+        .await
+        .map_err(TmfError::from)?
+        .filter(|g| g.merchant_id == merchant.id)
+        .ok_or_else(not_found)?;
+    let simulator = GatewayKind::parse(&gateway.gateway)
+        .and_then(|kind| state.gateways.simulator(kind))
+        .ok_or_else(not_found)?;
+    match simulator.settle(payment_id, request.outcome).await {
+        Ok(()) => {}
+        Err(SettleError::Unknown) => return Err(not_found()),
+        Err(SettleError::AlreadyEnded) => {
+            return Err(TmfError::Conflict(format!(
+                "payment {id} has already ended at its gateway"
+            )))
+        }
+    }
+    let gateway = state
+        .store
+        .find_gateway_payment(payment_id)
+        .await
+        .map_err(TmfError::from)?
+        .ok_or_else(not_found)?;
+    Ok(Json(json!({
+        "id": payment_id.to_string(),
+        "gateway": gateway.gateway,
+        "gatewayState": gateway.state.as_str(),
+    })))
+}

@@ -1,0 +1,153 @@
+//! Secrets payhub derives instead of storing.
+//!
+//! Verifying an HMAC needs the secret itself, so a retail signing secret or a
+//! webhook signing secret cannot be kept as a hash the way API keys are.
+//! Instead each is derived from one master key and the merchant id
+//! (HMAC-SHA256(master, purpose ‖ merchant id)): the database holds none of
+//! them, and a stolen database copy signs nothing. The master key comes from
+//! `PAYHUB_MASTER_KEY` or, on a single node, from `DATA_DIR/master.key`
+//! (created on first start, readable by the owner only). Every node of a
+//! cluster must share it.
+
+use std::path::Path;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key every derived secret comes from.
+pub struct MasterKey(SecretBox<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+/// Why the master key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterKeyError {
+    #[error("the master key must be 32 bytes in standard Base64 (44 characters)")]
+    Malformed,
+    #[error("cannot read or create the master key file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl MasterKey {
+    /// Reads a Base64 key (what `PAYHUB_MASTER_KEY` holds).
+    pub fn from_base64(text: &str) -> Result<MasterKey, MasterKeyError> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| MasterKeyError::Malformed)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| MasterKeyError::Malformed)?;
+        Ok(MasterKey(SecretBox::new(Box::new(key))))
+    }
+
+    /// Reads `path`, creating it with a fresh random key (mode 0600) when absent.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, MasterKeyError> {
+        let file_error = |source| MasterKeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => MasterKey::from_base64(&text),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0_u8; 32];
+                rand::thread_rng().fill_bytes(&mut key);
+                crate::demo::write_private(path, &STANDARD.encode(key)).map_err(file_error)?;
+                Ok(MasterKey(SecretBox::new(Box::new(key))))
+            }
+            Err(error) => Err(file_error(error)),
+        }
+    }
+
+    /// The key the settings name: `master_key` when given, else the data
+    /// directory's `master.key` (created when missing).
+    pub fn for_settings(settings: &crate::config::Settings) -> Result<MasterKey, MasterKeyError> {
+        match &settings.master_key {
+            Some(key) => MasterKey::from_base64(key.expose_secret()),
+            None => MasterKey::load_or_create(&settings.data_dir.join("master.key")),
+        }
+    }
+
+    fn derive(&self, purpose: &str, subject: &str) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(self.0.expose_secret().as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(subject.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The merchant's retail signing secret (seed 003's "secret").
+    pub fn retail_secret(&self, merchant_id: &str) -> SecretString {
+        let bytes = self.derive("retail-secret-v1", merchant_id);
+        SecretString::from(URL_SAFE_NO_PAD.encode(&bytes[..24]))
+    }
+
+    /// The merchant's webhook signing secret, in Standard Webhooks form
+    /// (`whsec_` + Base64 of the key bytes).
+    pub fn webhook_secret(&self, merchant_id: &str) -> SecretString {
+        let bytes = self.derive("webhook-secret-v1", merchant_id);
+        SecretString::from(format!("whsec_{}", STANDARD.encode(&bytes[..24])))
+    }
+
+    /// The unguessable part of a hosted page link: whoever has the link may
+    /// pay, and nobody can construct one for another payment.
+    pub fn page_token(&self, payment_id: i64) -> String {
+        let bytes = self.derive("payment-page-v1", &payment_id.to_string());
+        URL_SAFE_NO_PAD.encode(&bytes[..18])
+    }
+
+    /// Checks a page token in constant time.
+    pub fn page_token_matches(&self, payment_id: i64, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.page_token(payment_id)
+            .as_bytes()
+            .ct_eq(token.as_bytes())
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> MasterKey {
+        MasterKey::from_base64(&STANDARD.encode([7_u8; 32])).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn secrets_differ_per_merchant_and_purpose_and_are_stable() {
+        let key = key();
+        let a = key.retail_secret("mer_a");
+        assert_eq!(
+            a.expose_secret(),
+            key.retail_secret("mer_a").expose_secret()
+        );
+        assert_ne!(
+            a.expose_secret(),
+            key.retail_secret("mer_b").expose_secret()
+        );
+        assert!(key
+            .webhook_secret("mer_a")
+            .expose_secret()
+            .starts_with("whsec_"));
+        assert!(key.page_token_matches(42, &key.page_token(42)));
+        assert!(!key.page_token_matches(43, &key.page_token(42)));
+    }
+
+    #[test]
+    fn malformed_keys_are_refused() {
+        assert!(MasterKey::from_base64("short").is_err());
+        assert!(MasterKey::from_base64(&STANDARD.encode([1_u8; 16])).is_err());
+    }
+}

@@ -112,7 +112,7 @@ fn luhn_valid(digits: &str) -> bool {
         };
         sum += value;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A card scheme, which decides the CVC length and which gateways accept the card.

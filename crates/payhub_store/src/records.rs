@@ -76,7 +76,8 @@ pub struct Subscription {
 pub struct Delivery {
     pub id: i64,
     pub event_id: EventId,
-    pub subscription_id: SubscriptionId,
+    /// The TMF hub listener it goes to; `None` for a merchant webhook.
+    pub subscription_id: Option<SubscriptionId>,
     pub merchant_id: MerchantId,
     pub callback: String,
     /// Attempts made before this one.

@@ -1146,8 +1146,8 @@ impl Store for SqlStore {
                     id: row.try_get("id")?,
                     event_id: EventId::from_i64(row.try_get("event_id")?)
                         .ok_or_else(|| corrupt("event id"))?,
-                    subscription_id: SubscriptionId::from_i64(row.try_get("subscription_id")?)
-                        .ok_or_else(|| corrupt("subscription id"))?,
+                    // Subscription id 0 marks a merchant webhook.
+                    subscription_id: SubscriptionId::from_i64(row.try_get("subscription_id")?),
                     merchant_id: merchant_id(row.try_get("merchant_id")?)?,
                     callback: row.try_get("callback")?,
                     attempts: row.try_get("attempts")?,

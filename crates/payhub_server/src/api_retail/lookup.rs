@@ -69,6 +69,10 @@ pub(super) struct FoundSale {
 }
 
 /// What an rrn names: a sale, or a refund of one.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per request; boxing buys nothing"
+)]
 enum Found {
     Sale(FoundSale),
     Refund(Refund, RetailAttributes),

@@ -104,14 +104,7 @@ pub async fn refund(
         refund_date: None,
         document: refund_document(&sale.payment.id.to_string(), amount, &retail),
     };
-    let refund = match flow::refund(
-        &state,
-        &sale.gateway,
-        new,
-        Some((DIALECT, rrn.clone())),
-        None,
-    )
-    .await
+    let refund = match flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone()))).await
     {
         Ok(refund) => refund,
         Err(RefundFlowError::DuplicateReference) => return Err(RetailError::DuplicateRrn(rrn)),

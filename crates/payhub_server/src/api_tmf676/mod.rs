@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/payment/{id}", get(resource::get::<Payment>))
         .route(
             "/refund",
-            post(resource::create::<Refund>).get(resource::list::<Refund>),
+            post(refund::create_refund).get(resource::list::<Refund>),
         )
         .route("/refund/{id}", get(resource::get::<Refund>))
         .route("/hub", post(hub::create_hub))

@@ -8,10 +8,21 @@ use payhub_store::{
 };
 use serde_json::{Map, Value};
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{OriginalUri, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use payhub_store::GatewayPayment;
+
+use super::create::{idempotent_create, Created};
 use super::error::TmfError;
+use super::extract::{self, TmfMerchant};
 use super::list::Collection;
-use super::resource::{Inserted, TmfResource};
+use super::resource::{self, Inserted, TmfResource};
 use super::wire;
+use crate::gateways::flow::{self, RefundFlowError};
+use crate::state::AppState;
 
 impl TmfResource for Refund {
     type New = NewRefund;
@@ -76,4 +87,86 @@ impl TmfResource for Refund {
     ) -> Result<Listed<Self>, StoreError> {
         store.list_refunds(merchant, filter, page).await
     }
+}
+
+/// `POST /refund`. A refund of a payment that went through a gateway (a
+/// retail sale, a card payment) goes back through that gateway: it is
+/// recorded as `pendingAuthorization` (the `201` answer, kept under the
+/// idempotency key with it), then sent to the gateway; its outcome arrives as
+/// a state change (`done` or `denied`) that hub listeners are told of. Any
+/// other refund is a plain ledger entry.
+pub async fn create_refund(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, TmfError> {
+    let body = extract::body(body)?;
+    let Some(gateway) = gateway_payment_refunded(&state, &merchant.id, &body).await? else {
+        return resource::create::<Refund>(
+            State(state),
+            TmfMerchant(merchant),
+            headers,
+            OriginalUri(uri),
+            Ok(body),
+        )
+        .await;
+    };
+    let (state, merchant, body) = (&state, &merchant, &body);
+    let gateway = &gateway;
+    idempotent_create(state, merchant, &headers, uri.path(), body, |scope| async move {
+        let new = wire::new_refund(&merchant.id, wire::parse_object(body)?)?;
+        let base = &state.settings.public_base_url;
+        let answer = |refund: &Refund| {
+            Created::new(
+                wire::href(base, "refund", refund.id),
+                &refund.render(base),
+            )
+        };
+        let refund = flow::record_refund(state, gateway, new, None, |refund| {
+            scope.as_ref().map(|s| s.keep(answer(refund).saved()))
+        })
+        .await
+        .map_err(|error| match error {
+            RefundFlowError::Rejected(rejection) => TmfError::RefundRejected(rejection),
+            RefundFlowError::Store(error) => error.into(),
+            RefundFlowError::DuplicateReference => {
+                TmfError::Conflict("the refund's reference is already used".into())
+            }
+        })?;
+        tracing::info!(refund.id = %refund.id, gateway = gateway.gateway.as_str(), "refund recorded; sending it to the gateway");
+        let created = answer(&refund);
+        let (state, gateway) = (state.clone(), gateway.clone());
+        tokio::spawn(async move {
+            // A failure here leaves the refund pending; its scheduled check settles it.
+            if let Err(error) = flow::send_refund(&state, &gateway, refund).await {
+                tracing::warn!(error.cause_chain = ?error, "cannot read back a refund sent to its gateway");
+            }
+        });
+        Ok(created)
+    })
+    .await
+}
+
+/// The gateway row of the payment a refund request names, when that payment
+/// is the merchant's and went through a gateway. A body that cannot be read
+/// is left to the plain path, which answers its error.
+async fn gateway_payment_refunded(
+    state: &AppState,
+    merchant: &MerchantId,
+    body: &[u8],
+) -> Result<Option<GatewayPayment>, TmfError> {
+    let Some(payment_id) = wire::parse_object(body)
+        .ok()
+        .and_then(|object| wire::new_refund(merchant, object).ok())
+        .and_then(|new| new.payment_id)
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .find_gateway_payment(payment_id)
+        .await?
+        .filter(|row| &row.merchant_id == merchant))
 }

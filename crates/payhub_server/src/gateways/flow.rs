@@ -463,9 +463,22 @@ pub enum RefundFlowError {
 pub async fn refund(
     state: &AppState,
     current: &GatewayPayment,
+    new: NewRefund,
+    reference: Option<(&'static str, String)>,
+) -> Result<Refund, RefundFlowError> {
+    let refund = record_refund(state, current, new, reference, |_| None).await?;
+    Ok(send_refund(state, current, refund).await?)
+}
+
+/// Records a refund of a gateway payment as pending, with its first check
+/// already scheduled, so that it is settled even if payhub stops before
+/// [`send_refund`]. `kept` gives the idempotent answer to commit with it.
+pub async fn record_refund(
+    state: &AppState,
+    current: &GatewayPayment,
     mut new: NewRefund,
     reference: Option<(&'static str, String)>,
-    kept: Option<&IdempotentResponse>,
+    kept: impl Fn(&Refund) -> Option<IdempotentResponse>,
 ) -> Result<Refund, RefundFlowError> {
     new.status = Some(Status::PendingAuthorization);
     let now = Utc::now();
@@ -496,9 +509,10 @@ pub async fn refund(
             resource_kind: "refund".into(),
             resource_id: refund.id.get(),
         });
+        let kept = kept(&refund);
         match state
             .store
-            .insert_gateway_refund(&refund, &event, &row, external.as_ref(), kept)
+            .insert_gateway_refund(&refund, &event, &row, external.as_ref(), kept.as_ref())
             .await
         {
             Ok(()) => break refund,
@@ -511,6 +525,16 @@ pub async fn refund(
         }
     };
     state.notify_outbox();
+    Ok(refund)
+}
+
+/// Asks the gateway to make a recorded refund, records its answer, and
+/// returns the refund as it now stands.
+pub async fn send_refund(
+    state: &AppState,
+    current: &GatewayPayment,
+    refund: Refund,
+) -> Result<Refund, StoreError> {
     if let (Some(connector), Some(amount)) =
         (connector_for(state, &current.gateway), refund.total_amount)
     {

@@ -19,6 +19,7 @@
 //! | card 4000 0000 0000 3220                  | 3-D Secure challenge; code `123456` approves, others decline |
 //! | card 4000 0000 0000 0119                  | times out, then is approved (a query finds it paid)        |
 //! | amount whose minor units end in `408`     | the start (or refund) times out; the gateway acted anyway  |
+//! | amount whose minor units end in `402`     | the start is refused (`risk_declined`)                     |
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -47,6 +48,8 @@ use crate::card::{CardBrand, CardInput};
 pub const CHALLENGE_CODE: &str = "123456";
 /// Amounts whose minor units end in this time out at the gateway.
 const TIMEOUT_SUFFIX: i64 = 408;
+/// Amounts whose minor units end in this are refused at the start (a risk check).
+const DECLINE_SUFFIX: i64 = 402;
 
 /// Where a simulated gateway POSTs its notifications (in-process).
 pub type NotificationSink =
@@ -291,6 +294,12 @@ impl Connector for SimulatedGateway {
 
     async fn start(&self, request: &StartRequest) -> Result<Started, GatewayError> {
         self.network_delay().await;
+        if request.amount.amount_minor() % 1000 == DECLINE_SUFFIX {
+            return Err(GatewayError::Rejected {
+                code: "risk_declined".into(),
+                message: "the gateway's risk check refused the payment".into(),
+            });
+        }
         let gw_ref = self.new_reference();
         let qr_content = match self.kind.method() {
             PayMethod::Card => None,

@@ -334,32 +334,41 @@ pub fn payment_of(account: &str, value: &str, unit: &str) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// What a [`Listener`] has received: headers, the raw body, and the body as JSON.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub raw: String,
+    pub json: Value,
+}
+
 /// An HTTP listener on loopback that records what it receives and answers
-/// with a status the test controls (success unless told to fail).
+/// with a status and body the test controls (204 unless told otherwise).
 #[derive(Clone)]
 pub struct Listener {
     pub url: String,
-    received: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
-    failing: Arc<Mutex<bool>>,
+    received: Arc<Mutex<Vec<Received>>>,
+    reply: Arc<Mutex<(StatusCode, String)>>,
 }
 
 impl Listener {
     pub async fn start() -> Listener {
-        let received: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>> = Arc::default();
-        let failing = Arc::new(Mutex::new(false));
-        let (r, f) = (received.clone(), failing.clone());
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let reply = Arc::new(Mutex::new((StatusCode::NO_CONTENT, String::new())));
+        let (r, f) = (received.clone(), reply.clone());
         let app = axum::Router::new().route(
             "/callback",
             axum::routing::post(
-                move |headers: axum::http::HeaderMap, body: axum::Json<Value>| {
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                     let (r, f) = (r.clone(), f.clone());
                     async move {
-                        r.lock().expect("lock").push((headers, body.0));
-                        if *f.lock().expect("lock") {
-                            StatusCode::INTERNAL_SERVER_ERROR
-                        } else {
-                            StatusCode::NO_CONTENT
-                        }
+                        let raw = String::from_utf8_lossy(&body).into_owned();
+                        let json = serde_json::from_str(&raw).unwrap_or(Value::Null);
+                        r.lock()
+                            .expect("lock")
+                            .push(Received { headers, raw, json });
+                        let (status, body) = f.lock().expect("lock").clone();
+                        (status, [("content-type", "application/json")], body)
                     }
                 },
             ),
@@ -374,30 +383,35 @@ impl Listener {
         Listener {
             url,
             received,
-            failing,
+            reply,
         }
     }
 
+    /// Answers 500 (failing) or 204 (not failing) from now on.
     pub fn set_failing(&self, failing: bool) {
-        *self.failing.lock().expect("lock") = failing;
+        let status = if failing {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::NO_CONTENT
+        };
+        self.set_reply(status, "");
+    }
+
+    /// Answers with this status and body from now on.
+    pub fn set_reply(&self, status: StatusCode, body: &str) {
+        *self.reply.lock().expect("lock") = (status, body.to_owned());
+    }
+
+    pub fn received_all(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
     }
 
     pub fn received(&self) -> Vec<Value> {
-        self.received
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.received_all().into_iter().map(|r| r.json).collect()
     }
 
     pub fn received_headers(&self) -> Vec<axum::http::HeaderMap> {
-        self.received
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|(h, _)| h.clone())
-            .collect()
+        self.received_all().into_iter().map(|r| r.headers).collect()
     }
 
     /// Waits (bounded) until `predicate` holds for what was received.

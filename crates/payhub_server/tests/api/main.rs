@@ -12,5 +12,6 @@ mod hub;
 mod idempotency;
 mod payments;
 mod refunds;
+mod retail;
 mod seed_000;
 mod statuses;

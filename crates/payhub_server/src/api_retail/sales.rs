@@ -220,6 +220,10 @@ pub(super) async fn checked_url(
     };
     match state.settings.callback_policy.check_url(&url).await {
         Ok(()) => Ok(Some(url)),
+        // payhub never fetches a returnUrl (the customer's browser does), so
+        // a name payhub cannot resolve is no danger to it; a webhookUrl it
+        // will call must resolve to a permitted address.
+        Err(CallbackRefused::Unresolvable { .. }) if name == "returnUrl" => Ok(Some(url)),
         Err(refused @ CallbackRefused::NotHttp(_)) => {
             Err(RetailError::InvalidField(name, refused.to_string()))
         }

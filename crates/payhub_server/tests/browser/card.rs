@@ -1,0 +1,218 @@
+//! Card payments on the hosted page: the card form, the 3-D Secure step and
+//! the result, all as plain form posts (JavaScript is off in the browser).
+
+use std::path::Path;
+
+use chrono::Datelike;
+use payhub_server::gateways::simulated::CHALLENGE_CODE;
+use serde_json::json;
+
+use crate::driver::Browser;
+use crate::helpers::{Backend, TestApp};
+use crate::shop::{create_sale, query_of, tmf_payment, NewSale, Shop, TX_DATE_TIME};
+
+/// The simulated issuers' card that asks for 3-D Secure, as a customer types it.
+const CHALLENGE_CARD: &str = "4000 0000 0000 3220";
+/// The simulated issuers' card that is always declined.
+const DECLINED_CARD: &str = "4000 0000 0000 0002";
+
+/// An expiry a few years ahead, as `MM/YY`.
+fn future_expiry() -> String {
+    format!("12/{:02}", (chrono::Utc::now().year() + 3) % 100)
+}
+
+/// Fills the card form and submits it with its button.
+async fn pay_with_card(browser: &Browser, number: &str) {
+    browser.wait_for("form #number").await;
+    browser.type_into("#number", number).await;
+    browser.type_into("#expiry", &future_expiry()).await;
+    browser.type_into("#cvc", "737").await;
+    browser.type_into("#holder", "Chan Tai Man").await;
+    browser.click_on("#pay").await;
+}
+
+/// `number` in the forms a page, an API answer or a database could hold it.
+fn card_number_forms(number: &str) -> [String; 2] {
+    [number.to_owned(), number.replace(' ', "")]
+}
+
+/// Asserts no file in the directory of the SQLite database at `url` holds
+/// `needle` (the database, its WAL and shared memory files).
+fn assert_not_stored(url: &str, needle: &str) {
+    let path = url
+        .strip_prefix("sqlite://")
+        .unwrap_or_else(|| panic!("{url} is not a SQLite URL"));
+    let dir = Path::new(path).parent().expect("the database's directory");
+    let mut read = 0;
+    for entry in std::fs::read_dir(dir).expect("read the database's directory") {
+        let entry = entry.expect("directory entry");
+        let bytes = std::fs::read(entry.path()).expect("read a database file");
+        read += 1;
+        assert!(
+            !bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes()),
+            "{} holds the card number {needle}",
+            entry.path().display()
+        );
+    }
+    assert!(read > 0, "no database file in {}", dir.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_pays_by_card_through_3ds_and_is_sent_back_to_the_shop() {
+    // Arrange: payhub, the shop's site, a VMPAY sale and a browser.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let shop = Shop::start().await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 50_000,
+            return_url: Some(shop.return_url("order-2002")),
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+
+    // Act 1: the customer opens the link and sees the card form.
+    browser.goto(&sale.page_url).await.expect("open the page");
+    assert_eq!(
+        browser.text_of("header.brand .gateway").await,
+        "Visa/Master Online"
+    );
+    assert_eq!(browser.text_of("#amount").await, "HKD 500.00");
+    assert_eq!(
+        browser.attribute_of("form", "method").await.as_deref(),
+        Some("post")
+    );
+    let action = browser
+        .attribute_of("form", "action")
+        .await
+        .unwrap_or_default();
+    assert!(
+        action.ends_with("/card"),
+        "the form posts the card: {action}"
+    );
+    assert_eq!(
+        browser.count("#qr").await,
+        0,
+        "a card sale shows no QR code"
+    );
+
+    // Act 2: they enter a card whose issuer asks for 3-D Secure.
+    pay_with_card(&browser, CHALLENGE_CARD).await;
+
+    // The issuer's challenge comes next, and the card number is gone.
+    browser.wait_for("form #code").await;
+    let challenge_page = browser.source().await.expect("page source");
+    for number in card_number_forms(CHALLENGE_CARD) {
+        assert!(
+            !challenge_page.contains(&number),
+            "the challenge page shows the card number"
+        );
+    }
+    assert!(
+        browser.text_of("#sandbox").await.contains(CHALLENGE_CODE),
+        "the sandbox tells the customer the issuer's code"
+    );
+
+    // Act 3: they answer the challenge with the issuer's code.
+    browser.type_into("#code", CHALLENGE_CODE).await;
+    browser.click_on("#confirm").await;
+
+    // Assert: back at the shop with a successful result.
+    let back = browser
+        .wait_for_url("the shop's return page", |url| {
+            shop.is_return_page(url, "order-2002")
+        })
+        .await;
+    let query = query_of(&back);
+    assert_eq!(query.get("rrn"), Some(&sale.rrn), "{back}");
+    assert_eq!(
+        query.get("type").map(String::as_str),
+        Some("VMPAY"),
+        "{back}"
+    );
+    assert_eq!(
+        query.get("gwRefStatus").map(String::as_str),
+        Some("01"),
+        "{back}"
+    );
+    assert_eq!(
+        query.get("amt").map(String::as_str),
+        Some("50000"),
+        "{back}"
+    );
+    assert_eq!(query.get("ccy").map(String::as_str), Some("HKD"), "{back}");
+    assert_eq!(
+        query.get("txDatetime").map(String::as_str),
+        Some(TX_DATE_TIME),
+        "{back}"
+    );
+    assert_eq!(
+        browser.text_of("#shop-thanks").await,
+        "Thank you for your order"
+    );
+
+    // The payment is captured, and no record of it holds the card number.
+    let (payment, payment_text) = tmf_payment(&app, &sale.rrn).await;
+    assert_eq!(payment["status"], json!("captured"), "{payment}");
+    for number in card_number_forms(CHALLENGE_CARD) {
+        assert!(
+            !payment_text.contains(&number),
+            "TMF676 shows the card number: {payment_text}"
+        );
+        assert!(!back.as_str().contains(&number), "{back}");
+        assert_not_stored(app.db.url(), &number);
+    }
+
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_ends_on_payhubs_result_page_when_the_sale_has_no_return_url() {
+    // Arrange: a VMPAY sale whose merchant gave no returnUrl.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 1_500,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+
+    // Act: the customer pays with a card its issuer declines.
+    browser.goto(&sale.page_url).await.expect("open the page");
+    pay_with_card(&browser, DECLINED_CARD).await;
+
+    // Assert: payhub's own result page says so, with nowhere to continue to.
+    let result_url = format!("{}/result", sale.page_url);
+    browser
+        .wait_for_url("payhub's result page", |url| url.as_str() == result_url)
+        .await;
+    assert_eq!(
+        browser
+            .attribute_of("#result", "data-outcome")
+            .await
+            .as_deref(),
+        Some("declined")
+    );
+    assert_eq!(browser.text_of("#result h2").await, "Payment declined");
+    assert_eq!(browser.text_of("#amount").await, "HKD 15.00");
+    assert_eq!(browser.text_of("#rrn").await, sale.rrn);
+    assert_eq!(
+        browser.count("#continue").await,
+        0,
+        "no link back without a returnUrl"
+    );
+    let (payment, _) = tmf_payment(&app, &sale.rrn).await;
+    assert_eq!(payment["status"], json!("denied"), "{payment}");
+
+    browser.close().await;
+}

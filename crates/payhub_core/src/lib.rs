@@ -7,6 +7,7 @@
 //! - [`ledger`]: payments, refunds, and the rules a refund must pass.
 //! - [`events`]: what the outbox carries to hub subscribers.
 //! - [`gateway`]: what a payment gateway last said, and what it means for the ledger.
+//! - [`telco`]: the telco payment service's channels and transaction states.
 //!
 //! This crate has no HTTP and no SQL on purpose: facades translate their wire
 //! formats into these types, and the store persists them.
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod status;
+pub mod telco;
 
 pub use currency::Currency;
 pub use events::{EventKind, LedgerEvent};
@@ -26,3 +28,4 @@ pub use ids::{EventId, MerchantId, PaymentId, RefundId, SubscriptionId};
 pub use ledger::{Document, NewPayment, NewRefund, Payment, Refund, RefundRejection};
 pub use money::{Money, MoneyError};
 pub use status::{transition, Status, TransitionError};
+pub use telco::{Channel, TelcoState};

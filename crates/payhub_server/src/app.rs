@@ -17,6 +17,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
+use crate::api_telco::Telco;
 use crate::api_tmf676::{self, error::TmfError};
 use crate::config::Mode;
 use crate::config::Settings;
@@ -25,7 +26,7 @@ use crate::gateways::simulated::NotificationSink;
 use crate::gateways::Gateways;
 use crate::secrets::MasterKey;
 use crate::state::AppState;
-use crate::{api_retail, deliveries, gateways, hub, ops, page, sandbox};
+use crate::{api_retail, api_telco, deliveries, gateways, hub, ops, page, sandbox};
 
 /// A bound, ready-to-run payhub.
 pub struct Application {
@@ -69,6 +70,7 @@ impl Application {
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency);
+        let settings_limit = settings.telco.spending_limit_minor;
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -76,6 +78,7 @@ impl Application {
             merchants: Arc::default(),
             gateways: Arc::new(gateways),
             master_key: Arc::new(master_key),
+            telco: Arc::new(Telco::simulated(settings_limit)),
         };
         connect_simulators(&state);
         Ok(Self { listener, state })
@@ -153,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
+        .merge(api_telco::router())
+        .merge(api_telco::consent_router())
         .merge(page::router())
         .merge(gateways::http::router())
         .merge(deliveries::router())

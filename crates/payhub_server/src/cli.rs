@@ -41,6 +41,42 @@ pub enum Command {
     /// Inspect and resend webhook and hub deliveries.
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Administer the telco payment service: catalogues and callback URLs.
+    #[command(subcommand)]
+    Telco(TelcoCommand),
+}
+
+/// Telco payment service administration (operators).
+#[derive(Subcommand, Debug)]
+pub enum TelcoCommand {
+    /// Add a product to a service's catalogue, or replace it.
+    ProductSet {
+        /// The service's merchant id (mer_…).
+        merchant: String,
+        /// The product id that itemList entries name, e.g. 50.
+        product: String,
+        /// The product's name, shown on the consent page.
+        name: String,
+        /// The unit price, an exact decimal, e.g. 19.99.
+        price: String,
+        /// The price's currency, e.g. TRY.
+        currency: String,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// List a service's catalogue.
+    Products {
+        merchant: String,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Set (or with no URL, clear) the URL a service is notified at.
+    Callback {
+        merchant: String,
+        url: Option<String>,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
 }
 
 /// Delivery administration (operators).
@@ -236,6 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("delivery {id} is pending again; a running payhub sends it within a second");
             Ok(())
         }
+        Command::Telco(command) => telco_command(config, command).await,
         Command::Merchant(MerchantCommand::List {
             json,
             settings: input,
@@ -302,4 +339,66 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+async fn telco_command(config: Option<&Path>, command: TelcoCommand) -> anyhow::Result<()> {
+    match command {
+        TelcoCommand::ProductSet {
+            merchant,
+            product,
+            name,
+            price,
+            currency,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = find_merchant(store.as_ref(), &merchant).await?;
+            let currency = payhub_core::Currency::parse(&currency)?;
+            let unit_price = payhub_core::Money::parse_decimal(&price, currency)?;
+            let product = payhub_store::TelcoProduct {
+                merchant_id: merchant.id.clone(),
+                product_id: product,
+                name,
+                unit_price,
+            };
+            store
+                .upsert_telco_product(&product, chrono::Utc::now())
+                .await?;
+            println!("{}", crate::api_telco::catalogue::render(&product));
+            Ok(())
+        }
+        TelcoCommand::Products {
+            merchant,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = find_merchant(store.as_ref(), &merchant).await?;
+            for product in store.list_telco_products(&merchant.id).await? {
+                println!("{}", crate::api_telco::catalogue::render(&product));
+            }
+            Ok(())
+        }
+        TelcoCommand::Callback {
+            merchant,
+            url,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = find_merchant(store.as_ref(), &merchant).await?;
+            if let Some(url) = &url {
+                settings.callback_policy.check_url(url).await?;
+            }
+            store
+                .set_telco_callback_url(&merchant.id, url.as_deref())
+                .await?;
+            match url {
+                Some(url) => println!("merchant {}: telco callbacks go to {url}", merchant.id),
+                None => println!("merchant {}: no telco callbacks", merchant.id),
+            }
+            Ok(())
+        }
+    }
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use payhub_core::Channel;
+
 use crate::callback_policy::CallbackPolicy;
 
 /// Address payhub listens on unless told otherwise: loopback only.
@@ -41,6 +43,8 @@ pub struct Settings {
     pub mode: Mode,
     pub gateways: GatewaySettings,
     pub retail: RetailSettings,
+    /// The telco payment service's defaults, deadlines and simulated limit.
+    pub telco: TelcoSettings,
     /// The master key in Base64; `None` means `DATA_DIR/master.key`.
     pub master_key: Option<SecretString>,
 }
@@ -81,6 +85,86 @@ pub struct RetailSettings {
 }
 
 /// How hub notifications are retried.
+/// The telco payment service (seed 004).
+#[derive(Clone, Debug)]
+pub struct TelcoSettings {
+    /// Per channel: `isDeliverable`, `isBillingRequired` and `isRemovable`
+    /// when a request leaves them out.
+    pub defaults: Vec<(Channel, ChannelDefaults)>,
+    /// How long the subscriber has to consent.
+    pub consent_ttl: Duration,
+    /// How long a reservation (channel 10) waits for its commit before it is released.
+    pub reservation_ttl: Duration,
+    /// The simulated carrier billing system's spending limit per subscriber, in minor units.
+    pub spending_limit_minor: i64,
+}
+
+/// A channel's defaults (seed 004 lists them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelDefaults {
+    pub is_deliverable: bool,
+    pub is_billing_required: bool,
+    pub is_removable: bool,
+}
+
+impl TelcoSettings {
+    /// The defaults of a channel.
+    pub fn defaults_of(&self, channel: Channel) -> ChannelDefaults {
+        self.defaults
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, d)| *d)
+            .unwrap_or(ChannelDefaults {
+                is_deliverable: false,
+                is_billing_required: false,
+                is_removable: true,
+            })
+    }
+}
+
+/// Seed 004's defaults per channel: (deliverable, billing required, removable).
+const SEED_004_DEFAULTS: [(i64, bool, bool, bool); 4] = [
+    (10, false, false, true),
+    (11, false, false, true),
+    (40, true, true, true),
+    (50, false, false, true),
+];
+
+/// Reads a per-channel flag list such as `10=false,40=true` over `base`.
+fn channel_flags(
+    name: &'static str,
+    text: Option<&str>,
+    mut base: Vec<(Channel, bool)>,
+) -> Result<Vec<(Channel, bool)>, SettingsError> {
+    let invalid = |reason: String| SettingsError::Invalid { name, reason };
+    for part in text
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (id, flag) = part
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("'{part}': expected CHANNEL=true|false")))?;
+        let channel = id
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(Channel::from_id)
+            .ok_or_else(|| invalid(format!("'{id}' is not a channel (10, 11, 40, 50)")))?;
+        let flag = match flag.trim() {
+            "true" => true,
+            "false" => false,
+            other => return Err(invalid(format!("'{other}': expected true or false"))),
+        };
+        match base.iter_mut().find(|(c, _)| *c == channel) {
+            Some(entry) => entry.1 = flag,
+            None => base.push((channel, flag)),
+        }
+    }
+    Ok(base)
+}
+
 #[derive(Clone, Debug)]
 pub struct HubSettings {
     /// The delay before the second attempt; each later delay doubles it.
@@ -172,6 +256,24 @@ pub struct SettingsInput {
     /// Every node of a cluster needs the same one.
     #[arg(long, env = "PAYHUB_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Telco channels' default isDeliverable, e.g. "10=false,11=false,40=true,50=false" (seed 004's).
+    #[arg(long, env = "PAYHUB_TELCO_DEFAULT_DELIVERABLE")]
+    pub telco_default_deliverable: Option<String>,
+    /// Telco channels' default isBillingRequired, e.g. "10=false,11=false,40=true,50=false" (seed 004's).
+    #[arg(long, env = "PAYHUB_TELCO_DEFAULT_BILLING_REQUIRED")]
+    pub telco_default_billing_required: Option<String>,
+    /// Telco channels' default isRemovable, e.g. "10=true,11=true,40=true,50=true" (seed 004's).
+    #[arg(long, env = "PAYHUB_TELCO_DEFAULT_REMOVABLE")]
+    pub telco_default_removable: Option<String>,
+    /// Seconds a subscriber has to consent to a telco transaction (default 900).
+    #[arg(long, env = "PAYHUB_TELCO_CONSENT_TTL_S")]
+    pub telco_consent_ttl_s: Option<u64>,
+    /// Seconds a reservation waits for its commit before it is released (default 1800).
+    #[arg(long, env = "PAYHUB_TELCO_RESERVATION_TTL_S")]
+    pub telco_reservation_ttl_s: Option<u64>,
+    /// The simulated carrier billing's spending limit per subscriber, in minor units (default 50000).
+    #[arg(long, env = "PAYHUB_TELCO_SPENDING_LIMIT_MINOR")]
+    pub telco_spending_limit_minor: Option<i64>,
 }
 
 /// A setting that cannot be used.
@@ -234,11 +336,28 @@ impl SettingsInput {
                 .retail_signature_window_s
                 .or(lower.retail_signature_window_s),
             master_key: self.master_key.or(lower.master_key),
+            telco_default_deliverable: self
+                .telco_default_deliverable
+                .or(lower.telco_default_deliverable),
+            telco_default_billing_required: self
+                .telco_default_billing_required
+                .or(lower.telco_default_billing_required),
+            telco_default_removable: self
+                .telco_default_removable
+                .or(lower.telco_default_removable),
+            telco_consent_ttl_s: self.telco_consent_ttl_s.or(lower.telco_consent_ttl_s),
+            telco_reservation_ttl_s: self
+                .telco_reservation_ttl_s
+                .or(lower.telco_reservation_ttl_s),
+            telco_spending_limit_minor: self
+                .telco_spending_limit_minor
+                .or(lower.telco_spending_limit_minor),
         }
     }
 
     /// Applies defaults and checks every value.
     pub fn resolve(self) -> Result<Settings, SettingsError> {
+        let telco = self.telco_settings()?;
         let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|e| SettingsError::Invalid {
             name: "listen",
@@ -337,7 +456,62 @@ impl SettingsInput {
             mode,
             gateways,
             retail,
+            telco,
             master_key,
+        })
+    }
+
+    fn telco_settings(&self) -> Result<TelcoSettings, SettingsError> {
+        let seed = |pick: fn(&(i64, bool, bool, bool)) -> bool| -> Vec<(Channel, bool)> {
+            SEED_004_DEFAULTS
+                .iter()
+                .filter_map(|entry| Channel::from_id(entry.0).map(|c| (c, pick(entry))))
+                .collect()
+        };
+        let deliverable = channel_flags(
+            "telco_default_deliverable",
+            self.telco_default_deliverable.as_deref(),
+            seed(|e| e.1),
+        )?;
+        let billing = channel_flags(
+            "telco_default_billing_required",
+            self.telco_default_billing_required.as_deref(),
+            seed(|e| e.2),
+        )?;
+        let removable = channel_flags(
+            "telco_default_removable",
+            self.telco_default_removable.as_deref(),
+            seed(|e| e.3),
+        )?;
+        let flag = |list: &[(Channel, bool)], channel: Channel| {
+            list.iter().any(|(c, f)| *c == channel && *f)
+        };
+        let limit = self.telco_spending_limit_minor.unwrap_or(50_000);
+        if limit < 0 {
+            return Err(SettingsError::Invalid {
+                name: "telco_spending_limit_minor",
+                reason: "must not be negative".into(),
+            });
+        }
+        Ok(TelcoSettings {
+            defaults: Channel::ALL
+                .into_iter()
+                .map(|channel| {
+                    (
+                        channel,
+                        ChannelDefaults {
+                            is_deliverable: flag(&deliverable, channel),
+                            is_billing_required: flag(&billing, channel),
+                            is_removable: flag(&removable, channel),
+                        },
+                    )
+                })
+                .collect(),
+            consent_ttl: Duration::from_secs(self.telco_consent_ttl_s.unwrap_or(900).max(1)),
+            reservation_ttl: Duration::from_secs(
+                self.telco_reservation_ttl_s.unwrap_or(1800).max(1),
+            ),
+            spending_limit_minor: limit,
         })
     }
 }

@@ -13,6 +13,7 @@
 //! - [`demo`]: the demo merchant of a fresh start.
 
 pub mod api_retail;
+pub mod api_telco;
 pub mod api_tmf676;
 pub mod app;
 pub mod auth;

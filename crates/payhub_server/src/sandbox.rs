@@ -21,7 +21,9 @@ use crate::gateways::GatewayKind;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/sandbox/v1/payments/{id}/outcome", post(settle))
+    Router::new()
+        .route("/sandbox/v1/payments/{id}/outcome", post(settle))
+        .route("/sandbox/v1/sms", axum::routing::get(sms))
 }
 
 #[derive(Deserialize)]
@@ -72,4 +74,37 @@ async fn settle(
         "gateway": gateway.gateway,
         "gatewayState": gateway.state.as_str(),
     })))
+}
+
+#[derive(Deserialize)]
+struct SmsQuery {
+    msisdn: Option<String>,
+}
+
+/// `GET /sandbox/v1/sms?msisdn=…`: the text messages the merchant's telco
+/// transactions sent to a subscriber (newest first), with their one-time code.
+async fn sms(
+    State(state): State<AppState>,
+    TmfMerchant(merchant): TmfMerchant,
+    axum::extract::Query(query): axum::extract::Query<SmsQuery>,
+) -> Result<Json<Value>, TmfError> {
+    let msisdn = query
+        .msisdn
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| TmfError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
+    let sent = state.telco.sms.sent_to(&merchant.id, &msisdn);
+    Ok(Json(Value::Array(
+        sent.iter()
+            .map(|sms| {
+                json!({
+                    "msisdn": sms.msisdn,
+                    "transactionId": sms.transaction_id,
+                    "text": sms.text,
+                    "link": sms.link,
+                    "code": sms.code,
+                    "sentAt": crate::api_tmf676::wire::format_time(sms.sent_at),
+                })
+            })
+            .collect(),
+    )))
 }

@@ -107,6 +107,21 @@ impl MasterKey {
         URL_SAFE_NO_PAD.encode(&bytes[..18])
     }
 
+    /// The unguessable part of a telco consent link (sent to the subscriber by SMS).
+    pub fn consent_token(&self, payment_id: i64) -> String {
+        let bytes = self.derive("telco-consent-v1", &payment_id.to_string());
+        URL_SAFE_NO_PAD.encode(&bytes[..18])
+    }
+
+    /// Checks a consent token in constant time.
+    pub fn consent_token_matches(&self, payment_id: i64, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.consent_token(payment_id)
+            .as_bytes()
+            .ct_eq(token.as_bytes())
+            .into()
+    }
+
     /// Checks a page token in constant time.
     pub fn page_token_matches(&self, payment_id: i64, token: &str) -> bool {
         use subtle::ConstantTimeEq;

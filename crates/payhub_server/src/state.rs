@@ -5,6 +5,7 @@ use std::sync::Arc;
 use payhub_store::Store;
 use tokio::sync::Notify;
 
+use crate::api_telco::Telco;
 use crate::auth::MerchantCache;
 use crate::config::Settings;
 use crate::gateways::Gateways;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub gateways: Arc<Gateways>,
     /// What merchants' signing secrets and page links are derived from.
     pub master_key: Arc<MasterKey>,
+    /// The (simulated) carrier billing system and SMS centre of the telco service.
+    pub telco: Arc<Telco>,
 }
 
 impl AppState {

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    EventId, GatewayState, MerchantId, PaymentId, RefundId, RefundState, SubscriptionId,
+    Channel, Document, EventId, GatewayState, MerchantId, Money, PaymentId, RefundId, RefundState,
+    SubscriptionId, TelcoState,
 };
 
 /// A merchant and the hash of its API key.
@@ -94,6 +95,8 @@ pub enum DeliveryKind {
     TmfHub,
     /// A retail sale's result to its `webhookUrl`.
     RetailWebhook,
+    /// A telco transaction's new state to its service's callback URL.
+    TelcoCallback,
 }
 
 impl DeliveryKind {
@@ -101,6 +104,7 @@ impl DeliveryKind {
         match self {
             DeliveryKind::TmfHub => "tmf_hub",
             DeliveryKind::RetailWebhook => "retail_webhook",
+            DeliveryKind::TelcoCallback => "telco_callback",
         }
     }
 
@@ -108,6 +112,7 @@ impl DeliveryKind {
         match text {
             "tmf_hub" => Some(DeliveryKind::TmfHub),
             "retail_webhook" => Some(DeliveryKind::RetailWebhook),
+            "telco_callback" => Some(DeliveryKind::TelcoCallback),
             _ => None,
         }
     }
@@ -124,6 +129,8 @@ pub struct FanOut {
 /// A merchant webhook to deliver, with its body fixed now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewWebhook {
+    /// A merchant webhook kind (not `TmfHub`).
+    pub kind: DeliveryKind,
     pub merchant_id: MerchantId,
     pub url: String,
     pub body: String,
@@ -279,4 +286,55 @@ pub enum IdempotencyBegin {
     Mismatch,
     /// The first request with this key is still running.
     InProgress,
+}
+
+/// A product of a telco service's catalogue: what an `itemList` id means.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelcoProduct {
+    pub merchant_id: MerchantId,
+    pub product_id: String,
+    pub name: String,
+    pub unit_price: Money,
+}
+
+/// A telco transaction beside its ledger payment (same id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelcoTransaction {
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub transaction_id: String,
+    pub msisdn: String,
+    pub channel: Channel,
+    pub is_deliverable: bool,
+    pub is_billing_required: bool,
+    pub language: Option<String>,
+    /// The basket as JSON (see `payhub_server::api_telco::basket`).
+    pub basket: String,
+    pub state: TelcoState,
+    /// SHA-256 (hex) of the one-time code the subscriber was sent.
+    pub otp_hash: String,
+    pub otp_attempts: i64,
+    pub delivery_address: Option<String>,
+    pub billing_address: Option<String>,
+    /// The carrier billing system's reference of the reservation or charge.
+    pub carrier_ref: Option<String>,
+    /// When the consent, or the reservation, expires.
+    pub deadline: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change of a telco transaction, applied only if it is still in `from`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelcoUpdate {
+    pub from: TelcoState,
+    pub to: TelcoState,
+    pub basket: Option<String>,
+    /// A new total and TMF document, when the subscriber removed items.
+    pub total: Option<(Money, Document)>,
+    pub otp_attempts: Option<i64>,
+    pub delivery_address: Option<String>,
+    pub billing_address: Option<String>,
+    pub carrier_ref: Option<String>,
+    /// The new deadline (`None`: none any more).
+    pub deadline: Option<DateTime<Utc>>,
 }

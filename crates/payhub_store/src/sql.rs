@@ -23,11 +23,13 @@ use crate::records::{
     Delivery, DeliveryAttempt, DeliveryKind, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
     IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
+    TelcoProduct, TelcoTransaction, TelcoUpdate,
 };
 use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
 
 mod gateway;
+mod telco;
 
 /// Which SQL server is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -713,6 +715,10 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn insert_gateway_row(&self, gateway: &GatewayPayment) -> Result<(), StoreError> {
+        self.write_gateway_row(gateway).await
+    }
+
     async fn find_gateway_payment(
         &self,
         payment_id: PaymentId,
@@ -1060,7 +1066,7 @@ impl Store for SqlStore {
                 sqlx::query(
                     "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
                      next_attempt_at, created_at, updated_at, kind, body) \
-                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, 'retail_webhook', $8) \
+                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, $8, $9) \
                      ON CONFLICT (event_id, subscription_id) DO NOTHING",
                 )
                 .bind(payhub_core::ids::generate_id(now))
@@ -1070,6 +1076,7 @@ impl Store for SqlStore {
                 .bind(micros(now))
                 .bind(micros(now))
                 .bind(micros(now))
+                .bind(webhook.kind.as_str())
                 .bind(webhook.body.clone())
                 .execute(&mut *tx)
                 .await?;
@@ -1323,5 +1330,70 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(result.rows_affected())
+    }
+
+    async fn upsert_telco_product(
+        &self,
+        product: &TelcoProduct,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_telco_product(product, now).await
+    }
+
+    async fn list_telco_products(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<TelcoProduct>, StoreError> {
+        self.read_telco_products(merchant).await
+    }
+
+    async fn insert_telco_transaction(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        transaction: &TelcoTransaction,
+        reference: &ExternalRef,
+    ) -> Result<(), StoreError> {
+        self.write_telco_transaction(payment, event, transaction, reference)
+            .await
+    }
+
+    async fn find_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        self.read_telco_transaction(payment_id).await
+    }
+
+    async fn apply_telco_update(
+        &self,
+        payment_id: PaymentId,
+        update: &TelcoUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        self.write_telco_update(payment_id, update, now).await
+    }
+
+    async fn list_overdue_telco_transactions(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<TelcoTransaction>, StoreError> {
+        self.read_overdue_telco_transactions(now, limit).await
+    }
+
+    async fn set_telco_callback_url(
+        &self,
+        merchant: &MerchantId,
+        url: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.write_telco_callback_url(merchant, url).await
+    }
+
+    async fn telco_callback_url(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Option<String>, StoreError> {
+        self.read_telco_callback_url(merchant).await
     }
 }

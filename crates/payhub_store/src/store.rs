@@ -12,6 +12,7 @@ use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
     IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
+    TelcoProduct, TelcoTransaction, TelcoUpdate,
 };
 
 /// The ledger's storage. Every method that changes a payment or refund also
@@ -119,6 +120,8 @@ pub trait Store: Send + Sync + 'static {
         gateway: &GatewayPayment,
         reference: Option<&ExternalRef>,
     ) -> Result<(), StoreError>;
+    /// Writes the gateway row of a payment already in the ledger.
+    async fn insert_gateway_row(&self, gateway: &GatewayPayment) -> Result<(), StoreError>;
     async fn find_gateway_payment(
         &self,
         payment_id: PaymentId,
@@ -275,4 +278,53 @@ pub trait Store: Send + Sync + 'static {
     async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError>;
     /// Deletes keys created before `before`; returns how many.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    // ---- the telco payment service ----
+    /// Adds a product to a service's catalogue, or replaces it.
+    async fn upsert_telco_product(
+        &self,
+        product: &TelcoProduct,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The service's whole catalogue, by product id.
+    async fn list_telco_products(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<TelcoProduct>, StoreError>;
+    /// Records a telco transaction's payment, its create event, its telco row
+    /// and its unique reference together; `DuplicateReference` when the
+    /// `transactionId` is taken.
+    async fn insert_telco_transaction(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        transaction: &TelcoTransaction,
+        reference: &ExternalRef,
+    ) -> Result<(), StoreError>;
+    async fn find_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<TelcoTransaction>, StoreError>;
+    /// Applies `update` if the transaction is still in `update.from`, with the
+    /// payment's status change and its event; `None` when it was not (someone
+    /// else moved it first: nothing was changed).
+    async fn apply_telco_update(
+        &self,
+        payment_id: PaymentId,
+        update: &TelcoUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError>;
+    /// Transactions whose deadline has passed (consent or reservation expired).
+    async fn list_overdue_telco_transactions(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<TelcoTransaction>, StoreError>;
+    async fn set_telco_callback_url(
+        &self,
+        merchant: &MerchantId,
+        url: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    async fn telco_callback_url(&self, merchant: &MerchantId)
+        -> Result<Option<String>, StoreError>;
 }

@@ -161,12 +161,63 @@ pub async fn start_payment(
         }
     };
     state.notify_outbox();
+    let outcome = start_at(state, connector.as_ref(), &payment, new.subject, expires_at).await?;
+    Ok((payment, outcome))
+}
+
+/// Routes a payment already in the ledger (a telco card payment, after its
+/// consent) through a gateway: writes its gateway row, then starts it there.
+pub async fn start_for_existing(
+    state: &AppState,
+    payment: &Payment,
+    gateway: GatewayKind,
+    lang: Lang,
+    subject: Option<String>,
+    return_url: Option<String>,
+) -> Result<StartOutcome, FlowError> {
+    let connector = state
+        .gateways
+        .connector(gateway)
+        .ok_or(FlowError::NoConnector(gateway))?;
+    let now = Utc::now();
+    let expires_at =
+        now + chrono::Duration::from_std(state.settings.gateways.qr_expiry).unwrap_or_default();
+    let row = GatewayPayment {
+        payment_id: payment.id,
+        merchant_id: payment.merchant_id.clone(),
+        gateway: gateway.code().to_owned(),
+        gw_ref: None,
+        state: GatewayState::Unknown,
+        action: None,
+        gw_error_code: None,
+        gw_error_message: None,
+        expires_at,
+        next_check_at: Some(first_check(state, now)),
+        checks: 0,
+        lang: lang.code().to_owned(),
+        return_url,
+        webhook_url: None,
+        card: None,
+        created_at: now,
+    };
+    state.store.insert_gateway_row(&row).await?;
+    start_at(state, connector.as_ref(), payment, subject, expires_at).await
+}
+
+/// Asks the gateway to start a payment whose rows are written, and applies its answer.
+async fn start_at(
+    state: &AppState,
+    connector: &dyn Connector,
+    payment: &Payment,
+    subject: Option<String>,
+    expires_at: DateTime<Utc>,
+) -> Result<StartOutcome, FlowError> {
     let request = StartRequest {
         payment_id: payment.id,
         amount: payment
             .total_amount
             .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?,
-        subject: new.subject,
+        subject,
         expires_at,
     };
     let outcome = match call(state, connector.start(&request)).await {
@@ -201,11 +252,11 @@ pub async fn start_payment(
             StartOutcome::Declined
         }
         Err(error) => {
-            tracing::warn!(payment.id = %payment.id, gateway = %new.gateway, %error, "gateway start gave no answer; will check");
+            tracing::warn!(payment.id = %payment.id, gateway = %connector.kind(), %error, "gateway start gave no answer; will check");
             StartOutcome::TimedOut
         }
     };
-    Ok((payment, outcome))
+    Ok(outcome)
 }
 
 /// Applies what a gateway said about a payment and schedules the next check.
@@ -228,7 +279,7 @@ pub async fn apply_report(
     if let GatewayApplied::Changed(row) = &applied {
         if row.state.is_final() {
             tracing::info!(payment.id = %row.payment_id, gateway = row.gateway.as_str(), state = row.state.as_str(), "gateway payment ended");
-            state.notify_outbox();
+            ended(state, row).await;
         }
     }
     Ok(applied)
@@ -247,7 +298,7 @@ async fn apply_report_to(
         .apply_gateway_update(payment_id, &update, Utc::now())
         .await
     {
-        Ok(GatewayApplied::Changed(row)) if row.state.is_final() => state.notify_outbox(),
+        Ok(GatewayApplied::Changed(row)) if row.state.is_final() => ended(state, &row).await,
         Ok(_) => {}
         Err(error) => {
             // The check already scheduled will ask the gateway again.
@@ -368,10 +419,19 @@ pub async fn pay_with_card(
         .store
         .apply_gateway_update(current.payment_id, &update, Utc::now())
         .await?;
-    if matches!(&applied, GatewayApplied::Changed(row) if row.state.is_final()) {
-        state.notify_outbox();
+    if let GatewayApplied::Changed(row) = &applied {
+        if row.state.is_final() {
+            ended(state, row).await;
+        }
     }
     Ok(applied)
+}
+
+/// What follows a gateway payment's end: the outbox has its event, and a
+/// dialect that waits on the gateway (telco card payments) moves on.
+async fn ended(state: &AppState, row: &GatewayPayment) {
+    state.notify_outbox();
+    crate::api_telco::flow::follow_gateway(state, row).await;
 }
 
 fn card_record(number: &CardNumber) -> payhub_store::CardRecord {

@@ -78,8 +78,10 @@ async fn attempt(
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
     let body = match (&delivery.kind, &delivery.body) {
-        (DeliveryKind::RetailWebhook, Some(body)) => Some(body.clone()),
-        (DeliveryKind::RetailWebhook, None) => None,
+        (DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback, Some(body)) => {
+            Some(body.clone())
+        }
+        (DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback, None) => None,
         (DeliveryKind::TmfHub, _) => tmf_body(state, delivery).await?,
     };
     let Some(body) = body else {
@@ -196,7 +198,7 @@ fn acknowledgement_error(
         return Some(format!("receiver answered {status}"));
     }
     match kind {
-        DeliveryKind::TmfHub => None,
+        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback => None,
         DeliveryKind::RetailWebhook => {
             let code = serde_json::from_str::<serde_json::Value>(body)
                 .ok()
@@ -222,7 +224,7 @@ async fn record_failure(
     let attempts_made = delivery.attempts + 1;
     // TMF listeners: exponential backoff; retail webhooks: seed 003's fixed interval.
     let (max_attempts, delay) = match delivery.kind {
-        DeliveryKind::TmfHub => (
+        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback => (
             state.settings.hub.max_attempts,
             backoff(&state.settings.hub, delivery.attempts),
         ),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use payhub_core::{LedgerEvent, MerchantId, PaymentId, RefundId, Status};
-use payhub_store::{FanOut, NewWebhook, StoreError, Subscription};
+use payhub_store::{DeliveryKind, FanOut, NewWebhook, StoreError, Subscription};
 
 use crate::api_retail::view::{self as retail, RetailAttributes};
 use crate::api_tmf676::hub::{event_envelope, subscription_matches};
@@ -46,7 +46,11 @@ async fn try_dispatch_batch(state: &AppState) -> Result<usize, StoreError> {
         fan_out.push(FanOut {
             event: event.id,
             subscriptions: matching_listeners(state, event, subscriptions).await?,
-            webhooks: retail_webhook(state, event).await?.into_iter().collect(),
+            webhooks: retail_webhook(state, event)
+                .await?
+                .into_iter()
+                .chain(telco_callback(state, event).await?)
+                .collect(),
         });
     }
     if !fan_out.is_empty() {
@@ -140,6 +144,7 @@ async fn retail_webhook(
             retail::refund_status(event.status),
         );
         return Ok(Some(NewWebhook {
+            kind: DeliveryKind::RetailWebhook,
             merchant_id: event.merchant_id.clone(),
             url,
             body: body.to_string(),
@@ -170,6 +175,40 @@ async fn retail_webhook(
         retail::sale_status(sale.state, false),
     );
     Ok(Some(NewWebhook {
+        kind: DeliveryKind::RetailWebhook,
+        merchant_id: event.merchant_id.clone(),
+        url,
+        body: body.to_string(),
+    }))
+}
+
+/// The callback a telco transaction's change causes, when its service has a
+/// callback URL: seed 004's answer shape for the transaction's state when the
+/// event is fanned out (deduplicate on `webhook-id`).
+async fn telco_callback(
+    state: &AppState,
+    event: &LedgerEvent,
+) -> Result<Option<NewWebhook>, StoreError> {
+    if event.kind.is_refund() {
+        return Ok(None);
+    }
+    let Some(id) = PaymentId::from_i64(event.resource_id) else {
+        return Ok(None);
+    };
+    let Some(transaction) = state.store.find_telco_transaction(id).await? else {
+        return Ok(None);
+    };
+    let Some(url) = state.store.telco_callback_url(&event.merchant_id).await? else {
+        return Ok(None);
+    };
+    let (code, desc) = crate::api_telco::result::state_result(transaction.state);
+    let body = serde_json::json!({
+        "resultCode": code,
+        "resultDesc": desc,
+        "transactionId": transaction.transaction_id,
+    });
+    Ok(Some(NewWebhook {
+        kind: DeliveryKind::TelcoCallback,
         merchant_id: event.merchant_id.clone(),
         url,
         body: body.to_string(),

@@ -325,7 +325,13 @@ fn document(view: &SaleView, refresh: Option<&str>, content: Markup) -> Markup {
 }
 
 /// The HTML5 document: head, inline stylesheet and the layout's body class.
-fn shell(lang: Lang, layout: Layout, title: &str, refresh: Option<&str>, body: Markup) -> Markup {
+pub(crate) fn shell(
+    lang: Lang,
+    layout: Layout,
+    title: &str,
+    refresh: Option<&str>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.html_tag()) {

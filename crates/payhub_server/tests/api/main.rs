@@ -15,3 +15,4 @@ mod refunds;
 mod retail;
 mod seed_000;
 mod statuses;
+mod telco;

@@ -111,7 +111,7 @@ fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreError> {
 /// otherwise writes it. Two racing writers on PostgreSQL both pass the check;
 /// the primary key then refuses one (an id collision to the caller, whose
 /// retry finds the reference taken).
-async fn claim_reference(
+pub(super) async fn claim_reference(
     tx: &mut Transaction<'static, Any>,
     reference: &ExternalRef,
     now: DateTime<Utc>,
@@ -139,6 +139,42 @@ async fn claim_reference(
     .bind(micros(now))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Inserts a payment's gateway row.
+async fn insert_gateway_row(
+    tx: &mut Transaction<'static, Any>,
+    gateway: &GatewayPayment,
+) -> Result<(), StoreError> {
+    let sql = format!(
+            "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        );
+    let card = gateway.card.as_ref();
+    sqlx::query(&sql)
+        .bind(gateway.payment_id.get())
+        .bind(gateway.merchant_id.as_str().to_owned())
+        .bind(gateway.gateway.clone())
+        .bind(gateway.gw_ref.clone())
+        .bind(gateway.state.as_str())
+        .bind(gateway.action.clone())
+        .bind(gateway.gw_error_code.clone())
+        .bind(gateway.gw_error_message.clone())
+        .bind(micros(gateway.expires_at))
+        .bind(gateway.next_check_at.map(micros))
+        .bind(gateway.checks)
+        .bind(gateway.lang.clone())
+        .bind(gateway.return_url.clone())
+        .bind(gateway.webhook_url.clone())
+        .bind(card.map(|c| c.token.clone()))
+        .bind(card.map(|c| c.brand.clone()))
+        .bind(card.map(|c| c.first6.clone()))
+        .bind(card.map(|c| c.last4.clone()))
+        .bind(micros(gateway.created_at))
+        .bind(micros(gateway.created_at))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -187,34 +223,17 @@ impl SqlStore {
             claim_reference(&mut tx, reference, payment.created_at).await?;
         }
         write_payments(&mut tx, &[(payment, event, None)]).await?;
-        let sql = format!(
-            "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-        );
-        let card = gateway.card.as_ref();
-        sqlx::query(&sql)
-            .bind(gateway.payment_id.get())
-            .bind(gateway.merchant_id.as_str().to_owned())
-            .bind(gateway.gateway.clone())
-            .bind(gateway.gw_ref.clone())
-            .bind(gateway.state.as_str())
-            .bind(gateway.action.clone())
-            .bind(gateway.gw_error_code.clone())
-            .bind(gateway.gw_error_message.clone())
-            .bind(micros(gateway.expires_at))
-            .bind(gateway.next_check_at.map(micros))
-            .bind(gateway.checks)
-            .bind(gateway.lang.clone())
-            .bind(gateway.return_url.clone())
-            .bind(gateway.webhook_url.clone())
-            .bind(card.map(|c| c.token.clone()))
-            .bind(card.map(|c| c.brand.clone()))
-            .bind(card.map(|c| c.first6.clone()))
-            .bind(card.map(|c| c.last4.clone()))
-            .bind(micros(gateway.created_at))
-            .bind(micros(gateway.created_at))
-            .execute(&mut *tx)
-            .await?;
+        insert_gateway_row(&mut tx, gateway).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn write_gateway_row(
+        &self,
+        gateway: &GatewayPayment,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        insert_gateway_row(&mut tx, gateway).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,581 @@
+//! A telco transaction's life, whoever moves it: the service's request, the
+//! subscriber on the consent page, the service's commit or release, the
+//! card gateway, and the deadline worker.
+//!
+//! Every change is one [`Store::apply_telco_update`](payhub_store::Store)
+//! from the state the change was decided in; if someone else moved the
+//! transaction first, the change is not made (and the carrier is not asked
+//! twice for the same thing).
+
+use chrono::{DateTime, Utc};
+use payhub_core::{
+    Channel, Document, EventKind, GatewayState, LedgerEvent, Money, NewPayment, Payment, TelcoState,
+};
+use payhub_store::{
+    ExternalRef, GatewayPayment, Merchant, StoreError, TelcoProduct, TelcoTransaction, TelcoUpdate,
+};
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::basket::{Basket, BasketItem};
+use super::carrier::CarrierError;
+use super::request::PaymentRequest;
+use super::result::TelcoError;
+use super::sms::Sms;
+use super::DIALECT;
+use crate::gateways::flow::start_for_existing;
+use crate::gateways::GatewayKind;
+use crate::lang::Lang;
+use crate::state::AppState;
+
+/// Wrong one-time codes a consent survives; the next one rejects it.
+pub const MAX_OTP_ATTEMPTS: i64 = 5;
+/// The card gateway of channel 40.
+const CARD_GATEWAY: GatewayKind = GatewayKind::Vmpay;
+
+fn otp_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(code.as_bytes()))
+}
+
+/// The consent page's address, sent to the subscriber.
+pub fn consent_url(state: &AppState, payment_id: i64) -> String {
+    format!(
+        "{}/consent/{payment_id}/{}",
+        state.settings.public_base_url,
+        state.master_key.consent_token(payment_id)
+    )
+}
+
+/// Prices the request from the service's catalogue.
+pub fn price(request: &PaymentRequest, catalogue: &[TelcoProduct]) -> Result<Basket, TelcoError> {
+    let mut currency: Option<String> = None;
+    let mut items = Vec::with_capacity(request.items.len());
+    for wanted in &request.items {
+        let product = catalogue
+            .iter()
+            .find(|p| p.product_id == wanted.id)
+            .ok_or_else(|| TelcoError::UnknownProduct(wanted.id.clone()))?;
+        let code = product.unit_price.currency().code().to_owned();
+        match &currency {
+            Some(first) if *first != code => {
+                return Err(TelcoError::InvalidItemList(format!(
+                    "items are priced in {first} and {code}; one transaction has one currency"
+                )))
+            }
+            Some(_) => {}
+            None => currency = Some(code),
+        }
+        items.push(BasketItem {
+            id: wanted.id.clone(),
+            name: product.name.clone(),
+            unit_price_minor: product.unit_price.amount_minor(),
+            count: wanted.count,
+            is_removable: wanted.is_removable,
+            removed: false,
+        });
+    }
+    Ok(Basket {
+        currency: currency.unwrap_or_default(),
+        items,
+    })
+}
+
+/// The TMF676 view of a telco payment (see docs/TELCO.md).
+fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document {
+    let value = total
+        .to_decimal()
+        .to_string()
+        .parse::<serde_json::Number>()
+        .map_or(Value::Null, Value::Number);
+    let items: Vec<Value> = basket
+        .items
+        .iter()
+        .map(|i| {
+            json!({"id": i.id, "name": i.name, "count": i.count, "unitPriceMinor": i.unit_price_minor,
+                   "isRemovable": i.is_removable, "removed": i.removed})
+        })
+        .collect();
+    let names: Vec<&str> = basket
+        .items
+        .iter()
+        .filter(|i| !i.removed)
+        .map(|i| i.name.as_str())
+        .collect();
+    let mut document = Map::new();
+    document.insert("@type".into(), json!("Payment"));
+    document.insert("correlatorId".into(), json!(request.transaction_id));
+    document.insert("description".into(), json!(names.join(", ")));
+    document.insert("account".into(), json!({"id": request.msisdn}));
+    document.insert(
+        "channel".into(),
+        json!({"id": request.channel.id().to_string()}),
+    );
+    document.insert(
+        "paymentMethod".into(),
+        json!({"@type": request.channel.payment_method_type()}),
+    );
+    document.insert(
+        "totalAmount".into(),
+        json!({"unit": total.currency().code(), "value": value}),
+    );
+    document.insert(
+        "telco".into(),
+        json!({
+            "transactionId": request.transaction_id,
+            "msisdn": request.msisdn,
+            "channelId": request.channel.id(),
+            "paymentMethod": "reserve",
+            "isDeliverable": request.is_deliverable,
+            "isBillingRequired": request.is_billing_required,
+            "language": request.language,
+            "itemList": items,
+            "additionalParameters": request.additional_parameters,
+        }),
+    );
+    Document::new(Value::Object(document).to_string())
+}
+
+/// Records a request (pending consent) and texts the subscriber the link and code.
+pub async fn create(
+    state: &AppState,
+    merchant: &Merchant,
+    request: PaymentRequest,
+) -> Result<TelcoTransaction, TelcoError> {
+    let catalogue = state.store.list_telco_products(&merchant.id).await?;
+    let basket = price(&request, &catalogue)?;
+    let total = basket.total().map_err(|e| {
+        TelcoError::InvalidItemList(format!("the basket's total cannot be computed: {e}"))
+    })?;
+    if state
+        .store
+        .find_external_ref(&merchant.id, DIALECT, &request.transaction_id)
+        .await?
+        .is_some()
+    {
+        return Err(TelcoError::DuplicateTransaction(request.transaction_id));
+    }
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    let now = Utc::now();
+    let deadline =
+        now + chrono::Duration::from_std(state.settings.telco.consent_ttl).unwrap_or_default();
+    let new = NewPayment {
+        merchant_id: merchant.id.clone(),
+        account_id: request.msisdn.clone(),
+        correlator_id: Some(request.transaction_id.clone()),
+        total_amount: Some(total),
+        status: Some(payhub_core::Status::PendingAuthorization),
+        payment_date: None,
+        document: document(&request, &basket, total),
+    };
+    let mut attempt = 0;
+    let transaction = loop {
+        let payment = Payment::record(new.clone(), now);
+        let event = LedgerEvent::new(
+            payment.merchant_id.clone(),
+            EventKind::PaymentCreate,
+            payment.id.get(),
+            payment.status,
+            now,
+        );
+        let transaction = TelcoTransaction {
+            payment_id: payment.id,
+            merchant_id: merchant.id.clone(),
+            transaction_id: request.transaction_id.clone(),
+            msisdn: request.msisdn.clone(),
+            channel: request.channel,
+            is_deliverable: request.is_deliverable,
+            is_billing_required: request.is_billing_required,
+            language: request.language.clone(),
+            basket: basket.to_json(),
+            state: TelcoState::ConsentRequested,
+            otp_hash: otp_hash(&code),
+            otp_attempts: 0,
+            delivery_address: None,
+            billing_address: None,
+            carrier_ref: None,
+            deadline: Some(deadline),
+            created_at: now,
+        };
+        let reference = ExternalRef {
+            merchant_id: merchant.id.clone(),
+            dialect: DIALECT.to_owned(),
+            reference: request.transaction_id.clone(),
+            resource_kind: "payment".into(),
+            resource_id: payment.id.get(),
+        };
+        match state
+            .store
+            .insert_telco_transaction(&payment, &event, &transaction, &reference)
+            .await
+        {
+            Ok(()) => break transaction,
+            Err(StoreError::DuplicateReference) => {
+                return Err(TelcoError::DuplicateTransaction(request.transaction_id))
+            }
+            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    state.notify_outbox();
+    let link = consent_url(state, transaction.payment_id.get());
+    state.telco.sms.send(Sms {
+        merchant_id: merchant.id.clone(),
+        msisdn: transaction.msisdn.clone(),
+        transaction_id: transaction.transaction_id.clone(),
+        text: format!(
+            "Your code is {code}. Review and approve your payment of {} {}: {link}",
+            total.to_decimal(),
+            total.currency().code()
+        ),
+        link,
+        code,
+        sent_at: now,
+    });
+    Ok(transaction)
+}
+
+/// What the subscriber sent from the consent page.
+#[derive(Clone, Debug, Default)]
+pub struct ConsentForm {
+    pub otp: String,
+    pub removed: Vec<String>,
+    pub delivery_address: Option<String>,
+    pub billing_address: Option<String>,
+}
+
+/// Why a consent was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    #[error("this request no longer waits for consent")]
+    NotWaiting,
+    #[error("the code is wrong; {0} attempts left")]
+    WrongCode(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A store failure while applying an update, as the store's error.
+fn stored(error: payhub_store::UpdateStatusError) -> StoreError {
+    match error {
+        payhub_store::UpdateStatusError::Store(error) => error,
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+async fn apply(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+    update: TelcoUpdate,
+) -> Result<Option<TelcoTransaction>, StoreError> {
+    let applied = state
+        .store
+        .apply_telco_update(transaction.payment_id, &update, Utc::now())
+        .await
+        .map_err(stored)?;
+    if applied.is_some() {
+        state.notify_outbox();
+    }
+    Ok(applied)
+}
+
+fn update(from: TelcoState, to: TelcoState) -> TelcoUpdate {
+    TelcoUpdate {
+        from,
+        to,
+        basket: None,
+        total: None,
+        otp_attempts: None,
+        delivery_address: None,
+        billing_address: None,
+        carrier_ref: None,
+        deadline: None,
+    }
+}
+
+/// The subscriber approves: checks the code and the form, then charges,
+/// reserves, or sends the subscriber to the card page, by channel. Returns
+/// the transaction as it now stands (and, for a card payment, where to go).
+pub async fn approve(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+    form: ConsentForm,
+) -> Result<TelcoTransaction, ConsentError> {
+    if transaction.state != TelcoState::ConsentRequested
+        || transaction.deadline.is_some_and(|d| d <= Utc::now())
+    {
+        return Err(ConsentError::NotWaiting);
+    }
+    let code_matches = {
+        use subtle::ConstantTimeEq;
+        bool::from(
+            otp_hash(form.otp.trim())
+                .as_bytes()
+                .ct_eq(transaction.otp_hash.as_bytes()),
+        )
+    };
+    if !code_matches {
+        let attempts = transaction.otp_attempts + 1;
+        let to = if attempts >= MAX_OTP_ATTEMPTS {
+            TelcoState::Rejected
+        } else {
+            TelcoState::ConsentRequested
+        };
+        let mut change = update(TelcoState::ConsentRequested, to);
+        change.otp_attempts = Some(attempts);
+        change.deadline = (to == TelcoState::ConsentRequested)
+            .then_some(transaction.deadline)
+            .flatten();
+        apply(state, transaction, change)
+            .await?
+            .ok_or(ConsentError::NotWaiting)?;
+        return Err(ConsentError::WrongCode(
+            (MAX_OTP_ATTEMPTS - attempts).max(0),
+        ));
+    }
+    let mut basket = Basket::from_json(&transaction.basket)
+        .ok_or_else(|| StoreError::Corrupt("telco basket".into()))?;
+    for id in &form.removed {
+        let item = basket
+            .items
+            .iter_mut()
+            .find(|i| &i.id == id)
+            .ok_or_else(|| ConsentError::Invalid(format!("there is no item {id}")))?;
+        if !item.is_removable {
+            return Err(ConsentError::Invalid(format!(
+                "{} cannot be removed",
+                item.name
+            )));
+        }
+        item.removed = true;
+    }
+    if basket.items.iter().all(|i| i.removed) {
+        return Err(ConsentError::Invalid(
+            "keep at least one item, or decline the payment".into(),
+        ));
+    }
+    let delivery_address = form.delivery_address.filter(|a| !a.trim().is_empty());
+    let billing_address = form.billing_address.filter(|a| !a.trim().is_empty());
+    if transaction.is_deliverable && delivery_address.is_none() {
+        return Err(ConsentError::Invalid("enter a delivery address".into()));
+    }
+    if transaction.is_billing_required && billing_address.is_none() {
+        return Err(ConsentError::Invalid(
+            "enter a billing or e-bill address".into(),
+        ));
+    }
+    let total = basket
+        .total()
+        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
+    let payment = state
+        .store
+        .find_payment(&transaction.merchant_id, transaction.payment_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("telco payment missing".into()))?;
+    let new_total = (payment.total_amount != Some(total)).then(|| {
+        let mut document: Value =
+            serde_json::from_str(payment.document.as_str()).unwrap_or(Value::Null);
+        rewrite_document(&mut document, &basket, total);
+        (total, Document::new(document.to_string()))
+    });
+    let mut change = update(TelcoState::ConsentRequested, TelcoState::ConsentRequested);
+    change.basket = Some(basket.to_json());
+    change.total = new_total;
+    change.delivery_address = delivery_address;
+    change.billing_address = billing_address;
+    let amount = total.amount_minor();
+    let carrier = &state.telco.carrier;
+    let outcome = match transaction.channel {
+        Channel::ReserveAndCommit => carrier
+            .reserve(&transaction.msisdn, amount)
+            .map(|r| (TelcoState::Reserved, Some(r))),
+        Channel::DirectDebit | Channel::InAppPurchase => carrier
+            .charge(&transaction.msisdn, amount)
+            .map(|r| (TelcoState::Charged, Some(r))),
+        Channel::CreditCard => Ok((TelcoState::AwaitingCard, None)),
+    };
+    let (to, carrier_ref) = match outcome {
+        Ok(done) => done,
+        Err(error) => {
+            tracing::info!(payment.id = %transaction.payment_id, %error, "carrier refused the charge");
+            (TelcoState::Failed, None)
+        }
+    };
+    change.to = to;
+    change.carrier_ref = carrier_ref.clone();
+    change.deadline = match to {
+        TelcoState::Reserved => Some(
+            Utc::now()
+                + chrono::Duration::from_std(state.settings.telco.reservation_ttl)
+                    .unwrap_or_default(),
+        ),
+        _ => None,
+    };
+    let Some(updated) = apply(state, transaction, change).await? else {
+        // Someone moved it first: undo what the carrier just did.
+        if let (Some(reference), TelcoState::Reserved) = (&carrier_ref, to) {
+            let _ = carrier.release(reference);
+        }
+        return Err(ConsentError::NotWaiting);
+    };
+    if to == TelcoState::AwaitingCard {
+        let payment = state
+            .store
+            .find_payment(&transaction.merchant_id, transaction.payment_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("telco payment missing".into()))?;
+        // The card page speaks zh_hk, zh_cn and en; a telco subscriber gets English.
+        if let Err(error) =
+            start_for_existing(state, &payment, CARD_GATEWAY, Lang::En, None, None).await
+        {
+            tracing::error!(payment.id = %transaction.payment_id, %error, "cannot start the card payment");
+            return Err(ConsentError::Store(StoreError::Corrupt(error.to_string())));
+        }
+    }
+    Ok(updated)
+}
+
+/// Rewrites the TMF document after the subscriber removed items.
+fn rewrite_document(document: &mut Value, basket: &Basket, total: Money) {
+    let value = total
+        .to_decimal()
+        .to_string()
+        .parse::<serde_json::Number>()
+        .map_or(Value::Null, Value::Number);
+    document["totalAmount"] = json!({"unit": total.currency().code(), "value": value});
+    let names: Vec<&str> = basket
+        .items
+        .iter()
+        .filter(|i| !i.removed)
+        .map(|i| i.name.as_str())
+        .collect();
+    document["description"] = json!(names.join(", "));
+    if let Some(items) = document
+        .get_mut("telco")
+        .and_then(|t| t.get_mut("itemList"))
+        .and_then(Value::as_array_mut)
+    {
+        for item in items.iter_mut() {
+            let removed = basket
+                .items
+                .iter()
+                .any(|b| b.removed && item["id"] == json!(b.id));
+            item["removed"] = json!(removed);
+        }
+    }
+}
+
+/// The subscriber declines.
+pub async fn decline(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+) -> Result<TelcoTransaction, ConsentError> {
+    apply(
+        state,
+        transaction,
+        update(TelcoState::ConsentRequested, TelcoState::Rejected),
+    )
+    .await?
+    .ok_or(ConsentError::NotWaiting)
+}
+
+/// Why a commit or release was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error("the transaction is {0:?}, not reserved")]
+    NotReserved(TelcoState),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The service commits (`commit = true`) or releases a reservation.
+pub async fn settle(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+    commit: bool,
+) -> Result<TelcoTransaction, SettleError> {
+    if transaction.state != TelcoState::Reserved {
+        return Err(SettleError::NotReserved(transaction.state));
+    }
+    let reference = transaction.carrier_ref.clone().unwrap_or_default();
+    let carrier = &state.telco.carrier;
+    let to = if commit {
+        match carrier.commit(&reference) {
+            Ok(()) => TelcoState::Committed,
+            // The carrier no longer holds it (it restarted): nothing was charged.
+            Err(CarrierError::UnknownReservation) => TelcoState::Released,
+            Err(CarrierError::LimitExceeded { .. }) => TelcoState::Failed,
+        }
+    } else {
+        let _ = carrier.release(&reference);
+        TelcoState::Released
+    };
+    apply(state, transaction, update(TelcoState::Reserved, to))
+        .await?
+        .ok_or_else(|| SettleError::NotReserved(transaction.state))
+}
+
+/// A telco card payment follows its gateway's end.
+pub async fn follow_gateway(state: &AppState, row: &GatewayPayment) {
+    let transaction = match state.store.find_telco_transaction(row.payment_id).await {
+        Ok(Some(t)) if t.state == TelcoState::AwaitingCard => t,
+        Ok(_) => return,
+        Err(error) => {
+            tracing::warn!(payment.id = %row.payment_id, error.cause_chain = ?error, "cannot read a telco transaction");
+            return;
+        }
+    };
+    let to = if row.state == GatewayState::Succeeded {
+        TelcoState::Charged
+    } else {
+        TelcoState::Failed
+    };
+    if let Err(error) = apply(state, &transaction, update(TelcoState::AwaitingCard, to)).await {
+        tracing::warn!(payment.id = %row.payment_id, error.cause_chain = ?error, "cannot record a telco card outcome");
+    }
+}
+
+/// Expires consents nobody gave and releases reservations nobody committed.
+/// Returns how many it handled.
+pub async fn run_deadlines(state: &AppState) -> usize {
+    let now: DateTime<Utc> = Utc::now();
+    let overdue = match state.store.list_overdue_telco_transactions(now, 32).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::warn!(error.cause_chain = ?error, "cannot read overdue telco transactions");
+            return 0;
+        }
+    };
+    let count = overdue.len();
+    for transaction in overdue {
+        let result = match transaction.state {
+            TelcoState::ConsentRequested => apply(
+                state,
+                &transaction,
+                update(TelcoState::ConsentRequested, TelcoState::Expired),
+            )
+            .await
+            .map(|_| ()),
+            TelcoState::Reserved => {
+                tracing::info!(payment.id = %transaction.payment_id, "reservation not committed in time; releasing");
+                settle(state, &transaction, false)
+                    .await
+                    .map(|_| ())
+                    .or_else(|e| match e {
+                        SettleError::NotReserved(_) => Ok(()),
+                        SettleError::Store(e) => Err(e),
+                    })
+            }
+            // A deadline left on a state that has none: clear it.
+            other => apply(state, &transaction, update(other, other))
+                .await
+                .map(|_| ()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot handle a telco deadline");
+        }
+    }
+    count
+}

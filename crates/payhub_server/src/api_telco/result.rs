@@ -1,0 +1,150 @@
+//! The telco dialect's one answer shape: `{resultCode, resultDesc, transactionId}`.
+//!
+//! 1103 `CONSENT_REQUESTED` is seed 004's; every other code is payhub's and is
+//! listed in docs/TELCO.md: 11xx name a transaction's state, 2xxx a refused
+//! request (nothing was changed), 2099 a failure of payhub itself.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use payhub_core::TelcoState;
+use serde_json::json;
+
+/// The code and name a transaction's state is reported with.
+pub fn state_result(state: TelcoState) -> (u32, &'static str) {
+    match state {
+        TelcoState::ConsentRequested => (1103, "CONSENT_REQUESTED"),
+        TelcoState::AwaitingCard => (1104, "AWAITING_CARD_PAYMENT"),
+        TelcoState::Reserved => (1105, "RESERVED"),
+        TelcoState::Committed => (1106, "COMMITTED"),
+        TelcoState::Charged => (1107, "CHARGED"),
+        TelcoState::Released => (1108, "RELEASED"),
+        TelcoState::Rejected => (1109, "CONSENT_REJECTED"),
+        TelcoState::Expired => (1110, "CONSENT_EXPIRED"),
+        TelcoState::Failed => (1111, "PAYMENT_FAILED"),
+    }
+}
+
+/// An answer about a transaction in `state`.
+pub fn state_answer(state: TelcoState, transaction_id: &str) -> Response {
+    let (code, desc) = state_result(state);
+    Json(json!({"resultCode": code, "resultDesc": desc, "transactionId": transaction_id}))
+        .into_response()
+}
+
+/// Why a telco request was refused. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum TelcoError {
+    #[error("UNAUTHORIZED: send HTTP Basic credentials (service id and API key)")]
+    Unauthorized,
+    #[error("INVALID_REQUEST: {0}")]
+    InvalidRequest(String),
+    #[error("MISSING_FIELD: '{0}' is required")]
+    MissingField(&'static str),
+    #[error("INVALID_FIELD: '{0}' {1}")]
+    InvalidField(&'static str, String),
+    #[error("DUPLICATE_TRANSACTION_ID: transactionId '{0}' was already used")]
+    DuplicateTransaction(String),
+    #[error("INVALID_MSISDN: '{0}' is not a subscriber number (10 to 15 digits with the country code, e.g. 905321234567)")]
+    InvalidMsisdn(String),
+    #[error("INVALID_CHANNEL: '{0}' is not a channel (10 reserve & commit, 11 direct debit, 40 credit card, 50 in-app purchase)")]
+    InvalidChannel(String),
+    #[error("INVALID_ITEM_LIST: {0}")]
+    InvalidItemList(String),
+    #[error("UNKNOWN_PRODUCT: item id '{0}' is not in the service's catalogue")]
+    UnknownProduct(String),
+    #[error("INVALID_COUNT: item '{0}' has count {1}; count must be a whole number of at least 1")]
+    InvalidCount(String, String),
+    #[error("TRANSACTION_NOT_FOUND: no transaction '{0}'")]
+    NotFound(String),
+    #[error("INVALID_STATE: {0}")]
+    InvalidState(String),
+    #[error("INTERNAL_ERROR: payhub could not complete the request; it changed nothing and it is safe to retry")]
+    Internal,
+}
+
+impl TelcoError {
+    pub fn code(&self) -> u32 {
+        match self {
+            TelcoError::Unauthorized => 2001,
+            TelcoError::InvalidRequest(_) => 2002,
+            TelcoError::MissingField(_) => 2003,
+            TelcoError::InvalidField(..) => 2004,
+            TelcoError::DuplicateTransaction(_) => 2005,
+            TelcoError::InvalidMsisdn(_) => 2006,
+            TelcoError::InvalidChannel(_) => 2007,
+            TelcoError::InvalidItemList(_) => 2008,
+            TelcoError::UnknownProduct(_) => 2009,
+            TelcoError::InvalidCount(..) => 2010,
+            TelcoError::NotFound(_) => 2011,
+            TelcoError::InvalidState(_) => 2012,
+            TelcoError::Internal => 2099,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            TelcoError::Unauthorized => StatusCode::UNAUTHORIZED,
+            TelcoError::DuplicateTransaction(_) | TelcoError::InvalidState(_) => {
+                StatusCode::CONFLICT
+            }
+            TelcoError::NotFound(_) => StatusCode::NOT_FOUND,
+            TelcoError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The error as the dialect answers it, naming the request's transactionId.
+    pub fn answer(self, transaction_id: &str) -> Response {
+        let body = json!({
+            "resultCode": self.code(),
+            "resultDesc": self.to_string(),
+            "transactionId": transaction_id,
+        });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<payhub_store::StoreError> for TelcoError {
+    fn from(error: payhub_store::StoreError) -> Self {
+        tracing::error!(error.cause_chain = ?error, "telco request failed in the store");
+        TelcoError::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_distinct_and_documented() {
+        let errors = [
+            TelcoError::Unauthorized,
+            TelcoError::InvalidRequest(String::new()),
+            TelcoError::MissingField("msisdn"),
+            TelcoError::InvalidField("x", String::new()),
+            TelcoError::DuplicateTransaction(String::new()),
+            TelcoError::InvalidMsisdn(String::new()),
+            TelcoError::InvalidChannel(String::new()),
+            TelcoError::InvalidItemList(String::new()),
+            TelcoError::UnknownProduct(String::new()),
+            TelcoError::InvalidCount(String::new(), String::new()),
+            TelcoError::NotFound(String::new()),
+            TelcoError::InvalidState(String::new()),
+            TelcoError::Internal,
+        ];
+        let mut codes: Vec<u32> = errors.iter().map(TelcoError::code).collect();
+        codes.extend(TelcoState::ALL.map(|s| state_result(s).0));
+        let docs = include_str!("../../../../docs/TELCO.md");
+        for code in &codes {
+            assert!(
+                docs.contains(&format!("| {code} |")),
+                "{code} is not in docs/TELCO.md"
+            );
+        }
+        let count = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), count);
+    }
+}

@@ -1,0 +1,126 @@
+//! The calling service's endpoints: request a payment, ask where it stands,
+//! commit or release a reservation.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use payhub_store::{Merchant, TelcoTransaction};
+
+use super::flow::{self, SettleError};
+use super::request::{transaction_id_of, PaymentRequest};
+use super::result::{state_answer, TelcoError};
+use super::DIALECT;
+use crate::auth;
+use crate::state::AppState;
+
+/// The calling service (a merchant), by HTTP Basic (or its bearer key).
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, TelcoError> {
+    match auth::authenticate(state.store.as_ref(), &state.merchants, headers).await {
+        Ok(merchant) => Ok(merchant),
+        Err(auth::AuthError::Store(error)) => Err(error.into()),
+        Err(_) => Err(TelcoError::Unauthorized),
+    }
+}
+
+/// `POST /pgw/paymentService`: a new transaction, pending the subscriber's consent.
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let echoed = transaction_id_of(&body);
+    let result = async {
+        let merchant = authenticate(&state, &headers).await?;
+        let request = PaymentRequest::parse(&body, &state.settings.telco)?;
+        flow::create(&state, &merchant, request).await
+    }
+    .await;
+    match result {
+        Ok(transaction) => {
+            tracing::info!(payment.id = %transaction.payment_id, channel = transaction.channel.id(), "telco transaction awaits consent");
+            state_answer(transaction.state, &transaction.transaction_id)
+        }
+        Err(error) => error.answer(&echoed),
+    }
+}
+
+/// The merchant's transaction with this `transactionId`.
+async fn find(
+    state: &AppState,
+    merchant: &Merchant,
+    transaction_id: &str,
+) -> Result<TelcoTransaction, TelcoError> {
+    let not_found = || TelcoError::NotFound(transaction_id.to_owned());
+    let reference = state
+        .store
+        .find_external_ref(&merchant.id, DIALECT, transaction_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let payment_id =
+        payhub_core::PaymentId::from_i64(reference.resource_id).ok_or_else(not_found)?;
+    state
+        .store
+        .find_telco_transaction(payment_id)
+        .await?
+        .filter(|t| t.merchant_id == merchant.id)
+        .ok_or_else(not_found)
+}
+
+/// `GET /pgw/paymentService/{transactionId}`: where the transaction stands.
+pub async fn query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(transaction_id): Path<String>,
+) -> Response {
+    let result = async {
+        let merchant = authenticate(&state, &headers).await?;
+        find(&state, &merchant, &transaction_id).await
+    }
+    .await;
+    match result {
+        Ok(transaction) => state_answer(transaction.state, &transaction.transaction_id),
+        Err(error) => error.answer(&transaction_id),
+    }
+}
+
+async fn settle(
+    state: AppState,
+    headers: HeaderMap,
+    transaction_id: String,
+    commit: bool,
+) -> Response {
+    let result = async {
+        let merchant = authenticate(&state, &headers).await?;
+        let transaction = find(&state, &merchant, &transaction_id).await?;
+        flow::settle(&state, &transaction, commit)
+            .await
+            .map_err(|error| match error {
+                SettleError::NotReserved(current) => TelcoError::InvalidState(format!(
+                    "only a reserved transaction can be {}; this one is {}",
+                    if commit { "committed" } else { "released" },
+                    super::result::state_result(current).1
+                )),
+                SettleError::Store(error) => error.into(),
+            })
+    }
+    .await;
+    match result {
+        Ok(transaction) => state_answer(transaction.state, &transaction.transaction_id),
+        Err(error) => error.answer(&transaction_id),
+    }
+}
+
+/// `POST /pgw/paymentService/{transactionId}/commit`: charge a reservation.
+pub async fn commit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(transaction_id): Path<String>,
+) -> Response {
+    settle(state, headers, transaction_id, true).await
+}
+
+/// `POST /pgw/paymentService/{transactionId}/release`: give a reservation back.
+pub async fn release(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(transaction_id): Path<String>,
+) -> Response {
+    settle(state, headers, transaction_id, false).await
+}

@@ -1,0 +1,296 @@
+//! The telco payment service's catalogue and transactions: the SQL behind
+//! the telco part of [`Store`](crate::Store).
+
+use chrono::{DateTime, Utc};
+use payhub_core::{
+    transition, Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, Status, TelcoState,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::gateway::claim_reference;
+use super::SqlStore;
+use super::{corrupt, from_micros, insert_event, merchant_id, micros, money, write_payments};
+use crate::error::{StoreError, UpdateStatusError};
+use crate::records::{ExternalRef, TelcoProduct, TelcoTransaction, TelcoUpdate};
+
+const TRANSACTION_COLUMNS: &str = "payment_id, merchant_id, transaction_id, msisdn, channel_id, \
+     is_deliverable, is_billing_required, language, basket, state, otp_hash, otp_attempts, \
+     delivery_address, billing_address, carrier_ref, deadline, created_at";
+
+fn transaction_from_row(row: &AnyRow) -> Result<TelcoTransaction, StoreError> {
+    let channel_id: i64 = row.try_get("channel_id")?;
+    let state: String = row.try_get("state")?;
+    Ok(TelcoTransaction {
+        payment_id: PaymentId::from_i64(row.try_get("payment_id")?)
+            .ok_or_else(|| corrupt("telco payment id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        transaction_id: row.try_get("transaction_id")?,
+        msisdn: row.try_get("msisdn")?,
+        channel: Channel::from_id(channel_id)
+            .ok_or_else(|| corrupt(format!("telco channel {channel_id}")))?,
+        is_deliverable: row.try_get::<i64, _>("is_deliverable")? != 0,
+        is_billing_required: row.try_get::<i64, _>("is_billing_required")? != 0,
+        language: row.try_get("language")?,
+        basket: row.try_get("basket")?,
+        state: TelcoState::parse(&state).ok_or_else(|| corrupt(format!("telco state {state}")))?,
+        otp_hash: row.try_get("otp_hash")?,
+        otp_attempts: row.try_get("otp_attempts")?,
+        delivery_address: row.try_get("delivery_address")?,
+        billing_address: row.try_get("billing_address")?,
+        carrier_ref: row.try_get("carrier_ref")?,
+        deadline: row
+            .try_get::<Option<i64>, _>("deadline")?
+            .map(from_micros)
+            .transpose()?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn product_from_row(row: &AnyRow) -> Result<TelcoProduct, StoreError> {
+    Ok(TelcoProduct {
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        product_id: row.try_get("product_id")?,
+        name: row.try_get("name")?,
+        unit_price: money(
+            Some(row.try_get("unit_price_minor")?),
+            Some(row.try_get("currency")?),
+        )?
+        .ok_or_else(|| corrupt("product price"))?,
+    })
+}
+
+impl SqlStore {
+    pub(super) async fn write_telco_product(
+        &self,
+        product: &TelcoProduct,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO telco_products (merchant_id, product_id, name, unit_price_minor, currency, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, product_id) DO UPDATE SET \
+             name = excluded.name, unit_price_minor = excluded.unit_price_minor, \
+             currency = excluded.currency, updated_at = excluded.updated_at",
+        )
+        .bind(product.merchant_id.as_str().to_owned())
+        .bind(product.product_id.clone())
+        .bind(product.name.clone())
+        .bind(product.unit_price.amount_minor())
+        .bind(product.unit_price.currency().code().to_owned())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn read_telco_products(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<TelcoProduct>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, product_id, name, unit_price_minor, currency FROM telco_products \
+             WHERE merchant_id = $1 ORDER BY product_id",
+        )
+        .bind(merchant.as_str().to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(product_from_row).collect()
+    }
+
+    pub(super) async fn write_telco_transaction(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        transaction: &TelcoTransaction,
+        reference: &ExternalRef,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        claim_reference(&mut tx, reference, payment.created_at).await?;
+        write_payments(&mut tx, &[(payment, event, None)]).await?;
+        let sql = format!(
+            "INSERT INTO telco_transactions ({TRANSACTION_COLUMNS}, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        );
+        sqlx::query(&sql)
+            .bind(transaction.payment_id.get())
+            .bind(transaction.merchant_id.as_str().to_owned())
+            .bind(transaction.transaction_id.clone())
+            .bind(transaction.msisdn.clone())
+            .bind(transaction.channel.id())
+            .bind(i64::from(transaction.is_deliverable))
+            .bind(i64::from(transaction.is_billing_required))
+            .bind(transaction.language.clone())
+            .bind(transaction.basket.clone())
+            .bind(transaction.state.as_str())
+            .bind(transaction.otp_hash.clone())
+            .bind(transaction.otp_attempts)
+            .bind(transaction.delivery_address.clone())
+            .bind(transaction.billing_address.clone())
+            .bind(transaction.carrier_ref.clone())
+            .bind(transaction.deadline.map(micros))
+            .bind(micros(transaction.created_at))
+            .bind(micros(transaction.created_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn read_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        let sql =
+            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(transaction_from_row).transpose()
+    }
+
+    pub(super) async fn write_telco_update(
+        &self,
+        payment_id: PaymentId,
+        update: &TelcoUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let sql = format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1{}",
+            self.backend.for_update()
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(UpdateStatusError::NotFound);
+        };
+        let current = transaction_from_row(&row)?;
+        if current.state != update.from {
+            return Ok(None);
+        }
+        let status_row = sqlx::query(&format!(
+            "SELECT status FROM payments WHERE id = $1{}",
+            self.backend.for_update()
+        ))
+        .bind(payment_id.get())
+        .fetch_one(&mut *tx)
+        .await?;
+        let from = Status::parse(&status_row.try_get::<String, _>("status")?).map_err(corrupt)?;
+        if let Some((total, document)) = &update.total {
+            sqlx::query(
+                "UPDATE payments SET amount_minor = $1, currency = $2, document = $3, updated_at = $4 \
+                 WHERE id = $5",
+            )
+            .bind(total.amount_minor())
+            .bind(total.currency().code().to_owned())
+            .bind(document.as_str().to_owned())
+            .bind(micros(now))
+            .bind(payment_id.get())
+            .execute(&mut *tx)
+            .await?;
+        }
+        // A card payment's ledger status is its gateway's: leaving
+        // `AwaitingCard` follows the gateway, it does not move the ledger.
+        let target = if current.state == TelcoState::AwaitingCard {
+            None
+        } else {
+            update.to.payment_status()
+        };
+        if let Some(to) = target.filter(|to| *to != from) {
+            let to = transition(from, to)?;
+            sqlx::query(
+                "UPDATE payments SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(to.as_str())
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(payment_id.get())
+            .execute(&mut *tx)
+            .await?;
+            let event = LedgerEvent::new(
+                current.merchant_id.clone(),
+                EventKind::PaymentStateChange,
+                payment_id.get(),
+                to,
+                now,
+            );
+            insert_event(&mut tx, &event).await?;
+        }
+        sqlx::query(
+            "UPDATE telco_transactions SET state = $1, basket = $2, otp_attempts = $3, \
+             delivery_address = $4, billing_address = $5, carrier_ref = $6, deadline = $7, updated_at = $8 \
+             WHERE payment_id = $9",
+        )
+        .bind(update.to.as_str())
+        .bind(update.basket.clone().unwrap_or(current.basket))
+        .bind(update.otp_attempts.unwrap_or(current.otp_attempts))
+        .bind(update.delivery_address.clone().or(current.delivery_address))
+        .bind(update.billing_address.clone().or(current.billing_address))
+        .bind(update.carrier_ref.clone().or(current.carrier_ref))
+        .bind(update.deadline.map(micros))
+        .bind(micros(now))
+        .bind(payment_id.get())
+        .execute(&mut *tx)
+        .await?;
+        let sql =
+            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        let updated = transaction_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    pub(super) async fn read_overdue_telco_transactions(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<TelcoTransaction>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE deadline IS NOT NULL \
+             AND deadline <= $1 ORDER BY deadline LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(transaction_from_row).collect()
+    }
+
+    pub(super) async fn write_telco_callback_url(
+        &self,
+        merchant: &MerchantId,
+        url: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let done = sqlx::query("UPDATE merchants SET telco_callback_url = $1 WHERE id = $2")
+            .bind(url.map(str::to_owned))
+            .bind(merchant.as_str().to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(super) async fn read_telco_callback_url(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT telco_callback_url FROM merchants WHERE id = $1")
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("telco_callback_url")?,
+            None => None,
+        })
+    }
+}

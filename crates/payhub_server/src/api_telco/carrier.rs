@@ -114,6 +114,14 @@ impl SimulatedCarrier {
         Ok(Self::reference("chg_"))
     }
 
+    /// Credits a refund back on the subscriber's bill; returns its reference.
+    pub fn credit(&self, msisdn: &str, amount: i64) -> String {
+        let mut books = self.books();
+        let (_, charged) = books.subscribers.entry(msisdn.to_owned()).or_default();
+        *charged = charged.saturating_sub(amount).max(0);
+        Self::reference("crd_")
+    }
+
     /// What the subscriber has been charged (minor units).
     pub fn charged(&self, msisdn: &str) -> i64 {
         self.books().subscribers.get(msisdn).map_or(0, |s| s.1)

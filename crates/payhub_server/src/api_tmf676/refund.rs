@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use payhub_store::GatewayPayment;
+use payhub_store::{GatewayPayment, TelcoTransaction};
 
 use super::create::{idempotent_create, Created};
 use super::error::TmfError;
@@ -103,15 +103,21 @@ pub async fn create_refund(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, TmfError> {
     let body = extract::body(body)?;
-    let Some(gateway) = gateway_payment_refunded(&state, &merchant.id, &body).await? else {
-        return resource::create::<Refund>(
-            State(state),
-            TmfMerchant(merchant),
-            headers,
-            OriginalUri(uri),
-            Ok(body),
-        )
-        .await;
+    let gateway = match refunded_channel(&state, &merchant.id, &body).await? {
+        Channel::Gateway(gateway) => gateway,
+        Channel::Bill(transaction) => {
+            return bill_refund(&state, &merchant, &headers, uri.path(), &body, transaction).await
+        }
+        Channel::Ledger => {
+            return resource::create::<Refund>(
+                State(state),
+                TmfMerchant(merchant),
+                headers,
+                OriginalUri(uri),
+                Ok(body),
+            )
+            .await
+        }
     };
     let (state, merchant, body) = (&state, &merchant, &body);
     let gateway = &gateway;
@@ -149,24 +155,103 @@ pub async fn create_refund(
     .await
 }
 
-/// The gateway row of the payment a refund request names, when that payment
-/// is the merchant's and went through a gateway. A body that cannot be read
-/// is left to the plain path, which answers its error.
-async fn gateway_payment_refunded(
+/// Where the money of the payment a refund names went, so the refund goes
+/// back the same way.
+enum Channel {
+    /// Through a payment gateway (retail sales, card payments).
+    Gateway(GatewayPayment),
+    /// Onto the subscriber's phone bill (telco channels 10, 11 and 50).
+    Bill(TelcoTransaction),
+    /// Nowhere payhub handles: a ledger entry only.
+    Ledger,
+}
+
+/// The channel of the payment a refund request names, when that payment is
+/// the merchant's. A body that cannot be read is left to the plain path,
+/// which answers its error.
+async fn refunded_channel(
     state: &AppState,
     merchant: &MerchantId,
     body: &[u8],
-) -> Result<Option<GatewayPayment>, TmfError> {
+) -> Result<Channel, TmfError> {
     let Some(payment_id) = wire::parse_object(body)
         .ok()
         .and_then(|object| wire::new_refund(merchant, object).ok())
         .and_then(|new| new.payment_id)
     else {
-        return Ok(None);
+        return Ok(Channel::Ledger);
     };
-    Ok(state
+    if let Some(row) = state
         .store
         .find_gateway_payment(payment_id)
         .await?
-        .filter(|row| &row.merchant_id == merchant))
+        .filter(|row| &row.merchant_id == merchant)
+    {
+        return Ok(Channel::Gateway(row));
+    }
+    if let Some(transaction) = state
+        .store
+        .find_telco_transaction(payment_id)
+        .await?
+        .filter(|t| &t.merchant_id == merchant)
+    {
+        return Ok(Channel::Bill(transaction));
+    }
+    Ok(Channel::Ledger)
+}
+
+/// A refund of a payment charged on the subscriber's bill: recorded
+/// `pendingAuthorization` under the ledger's rules (the `201` answer), then
+/// credited on the bill and marked `done`.
+async fn bill_refund(
+    state: &AppState,
+    merchant: &payhub_store::Merchant,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+    transaction: TelcoTransaction,
+) -> Result<Response, TmfError> {
+    idempotent_create(state, merchant, headers, path, body, |scope| async move {
+        let mut new = wire::new_refund(&merchant.id, wire::parse_object(body)?)?;
+        new.status = Some(payhub_core::Status::PendingAuthorization);
+        let base = &state.settings.public_base_url;
+        for _ in 0..3 {
+            let refund = Refund::record(new.clone(), Utc::now());
+            let created = Created::new(
+                wire::href(base, "refund", refund.id),
+                &refund.render(base),
+            );
+            let kept = scope.as_ref().map(|s| s.keep(created.saved()));
+            match state
+                .store
+                .insert_refund(&refund, &refund.create_event(), kept.as_ref())
+                .await
+            {
+                Ok(()) => {}
+                Err(InsertRefundError::Store(StoreError::IdCollision)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+            state.notify_outbox();
+            let state = state.clone();
+            let msisdn = transaction.msisdn.clone();
+            tokio::spawn(async move {
+                let amount = refund.total_amount.map_or(0, |m| m.amount_minor());
+                let reference = state.telco.carrier.credit(&msisdn, amount);
+                tracing::info!(refund.id = %refund.id, carrier.reference = reference.as_str(), "refund credited on the bill");
+                match state
+                    .store
+                    .update_refund_status(&refund.merchant_id, refund.id, payhub_core::Status::Done, Utc::now())
+                    .await
+                {
+                    Ok(_) => state.notify_outbox(),
+                    Err(error) => {
+                        tracing::error!(refund.id = %refund.id, error.cause_chain = ?error, "credited on the bill but cannot mark the refund done")
+                    }
+                }
+            });
+            return Ok(created);
+        }
+        Err(StoreError::IdCollision.into())
+    })
+    .await
 }

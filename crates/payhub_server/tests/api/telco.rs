@@ -483,3 +483,40 @@ both_backends! {
         assert_eq!(body["resultCode"], 2011);
     }
 }
+
+both_backends! {
+    async fn a_tmf676_refund_is_credited_back_on_the_bill(app: TestApp) {
+        let app = app.restart_with(small_limit).await;
+        app.stock_catalogue().await;
+        let pay = |id: &'static str| {
+            let app = &app;
+            async move {
+                app.telco(&request(id, 11, &[("50", 1)])).await;
+                let (link, code) = app.last_sms().await;
+                app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+                app.state_of(id).await["resultDesc"].clone()
+            }
+        };
+        assert_eq!(pay("b-1").await, "CHARGED");
+        assert_eq!(pay("b-2").await, "PAYMENT_FAILED", "the 30.00 limit holds 19.99 once");
+        let id = app.tmf_of("b-1").await["id"].as_str().unwrap().to_owned();
+        let refund = |value: &str| json!({"payment": {"id": id}, "account": {"id": MSISDN},
+            "paymentMethod": {"@type": "CarrierBillingDirectDebit"}, "totalAmount": {"unit": "TRY", "value": value.parse::<f64>().unwrap()}});
+        let too_much = app.post("/refund", &refund("20.00")).await;
+        assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let response = app.post("/refund", &refund("19.99")).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        assert_eq!(created["status"], "pendingAuthorization");
+        let path = format!("/refund/{}", created["id"].as_str().unwrap());
+        let mut settled = Value::Null;
+        for _ in 0..100 {
+            settled = app.get(&path).await.json().await.unwrap();
+            if settled["status"] == "done" { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(settled["status"], "done", "{settled}");
+        // Credited: the bill has room for the same amount again.
+        assert_eq!(pay("b-3").await, "CHARGED");
+    }
+}

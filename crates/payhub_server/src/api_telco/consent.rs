@@ -189,7 +189,7 @@ pub async fn show(
         }
         TelcoState::ConsentRequested => outcome_page(TelcoState::Expired),
         TelcoState::AwaitingCard => {
-            Redirect::to(&crate::page::payment_url(&state, transaction.payment_id)).into_response()
+            Redirect::to(&crate::page::payment_path(&state, transaction.payment_id)).into_response()
         }
         other => outcome_page(other),
     }
@@ -232,7 +232,7 @@ pub async fn submit(
     };
     match result {
         Ok(done) if done.state == TelcoState::AwaitingCard => {
-            Redirect::to(&crate::page::payment_url(&state, done.payment_id)).into_response()
+            Redirect::to(&crate::page::payment_path(&state, done.payment_id)).into_response()
         }
         Ok(_) | Err(ConsentError::NotWaiting) => Redirect::to(&here).into_response(),
         Err(ConsentError::WrongCode(left)) => {

@@ -14,4 +14,4 @@ pub mod qr;
 pub mod routes;
 pub mod view;
 
-pub use routes::{payment_url, router};
+pub use routes::{payment_path, payment_url, router};

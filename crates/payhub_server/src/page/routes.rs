@@ -38,11 +38,15 @@ pub fn router() -> Router<AppState> {
 /// The link a customer pays a payment at.
 pub fn payment_url(state: &AppState, id: PaymentId) -> String {
     format!(
-        "{}/pay/{}/{}",
+        "{}{}",
         state.settings.public_base_url,
-        id,
-        state.master_key.page_token(id.get())
+        payment_path(state, id)
     )
+}
+
+/// The payment page's path, for redirects from payhub's own pages (same host).
+pub fn payment_path(state: &AppState, id: PaymentId) -> String {
+    format!("/pay/{}/{}", id, state.master_key.page_token(id.get()))
 }
 
 /// Everything a page needs about its payment.

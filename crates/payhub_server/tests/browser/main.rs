@@ -15,6 +15,7 @@
 //! - [`shop`]: the merchant's side: its web site (the `returnUrl`) and the
 //!   retail API call that creates a sale.
 //! - [`wallet`], [`card`]: the customer journeys.
+//! - [`consent`]: a telco subscriber on the consent page (seed 004).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The API tests' harness (`TestApp`); this binary uses only part of it.
@@ -23,6 +24,7 @@
 mod helpers;
 
 mod card;
+mod consent;
 mod driver;
 mod shop;
 mod wallet;

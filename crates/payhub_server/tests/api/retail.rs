@@ -701,3 +701,24 @@ both_backends! {
         assert!(refund_hook["gwRefCode"].as_str().is_some_and(|c| !c.is_empty()), "{refund_hook}");
     }
 }
+
+both_backends! {
+    async fn concurrent_sales_with_one_rrn_make_one_payment(app: TestApp) {
+        let app = std::sync::Arc::new(app);
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                app.retail("sales", sale("WXPAY", "race-1", 100)).await
+            }));
+        }
+        let mut codes = Vec::new();
+        for task in tasks {
+            codes.push(task.await.unwrap()["errorCode"].as_str().unwrap().to_owned());
+        }
+        codes.sort();
+        assert_eq!(codes.iter().filter(|c| *c == "0").count(), 1, "{codes:?}");
+        assert!(codes.iter().all(|c| c == "0" || c == "40008"), "never an internal error: {codes:?}");
+        assert_eq!(app.payment_count().await, 1);
+    }
+}

@@ -138,7 +138,18 @@ pub(super) async fn claim_reference(
     .bind(reference.resource_id)
     .bind(micros(now))
     .execute(&mut **tx)
-    .await?;
+    .await
+    .map_err(|error| {
+        // A concurrent request claimed it between the check and the insert.
+        if error
+            .as_database_error()
+            .is_some_and(|e| e.is_unique_violation())
+        {
+            StoreError::DuplicateReference
+        } else {
+            error.into()
+        }
+    })?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use crate::gateways::simulated::NotificationSink;
 use crate::gateways::Gateways;
 use crate::secrets::MasterKey;
 use crate::state::AppState;
-use crate::{api_retail, deliveries, gateways, hub, ops, page, sandbox};
+use crate::{api_aps, api_retail, deliveries, gateways, hub, ops, page, sandbox};
 
 /// A bound, ready-to-run payhub.
 pub struct Application {
@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
+        .nest(api_aps::BASE_PATH, api_aps::router())
         .merge(page::router())
         .merge(gateways::http::router())
         .merge(deliveries::router())

@@ -94,6 +94,8 @@ pub enum DeliveryKind {
     TmfHub,
     /// A retail sale's result to its `webhookUrl`.
     RetailWebhook,
+    /// An APS payment's result (`APSPayment`) to its `notifyUrl`.
+    ApsNotify,
 }
 
 impl DeliveryKind {
@@ -101,6 +103,7 @@ impl DeliveryKind {
         match self {
             DeliveryKind::TmfHub => "tmf_hub",
             DeliveryKind::RetailWebhook => "retail_webhook",
+            DeliveryKind::ApsNotify => "aps_notify",
         }
     }
 
@@ -108,6 +111,7 @@ impl DeliveryKind {
         match text {
             "tmf_hub" => Some(DeliveryKind::TmfHub),
             "retail_webhook" => Some(DeliveryKind::RetailWebhook),
+            "aps_notify" => Some(DeliveryKind::ApsNotify),
             _ => None,
         }
     }
@@ -124,6 +128,8 @@ pub struct FanOut {
 /// A merchant webhook to deliver, with its body fixed now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewWebhook {
+    /// `RetailWebhook` or `ApsNotify`.
+    pub kind: DeliveryKind,
     pub merchant_id: MerchantId,
     pub url: String,
     pub body: String,
@@ -199,6 +205,9 @@ pub struct GatewayPayment {
     pub lang: String,
     pub return_url: Option<String>,
     pub webhook_url: Option<String>,
+    /// Where the customer goes when the payment failed (APS `callbackUrlFail`);
+    /// `return_url` is used for every outcome when absent.
+    pub fail_url: Option<String>,
     pub card: Option<CardRecord>,
     pub created_at: DateTime<Utc>,
 }

@@ -27,6 +27,7 @@ use crate::records::{
 use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
 
+mod aps;
 mod gateway;
 
 /// Which SQL server is behind the pool.
@@ -1060,7 +1061,7 @@ impl Store for SqlStore {
                 sqlx::query(
                     "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
                      next_attempt_at, created_at, updated_at, kind, body) \
-                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, 'retail_webhook', $8) \
+                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, $8, $9) \
                      ON CONFLICT (event_id, subscription_id) DO NOTHING",
                 )
                 .bind(payhub_core::ids::generate_id(now))
@@ -1070,6 +1071,7 @@ impl Store for SqlStore {
                 .bind(micros(now))
                 .bind(micros(now))
                 .bind(micros(now))
+                .bind(webhook.kind.as_str())
                 .bind(webhook.body.clone())
                 .execute(&mut *tx)
                 .await?;

@@ -74,9 +74,9 @@ impl ApsError {
             ApsError::InvalidPaymentIds(_) => "invalid_payment_ids",
             ApsError::PaymentMethodNotFound(_) => "payment_method_not_found",
             ApsError::GatewayUnavailable(_) => "gateway_unavailable",
-            ApsError::IdempotencyKeyInvalid => "idempotency_key_invalid",
+            ApsError::IdempotencyKeyInvalid => "invalid_idempotency_key",
             ApsError::IdempotencyKeyReused => "idempotency_key_reused",
-            ApsError::IdempotencyInProgress => "idempotency_in_progress",
+            ApsError::IdempotencyInProgress => "idempotency_request_in_progress",
             ApsError::Unavailable => "service_unavailable",
             ApsError::Internal => "internal_error",
         }

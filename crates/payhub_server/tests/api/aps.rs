@@ -570,7 +570,7 @@ both_backends! {
         assert_eq!(other["code"], "idempotency_key_reused");
         let (status, bad) = app.aps_pay_as(&app.merchant, &account.aps_id, body, Some("has space")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(bad["code"], "idempotency_key_invalid");
+        assert_eq!(bad["code"], "invalid_idempotency_key");
         // A refused request's answer is kept under its key too.
         let (status, refused) = app.aps_pay_as(&app.merchant, &account.aps_id, r#"{"total": 0}"#, Some("k2")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`money`] and [`currency`]: exact amounts with their ISO 4217 currency.
+//! - [`credit`]: how an account's available credit and a payment method share a total.
 //! - [`ids`]: time-ordered random 64-bit ids and merchant ids.
 //! - [`status`]: the status machine; [`status::transition`] is the only gate.
 //! - [`ledger`]: payments, refunds, and the rules a refund must pass.
@@ -12,6 +13,7 @@
 //! This crate has no HTTP and no SQL on purpose: facades translate their wire
 //! formats into these types, and the store persists them.
 
+pub mod credit;
 pub mod currency;
 pub mod events;
 pub mod gateway;

@@ -26,7 +26,7 @@ use crate::gateways::simulated::NotificationSink;
 use crate::gateways::Gateways;
 use crate::secrets::MasterKey;
 use crate::state::AppState;
-use crate::{api_retail, api_telco, deliveries, gateways, hub, ops, page, sandbox};
+use crate::{api_aps, api_retail, api_telco, deliveries, gateways, hub, ops, page, sandbox};
 
 /// A bound, ready-to-run payhub.
 pub struct Application {
@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())
         .merge(api_telco::consent_router())
+        .nest(api_aps::BASE_PATH, api_aps::router())
         .merge(page::router())
         .merge(gateways::http::router())
         .merge(deliveries::router())

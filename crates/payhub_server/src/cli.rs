@@ -1,5 +1,5 @@
 //! The command line: `payhub serve | migrate | merchant create | list | show |
-//! gateways | deliveries list | resend`.
+//! gateways | deliveries list | resend | aps account-create | credit | show`.
 //!
 //! These spellings are a contract that scripts rely on; see README.md.
 
@@ -44,6 +44,9 @@ pub enum Command {
     /// Administer the telco payment service: catalogues and callback URLs.
     #[command(subcommand)]
     Telco(TelcoCommand),
+    /// Administer APS accounts (seed 001): credit and stored payment methods.
+    #[command(subcommand)]
+    Aps(ApsCommand),
 }
 
 /// Telco payment service administration (operators).
@@ -74,6 +77,52 @@ pub enum TelcoCommand {
     Callback {
         merchant: String,
         url: Option<String>,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+}
+
+/// APS account administration (operators).
+#[derive(Subcommand, Debug)]
+pub enum ApsCommand {
+    /// Create a customer account (an APS PaymentManagement resource) of a merchant.
+    AccountCreate {
+        /// The merchant id (mer_…).
+        merchant: String,
+        /// The account's ISO 4217 currency; every payment of it is in this currency.
+        #[arg(long)]
+        currency: String,
+        /// Credit available at once, e.g. 25.00.
+        #[arg(long)]
+        credit: Option<String>,
+        /// The APS resource id to use (a UUID); a fresh one when absent.
+        #[arg(long)]
+        aps_id: Option<String>,
+        /// The customer account UUID (APSPayment.accountId); a fresh one when absent.
+        #[arg(long)]
+        account_id: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Add credit to an account, e.g. `payhub aps credit APS_ID 10.00`.
+    Credit {
+        /// The APS resource id.
+        aps_id: String,
+        /// The amount to add, in the account's currency.
+        amount: String,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
+    /// Show an account: its credit and stored payment methods.
+    Show {
+        /// The APS resource id.
+        aps_id: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         settings: SettingsInput,
     },
@@ -273,6 +322,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Telco(command) => telco_command(config, command).await,
+        Command::Aps(command) => aps(config, command).await,
         Command::Merchant(MerchantCommand::List {
             json,
             settings: input,
@@ -294,6 +344,121 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `payhub aps …`.
+async fn aps(config: Option<&Path>, command: ApsCommand) -> anyhow::Result<()> {
+    use crate::api_aps::accounts;
+    match command {
+        ApsCommand::AccountCreate {
+            merchant,
+            currency,
+            credit,
+            aps_id,
+            account_id,
+            json,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let merchant = find_merchant(store.as_ref(), &merchant).await?;
+            let currency = payhub_core::Currency::parse(&currency)?;
+            let credit = credit
+                .map(|text| accounts::parse_amount(&text, currency))
+                .transpose()?;
+            let account = accounts::create_account(
+                store.as_ref(),
+                &merchant.id,
+                currency,
+                credit,
+                aps_id.as_deref(),
+                account_id.as_deref(),
+            )
+            .await?;
+            print_account(store.as_ref(), &account, json).await
+        }
+        ApsCommand::Credit {
+            aps_id,
+            amount,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let account = store
+                .find_aps_account(&aps_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no APS account {aps_id}"))?;
+            let amount = accounts::parse_amount(&amount, account.currency)?;
+            let account = store
+                .add_aps_credit(&aps_id, amount.amount_minor(), chrono::Utc::now())
+                .await?;
+            print_account(store.as_ref(), &account, false).await
+        }
+        ApsCommand::Show {
+            aps_id,
+            json,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let account = store
+                .find_aps_account(&aps_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no APS account {aps_id}"))?;
+            print_account(store.as_ref(), &account, json).await
+        }
+    }
+}
+
+async fn print_account(
+    store: &dyn Store,
+    account: &payhub_store::ApsAccount,
+    json: bool,
+) -> anyhow::Result<()> {
+    let credit = payhub_core::Money::from_minor(account.available_credit_minor, account.currency)?;
+    let methods = store.list_aps_payment_methods(&account.aps_id).await?;
+    if json {
+        let methods: Vec<_> = methods
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "paymentMethodId": m.id, "kind": m.kind.as_str(), "gateway": m.gateway,
+                    "brand": m.brand, "first6": m.first6, "last4": m.last4,
+                })
+            })
+            .collect();
+        let view = serde_json::json!({
+            "apsId": account.aps_id,
+            "merchantId": account.merchant_id.as_str(),
+            "accountId": account.account_id,
+            "currency": account.currency.code(),
+            "availableCredit": crate::api_aps::view::number(credit),
+            "paymentMethods": methods,
+        });
+        println!("{view}");
+        return Ok(());
+    }
+    println!(
+        "APS account {} of merchant {}",
+        account.aps_id, account.merchant_id
+    );
+    println!("account id: {}", account.account_id);
+    println!(
+        "available credit: {} {}",
+        credit.to_decimal(),
+        account.currency.code()
+    );
+    if methods.is_empty() {
+        println!("payment methods: none");
+    }
+    for method in &methods {
+        println!(
+            "payment method {}: {}",
+            method.id,
+            crate::api_aps::pay::method_label(method)
+        );
+    }
+    Ok(())
 }
 
 async fn find_merchant(store: &dyn Store, id: &str) -> anyhow::Result<Merchant> {

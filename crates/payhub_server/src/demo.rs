@@ -117,6 +117,7 @@ pub fn print_banner(settings: &Settings, backend: &str, demo: Option<&DemoCreden
                 println!("  retail online API: {base}/tt-pms-ws/rest/online/  apiKey: {}  secret: {}", derived.retail_api_key, derived.retail_secret);
                 println!("  webhook signing secret: {}", derived.webhook_secret);
             }
+            println!("  APS PaymentManagement: {base}/aps/2/resources/APS_ID/payment (accounts: payhub aps account-create {} --currency USD)", demo.merchant_id);
             if settings.mode == crate::config::Mode::Sandbox {
                 println!("  sandbox mode: settle simulated payments with POST {base}/sandbox/v1/payments/ID/outcome");
             }

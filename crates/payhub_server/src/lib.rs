@@ -5,6 +5,8 @@
 //! - [`app`]: builds the router and runs server and workers (one path for
 //!   production and tests).
 //! - [`api_tmf676`]: the TMF676 facade (wire types, router, error envelope).
+//! - [`api_retail`]: the retail online-payment dialect (seed 003).
+//! - [`api_aps`]: the APS PaymentManagement dialect (seed 001).
 //! - [`auth`], [`merchants`]: who is calling, and their credentials.
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
 //! - [`hub`]: workers that deliver outbox events to TMF hub listeners;
@@ -12,6 +14,7 @@
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
 
+pub mod api_aps;
 pub mod api_retail;
 pub mod api_telco;
 pub mod api_tmf676;

@@ -4,11 +4,13 @@
 //! - [`store`]: the [`Store`] trait, the one interface the server talks to.
 //! - [`sql`]: its implementation on SQLite and PostgreSQL.
 //! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
+//! - [`aps`]: the APS dialect's accounts, credit and stored payment methods.
 //! - [`error`]: storage failures, classified for the facades.
 //!
 //! [`connect`] picks the backend from the URL scheme, applies the durability
 //! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
 
+pub mod aps;
 pub mod error;
 mod group_commit;
 pub mod records;
@@ -24,6 +26,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use aps::{
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsStore, ApsWrite, CreditError,
+    CreditState, MethodKind,
+};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use records::*;
 pub use sql::{Backend, SqlStore};

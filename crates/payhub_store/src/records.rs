@@ -97,6 +97,8 @@ pub enum DeliveryKind {
     RetailWebhook,
     /// A telco transaction's new state to its service's callback URL.
     TelcoCallback,
+    /// An APS payment's result (`APSPayment`) to its `notifyUrl`.
+    ApsNotify,
 }
 
 impl DeliveryKind {
@@ -105,6 +107,7 @@ impl DeliveryKind {
             DeliveryKind::TmfHub => "tmf_hub",
             DeliveryKind::RetailWebhook => "retail_webhook",
             DeliveryKind::TelcoCallback => "telco_callback",
+            DeliveryKind::ApsNotify => "aps_notify",
         }
     }
 
@@ -113,6 +116,7 @@ impl DeliveryKind {
             "tmf_hub" => Some(DeliveryKind::TmfHub),
             "retail_webhook" => Some(DeliveryKind::RetailWebhook),
             "telco_callback" => Some(DeliveryKind::TelcoCallback),
+            "aps_notify" => Some(DeliveryKind::ApsNotify),
             _ => None,
         }
     }
@@ -206,6 +210,9 @@ pub struct GatewayPayment {
     pub lang: String,
     pub return_url: Option<String>,
     pub webhook_url: Option<String>,
+    /// Where the customer goes when the payment failed (APS `callbackUrlFail`);
+    /// `return_url` is used for every outcome when absent.
+    pub fail_url: Option<String>,
     pub card: Option<CardRecord>,
     pub created_at: DateTime<Utc>,
 }

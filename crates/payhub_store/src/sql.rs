@@ -28,6 +28,7 @@ use crate::records::{
 use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
 
+mod aps;
 mod gateway;
 mod telco;
 

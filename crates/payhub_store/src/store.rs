@@ -7,6 +7,7 @@ use payhub_core::{
     SubscriptionId,
 };
 
+use crate::aps::ApsStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
@@ -17,8 +18,9 @@ use crate::records::{
 
 /// The ledger's storage. Every method that changes a payment or refund also
 /// writes its [`LedgerEvent`] to the outbox in the same transaction.
+/// The APS dialect's tables are in [`ApsStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ApsStore + Send + Sync + 'static {
     /// Which backend this is, for logs and the readiness probe.
     fn backend_name(&self) -> &'static str;
 

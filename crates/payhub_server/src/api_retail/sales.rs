@@ -65,6 +65,7 @@ pub async fn sales(
         subject: sale.subject.clone(),
         return_url: sale.return_url.clone(),
         webhook_url: sale.webhook_url.clone(),
+        fail_url: None,
         reference: Some((DIALECT, sale.retail.rrn.clone())),
     };
     let (payment, outcome) = match flow::start_payment(&state, new).await {

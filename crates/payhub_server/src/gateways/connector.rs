@@ -42,6 +42,30 @@ pub struct GatewayReport {
     pub code: Option<(String, String)>,
 }
 
+/// A payment method the customer stored earlier, charged without them.
+/// Never a card number: a token and what may be shown of the card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMethod {
+    pub token: String,
+    /// `card` or `wallet`.
+    pub kind: String,
+    pub brand: Option<String>,
+    pub first6: Option<String>,
+    pub last4: Option<String>,
+}
+
+impl StoredMethod {
+    /// The card as the gateway row keeps it (`None` for a wallet).
+    pub fn token_card(&self) -> Option<payhub_store::CardRecord> {
+        (self.kind == "card").then(|| payhub_store::CardRecord {
+            token: self.token.clone(),
+            brand: self.brand.clone().unwrap_or_default(),
+            first6: self.first6.clone().unwrap_or_default(),
+            last4: self.last4.clone().unwrap_or_default(),
+        })
+    }
+}
+
 /// A refund payhub asks a gateway for.
 #[derive(Clone, Debug)]
 pub struct RefundRequest {
@@ -92,6 +116,14 @@ pub trait Connector: Send + Sync + 'static {
         &self,
         payment_id: PaymentId,
         card: &CardInput,
+    ) -> Result<GatewayReport, GatewayError>;
+    /// Creates the payment at the gateway and charges a stored token at once,
+    /// with no customer present (a merchant-initiated charge). The answer is
+    /// final (succeeded or declined); a timeout leaves it to the checker.
+    async fn charge_token(
+        &self,
+        request: &StartRequest,
+        method: &StoredMethod,
     ) -> Result<GatewayReport, GatewayError>;
     /// Answers a 3-D Secure challenge.
     async fn answer_challenge(

@@ -20,7 +20,9 @@ use payhub_store::{
     InsertRefundError, StoreError, UpdateStatusError,
 };
 
-use super::connector::{GatewayError, GatewayReport, RefundRequest, StartRequest, Started};
+use super::connector::{
+    GatewayError, GatewayReport, RefundRequest, StartRequest, Started, StoredMethod,
+};
 use super::{Connector, GatewayKind};
 use crate::card::{CardInput, CardNumber};
 use crate::lang::Lang;
@@ -37,6 +39,8 @@ pub struct NewGatewayPayment {
     pub subject: Option<String>,
     pub return_url: Option<String>,
     pub webhook_url: Option<String>,
+    /// Where the page sends the customer after a failure; `return_url` when `None`.
+    pub fail_url: Option<String>,
     /// The dialect's unique reference: (dialect, reference).
     pub reference: Option<(&'static str, String)>,
 }
@@ -107,8 +111,7 @@ pub async fn start_payment(
         .connector(new.gateway)
         .ok_or(FlowError::NoConnector(new.gateway))?;
     let now = Utc::now();
-    let expires_at =
-        now + chrono::Duration::from_std(state.settings.gateways.qr_expiry).unwrap_or_default();
+    let expires_at = expiry(state, now);
     let mut payment_fields = new.payment;
     payment_fields.status = Some(Status::PendingAuthorization);
     let mut attempt = 0;
@@ -121,24 +124,19 @@ pub async fn start_payment(
             payment.status,
             now,
         );
-        let row = GatewayPayment {
-            payment_id: payment.id,
-            merchant_id: payment.merchant_id.clone(),
-            gateway: new.gateway.code().to_owned(),
-            gw_ref: None,
-            state: GatewayState::Unknown,
-            action: None,
-            gw_error_code: None,
-            gw_error_message: None,
+        let row = gateway_row(
+            state,
+            &payment,
+            GatewayRow {
+                gateway: new.gateway,
+                lang: new.lang,
+                return_url: new.return_url.clone(),
+                fail_url: new.fail_url.clone(),
+                webhook_url: new.webhook_url.clone(),
+            },
             expires_at,
-            next_check_at: Some(first_check(state, now)),
-            checks: 0,
-            lang: new.lang.code().to_owned(),
-            return_url: new.return_url.clone(),
-            webhook_url: new.webhook_url.clone(),
-            card: None,
-            created_at: now,
-        };
+            now,
+        );
         let reference = new
             .reference
             .as_ref()
@@ -161,7 +159,18 @@ pub async fn start_payment(
         }
     };
     state.notify_outbox();
-    let outcome = start_at(state, connector.as_ref(), &payment, new.subject, expires_at).await?;
+    let amount = payment
+        .total_amount
+        .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
+    let outcome = start_recorded(
+        state,
+        connector.as_ref(),
+        payment.id,
+        amount,
+        new.subject,
+        expires_at,
+    )
+    .await;
     Ok((payment, outcome))
 }
 
@@ -179,13 +188,63 @@ pub async fn start_for_existing(
         .gateways
         .connector(gateway)
         .ok_or(FlowError::NoConnector(gateway))?;
+    let amount = payment
+        .total_amount
+        .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
     let now = Utc::now();
-    let expires_at =
-        now + chrono::Duration::from_std(state.settings.gateways.qr_expiry).unwrap_or_default();
-    let row = GatewayPayment {
+    let expires_at = expiry(state, now);
+    let row = gateway_row(
+        state,
+        payment,
+        GatewayRow {
+            gateway,
+            lang,
+            return_url,
+            fail_url: None,
+            webhook_url: None,
+        },
+        expires_at,
+        now,
+    );
+    state.store.insert_gateway_row(&row).await?;
+    Ok(start_recorded(
+        state,
+        connector.as_ref(),
+        payment.id,
+        amount,
+        subject,
+        expires_at,
+    )
+    .await)
+}
+
+/// What a gateway row needs beyond its payment.
+pub struct GatewayRow {
+    pub gateway: GatewayKind,
+    pub lang: Lang,
+    pub return_url: Option<String>,
+    pub fail_url: Option<String>,
+    pub webhook_url: Option<String>,
+}
+
+/// When an unpaid payment started now closes at its gateway.
+pub fn expiry(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(state.settings.gateways.qr_expiry).unwrap_or_default()
+}
+
+/// The gateway row of a payment about to be recorded: outcome `unknown`,
+/// with its first check already scheduled.
+pub fn gateway_row(
+    state: &AppState,
+    payment: &Payment,
+    row: GatewayRow,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> GatewayPayment {
+    GatewayPayment {
         payment_id: payment.id,
         merchant_id: payment.merchant_id.clone(),
-        gateway: gateway.code().to_owned(),
+        gateway: row.gateway.code().to_owned(),
         gw_ref: None,
         state: GatewayState::Unknown,
         action: None,
@@ -194,33 +253,32 @@ pub async fn start_for_existing(
         expires_at,
         next_check_at: Some(first_check(state, now)),
         checks: 0,
-        lang: lang.code().to_owned(),
-        return_url,
-        webhook_url: None,
+        lang: row.lang.code().to_owned(),
+        return_url: row.return_url,
+        webhook_url: row.webhook_url,
+        fail_url: row.fail_url,
         card: None,
         created_at: now,
-    };
-    state.store.insert_gateway_row(&row).await?;
-    start_at(state, connector.as_ref(), payment, subject, expires_at).await
+    }
 }
 
-/// Asks the gateway to start a payment whose rows are written, and applies its answer.
-async fn start_at(
+/// Starts a recorded payment at its gateway for `amount` and records the
+/// answer. Call only after the payment and its gateway row are committed.
+pub async fn start_recorded(
     state: &AppState,
     connector: &dyn Connector,
-    payment: &Payment,
+    payment_id: payhub_core::PaymentId,
+    amount: payhub_core::Money,
     subject: Option<String>,
     expires_at: DateTime<Utc>,
-) -> Result<StartOutcome, FlowError> {
+) -> StartOutcome {
     let request = StartRequest {
-        payment_id: payment.id,
-        amount: payment
-            .total_amount
-            .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?,
+        payment_id,
+        amount,
         subject,
         expires_at,
     };
-    let outcome = match call(state, connector.start(&request)).await {
+    match call(state, connector.start(&request)).await {
         Ok(Started::Qr { gw_ref, qr_content }) => {
             let report = GatewayReport {
                 gw_ref: Some(gw_ref),
@@ -228,7 +286,7 @@ async fn start_at(
                 qr_content: Some(qr_content),
                 code: None,
             };
-            apply_report_to(state, payment.id, expires_at, 0, report).await;
+            apply_report_to(state, payment_id, expires_at, 0, report).await;
             StartOutcome::Ready
         }
         Ok(Started::CardForm { gw_ref }) => {
@@ -238,7 +296,7 @@ async fn start_at(
                 qr_content: Some(CARD_ACTION.to_owned()),
                 code: None,
             };
-            apply_report_to(state, payment.id, expires_at, 0, report).await;
+            apply_report_to(state, payment_id, expires_at, 0, report).await;
             StartOutcome::Ready
         }
         Err(GatewayError::Rejected { code, message }) => {
@@ -248,15 +306,67 @@ async fn start_at(
                 qr_content: None,
                 code: Some((code, message)),
             };
-            apply_report_to(state, payment.id, expires_at, 0, report).await;
+            apply_report_to(state, payment_id, expires_at, 0, report).await;
             StartOutcome::Declined
         }
         Err(error) => {
-            tracing::warn!(payment.id = %payment.id, gateway = %connector.kind(), %error, "gateway start gave no answer; will check");
+            tracing::warn!(payment.id = %payment_id, gateway = %connector.kind(), %error, "gateway start gave no answer; will check");
             StartOutcome::TimedOut
         }
+    }
+}
+
+/// How a charge of a stored method ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved,
+    Declined,
+    /// No answer in time; the checker will find out.
+    TimedOut,
+}
+
+/// Charges a recorded payment to a stored method (no customer present) for
+/// `amount` and records the answer, with the method's card on the gateway
+/// row. Call only after the payment and its gateway row are committed.
+pub async fn charge_recorded(
+    state: &AppState,
+    connector: &dyn Connector,
+    request: &StartRequest,
+    method: &StoredMethod,
+) -> ChargeOutcome {
+    let report = match call(state, connector.charge_token(request, method)).await {
+        Ok(report) => report,
+        Err(GatewayError::Rejected { code, message }) => GatewayReport {
+            gw_ref: None,
+            state: GatewayState::Declined,
+            qr_content: None,
+            code: Some((code, message)),
+        },
+        Err(error) => {
+            tracing::warn!(payment.id = %request.payment_id, gateway = %connector.kind(), %error, "stored-method charge gave no answer; will check");
+            return ChargeOutcome::TimedOut;
+        }
     };
-    Ok(outcome)
+    let outcome = match report.state {
+        GatewayState::Succeeded => ChargeOutcome::Approved,
+        GatewayState::Unknown => ChargeOutcome::TimedOut,
+        _ => ChargeOutcome::Declined,
+    };
+    let mut update = update_from(state, request.expires_at, 0, None, report);
+    update.card = method.token_card();
+    match state
+        .store
+        .apply_gateway_update(request.payment_id, &update, Utc::now())
+        .await
+    {
+        Ok(GatewayApplied::Changed(row)) if row.state.is_final() => state.notify_outbox(),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(payment.id = %request.payment_id, error.cause_chain = ?error, "cannot record a stored-method charge; will check");
+            return ChargeOutcome::TimedOut;
+        }
+    }
+    outcome
 }
 
 /// Applies what a gateway said about a payment and schedules the next check.

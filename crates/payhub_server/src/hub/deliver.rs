@@ -78,10 +78,14 @@ async fn attempt(
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
     let body = match (&delivery.kind, &delivery.body) {
-        (DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback, Some(body)) => {
-            Some(body.clone())
-        }
-        (DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback, None) => None,
+        (
+            DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify,
+            Some(body),
+        ) => Some(body.clone()),
+        (
+            DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify,
+            None,
+        ) => None,
         (DeliveryKind::TmfHub, _) => tmf_body(state, delivery).await?,
     };
     let Some(body) = body else {
@@ -187,7 +191,7 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Whether a receiver's answer acknowledges the delivery; why not, if not.
-/// A TMF listener acknowledges with any 2xx; a retail merchant with
+/// A TMF listener and an APS `notifyUrl` acknowledge with any 2xx; a retail merchant with
 /// `{"errorCode":"0"}` (seed 003).
 fn acknowledgement_error(
     kind: DeliveryKind,
@@ -198,7 +202,7 @@ fn acknowledgement_error(
         return Some(format!("receiver answered {status}"));
     }
     match kind {
-        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback => None,
+        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify => None,
         DeliveryKind::RetailWebhook => {
             let code = serde_json::from_str::<serde_json::Value>(body)
                 .ok()
@@ -222,9 +226,10 @@ async fn record_failure(
     response: Option<String>,
 ) -> Result<(), StoreError> {
     let attempts_made = delivery.attempts + 1;
-    // TMF listeners: exponential backoff; retail webhooks: seed 003's fixed interval.
+    // TMF listeners, telco callbacks and APS notifications: exponential backoff; retail
+    // webhooks: seed 003's fixed interval.
     let (max_attempts, delay) = match delivery.kind {
-        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback => (
+        DeliveryKind::TmfHub | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify => (
             state.settings.hub.max_attempts,
             backoff(&state.settings.hub, delivery.attempts),
         ),

@@ -46,11 +46,7 @@ async fn try_dispatch_batch(state: &AppState) -> Result<usize, StoreError> {
         fan_out.push(FanOut {
             event: event.id,
             subscriptions: matching_listeners(state, event, subscriptions).await?,
-            webhooks: retail_webhook(state, event)
-                .await?
-                .into_iter()
-                .chain(telco_callback(state, event).await?)
-                .collect(),
+            webhooks: merchant_webhook(state, event).await?.into_iter().collect(),
         });
     }
     if !fan_out.is_empty() {
@@ -77,6 +73,54 @@ async fn matching_listeners(
         .filter(|s| subscription_matches(s, &envelope))
         .cloned()
         .collect())
+}
+
+/// The one merchant webhook an event may cause: an APS payment's `notifyUrl`,
+/// or a retail sale's `webhookUrl`.
+async fn merchant_webhook(
+    state: &AppState,
+    event: &LedgerEvent,
+) -> Result<Option<NewWebhook>, StoreError> {
+    if let Some(webhook) = aps_notification(state, event).await? {
+        return Ok(Some(webhook));
+    }
+    if let Some(webhook) = telco_callback(state, event).await? {
+        return Ok(Some(webhook));
+    }
+    retail_webhook(state, event).await
+}
+
+/// An APS payment's result to its `notifyUrl` when it ends (paid or failed):
+/// the `APSPayment`, fixed now so every attempt sends the same bytes.
+async fn aps_notification(
+    state: &AppState,
+    event: &LedgerEvent,
+) -> Result<Option<NewWebhook>, StoreError> {
+    if event.kind.is_refund() || (!event.status.is_terminal() && event.status != Status::Captured) {
+        return Ok(None);
+    }
+    let Some(id) = PaymentId::from_i64(event.resource_id) else {
+        return Ok(None);
+    };
+    let store = state.store.as_ref();
+    let Some(aps) = store.find_aps_payment(id).await? else {
+        return Ok(None);
+    };
+    let Some(url) = aps.notify_url.clone() else {
+        return Ok(None);
+    };
+    let Some(account) = store.find_aps_account(&aps.aps_id).await? else {
+        return Ok(None);
+    };
+    let Some(body) = crate::api_aps::view::load_aps_payment(store, &account, &aps).await? else {
+        return Ok(None);
+    };
+    Ok(Some(NewWebhook {
+        kind: DeliveryKind::ApsNotify,
+        merchant_id: event.merchant_id.clone(),
+        url,
+        body: body.to_string(),
+    }))
 }
 
 /// The merchant webhook an event causes: when a sale with a `webhookUrl`

@@ -130,11 +130,26 @@ fn outcome_of(state: GatewayState) -> PageOutcome {
 }
 
 /// Where the customer goes once the payment has ended: the merchant's
-/// `returnUrl` with the result in its query, or payhub's result page.
+/// failure URL (when it gave one and the payment failed) or `returnUrl`, with
+/// the result in its query, or payhub's result page.
 fn finished_redirect(loaded: &Loaded) -> Response {
-    let Some(return_url) = loaded.gateway.return_url.as_deref() else {
+    let failed = loaded.gateway.state != GatewayState::Succeeded;
+    let target = match (failed, loaded.gateway.fail_url.as_deref()) {
+        (true, Some(fail_url)) => Some(fail_url),
+        _ => loaded.gateway.return_url.as_deref(),
+    };
+    let Some(return_url) = target else {
         return Redirect::to(&format!("{}/result", loaded.base)).into_response();
     };
+    if let Some(parameters) = crate::api_aps::view::callback_parameters(&loaded.payment) {
+        return match url::Url::parse(return_url) {
+            Ok(mut url) => {
+                url.query_pairs_mut().extend_pairs(parameters);
+                Redirect::to(url.as_str()).into_response()
+            }
+            Err(_) => Redirect::to(&format!("{}/result", loaded.base)).into_response(),
+        };
+    }
     let status = sale_status(loaded.gateway.state, false);
     let retail =
         RetailAttributes::from_document(loaded.payment.document.as_str()).unwrap_or_else(|| {

@@ -78,3 +78,92 @@ fn bad_database_urls_are_clear_errors() {
     );
     assert!(!stderr.contains("panicked"));
 }
+
+#[test]
+fn aps_accounts_are_created_credited_and_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let created = payhub(&[
+        "merchant",
+        "create",
+        "APS shop",
+        "--json",
+        "--data-dir",
+        data_dir,
+    ]);
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let merchant = created["merchantId"].as_str().unwrap();
+
+    let output = payhub(&[
+        "aps",
+        "account-create",
+        merchant,
+        "--currency",
+        "USD",
+        "--credit",
+        "25.00",
+        "--json",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let account: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let aps_id = account["apsId"].as_str().unwrap();
+    assert_eq!(aps_id.len(), 36, "a UUID: {account}");
+    assert_eq!(account["availableCredit"].to_string(), "25.00");
+    assert_eq!(account["paymentMethods"], serde_json::json!([]));
+
+    let credited = payhub(&["aps", "credit", aps_id, "10.50", "--data-dir", data_dir]);
+    assert!(
+        credited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&credited.stderr)
+    );
+    let shown = payhub(&["aps", "show", aps_id, "--json", "--data-dir", data_dir]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["availableCredit"].to_string(), "35.50");
+
+    for (args, message) in [
+        (
+            vec!["aps", "credit", aps_id, "0.001"],
+            "more decimals than USD allows",
+        ),
+        (vec!["aps", "credit", aps_id, "-1"], "unexpected argument"),
+        (vec!["aps", "show", "no-such-account"], "no APS account"),
+        (
+            vec!["aps", "account-create", merchant, "--currency", "XYZ"],
+            "XYZ",
+        ),
+        (
+            vec![
+                "aps",
+                "account-create",
+                merchant,
+                "--currency",
+                "USD",
+                "--aps-id",
+                "nope",
+            ],
+            "is not a UUID",
+        ),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--data-dir", data_dir]);
+        let output = payhub(&args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let shown = payhub(&["aps", "show", aps_id, "--json", "--data-dir", data_dir]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        shown["availableCredit"].to_string(),
+        "35.50",
+        "refused commands change nothing"
+    );
+}

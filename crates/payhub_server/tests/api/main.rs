@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod aps;
 mod auth;
 mod cli;
 mod filtering;

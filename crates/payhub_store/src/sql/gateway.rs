@@ -22,7 +22,7 @@ use crate::records::{
 const GATEWAY_PAYMENT_COLUMNS: &str =
     "payment_id, merchant_id, gateway, gw_ref, state, action, gw_error_code, gw_error_message, \
      expires_at, next_check_at, checks, lang, return_url, webhook_url, card_token, card_brand, \
-     card_first6, card_last4, created_at";
+     card_first6, card_last4, created_at, fail_url";
 const GATEWAY_REFUND_COLUMNS: &str =
     "refund_id, payment_id, merchant_id, gateway, gw_ref, state, next_check_at, checks";
 const DELIVERY_COLUMNS: &str = "id, event_id, merchant_id, kind, callback, state, attempts, \
@@ -67,6 +67,7 @@ fn gateway_payment_from_row(row: &AnyRow) -> Result<GatewayPayment, StoreError> 
         lang: row.try_get("lang")?,
         return_url: row.try_get("return_url")?,
         webhook_url: row.try_get("webhook_url")?,
+        fail_url: row.try_get("fail_url")?,
         card,
         created_at: from_micros(row.try_get("created_at")?)?,
     })
@@ -153,15 +154,15 @@ pub(super) async fn claim_reference(
     Ok(())
 }
 
-/// Inserts a payment's gateway row.
-async fn insert_gateway_row(
+/// Writes a gateway payment's row inside `tx`.
+pub(super) async fn insert_gateway_row(
     tx: &mut Transaction<'static, Any>,
     gateway: &GatewayPayment,
 ) -> Result<(), StoreError> {
     let sql = format!(
-            "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-        );
+        "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+    );
     let card = gateway.card.as_ref();
     sqlx::query(&sql)
         .bind(gateway.payment_id.get())
@@ -183,6 +184,7 @@ async fn insert_gateway_row(
         .bind(card.map(|c| c.first6.clone()))
         .bind(card.map(|c| c.last4.clone()))
         .bind(micros(gateway.created_at))
+        .bind(gateway.fail_url.clone())
         .bind(micros(gateway.created_at))
         .execute(&mut **tx)
         .await?;
@@ -380,6 +382,8 @@ impl SqlStore {
         .fetch_one(&mut *tx)
         .await?;
         let updated = gateway_payment_from_row(&row)?;
+        // An APS payment's credit is given back, or its card saved, with the change.
+        super::aps::settle_aps_payment(&mut tx, &updated, now).await?;
         tx.commit().await?;
         Ok(GatewayApplied::Changed(updated))
     }

@@ -1,0 +1,357 @@
+//! `POST /aps/2/resources/{aps-id}/payment` (operation `pay`).
+//!
+//! Credit first, then the payment method: a stored one is charged at once
+//! with no customer present; otherwise the customer pays the rest on the
+//! hosted card page (`redirectData`). The credit debit, the payment, its
+//! gateway row and the kept idempotent answer commit in one transaction.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use payhub_core::credit;
+use payhub_core::{EventKind, LedgerEvent, NewPayment, Payment, Status};
+use payhub_store::{
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, CreditState, Merchant, MethodKind,
+    SavedResponse, StoreError,
+};
+
+use super::error::ApsError;
+use super::request::PayRequest;
+use super::view;
+use super::{find_account, merchant_of};
+use crate::callback_policy::CallbackRefused;
+use crate::gateways::connector::{StartRequest, StoredMethod};
+use crate::gateways::flow::{self, GatewayRow};
+use crate::gateways::{Connector, GatewayKind};
+use crate::idempotency::{self, Admission, IdempotencyScope};
+use crate::lang::Lang;
+use crate::state::AppState;
+
+/// The gateway of the hosted card page.
+const HOSTED_GATEWAY: GatewayKind = GatewayKind::Vmpay;
+
+pub async fn pay(
+    State(state): State<AppState>,
+    Path(aps_id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApsError> {
+    let merchant = merchant_of(&state, &headers).await?;
+    let account = find_account(&state, &merchant, &aps_id).await?;
+    let body = body.map_err(|e| ApsError::InvalidJson(e.body_text()))?;
+    let fingerprint = idempotency::fingerprint(&Method::POST, uri.path(), &body);
+    let scope = match idempotency::admit(
+        state.store.as_ref(),
+        &state.settings,
+        &merchant.id,
+        &headers,
+        &fingerprint,
+    )
+    .await?
+    {
+        Admission::Proceed(scope) => scope,
+        Admission::Replay(saved) => return Ok(respond(saved)),
+    };
+    match pay_once(&state, &merchant, &account, &body, scope.as_ref()).await {
+        Ok(saved) => Ok(respond(saved)),
+        Err(error) => {
+            idempotency::settle_failure(
+                state.store.as_ref(),
+                scope.as_ref(),
+                error.saved_response(),
+            )
+            .await;
+            Err(error)
+        }
+    }
+}
+
+fn respond(saved: SavedResponse) -> Response {
+    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, saved.body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// What the rest of the total goes to.
+enum Route {
+    Stored(ApsPaymentMethod),
+    Hosted,
+}
+
+async fn pay_once(
+    state: &AppState,
+    merchant: &Merchant,
+    account: &ApsAccount,
+    body: &[u8],
+    scope: Option<&IdempotencyScope>,
+) -> Result<SavedResponse, ApsError> {
+    let request = PayRequest::parse(body, account.currency)?;
+    check_urls(state, &request).await?;
+    let route = match request.payment_method_id {
+        Some(id) => Route::Stored(
+            state
+                .store
+                .find_aps_payment_method(id)
+                .await?
+                .filter(|m| m.aps_id == account.aps_id)
+                .ok_or(ApsError::PaymentMethodNotFound(id))?,
+        ),
+        None => Route::Hosted,
+    };
+    let kind = match &route {
+        Route::Stored(method) => GatewayKind::parse(&method.gateway)
+            .ok_or_else(|| ApsError::GatewayUnavailable(method.gateway.clone()))?,
+        Route::Hosted => HOSTED_GATEWAY,
+    };
+    let connector = state
+        .gateways
+        .connector(kind)
+        .filter(|_| merchant.gateways.iter().any(|g| g == kind.code()))
+        .ok_or_else(|| ApsError::GatewayUnavailable(kind.code().to_owned()))?;
+    let now = Utc::now();
+    let expires_at = flow::expiry(state, now);
+    let planner = Planner {
+        state,
+        account,
+        request: &request,
+        method: match &route {
+            Route::Stored(method) => Some(method),
+            Route::Hosted => None,
+        },
+        kind,
+        scope,
+        now,
+        expires_at,
+    };
+    let plan = |available: i64| planner.plan(available);
+    let mut attempt = 0;
+    let write = loop {
+        match state.store.insert_aps_payment(&account.aps_id, &plan).await {
+            Ok(write) => break write,
+            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    state.notify_outbox();
+    tracing::info!(payment.id = %write.payment.id, aps.id = account.aps_id.as_str(),
+        credit_minor = write.aps.credit_minor, method_minor = write.aps.method_minor, "APS payment recorded");
+    let saved = planner.answer(&write);
+    if write.gateway.is_some() {
+        let amount = payhub_core::Money::from_minor(write.aps.method_minor, account.currency)
+            .map_err(|_| ApsError::Internal)?;
+        finish(
+            state,
+            connector.as_ref(),
+            &route,
+            &write,
+            amount,
+            expires_at,
+        )
+        .await;
+    }
+    Ok(saved)
+}
+
+/// Sends the part left for the payment method to its gateway.
+async fn finish(
+    state: &AppState,
+    connector: &dyn Connector,
+    route: &Route,
+    write: &ApsWrite,
+    amount: payhub_core::Money,
+    expires_at: DateTime<Utc>,
+) {
+    let subject = Some("APS payment".to_owned());
+    match route {
+        Route::Stored(method) => {
+            let request = StartRequest {
+                payment_id: write.payment.id,
+                amount,
+                subject,
+                expires_at,
+            };
+            let stored = StoredMethod {
+                token: method.token.clone(),
+                kind: method.kind.as_str().to_owned(),
+                brand: method.brand.clone(),
+                first6: method.first6.clone(),
+                last4: method.last4.clone(),
+            };
+            let outcome = flow::charge_recorded(state, connector, &request, &stored).await;
+            tracing::info!(payment.id = %write.payment.id, ?outcome, "stored method charged");
+        }
+        Route::Hosted => {
+            let outcome = flow::start_recorded(
+                state,
+                connector,
+                write.payment.id,
+                amount,
+                subject,
+                expires_at,
+            )
+            .await;
+            tracing::info!(payment.id = %write.payment.id, ?outcome, "hosted card page started");
+        }
+    }
+}
+
+/// `callbackUrlOk` and `callbackUrlFail` must be http(s) and may not point at
+/// networks payhub refuses (a name payhub cannot resolve is accepted: only
+/// the customer's browser visits them); `notifyUrl`, which payhub POSTs to,
+/// must also resolve to a permitted address.
+async fn check_urls(state: &AppState, request: &PayRequest) -> Result<(), ApsError> {
+    let urls = [
+        (
+            "paymentContext.callbackUrlOk",
+            &request.callback_url_ok,
+            false,
+        ),
+        (
+            "paymentContext.callbackUrlFail",
+            &request.callback_url_fail,
+            false,
+        ),
+        ("paymentContext.notifyUrl", &request.notify_url, true),
+    ];
+    for (name, url, called_by_payhub) in urls {
+        let Some(url) = url else { continue };
+        match state.settings.callback_policy.check_url(url).await {
+            Ok(()) => {}
+            Err(CallbackRefused::Unresolvable { .. }) if !called_by_payhub => {}
+            Err(refused @ CallbackRefused::NotHttp(_)) => {
+                return Err(ApsError::InvalidField(name.into(), refused.to_string()))
+            }
+            Err(refused) => return Err(ApsError::UrlRefused(name.into(), refused.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// Builds an APS payment's rows once the account's credit is known.
+struct Planner<'a> {
+    state: &'a AppState,
+    account: &'a ApsAccount,
+    request: &'a PayRequest,
+    method: Option<&'a ApsPaymentMethod>,
+    kind: GatewayKind,
+    scope: Option<&'a IdempotencyScope>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl Planner<'_> {
+    fn plan(&self, available: i64) -> Result<ApsWrite, StoreError> {
+        let split = credit::split(
+            self.request.total,
+            available,
+            self.request.use_available_credit,
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let covered = split.covered_by_credit();
+        let status = if covered {
+            Status::Captured
+        } else {
+            Status::PendingAuthorization
+        };
+        let mut payment = Payment::record(
+            NewPayment {
+                merchant_id: self.account.merchant_id.clone(),
+                account_id: self.account.account_id.clone(),
+                correlator_id: None,
+                total_amount: Some(self.request.total),
+                status: Some(status),
+                payment_date: None,
+                document: payhub_core::Document::default(),
+            },
+            self.now,
+        );
+        payment.correlator_id = Some(payment.id.to_string());
+        payment.document = payhub_core::Document::new(view::tmf_document(
+            self.account,
+            payment.id,
+            self.request,
+            &split,
+            self.method,
+            self.kind.code(),
+        ));
+        let event = LedgerEvent::new(
+            payment.merchant_id.clone(),
+            EventKind::PaymentCreate,
+            payment.id.get(),
+            payment.status,
+            self.now,
+        );
+        let gateway = (!covered).then(|| {
+            flow::gateway_row(
+                self.state,
+                &payment,
+                GatewayRow {
+                    gateway: self.kind,
+                    lang: Lang::En,
+                    return_url: self.request.callback_url_ok.clone(),
+                    fail_url: self.request.callback_url_fail.clone(),
+                    webhook_url: None,
+                },
+                self.expires_at,
+                self.now,
+            )
+        });
+        let aps = ApsPayment {
+            payment_id: payment.id,
+            aps_id: self.account.aps_id.clone(),
+            merchant_id: self.account.merchant_id.clone(),
+            credit_minor: split.credit.amount_minor(),
+            method_minor: split.rest.amount_minor(),
+            credit_state: if split.credit.amount_minor() > 0 {
+                CreditState::Held
+            } else {
+                CreditState::None
+            },
+            payment_method_id: self.method.filter(|_| !covered).map(|m| m.id),
+            save_method: !covered && self.method.is_none(),
+            notify_url: self.request.notify_url.clone(),
+            created_at: self.now,
+        };
+        let mut write = ApsWrite {
+            payment,
+            event,
+            gateway,
+            aps,
+            kept: None,
+        };
+        write.kept = self.scope.map(|scope| scope.keep(self.answer(&write)));
+        Ok(write)
+    }
+
+    /// The `APSPaymentCreationResult`: with the hosted page when the customer must act.
+    fn answer(&self, write: &ApsWrite) -> SavedResponse {
+        let hosted = write.gateway.is_some() && self.method.is_none();
+        let redirect = hosted.then(|| crate::page::payment_url(self.state, write.payment.id));
+        SavedResponse {
+            status: StatusCode::OK.as_u16(),
+            location: None,
+            body: view::creation_result(write.payment.id, redirect).to_string(),
+        }
+    }
+}
+
+/// A stored wallet's kind, for the CLI's listing.
+pub fn method_label(method: &ApsPaymentMethod) -> String {
+    match method.kind {
+        MethodKind::Card => format!(
+            "card {} {}******{}",
+            method.brand.as_deref().unwrap_or("Card"),
+            method.first6.as_deref().unwrap_or_default(),
+            method.last4.as_deref().unwrap_or_default()
+        ),
+        MethodKind::Wallet => format!("wallet {}", method.gateway),
+    }
+}

@@ -1,0 +1,582 @@
+//! The APS PaymentManagement dialect (seed 001): validation and its error
+//! object, ownership of resources and payment ids, credit (spent first, never
+//! negative under concurrency, given back when the card part fails), stored
+//! methods charged without the customer, the hosted card page and its
+//! callback URLs, `notifyUrl` deliveries, idempotency and the TMF676 view.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Datelike;
+use hmac::{Hmac, Mac};
+use payhub_core::{Currency, MerchantId, PaymentId};
+use payhub_server::api_aps::accounts::{create_account, parse_amount};
+use payhub_server::gateways::simulated::CHALLENGE_CODE;
+use payhub_store::{ApsAccount, CreditState};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::both_backends;
+use crate::helpers::{Credentials, Listener, Received, TestApp, PUBLIC_BASE};
+
+/// Where the hosted page sends the customer back (loopback: tests allow it).
+const OK_URL: &str = "http://127.0.0.1:9/shop/paid";
+const FAIL_URL: &str = "http://127.0.0.1:9/shop/failed";
+
+fn usd() -> Currency {
+    Currency::parse("USD").unwrap()
+}
+
+/// A card expiry a few years ahead.
+fn future_expiry() -> String {
+    format!("12/{:02}", (chrono::Utc::now().year() + 3) % 100)
+}
+
+impl TestApp {
+    /// A new account of `who` with `credit` USD available.
+    async fn aps_account_of(&self, who: &Credentials, credit: &str) -> ApsAccount {
+        let merchant = MerchantId::parse(&who.merchant_id).unwrap();
+        let credit = parse_amount(credit, usd()).unwrap();
+        create_account(
+            self.store.as_ref(),
+            &merchant,
+            usd(),
+            Some(credit),
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn aps_account(&self, credit: &str) -> ApsAccount {
+        self.aps_account_of(&self.merchant.clone(), credit).await
+    }
+
+    /// `pay` as `who`, with an optional idempotency key; status and body.
+    async fn aps_pay_as(
+        &self,
+        who: &Credentials,
+        aps_id: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/aps/2/resources/{aps_id}/payment")))
+            .bearer_auth(&who.api_key)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn aps_pay(&self, aps_id: &str, body: Value) -> (StatusCode, Value) {
+        self.aps_pay_as(&self.merchant.clone(), aps_id, &body.to_string(), None)
+            .await
+    }
+
+    /// A `pay` that must be accepted; returns the answer.
+    async fn aps_pay_ok(&self, aps_id: &str, body: Value) -> Value {
+        let (status, answer) = self.aps_pay(aps_id, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+        answer
+    }
+
+    /// `payments` as `who` with a raw query string; status and body.
+    async fn aps_payments_as(
+        &self,
+        who: &Credentials,
+        aps_id: &str,
+        query: &str,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.url(&format!("/aps/2/resources/{aps_id}/payments?{query}")))
+            .bearer_auth(&who.api_key)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// The one `APSPayment` of `payment_id`.
+    async fn aps_payment(&self, aps_id: &str, payment_id: &Value) -> Value {
+        let (status, body) = self
+            .aps_payments_as(
+                &self.merchant.clone(),
+                aps_id,
+                &format!("paymentIds={payment_id}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let items = body.as_array().unwrap();
+        assert_eq!(items.len(), 1, "{body}");
+        items[0].clone()
+    }
+
+    async fn credit_of(&self, aps_id: &str) -> i64 {
+        self.store
+            .find_aps_account(aps_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .available_credit_minor
+    }
+
+    /// Pays on the hosted page as a browser would, without following
+    /// redirects: opens the page, posts the card form (and the 3-D Secure
+    /// code when asked), and returns where the page finally sends the customer.
+    async fn pay_on_page(&self, redirect_url: &str, card: &str) -> String {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let path = redirect_url
+            .strip_prefix(PUBLIC_BASE)
+            .expect("a page on payhub")
+            .to_owned();
+        let page = browser.get(self.url(&path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("{path}/card")),
+            "the card form posts to the page: {html}"
+        );
+        let posted = browser
+            .post(self.url(&format!("{path}/card")))
+            .form(&[
+                ("number", card),
+                ("expiry", &future_expiry()),
+                ("cvc", "737"),
+                ("holder", "Ada"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER, "post/redirect/get");
+        for _ in 0..3 {
+            let page = browser.get(self.url(&path)).send().await.unwrap();
+            if page.status().is_redirection() {
+                return page.headers()["location"].to_str().unwrap().to_owned();
+            }
+            let html = page.text().await.unwrap();
+            assert!(
+                html.contains("/challenge"),
+                "expected the 3-D Secure step: {html}"
+            );
+            let answered = browser
+                .post(self.url(&format!("{path}/challenge")))
+                .form(&[("code", CHALLENGE_CODE)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+        }
+        panic!("the page never finished");
+    }
+
+    /// Saves `card` as a stored method of `account` the only way there is:
+    /// a hosted-page payment with it that succeeds. Returns the method id.
+    async fn stored_card(&self, account: &ApsAccount, card: &str) -> i64 {
+        let before = self
+            .store
+            .list_aps_payment_methods(&account.aps_id)
+            .await
+            .unwrap()
+            .len();
+        let answer = self
+            .aps_pay_ok(
+                &account.aps_id,
+                json!({"total": 1.00, "paymentContext": {"callbackUrlOk": OK_URL}}),
+            )
+            .await;
+        let location = self
+            .pay_on_page(
+                answer["redirectData"]["redirectURL"].as_str().unwrap(),
+                card,
+            )
+            .await;
+        assert!(location.contains("status=SUCCESS"), "{location}");
+        let methods = self
+            .store
+            .list_aps_payment_methods(&account.aps_id)
+            .await
+            .unwrap();
+        assert_eq!(methods.len(), before + 1, "the card was saved");
+        methods.last().unwrap().id
+    }
+
+    async fn payment_ids(&self) -> usize {
+        self.list("payment", "").await.2.len()
+    }
+}
+
+/// A Standard Webhooks signature, checked independently of payhub's code.
+fn signature_verifies(secret: &str, received: &Received) -> bool {
+    let header = |name: &str| {
+        received
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(
+        format!(
+            "{}.{}.{}",
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            received.raw
+        )
+        .as_bytes(),
+    );
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    header("webhook-signature")
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+both_backends! {
+    async fn each_invalid_pay_gets_its_error_and_changes_nothing(app: TestApp) {
+        let account = app.aps_account("25.00").await;
+        let sibling = app.aps_account("0").await;
+        let foreign_method = app.stored_card(&sibling, "4242 4242 4242 4242").await;
+        let payments_before = app.payment_ids().await;
+        let cases: Vec<(&str, String, u16, &str, Option<&str>)> = vec![
+            ("no total", r#"{"useAvailableCredit": true}"#.into(), 400, "missing_field", Some("total")),
+            ("total as text", r#"{"total": "10"}"#.into(), 400, "invalid_field", Some("total")),
+            ("total zero", r#"{"total": 0}"#.into(), 400, "invalid_field", Some("total")),
+            ("total negative", r#"{"total": -1.00}"#.into(), 400, "invalid_field", Some("total")),
+            ("too many decimals", r#"{"total": 10.001}"#.into(), 400, "invalid_field", Some("total")),
+            ("method id not an integer", r#"{"total": 1, "paymentMethodId": 1.5}"#.into(), 400, "invalid_field", Some("paymentMethodId")),
+            ("method id as text", r#"{"total": 1, "paymentMethodId": "1"}"#.into(), 400, "invalid_field", Some("paymentMethodId")),
+            ("credit flag not a boolean", r#"{"total": 1, "useAvailableCredit": 1}"#.into(), 400, "invalid_field", Some("useAvailableCredit")),
+            ("context not an object", r#"{"total": 1, "paymentContext": "x"}"#.into(), 400, "invalid_field", Some("paymentContext")),
+            ("context member not a string", r#"{"total": 1, "paymentContext": {"ccpViewID": 5}}"#.into(), 400, "invalid_field", Some("paymentContext.ccpViewID")),
+            ("callback not http", r#"{"total": 1, "paymentContext": {"callbackUrlOk": "ftp://shop.example/ok"}}"#.into(), 400, "invalid_field", Some("paymentContext.callbackUrlOk")),
+            ("notifyUrl private", r#"{"total": 1, "paymentContext": {"notifyUrl": "http://10.1.2.3/hook"}}"#.into(), 400, "url_refused", Some("paymentContext.notifyUrl")),
+            ("callbackUrlFail link-local", r#"{"total": 1, "paymentContext": {"callbackUrlFail": "http://169.254.169.254/x"}}"#.into(), 400, "url_refused", Some("paymentContext.callbackUrlFail")),
+            ("documents not an array", r#"{"total": 1, "documents": {}}"#.into(), 400, "invalid_field", Some("documents")),
+            ("document without docType", r#"{"total": 1, "documents": [{"docId": "INV-1"}]}"#.into(), 400, "invalid_field", Some("documents[0].docType")),
+            ("unknown docType", r#"{"total": 1, "documents": [{"docType": "RECEIPT"}]}"#.into(), 400, "invalid_field", Some("documents[0].docType")),
+            ("document amount inexact", r#"{"total": 1, "documents": [{"docType": "ORDER", "amount": 0.005}]}"#.into(), 400, "invalid_field", Some("documents[0].amount")),
+            ("not JSON", "{total".into(), 400, "invalid_json", None),
+            ("not an object", "[1]".into(), 400, "invalid_json", None),
+            ("unknown method", r#"{"total": 1, "paymentMethodId": 12345}"#.into(), 422, "payment_method_not_found", Some("paymentMethodId")),
+            ("another account's method", format!(r#"{{"total": 1, "paymentMethodId": {foreign_method}}}"#), 422, "payment_method_not_found", Some("paymentMethodId")),
+        ];
+        for (what, body, status, code, field) in cases {
+            let (got, answer) = app.aps_pay_as(&app.merchant, &account.aps_id, &body, None).await;
+            assert_eq!(got.as_u16(), status, "{what}: {answer}");
+            assert_eq!(answer["code"], code, "{what}: {answer}");
+            assert_eq!(answer["field"].as_str(), field, "{what}: {answer}");
+            assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {answer}");
+            assert!(answer["error"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {answer}");
+        }
+        assert_eq!(app.payment_ids().await, payments_before, "no refused request made a payment");
+        assert_eq!(app.credit_of(&account.aps_id).await, 2500, "no refused request spent credit");
+
+        // Without a valid API key: 401, in the same format.
+        let response = app.client.post(app.url(&format!("/aps/2/resources/{}/payment", account.aps_id)))
+            .json(&json!({"total": 1})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized");
+        let response = app.client.post(app.url(&format!("/aps/2/resources/{}/payment", account.aps_id)))
+            .bearer_auth("not-a-key").json(&json!({"total": 1})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+both_backends! {
+    async fn another_merchants_resource_looks_exactly_like_an_unknown_one(app: TestApp) {
+        let other = app.other_merchant().await;
+        let theirs = app.aps_account_of(&other, "10.00").await;
+        let body = r#"{"total": 1.00, "useAvailableCredit": true}"#;
+        let (foreign, foreign_body) = app.aps_pay_as(&app.merchant, &theirs.aps_id, body, None).await;
+        let unknown_id = "00000000-0000-4000-8000-000000000000";
+        let (unknown, unknown_body) = app.aps_pay_as(&app.merchant, unknown_id, body, None).await;
+        assert_eq!(foreign, StatusCode::NOT_FOUND);
+        assert_eq!(unknown, StatusCode::NOT_FOUND);
+        assert_eq!(foreign_body["code"], "resource_not_found");
+        assert_eq!(
+            foreign_body.to_string().replace(&theirs.aps_id, "ID"),
+            unknown_body.to_string().replace(unknown_id, "ID"),
+        );
+        let (status, _) = app.aps_payments_as(&app.merchant, &theirs.aps_id, "paymentIds=1").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(app.credit_of(&theirs.aps_id).await, 1000, "nothing was spent");
+    }
+}
+
+both_backends! {
+    async fn payments_leaves_out_other_ids_and_refuses_malformed_lists(app: TestApp) {
+        let mine = app.aps_account("10.00").await;
+        let sibling = app.aps_account("10.00").await;
+        let other = app.other_merchant().await;
+        let theirs = app.aps_account_of(&other, "10.00").await;
+        let pay = json!({"total": 1.00, "useAvailableCredit": true});
+        let a = app.aps_pay_ok(&mine.aps_id, pay.clone()).await["paymentId"].clone();
+        let b = app.aps_pay_ok(&mine.aps_id, pay.clone()).await["paymentId"].clone();
+        let s = app.aps_pay_ok(&sibling.aps_id, pay.clone()).await["paymentId"].clone();
+        let (_, t) = app.aps_pay_as(&other, &theirs.aps_id, &pay.to_string(), None).await;
+        let t = t["paymentId"].clone();
+        // A plain TMF676 payment of the merchant is not an APS payment of the account.
+        let tmf = app.create_payment(&crate::helpers::payment_of(&mine.account_id, "1.00", "USD")).await;
+
+        let query = format!("paymentIds={b},{s},{t},{},999,{a}", tmf["id"].as_str().unwrap());
+        let (status, body) = app.aps_payments_as(&app.merchant, &mine.aps_id, &query).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let ids: Vec<&Value> = body.as_array().unwrap().iter().map(|p| &p["paymentId"]).collect();
+        assert_eq!(ids, [&b, &a], "only this account's, in the order asked: {body}");
+
+        let too_many = (1..=101).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        for bad in ["paymentIds=", "paymentIds=1,,2", "paymentIds=abc", "paymentIds=0", "paymentIds=-3",
+                    "paymentIds=1.5", "paymentIds=1;2", "paymentIds=1&paymentIds=2", &format!("paymentIds={too_many}")] {
+            let (status, body) = app.aps_payments_as(&app.merchant, &mine.aps_id, bad).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+            assert_eq!(body["code"], "invalid_payment_ids", "{bad}: {body}");
+        }
+        let (status, body) = app.aps_payments_as(&app.merchant, &mine.aps_id, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "missing_field");
+    }
+}
+
+both_backends! {
+    async fn a_payment_covered_by_credit_succeeds_at_once_and_is_a_tmf676_payment(app: TestApp) {
+        let account = app.aps_account("25.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 10.10, "useAvailableCredit": true,
+            "documents": [{"docType": "INVOICE", "docId": "INV-7", "amount": 10.10}],
+            "paymentContext": {"ccpViewID": "view-1", "originUrl": "https://cp.example/pay"},
+        })).await;
+        assert!(answer["paymentId"].is_u64(), "an integer id: {answer}");
+        assert!(answer.get("redirectData").is_none(), "nothing for the customer to do: {answer}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490);
+
+        let payment = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(payment["status"], "SUCCESS", "{payment}");
+        assert_eq!(payment["paymentType"], "CREDIT");
+        assert_eq!(payment["accountId"], account.account_id.as_str());
+        assert_eq!(payment["currency"], "USD");
+        assert_eq!(payment["amount"].to_string(), "10.10", "the exact amount");
+        assert!(payment["authorizationDate"].as_str().is_some(), "{payment}");
+        assert!(payment.get("tokenizedCardNumber").is_none());
+
+        // The same payment in TMF676, by the same id.
+        let id = answer["paymentId"].to_string();
+        let tmf: Value = app.get(&format!("/payment/{id}")).await.json().await.unwrap();
+        assert_eq!(tmf["id"], id.as_str());
+        assert_eq!(tmf["status"], "captured");
+        assert_eq!(tmf["account"]["id"], account.account_id.as_str());
+        assert_eq!(tmf["totalAmount"].to_string(), r#"{"unit":"USD","value":10.10}"#);
+        assert_eq!(tmf["paymentMethod"]["@type"], "CREDIT");
+        assert_eq!(tmf["aps"]["apsId"], account.aps_id.as_str());
+        assert_eq!(tmf["aps"]["creditAmount"].to_string(), "10.10");
+        assert_eq!(tmf["aps"]["methodAmount"].to_string(), "0.00");
+        assert_eq!(tmf["aps"]["documents"][0]["docId"], "INV-7");
+        assert_eq!(tmf["aps"]["paymentContext"]["ccpViewID"], "view-1");
+
+        // Not asked to use credit: the credit stays, the customer pays by card.
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 1.00})).await;
+        assert!(answer["redirectData"]["redirectURL"].as_str().is_some(), "{answer}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490);
+    }
+}
+
+both_backends! {
+    async fn credit_never_goes_below_zero_under_concurrent_payments(app: TestApp) {
+        // 10.00 of credit, twenty payments of 3.00 at once: three are covered,
+        // one gets the last 1.00, the rest get none, whatever the interleaving.
+        let account = app.aps_account("10.00").await;
+        let pays = (0..20).map(|_| {
+            let (client, url, key) = (app.client.clone(), app.url(&format!("/aps/2/resources/{}/payment", account.aps_id)), app.merchant.api_key.clone());
+            tokio::spawn(async move {
+                let response = client.post(url).bearer_auth(key)
+                    .json(&json!({"total": 3.00, "useAvailableCredit": true})).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                response.json::<Value>().await.unwrap()
+            })
+        }).collect::<Vec<_>>();
+        let mut spent = Vec::new();
+        for pay in pays {
+            let answer = pay.await.unwrap();
+            let id = PaymentId::from_i64(answer["paymentId"].as_i64().unwrap()).unwrap();
+            let aps = app.store.find_aps_payment(id).await.unwrap().unwrap();
+            assert_eq!(aps.credit_minor + aps.method_minor, 300);
+            spent.push(aps.credit_minor);
+        }
+        let balance = app.credit_of(&account.aps_id).await;
+        assert!(balance >= 0);
+        assert_eq!(spent.iter().sum::<i64>() + balance, 1000, "every cent accounted for");
+        assert_eq!(balance, 0, "all the credit was used");
+        spent.sort_unstable();
+        assert_eq!(spent[16..], [100, 300, 300, 300], "{spent:?}");
+        assert!(spent[..16].iter().all(|c| *c == 0), "{spent:?}");
+    }
+}
+
+both_backends! {
+    async fn the_hosted_page_takes_the_rest_saves_the_card_and_returns_to_callback_ok(app: TestApp) {
+        let account = app.aps_account("5.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 12.00, "useAvailableCredit": true,
+            "paymentContext": {"callbackUrlOk": OK_URL, "callbackUrlFail": FAIL_URL},
+        })).await;
+        let redirect = &answer["redirectData"];
+        assert_eq!(redirect["method"], "GET");
+        assert_eq!(redirect["postArguments"], json!([]));
+        let url = redirect["redirectURL"].as_str().unwrap();
+        assert!(url.starts_with(&format!("{PUBLIC_BASE}/pay/{}/", answer["paymentId"])), "{url}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0, "credit spent first");
+        let waiting = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(waiting["status"], "IN_PROGRESS", "{waiting}");
+        assert_eq!(waiting["paymentType"], "CARD");
+
+        let location = app.pay_on_page(url, "4242 4242 4242 4242").await;
+        assert_eq!(location, format!("{OK_URL}?paymentId={}&status=SUCCESS", answer["paymentId"]));
+        let paid = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(paid["status"], "SUCCESS", "{paid}");
+        assert_eq!(paid["paymentType"], "VISA");
+        assert_eq!(paid["tokenizedCardNumber"], "424242******4242");
+        assert!(paid["transactionNumber"].as_str().is_some_and(|t| !t.is_empty()), "{paid}");
+        assert_eq!(paid["amount"].to_string(), "12.00");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+        let methods = app.store.list_aps_payment_methods(&account.aps_id).await.unwrap();
+        assert_eq!(methods.len(), 1, "the card is saved");
+        assert_eq!((methods[0].first6.as_deref(), methods[0].last4.as_deref()), (Some("424242"), Some("4242")));
+        assert!(methods[0].token.starts_with("tok_"));
+    }
+}
+
+both_backends! {
+    async fn a_declined_card_on_the_page_gives_the_credit_back_and_returns_to_callback_fail(app: TestApp) {
+        let account = app.aps_account("5.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 12.00, "useAvailableCredit": true,
+            "paymentContext": {"callbackUrlOk": OK_URL, "callbackUrlFail": FAIL_URL},
+        })).await;
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+        let location = app.pay_on_page(answer["redirectData"]["redirectURL"].as_str().unwrap(), "4000 0000 0000 0002").await;
+        assert_eq!(location, format!("{FAIL_URL}?paymentId={}&status=FAILED", answer["paymentId"]));
+        assert_eq!(app.credit_of(&account.aps_id).await, 500, "the credit is given back");
+        let failed = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(failed["status"], "FAILED", "{failed}");
+        assert!(app.store.list_aps_payment_methods(&account.aps_id).await.unwrap().is_empty(), "a declined card is not saved");
+        let id = PaymentId::from_i64(answer["paymentId"].as_i64().unwrap()).unwrap();
+        assert_eq!(app.store.find_aps_payment(id).await.unwrap().unwrap().credit_state, CreditState::Returned);
+        let tmf: Value = app.get(&format!("/payment/{id}")).await.json().await.unwrap();
+        assert_eq!(tmf["status"], "denied");
+    }
+}
+
+both_backends! {
+    async fn a_stored_card_is_charged_without_the_customer_and_notify_url_is_told(app: TestApp) {
+        let hook = Listener::start().await;
+        let account = app.aps_account("2.00").await;
+        let method = app.stored_card(&account, "5555 5555 5555 4444").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 7.50, "useAvailableCredit": true, "paymentMethodId": method,
+            "paymentContext": {"notifyUrl": hook.url},
+        })).await;
+        assert!(answer.get("redirectData").is_none(), "no customer action: {answer}");
+        let paid = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(paid["status"], "SUCCESS", "charged before pay answered: {paid}");
+        assert_eq!(paid["paymentType"], "MASTERCARD");
+        assert_eq!(paid["tokenizedCardNumber"], "555555******4444");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+
+        let got = hook.wait_until("the notification", |r| !r.is_empty()).await;
+        assert_eq!(got[0], paid, "notifyUrl gets the APSPayment");
+        let received = hook.received_all();
+        assert!(signature_verifies(&app.merchant.webhook_secret, &received[0]), "{:?}", received[0].headers);
+        assert!(!signature_verifies("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &received[0]));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(hook.received().len(), 1, "acknowledged by a 2xx: sent once");
+
+        // A TMF676 refund of it goes back through the card's gateway.
+        let id = answer["paymentId"].to_string();
+        let response = app.post("/refund", &json!({
+            "payment": {"id": id}, "account": {"id": account.account_id}, "paymentMethod": {"@type": "VMPAY"},
+            "totalAmount": {"unit": "USD", "value": 5.50}
+        })).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let refund: Value = response.json().await.unwrap();
+        let path = format!("/refund/{}", refund["id"].as_str().unwrap());
+        let mut settled = Value::Null;
+        for _ in 0..100 {
+            settled = app.get(&path).await.json().await.unwrap();
+            if settled["status"] != "pendingAuthorization" { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(settled["status"], "done", "{settled}");
+    }
+}
+
+both_backends! {
+    async fn a_declined_stored_card_gives_the_credit_back_and_notify_url_is_told(app: TestApp) {
+        let hook = Listener::start().await;
+        let account = app.aps_account("0").await;
+        // Saved after a 3-D Secure payment; charged later without the customer,
+        // the issuer declines it (it wants the customer to authenticate).
+        let method = app.stored_card(&account, "4000 0000 0000 3220").await;
+        app.store.add_aps_credit(&account.aps_id, 300, chrono::Utc::now()).await.unwrap();
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 10.00, "useAvailableCredit": true, "paymentMethodId": method,
+            "paymentContext": {"notifyUrl": hook.url},
+        })).await;
+        assert!(answer.get("redirectData").is_none(), "{answer}");
+        let failed = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(failed["status"], "FAILED", "{failed}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 300, "the credit is given back");
+        let got = hook.wait_until("the notification", |r| !r.is_empty()).await;
+        assert_eq!(got[0]["status"], "FAILED");
+        assert_eq!(got[0]["paymentId"], answer["paymentId"]);
+
+        // The next payment can spend the credit again: it was given back once.
+        let again = app.aps_pay_ok(&account.aps_id, json!({"total": 3.00, "useAvailableCredit": true})).await;
+        assert_eq!(app.aps_payment(&account.aps_id, &again["paymentId"]).await["status"], "SUCCESS");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+    }
+}
+
+both_backends! {
+    async fn a_retried_pay_with_its_idempotency_key_never_pays_twice(app: TestApp) {
+        let account = app.aps_account("10.00").await;
+        let body = r#"{"total": 4.00, "useAvailableCredit": true}"#;
+        let (first_status, first) = app.aps_pay_as(&app.merchant, &account.aps_id, body, Some("order-42")).await;
+        assert_eq!(first_status, StatusCode::OK, "{first}");
+        let (again_status, again) = app.aps_pay_as(&app.merchant, &account.aps_id, body, Some("order-42")).await;
+        assert_eq!(again_status, StatusCode::OK);
+        assert_eq!(again, first, "the first answer again");
+        assert_eq!(app.credit_of(&account.aps_id).await, 600, "spent once");
+        assert_eq!(app.payment_ids().await, 1);
+
+        let (status, other) = app.aps_pay_as(&app.merchant, &account.aps_id, r#"{"total": 5.00}"#, Some("order-42")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
+        assert_eq!(other["code"], "idempotency_key_reused");
+        let (status, bad) = app.aps_pay_as(&app.merchant, &account.aps_id, body, Some("has space")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(bad["code"], "invalid_idempotency_key");
+        // A refused request's answer is kept under its key too.
+        let (status, refused) = app.aps_pay_as(&app.merchant, &account.aps_id, r#"{"total": 0}"#, Some("k2")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, replayed) = app.aps_pay_as(&app.merchant, &account.aps_id, r#"{"total": 0}"#, Some("k2")).await;
+        assert_eq!(replayed, refused);
+        assert_eq!(app.credit_of(&account.aps_id).await, 600);
+        assert_eq!(app.payment_ids().await, 1);
+    }
+}

@@ -1,0 +1,189 @@
+//! The APS dialect's storage (seed 001): customer accounts with available
+//! credit, their stored payment methods, and how each APS payment was covered.
+//!
+//! A separate trait, [`ApsStore`], so that this part of the store reads on its
+//! own; [`Store`](crate::Store) requires it, so every store has it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{Currency, LedgerEvent, MerchantId, Payment, PaymentId};
+
+use crate::error::StoreError;
+use crate::records::{GatewayPayment, IdempotentResponse};
+
+/// A customer account behind an APS PaymentManagement resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApsAccount {
+    /// The APS resource id in `/aps/2/resources/{aps-id}` (a UUID).
+    pub aps_id: String,
+    pub merchant_id: MerchantId,
+    /// The customer account's UUID (`APSPayment.accountId`, TMF676 `account.id`).
+    pub account_id: String,
+    pub currency: Currency,
+    /// The credit payments may spend (`useAvailableCredit`), in minor units; never negative.
+    pub available_credit_minor: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What kind of stored payment method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodKind {
+    Card,
+    Wallet,
+}
+
+impl MethodKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Card => "card",
+            MethodKind::Wallet => "wallet",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MethodKind> {
+        match text {
+            "card" => Some(MethodKind::Card),
+            "wallet" => Some(MethodKind::Wallet),
+            _ => None,
+        }
+    }
+}
+
+/// A payment method an account's payments may be charged to without the
+/// customer. Never a card number or CVC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApsPaymentMethod {
+    /// APS `paymentMethodId`.
+    pub id: i64,
+    pub aps_id: String,
+    pub kind: MethodKind,
+    /// The gateway that charges it (`VMPAY`, `WXPAY`, …).
+    pub gateway: String,
+    pub token: String,
+    pub brand: Option<String>,
+    pub first6: Option<String>,
+    pub last4: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether an APS payment's credit is spent, and whether it was given back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreditState {
+    /// No credit was spent.
+    None,
+    /// The credit is spent.
+    Held,
+    /// The payment-method part failed and the credit was given back (once).
+    Returned,
+}
+
+impl CreditState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditState::None => "none",
+            CreditState::Held => "held",
+            CreditState::Returned => "returned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CreditState> {
+        match text {
+            "none" => Some(CreditState::None),
+            "held" => Some(CreditState::Held),
+            "returned" => Some(CreditState::Returned),
+            _ => None,
+        }
+    }
+}
+
+/// How an APS payment's total was covered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApsPayment {
+    pub payment_id: PaymentId,
+    pub aps_id: String,
+    pub merchant_id: MerchantId,
+    /// Spent from the account's credit.
+    pub credit_minor: i64,
+    /// Left for the payment method.
+    pub method_minor: i64,
+    pub credit_state: CreditState,
+    /// The stored method charged, or the card saved when the hosted page's payment succeeded.
+    pub payment_method_id: Option<i64>,
+    /// Save the hosted page's card as a method of the account on success.
+    pub save_method: bool,
+    /// Where the result is POSTed (`paymentContext.notifyUrl`).
+    pub notify_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything an APS payment writes, committed together with the credit debit.
+#[derive(Clone, Debug)]
+pub struct ApsWrite {
+    pub payment: Payment,
+    pub event: LedgerEvent,
+    /// The gateway row when something is left for a payment method.
+    pub gateway: Option<GatewayPayment>,
+    /// `credit_minor` is debited from the account in the same transaction.
+    pub aps: ApsPayment,
+    /// The answer kept under the request's idempotency key.
+    pub kept: Option<IdempotentResponse>,
+}
+
+/// Decides the rows of an APS payment from the account's credit balance,
+/// read while the account is locked. An `Err` writes nothing.
+pub type ApsPlan<'a> = &'a (dyn Fn(i64) -> Result<ApsWrite, StoreError> + Send + Sync);
+
+/// Why credit could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum CreditError {
+    #[error("no such account")]
+    NotFound,
+    #[error("the balance would overflow")]
+    Overflow,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The APS part of the store.
+#[async_trait]
+pub trait ApsStore: Send + Sync {
+    /// Records an account; [`StoreError::IdCollision`] when its aps id or
+    /// account id is taken.
+    async fn insert_aps_account(&self, account: &ApsAccount) -> Result<(), StoreError>;
+    async fn find_aps_account(&self, aps_id: &str) -> Result<Option<ApsAccount>, StoreError>;
+    /// Adds credit to an account; returns the account as it now is.
+    async fn add_aps_credit(
+        &self,
+        aps_id: &str,
+        amount_minor: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ApsAccount, CreditError>;
+    async fn insert_aps_payment_method(&self, method: &ApsPaymentMethod) -> Result<(), StoreError>;
+    async fn list_aps_payment_methods(
+        &self,
+        aps_id: &str,
+    ) -> Result<Vec<ApsPaymentMethod>, StoreError>;
+    async fn find_aps_payment_method(
+        &self,
+        id: i64,
+    ) -> Result<Option<ApsPaymentMethod>, StoreError>;
+    /// Records an APS payment: locks the account, lets `plan` decide the rows
+    /// from its credit balance, debits the credit the plan spends (never below
+    /// zero), and writes the payment, its event, its gateway row and the kept
+    /// answer, all in one transaction. Returns what was written.
+    async fn insert_aps_payment(
+        &self,
+        aps_id: &str,
+        plan: ApsPlan<'_>,
+    ) -> Result<ApsWrite, StoreError>;
+    async fn find_aps_payment(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<ApsPayment>, StoreError>;
+    /// The APS rows of an account among `payment_ids` (others are left out).
+    async fn list_aps_payments(
+        &self,
+        aps_id: &str,
+        payment_ids: &[i64],
+    ) -> Result<Vec<ApsPayment>, StoreError>;
+}

@@ -1,0 +1,376 @@
+//! The SQL behind [`ApsStore`]: APS accounts, their credit and stored
+//! payment methods, and how each APS payment was covered.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{Currency, GatewayState, PaymentId};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::gateway::insert_gateway_row;
+use super::{corrupt, from_micros, merchant_id, micros, write_payments, SqlStore};
+use crate::aps::{
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsStore, ApsWrite, CreditError,
+    CreditState, MethodKind,
+};
+use crate::error::StoreError;
+use crate::records::GatewayPayment;
+
+/// The largest balance an account may hold, in minor units. Far above any
+/// real balance, and low enough that giving spent credit back can never
+/// overflow a 64-bit integer (SQLite would silently turn it into a float).
+pub const MAX_CREDIT_MINOR: i64 = 1_000_000_000_000_000;
+
+const ACCOUNT_COLUMNS: &str =
+    "aps_id, merchant_id, account_id, currency, available_credit_minor, created_at";
+const METHOD_COLUMNS: &str = "id, aps_id, kind, gateway, token, brand, first6, last4, created_at";
+const APS_PAYMENT_COLUMNS: &str = "payment_id, aps_id, merchant_id, credit_minor, method_minor, \
+     credit_state, payment_method_id, save_method, notify_url, created_at";
+
+fn account_from_row(row: &AnyRow) -> Result<ApsAccount, StoreError> {
+    let currency: String = row.try_get("currency")?;
+    Ok(ApsAccount {
+        aps_id: row.try_get("aps_id")?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        account_id: row.try_get("account_id")?,
+        currency: Currency::parse(&currency).map_err(corrupt)?,
+        available_credit_minor: row.try_get("available_credit_minor")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn method_from_row(row: &AnyRow) -> Result<ApsPaymentMethod, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(ApsPaymentMethod {
+        id: row.try_get("id")?,
+        aps_id: row.try_get("aps_id")?,
+        kind: MethodKind::parse(&kind).ok_or_else(|| corrupt(format!("method kind {kind}")))?,
+        gateway: row.try_get("gateway")?,
+        token: row.try_get("token")?,
+        brand: row.try_get("brand")?,
+        first6: row.try_get("first6")?,
+        last4: row.try_get("last4")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+fn aps_payment_from_row(row: &AnyRow) -> Result<ApsPayment, StoreError> {
+    let state: String = row.try_get("credit_state")?;
+    Ok(ApsPayment {
+        payment_id: PaymentId::from_i64(row.try_get("payment_id")?)
+            .ok_or_else(|| corrupt("payment id"))?,
+        aps_id: row.try_get("aps_id")?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        credit_minor: row.try_get("credit_minor")?,
+        method_minor: row.try_get("method_minor")?,
+        credit_state: CreditState::parse(&state)
+            .ok_or_else(|| corrupt(format!("credit state {state}")))?,
+        payment_method_id: row.try_get("payment_method_id")?,
+        save_method: row.try_get::<i64, _>("save_method")? != 0,
+        notify_url: row.try_get("notify_url")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+async fn insert_method_row(
+    tx: &mut Transaction<'static, Any>,
+    method: &ApsPaymentMethod,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO aps_payment_methods ({METHOD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(method.id)
+    .bind(method.aps_id.clone())
+    .bind(method.kind.as_str())
+    .bind(method.gateway.clone())
+    .bind(method.token.clone())
+    .bind(method.brand.clone())
+    .bind(method.first6.clone())
+    .bind(method.last4.clone())
+    .bind(micros(method.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What an APS payment's final gateway state does to its account, inside the
+/// transaction that records that state: a failure gives the spent credit back
+/// (once: only a `held` credit is returned), a success saves the hosted page's
+/// card as a payment method. Payments of other dialects have no APS row and
+/// are left alone.
+pub(super) async fn settle_aps_payment(
+    tx: &mut Transaction<'static, Any>,
+    gateway: &GatewayPayment,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !gateway.state.is_final() {
+        return Ok(());
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {APS_PAYMENT_COLUMNS} FROM aps_payments WHERE payment_id = $1"
+    ))
+    .bind(gateway.payment_id.get())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let aps = aps_payment_from_row(&row)?;
+    if gateway.state == GatewayState::Succeeded {
+        let (true, Some(card)) = (aps.save_method, gateway.card.as_ref()) else {
+            return Ok(());
+        };
+        let method = ApsPaymentMethod {
+            id: payhub_core::ids::generate_id(now),
+            aps_id: aps.aps_id.clone(),
+            kind: MethodKind::Card,
+            gateway: gateway.gateway.clone(),
+            token: card.token.clone(),
+            brand: Some(card.brand.clone()),
+            first6: Some(card.first6.clone()),
+            last4: Some(card.last4.clone()),
+            created_at: now,
+        };
+        insert_method_row(tx, &method).await?;
+        sqlx::query(
+            "UPDATE aps_payments SET payment_method_id = $1, save_method = 0, updated_at = $2 WHERE payment_id = $3",
+        )
+        .bind(method.id)
+        .bind(micros(now))
+        .bind(aps.payment_id.get())
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    let returned = sqlx::query(
+        "UPDATE aps_payments SET credit_state = 'returned', updated_at = $1 \
+         WHERE payment_id = $2 AND credit_state = 'held'",
+    )
+    .bind(micros(now))
+    .bind(aps.payment_id.get())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if returned == 1 {
+        sqlx::query(
+            "UPDATE aps_accounts SET available_credit_minor = available_credit_minor + $1, updated_at = $2 \
+             WHERE aps_id = $3",
+        )
+        .bind(aps.credit_minor)
+        .bind(micros(now))
+        .bind(aps.aps_id.clone())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ApsStore for SqlStore {
+    async fn insert_aps_account(&self, account: &ApsAccount) -> Result<(), StoreError> {
+        if !(0..=MAX_CREDIT_MINOR).contains(&account.available_credit_minor) {
+            return Err(corrupt("an account's credit must be 0 to the maximum"));
+        }
+        let _turn = self.write_lock.acquire().await;
+        sqlx::query(&format!(
+            "INSERT INTO aps_accounts ({ACCOUNT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(account.aps_id.clone())
+        .bind(account.merchant_id.as_str().to_owned())
+        .bind(account.account_id.clone())
+        .bind(account.currency.code().to_owned())
+        .bind(account.available_credit_minor)
+        .bind(micros(account.created_at))
+        .bind(micros(account.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_aps_account(&self, aps_id: &str) -> Result<Option<ApsAccount>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM aps_accounts WHERE aps_id = $1"
+        ))
+        .bind(aps_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn add_aps_credit(
+        &self,
+        aps_id: &str,
+        amount_minor: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ApsAccount, CreditError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM aps_accounts WHERE aps_id = $1{}",
+            self.backend.for_update()
+        ))
+        .bind(aps_id.to_owned())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let Some(row) = row else {
+            return Err(CreditError::NotFound);
+        };
+        let mut account = account_from_row(&row)?;
+        let balance = account
+            .available_credit_minor
+            .checked_add(amount_minor)
+            .filter(|b| (0..=MAX_CREDIT_MINOR).contains(b))
+            .ok_or(CreditError::Overflow)?;
+        sqlx::query(
+            "UPDATE aps_accounts SET available_credit_minor = $1, updated_at = $2 WHERE aps_id = $3",
+        )
+        .bind(balance)
+        .bind(micros(now))
+        .bind(aps_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        account.available_credit_minor = balance;
+        Ok(account)
+    }
+
+    async fn insert_aps_payment_method(&self, method: &ApsPaymentMethod) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        insert_method_row(&mut tx, method).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_aps_payment_methods(
+        &self,
+        aps_id: &str,
+    ) -> Result<Vec<ApsPaymentMethod>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {METHOD_COLUMNS} FROM aps_payment_methods WHERE aps_id = $1 ORDER BY id"
+        ))
+        .bind(aps_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(method_from_row).collect()
+    }
+
+    async fn find_aps_payment_method(
+        &self,
+        id: i64,
+    ) -> Result<Option<ApsPaymentMethod>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {METHOD_COLUMNS} FROM aps_payment_methods WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(method_from_row).transpose()
+    }
+
+    async fn insert_aps_payment(
+        &self,
+        aps_id: &str,
+        plan: ApsPlan<'_>,
+    ) -> Result<ApsWrite, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        // The account stays locked until commit (FOR UPDATE on PostgreSQL; the
+        // immediate transaction on SQLite), so no other payment spends the
+        // credit between this read and the debit.
+        let row = sqlx::query(&format!(
+            "SELECT available_credit_minor FROM aps_accounts WHERE aps_id = $1{}",
+            self.backend.for_update()
+        ))
+        .bind(aps_id.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(corrupt(format!("no APS account {aps_id}")));
+        };
+        let available: i64 = row.try_get("available_credit_minor")?;
+        let write = plan(available)?;
+        if write.aps.credit_minor > 0 {
+            // Conditional: a debit the balance cannot cover changes nothing.
+            let debited = sqlx::query(
+                "UPDATE aps_accounts SET available_credit_minor = available_credit_minor - $1, updated_at = $2 \
+                 WHERE aps_id = $3 AND available_credit_minor >= $4",
+            )
+            .bind(write.aps.credit_minor)
+            .bind(micros(write.payment.created_at))
+            .bind(aps_id.to_owned())
+            .bind(write.aps.credit_minor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if debited != 1 {
+                return Err(corrupt(
+                    "an APS plan spent more credit than the account holds",
+                ));
+            }
+        }
+        write_payments(
+            &mut tx,
+            &[(&write.payment, &write.event, write.kept.as_ref())],
+        )
+        .await?;
+        if let Some(gateway) = &write.gateway {
+            insert_gateway_row(&mut tx, gateway).await?;
+        }
+        let aps = &write.aps;
+        sqlx::query(&format!(
+            "INSERT INTO aps_payments ({APS_PAYMENT_COLUMNS}, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(aps.payment_id.get())
+        .bind(aps.aps_id.clone())
+        .bind(aps.merchant_id.as_str().to_owned())
+        .bind(aps.credit_minor)
+        .bind(aps.method_minor)
+        .bind(aps.credit_state.as_str())
+        .bind(aps.payment_method_id)
+        .bind(i64::from(aps.save_method))
+        .bind(aps.notify_url.clone())
+        .bind(micros(aps.created_at))
+        .bind(micros(aps.created_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(write)
+    }
+
+    async fn find_aps_payment(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<ApsPayment>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APS_PAYMENT_COLUMNS} FROM aps_payments WHERE payment_id = $1"
+        ))
+        .bind(payment_id.get())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(aps_payment_from_row).transpose()
+    }
+
+    async fn list_aps_payments(
+        &self,
+        aps_id: &str,
+        payment_ids: &[i64],
+    ) -> Result<Vec<ApsPayment>, StoreError> {
+        if payment_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..payment_ids.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT {APS_PAYMENT_COLUMNS} FROM aps_payments WHERE aps_id = $1 AND payment_id IN ({}) ORDER BY payment_id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(aps_id.to_owned());
+        for id in payment_ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(aps_payment_from_row).collect()
+    }
+}

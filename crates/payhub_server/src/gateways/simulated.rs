@@ -88,6 +88,8 @@ struct Order {
     qr_content: Option<String>,
     expires_at: DateTime<Utc>,
     code: Option<(String, String)>,
+    /// What has been refunded so far, in minor units: never more than `amount`.
+    refunded_minor: i64,
 }
 
 /// A simulated gateway of one kind.
@@ -368,6 +370,7 @@ impl Connector for SimulatedGateway {
             qr_content: qr_content.clone(),
             expires_at: request.expires_at,
             code: None,
+            refunded_minor: 0,
         };
         self.orders
             .lock()
@@ -422,6 +425,7 @@ impl Connector for SimulatedGateway {
             qr_content: None,
             expires_at: request.expires_at,
             code: Some(code),
+            refunded_minor: 0,
         };
         let report = Self::report(&order);
         self.orders
@@ -475,14 +479,26 @@ impl Connector for SimulatedGateway {
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReport, GatewayError> {
         self.network_delay().await;
-        let paid = self.with_order(request.payment_id, |order| {
-            order.state == GatewayState::Succeeded
-                && order.amount.currency() == request.amount.currency()
+        // Like a real acquirer, the gateway refunds only what it captured:
+        // a payment partly paid otherwise (APS credit) is refundable here
+        // only up to its card part.
+        let refundable = self.with_order(request.payment_id, |order| {
+            let paid = order.state == GatewayState::Succeeded
+                && order.amount.currency() == request.amount.currency();
+            let remaining = order.amount.amount_minor() - order.refunded_minor;
+            if !paid {
+                Err("only a paid payment can be refunded")
+            } else if request.amount.amount_minor() > remaining {
+                Err("the refund exceeds what this gateway captured and has not refunded")
+            } else {
+                order.refunded_minor += request.amount.amount_minor();
+                Ok(())
+            }
         })?;
-        if !paid {
+        if let Err(message) = refundable {
             return Err(GatewayError::Rejected {
                 code: "NOT_REFUNDABLE".into(),
-                message: "only a paid payment can be refunded".into(),
+                message: message.into(),
             });
         }
         let report = RefundReport {

@@ -507,8 +507,23 @@ both_backends! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(hook.received().len(), 1, "acknowledged by a 2xx: sent once");
 
-        // A TMF676 refund of it goes back through the card's gateway.
+        // A TMF676 refund of it goes back through the card's gateway, which
+        // gives back only what it captured (the 5.50 card part, not the credit).
         let id = answer["paymentId"].to_string();
+        let whole = app.post("/refund", &json!({
+            "payment": {"id": id}, "account": {"id": account.account_id}, "paymentMethod": {"@type": "VMPAY"},
+            "totalAmount": {"unit": "USD", "value": 7.50}
+        })).await;
+        assert_eq!(whole.status(), StatusCode::CREATED);
+        let whole: Value = whole.json().await.unwrap();
+        let path = format!("/refund/{}", whole["id"].as_str().unwrap());
+        let mut settled = Value::Null;
+        for _ in 0..100 {
+            settled = app.get(&path).await.json().await.unwrap();
+            if settled["status"] != "pendingAuthorization" { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(settled["status"], "denied", "more than the card was charged: {settled}");
         let response = app.post("/refund", &json!({
             "payment": {"id": id}, "account": {"id": account.account_id}, "paymentMethod": {"@type": "VMPAY"},
             "totalAmount": {"unit": "USD", "value": 5.50}

@@ -116,6 +116,16 @@ pub enum ApsCommand {
         #[command(flatten)]
         settings: SettingsInput,
     },
+    /// Store a wallet agreement as a payment method of an account, e.g.
+    /// `payhub aps wallet-add APS_ID ALIPAY` (charged later without the customer).
+    WalletAdd {
+        /// The APS resource id.
+        aps_id: String,
+        /// The wallet gateway: WXPAY, ALIPAY, ALIPAYOS or FPSPAY.
+        gateway: String,
+        #[command(flatten)]
+        settings: SettingsInput,
+    },
     /// Show an account: its credit and stored payment methods.
     Show {
         /// The APS resource id.
@@ -393,6 +403,43 @@ async fn aps(config: Option<&Path>, command: ApsCommand) -> anyhow::Result<()> {
                 .add_aps_credit(&aps_id, amount.amount_minor(), chrono::Utc::now())
                 .await?;
             print_account(store.as_ref(), &account, false).await
+        }
+        ApsCommand::WalletAdd {
+            aps_id,
+            gateway,
+            settings: input,
+        } => {
+            let settings = settings(config, input)?;
+            let store = payhub_store::connect(&settings.database_url, 1).await?;
+            let account = store
+                .find_aps_account(&aps_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no APS account {aps_id}"))?;
+            let kind = crate::gateways::GatewayKind::parse(&gateway)
+                .filter(|k| k.method() != crate::gateways::PayMethod::Card)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "'{gateway}' is not a wallet gateway (WXPAY, ALIPAY, ALIPAYOS, FPSPAY)"
+                    )
+                })?;
+            let now = chrono::Utc::now();
+            let method = payhub_store::ApsPaymentMethod {
+                id: payhub_core::ids::generate_id(now),
+                aps_id: account.aps_id.clone(),
+                kind: payhub_store::MethodKind::Wallet,
+                gateway: kind.code().to_owned(),
+                token: format!(
+                    "wal_{}",
+                    crate::card::card_token().trim_start_matches("tok_")
+                ),
+                brand: None,
+                first6: None,
+                last4: None,
+                created_at: now,
+            };
+            store.insert_aps_payment_method(&method).await?;
+            println!("paymentMethodId {} (wallet {})", method.id, method.gateway);
+            Ok(())
         }
         ApsCommand::Show {
             aps_id,

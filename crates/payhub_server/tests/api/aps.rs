@@ -595,3 +595,30 @@ both_backends! {
         assert_eq!(app.payment_ids().await, 1);
     }
 }
+
+both_backends! {
+    async fn a_stored_wallet_is_charged_without_the_customer(app: TestApp) {
+        let account = app.aps_account("0").await;
+        let now = chrono::Utc::now();
+        let wallet = payhub_store::ApsPaymentMethod {
+            id: payhub_core::ids::generate_id(now),
+            aps_id: account.aps_id.clone(),
+            kind: payhub_store::MethodKind::Wallet,
+            gateway: "ALIPAY".into(),
+            token: "wal_test".into(),
+            brand: None,
+            first6: None,
+            last4: None,
+            created_at: now,
+        };
+        app.store.insert_aps_payment_method(&wallet).await.unwrap();
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 3.25, "paymentMethodId": wallet.id})).await;
+        assert!(answer.get("redirectData").is_none(), "{answer}");
+        let paid = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_eq!(paid["status"], "SUCCESS", "{paid}");
+        assert_eq!(paid["paymentType"], "WALLET");
+        assert_eq!(paid["amount"].to_string(), "3.25");
+        let tmf: Value = app.get(&format!("/payment/{}", answer["paymentId"])).await.json().await.unwrap();
+        assert_eq!(tmf["status"], "captured", "{tmf}");
+    }
+}

@@ -166,4 +166,26 @@ fn aps_accounts_are_created_credited_and_shown() {
         "35.50",
         "refused commands change nothing"
     );
+
+    // A wallet agreement becomes a stored payment method; a card gateway is not a wallet.
+    let added = payhub(&[
+        "aps",
+        "wallet-add",
+        aps_id,
+        "ALIPAY",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(String::from_utf8_lossy(&added.stdout).contains("wallet ALIPAY"));
+    let refused = payhub(&["aps", "wallet-add", aps_id, "VMPAY", "--data-dir", data_dir]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a wallet gateway"));
+    let shown = payhub(&["aps", "show", aps_id, "--json", "--data-dir", data_dir]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown.to_string().matches("ALIPAY").count(), 1, "{shown}");
 }

@@ -112,6 +112,16 @@ impl CallbackPolicy {
 }
 
 impl CallbackPolicy {
+    /// Checks a URL only the customer's browser visits (a `returnUrl`, an
+    /// APS `callbackUrlOk`): as [`check_url`](Self::check_url), except that a
+    /// name payhub cannot resolve is accepted, since payhub never fetches it.
+    pub async fn check_redirect_url(&self, url: &str) -> Result<(), CallbackRefused> {
+        match self.check_url(url).await {
+            Err(CallbackRefused::Unresolvable { .. }) => Ok(()),
+            other => other,
+        }
+    }
+
     /// The check made before each delivery. Host names need none here: the
     /// delivery client resolves them through [`PolicyResolver`], which drops
     /// forbidden addresses. An IP literal never reaches a resolver, so it is

@@ -223,9 +223,14 @@ async fn check_urls(state: &AppState, request: &PayRequest) -> Result<(), ApsErr
     ];
     for (name, url, called_by_payhub) in urls {
         let Some(url) = url else { continue };
-        match state.settings.callback_policy.check_url(url).await {
+        let policy = &state.settings.callback_policy;
+        let checked = if called_by_payhub {
+            policy.check_url(url).await
+        } else {
+            policy.check_redirect_url(url).await
+        };
+        match checked {
             Ok(()) => {}
-            Err(CallbackRefused::Unresolvable { .. }) if !called_by_payhub => {}
             Err(refused @ CallbackRefused::NotHttp(_)) => {
                 return Err(ApsError::InvalidField(name.into(), refused.to_string()))
             }

@@ -13,11 +13,7 @@ use crate::api_tmf676::wire::format_time;
 
 /// A money amount as a JSON number with its exact decimal text (`10.50`).
 pub fn number(amount: Money) -> Value {
-    amount
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number)
+    crate::api_tmf676::wire::amount_number(amount)
 }
 
 /// The APS status of a ledger status: `SUCCESS` once paid, `FAILED` when it

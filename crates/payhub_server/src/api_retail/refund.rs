@@ -139,11 +139,6 @@ pub async fn refund(
 
 /// The refund as a TMF676 refund document (see docs/RETAIL.md).
 fn refund_document(payment_id: &str, amount: Money, retail: &RetailAttributes) -> Document {
-    let value = amount
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number);
     let mut document = Map::new();
     document.insert("@type".into(), json!("Refund"));
     document.insert("correlatorId".into(), json!(retail.rrn));
@@ -152,7 +147,7 @@ fn refund_document(payment_id: &str, amount: Money, retail: &RetailAttributes) -
     document.insert("paymentMethod".into(), json!({"@type": retail.gateway}));
     document.insert(
         "totalAmount".into(),
-        json!({"unit": amount.currency().code(), "value": value}),
+        crate::api_tmf676::wire::money_json(amount),
     );
     document.insert(
         "retail".into(),

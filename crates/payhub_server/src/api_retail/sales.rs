@@ -219,12 +219,16 @@ pub(super) async fn checked_url(
     let Some(url) = url else {
         return Ok(None);
     };
-    match state.settings.callback_policy.check_url(&url).await {
+    // payhub never fetches a returnUrl (the customer's browser does); a
+    // webhookUrl it will call must resolve to a permitted address.
+    let policy = &state.settings.callback_policy;
+    let checked = if name == "returnUrl" {
+        policy.check_redirect_url(&url).await
+    } else {
+        policy.check_url(&url).await
+    };
+    match checked {
         Ok(()) => Ok(Some(url)),
-        // payhub never fetches a returnUrl (the customer's browser does), so
-        // a name payhub cannot resolve is no danger to it; a webhookUrl it
-        // will call must resolve to a permitted address.
-        Err(CallbackRefused::Unresolvable { .. }) if name == "returnUrl" => Ok(Some(url)),
         Err(refused @ CallbackRefused::NotHttp(_)) => {
             Err(RetailError::InvalidField(name, refused.to_string()))
         }
@@ -234,13 +238,6 @@ pub(super) async fn checked_url(
 
 /// The sale as a TMF676 payment document: see docs/RETAIL.md for the mapping.
 fn tmf_document(sale: &Sale) -> Document {
-    // The exact decimal text, as a JSON number (serde_json keeps its spelling).
-    let value = sale
-        .amount
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number);
     let mut document = Map::new();
     document.insert("@type".into(), json!("Payment"));
     document.insert("correlatorId".into(), json!(sale.retail.rrn));
@@ -261,7 +258,7 @@ fn tmf_document(sale: &Sale) -> Document {
     );
     document.insert(
         "totalAmount".into(),
-        json!({"unit": sale.amount.currency().code(), "value": value}),
+        crate::api_tmf676::wire::money_json(sale.amount),
     );
     document.insert(
         "retail".into(),

@@ -14,20 +14,15 @@ use serde_json::{json, Value};
 
 use super::result::TelcoError;
 use super::service::authenticate;
+use crate::api_tmf676::wire::money_json;
 use crate::state::AppState;
 
 /// A product as JSON.
 pub fn render(product: &TelcoProduct) -> Value {
-    let value = product
-        .unit_price
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number);
     json!({
         "id": product.product_id,
         "name": product.name,
-        "unitPrice": {"unit": product.unit_price.currency().code(), "value": value},
+        "unitPrice": money_json(product.unit_price),
     })
 }
 

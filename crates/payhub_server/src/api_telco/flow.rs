@@ -24,6 +24,7 @@ use super::request::PaymentRequest;
 use super::result::TelcoError;
 use super::sms::Sms;
 use super::DIALECT;
+use crate::api_tmf676::wire::money_json;
 use crate::gateways::flow::start_for_existing;
 use crate::gateways::GatewayKind;
 use crate::lang::Lang;
@@ -83,11 +84,6 @@ pub fn price(request: &PaymentRequest, catalogue: &[TelcoProduct]) -> Result<Bas
 
 /// The TMF676 view of a telco payment (see docs/TELCO.md).
 fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document {
-    let value = total
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number);
     let items: Vec<Value> = basket
         .items
         .iter()
@@ -115,10 +111,7 @@ fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document
         "paymentMethod".into(),
         json!({"@type": request.channel.payment_method_type()}),
     );
-    document.insert(
-        "totalAmount".into(),
-        json!({"unit": total.currency().code(), "value": value}),
-    );
+    document.insert("totalAmount".into(), money_json(total));
     document.insert(
         "telco".into(),
         json!({
@@ -439,12 +432,7 @@ pub async fn approve(
 
 /// Rewrites the TMF document after the subscriber removed items.
 fn rewrite_document(document: &mut Value, basket: &Basket, total: Money) {
-    let value = total
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number);
-    document["totalAmount"] = json!({"unit": total.currency().code(), "value": value});
+    document["totalAmount"] = money_json(total);
     let names: Vec<&str> = basket
         .items
         .iter()

@@ -223,6 +223,21 @@ pub fn new_refund(merchant: &MerchantId, body: Map<String, Value>) -> Result<New
     })
 }
 
+/// An amount as a JSON number spelt with its exact decimal text (`10.50`),
+/// never through a float.
+pub fn amount_number(amount: Money) -> Value {
+    amount
+        .to_decimal()
+        .to_string()
+        .parse::<serde_json::Number>()
+        .map_or(Value::Null, Value::Number)
+}
+
+/// An amount as TMF676 `Money`: `{"unit": "HKD", "value": 10.50}`.
+pub fn money_json(amount: Money) -> Value {
+    serde_json::json!({"unit": amount.currency().code(), "value": amount_number(amount)})
+}
+
 /// The absolute URL of a resource.
 pub fn href(base_url: &str, collection: &str, id: impl std::fmt::Display) -> String {
     format!("{base_url}{BASE_PATH}/{collection}/{id}")

@@ -239,10 +239,12 @@ async fn telco_callback(
     let Some(id) = PaymentId::from_i64(event.resource_id) else {
         return Ok(None);
     };
-    let Some(transaction) = state.store.find_telco_transaction(id).await? else {
+    // Most merchants have no callback URL: ask that first, and only then
+    // whether the payment is a telco transaction.
+    let Some(url) = state.store.telco_callback_url(&event.merchant_id).await? else {
         return Ok(None);
     };
-    let Some(url) = state.store.telco_callback_url(&event.merchant_id).await? else {
+    let Some(transaction) = state.store.find_telco_transaction(id).await? else {
         return Ok(None);
     };
     let (code, desc) = crate::api_telco::result::state_result(transaction.state);

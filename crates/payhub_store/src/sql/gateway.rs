@@ -3,15 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    transition, EventKind, GatewayState, LedgerEvent, MerchantId, Payment, PaymentId, Refund,
-    RefundId, RefundState, Status,
+    EventKind, GatewayState, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId,
+    RefundState,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    corrupt, delivery_kind, from_micros, insert_event, merchant_id, micros, write_payments,
-    write_refund, SqlStore, MERCHANT_COLUMNS,
+    corrupt, delivery_kind, from_micros, lock_status, merchant_id, micros, move_status,
+    write_payments, write_refund, SqlStore, MERCHANT_COLUMNS,
 };
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
@@ -314,33 +314,26 @@ impl SqlStore {
             return Ok(GatewayApplied::AlreadyFinal(current));
         }
         if let Some(to) = update.state.payment_status() {
-            let status_row = sqlx::query(&format!(
-                "SELECT status FROM payments WHERE id = $1{}",
-                self.backend.for_update()
-            ))
-            .bind(payment_id.get())
-            .fetch_one(&mut *tx)
-            .await?;
-            let from =
-                Status::parse(&status_row.try_get::<String, _>("status")?).map_err(corrupt)?;
-            let to = transition(from, to)?;
-            sqlx::query(
-                "UPDATE payments SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4",
-            )
-            .bind(to.as_str())
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(payment_id.get())
-            .execute(&mut *tx)
-            .await?;
-            let event = LedgerEvent::new(
-                current.merchant_id.clone(),
-                EventKind::PaymentStateChange,
+            let from = lock_status(
+                &mut tx,
+                self.backend,
+                "payments",
+                &current.merchant_id,
                 payment_id.get(),
+            )
+            .await?
+            .ok_or(UpdateStatusError::NotFound)?;
+            move_status(
+                &mut tx,
+                "payments",
+                EventKind::PaymentStateChange,
+                &current.merchant_id,
+                payment_id.get(),
+                from,
                 to,
                 now,
-            );
-            insert_event(&mut tx, &event).await?;
+            )
+            .await?;
         }
         let (error_code, error_message) = match &update.error {
             Some((code, message)) => (Some(code.clone()), Some(message.clone())),
@@ -521,30 +514,26 @@ impl SqlStore {
             return Ok(false);
         }
         if let Some(to) = state.refund_status() {
-            let status_row = sqlx::query("SELECT status FROM refunds WHERE id = $1")
-                .bind(refund_id.get())
-                .fetch_one(&mut *tx)
-                .await?;
-            let from =
-                Status::parse(&status_row.try_get::<String, _>("status")?).map_err(corrupt)?;
-            let to = transition(from, to)?;
-            sqlx::query(
-                "UPDATE refunds SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4",
-            )
-            .bind(to.as_str())
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(refund_id.get())
-            .execute(&mut *tx)
-            .await?;
-            let event = LedgerEvent::new(
-                current.merchant_id.clone(),
-                EventKind::RefundStateChange,
+            let from = lock_status(
+                &mut tx,
+                self.backend,
+                "refunds",
+                &current.merchant_id,
                 refund_id.get(),
+            )
+            .await?
+            .ok_or(UpdateStatusError::NotFound)?;
+            move_status(
+                &mut tx,
+                "refunds",
+                EventKind::RefundStateChange,
+                &current.merchant_id,
+                refund_id.get(),
+                from,
                 to,
                 now,
-            );
-            insert_event(&mut tx, &event).await?;
+            )
+            .await?;
         }
         let next_check_at = if state == RefundState::Unknown {
             next_check_at

@@ -2,15 +2,15 @@
 //! the telco part of [`Store`](crate::Store).
 
 use chrono::{DateTime, Utc};
-use payhub_core::{
-    transition, Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, Status, TelcoState,
-};
+use payhub_core::{Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, TelcoState};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::gateway::claim_reference;
 use super::SqlStore;
-use super::{corrupt, from_micros, insert_event, merchant_id, micros, money, write_payments};
+use super::{
+    corrupt, from_micros, lock_status, merchant_id, micros, money, move_status, write_payments,
+};
 use crate::error::{StoreError, UpdateStatusError};
 use crate::records::{ExternalRef, TelcoProduct, TelcoTransaction, TelcoUpdate};
 
@@ -173,14 +173,15 @@ impl SqlStore {
         if current.state != update.from {
             return Ok(None);
         }
-        let status_row = sqlx::query(&format!(
-            "SELECT status FROM payments WHERE id = $1{}",
-            self.backend.for_update()
-        ))
-        .bind(payment_id.get())
-        .fetch_one(&mut *tx)
-        .await?;
-        let from = Status::parse(&status_row.try_get::<String, _>("status")?).map_err(corrupt)?;
+        let from = lock_status(
+            &mut tx,
+            self.backend,
+            "payments",
+            &current.merchant_id,
+            payment_id.get(),
+        )
+        .await?
+        .ok_or(UpdateStatusError::NotFound)?;
         if let Some((total, document)) = &update.total {
             sqlx::query(
                 "UPDATE payments SET amount_minor = $1, currency = $2, document = $3, updated_at = $4 \
@@ -202,24 +203,17 @@ impl SqlStore {
             update.to.payment_status()
         };
         if let Some(to) = target.filter(|to| *to != from) {
-            let to = transition(from, to)?;
-            sqlx::query(
-                "UPDATE payments SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4",
-            )
-            .bind(to.as_str())
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(payment_id.get())
-            .execute(&mut *tx)
-            .await?;
-            let event = LedgerEvent::new(
-                current.merchant_id.clone(),
+            move_status(
+                &mut tx,
+                "payments",
                 EventKind::PaymentStateChange,
+                &current.merchant_id,
                 payment_id.get(),
+                from,
                 to,
                 now,
-            );
-            insert_event(&mut tx, &event).await?;
+            )
+            .await?;
         }
         sqlx::query(
             "UPDATE telco_transactions SET state = $1, basket = $2, otp_attempts = $3, \

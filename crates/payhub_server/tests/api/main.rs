@@ -17,3 +17,4 @@ mod retail;
 mod seed_000;
 mod statuses;
 mod telco;
+mod webhook_examples;

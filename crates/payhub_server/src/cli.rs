@@ -10,16 +10,23 @@ use secrecy::ExposeSecret;
 
 use crate::api_retail::signature::{MODE_SHA1, MODE_SHA256};
 use crate::app::Application;
-use crate::config::{Settings, SettingsInput};
+use crate::config::{DataInput, Settings, SettingsInput};
 use crate::demo;
 use crate::merchants;
 use crate::secrets::MasterKey;
 use payhub_core::MerchantId;
 use payhub_store::{Merchant, Store};
 
-/// payhub: one ledger of payments and refunds behind several payment API dialects.
+/// payhub: one ledger of payments and refunds for web shops, apps, tills and
+/// partner services, reached through TMF676 Payment Management, a retail
+/// online-payment API, a telco payment service and APS PaymentManagement.
+///
+/// Start it with `payhub serve` (SQLite in ./payhub-data, no setup); the other
+/// commands administer merchants, accounts, catalogues and deliveries over
+/// the same database. Every option is also a PAYHUB_… environment variable
+/// and a key of the --config file.
 #[derive(Parser, Debug)]
-#[command(name = "payhub", version, about)]
+#[command(name = "payhub", version)]
 pub struct Cli {
     /// TOML config file; `./payhub.toml` is read when present and this is not given.
     #[arg(long, env = "PAYHUB_CONFIG", global = true)]
@@ -32,9 +39,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Start the server (creates and migrates the database if needed).
-    Serve(#[command(flatten)] SettingsInput),
+    Serve(#[command(flatten)] Box<SettingsInput>),
     /// Apply pending database migrations, then exit.
-    Migrate(#[command(flatten)] SettingsInput),
+    Migrate(#[command(flatten)] DataInput),
     /// Administer merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
@@ -44,7 +51,7 @@ pub enum Command {
     /// Administer the telco payment service: catalogues and callback URLs.
     #[command(subcommand)]
     Telco(TelcoCommand),
-    /// Administer APS accounts (seed 001): credit and stored payment methods.
+    /// Administer APS accounts: credit and stored payment methods.
     #[command(subcommand)]
     Aps(ApsCommand),
 }
@@ -65,20 +72,20 @@ pub enum TelcoCommand {
         /// The price's currency, e.g. TRY.
         currency: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// List a service's catalogue.
     Products {
         merchant: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Set (or with no URL, clear) the URL a service is notified at.
     Callback {
         merchant: String,
         url: Option<String>,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
 }
 
@@ -105,7 +112,7 @@ pub enum ApsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Add credit to an account, e.g. `payhub aps credit APS_ID 10.00`.
     Credit {
@@ -114,7 +121,7 @@ pub enum ApsCommand {
         /// The amount to add, in the account's currency.
         amount: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Store a wallet agreement as a payment method of an account, e.g.
     /// `payhub aps wallet-add APS_ID ALIPAY` (charged later without the customer).
@@ -124,7 +131,7 @@ pub enum ApsCommand {
         /// The wallet gateway: WXPAY, ALIPAY, ALIPAYOS or FPSPAY.
         gateway: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Show an account: its credit and stored payment methods.
     Show {
@@ -134,7 +141,7 @@ pub enum ApsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
 }
 
@@ -150,14 +157,14 @@ pub enum DeliveriesCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Send a delivery again (pending now, with a fresh set of attempts).
     Resend {
         /// The delivery id.
         id: i64,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
 }
 
@@ -172,14 +179,14 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Show a merchant's retail apiKey and secret, webhook signing secret and gateways.
     Show {
         /// The merchant id (mer_…).
         id: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// Set which gateways a merchant may use, and its retail signature mode.
     Gateways {
@@ -187,11 +194,11 @@ pub enum MerchantCommand {
         id: String,
         /// Comma-separated gateway codes, e.g. WXPAY,FPSPAY,VMPAY.
         gateways: String,
-        /// hmac-sha1 (seed 003, default) or hmac-sha256 (body-bound).
+        /// hmac-sha1 (the retail API's `sign`, default) or hmac-sha256 (covers the body).
         #[arg(long, default_value = "hmac-sha1")]
         signature: String,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
     /// List merchants (ids and names; keys are never shown again).
     List {
@@ -199,33 +206,59 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        settings: SettingsInput,
+        settings: DataInput,
     },
 }
 
-fn settings(config: Option<&Path>, input: SettingsInput) -> anyhow::Result<Settings> {
+fn settings(config: Option<&Path>, input: impl Into<SettingsInput>) -> anyhow::Result<Settings> {
     let default_file = Path::new("payhub.toml");
     let file = match config {
         Some(path) => SettingsInput::from_file(path)?,
         None if default_file.exists() => SettingsInput::from_file(default_file)?,
         None => SettingsInput::default(),
     };
-    Ok(input.over(file).resolve()?)
+    Ok(input.into().over(file).resolve()?)
+}
+
+/// The error and its causes on one line, each said once: a cause whose text
+/// its parent already quotes (as sqlx's and the store's errors do) is left
+/// out, so a missing database is not reported three times.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
-        Command::Serve(input) => serve(settings(config, input)?).await,
+        Command::Serve(input) => serve(settings(config, *input)?).await,
         Command::Migrate(input) => {
             let settings = settings(config, input)?;
-            let store = payhub_store::connect(&settings.database_url, 1).await?;
-            println!(
-                "database at {} is up to date ({})",
-                payhub_store::redact_url(&settings.database_url),
-                store.backend_name()
-            );
+            let (store, applied) =
+                payhub_store::connect_and_migrate(&settings.database_url, 1).await?;
+            let url = payhub_store::redact_url(&settings.database_url);
+            if applied.is_empty() {
+                println!(
+                    "database at {url} ({}): nothing to apply, it is up to date",
+                    store.backend_name()
+                );
+            } else {
+                println!("database at {url} ({}): applied", store.backend_name());
+                for migration in &applied {
+                    println!("  {:04} {}", migration.version, migration.description);
+                }
+            }
             Ok(())
         }
         Command::Merchant(MerchantCommand::Create {

@@ -256,13 +256,13 @@ pub struct SettingsInput {
     /// Every node of a cluster needs the same one.
     #[arg(long, env = "PAYHUB_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
-    /// Telco channels' default isDeliverable, e.g. "10=false,11=false,40=true,50=false" (seed 004's).
+    /// Telco channels' default isDeliverable, e.g. "10=false,11=false,40=true,50=false" (the default).
     #[arg(long, env = "PAYHUB_TELCO_DEFAULT_DELIVERABLE")]
     pub telco_default_deliverable: Option<String>,
-    /// Telco channels' default isBillingRequired, e.g. "10=false,11=false,40=true,50=false" (seed 004's).
+    /// Telco channels' default isBillingRequired, e.g. "10=false,11=false,40=true,50=false" (the default).
     #[arg(long, env = "PAYHUB_TELCO_DEFAULT_BILLING_REQUIRED")]
     pub telco_default_billing_required: Option<String>,
-    /// Telco channels' default isRemovable, e.g. "10=true,11=true,40=true,50=true" (seed 004's).
+    /// Telco channels' default isRemovable, e.g. "10=true,11=true,40=true,50=true" (the default).
     #[arg(long, env = "PAYHUB_TELCO_DEFAULT_REMOVABLE")]
     pub telco_default_removable: Option<String>,
     /// Seconds a subscriber has to consent to a telco transaction (default 900).
@@ -274,6 +274,34 @@ pub struct SettingsInput {
     /// The simulated carrier billing's spending limit per subscriber, in minor units (default 50000).
     #[arg(long, env = "PAYHUB_TELCO_SPENDING_LIMIT_MINOR")]
     pub telco_spending_limit_minor: Option<i64>,
+}
+
+/// Where payhub's data is: all that the administration commands (`merchant`,
+/// `aps`, `telco`, `deliveries`, `migrate`) need, so their `--help` shows
+/// these three and not the server's settings. A config file (`--config`)
+/// is still read whole.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct DataInput {
+    /// Directory of the embedded SQLite database, `master.key` and the demo credentials file.
+    #[arg(long, env = "PAYHUB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB; default: SQLite in the data directory.
+    #[arg(long, env = "PAYHUB_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The master key (32 bytes, Base64); default: DATA_DIR/master.key.
+    #[arg(long, env = "PAYHUB_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl From<DataInput> for SettingsInput {
+    fn from(input: DataInput) -> SettingsInput {
+        SettingsInput {
+            data_dir: input.data_dir,
+            database_url: input.database_url,
+            master_key: input.master_key,
+            ..SettingsInput::default()
+        }
+    }
 }
 
 /// A setting that cannot be used.

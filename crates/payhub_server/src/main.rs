@@ -9,7 +9,7 @@ async fn main() -> std::process::ExitCode {
     match payhub_server::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("payhub: {error:#}");
+            eprintln!("payhub: {}", payhub_server::cli::describe(&error));
             std::process::ExitCode::FAILURE
         }
     }

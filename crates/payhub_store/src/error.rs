@@ -94,7 +94,7 @@ pub enum ConnectError {
     UnsupportedScheme(String),
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    #[error("cannot open the database at {url}: {source}")]
+    #[error("cannot open the database at {url}: {source}{}", unreachable_hint(url))]
     Unreachable { url: String, source: sqlx::Error },
     #[error("cannot migrate the database at {url}: {source}")]
     Migration {
@@ -106,4 +106,14 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// What to check when a database cannot be opened.
+fn unreachable_hint(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        " (is PostgreSQL running at that address, and does the database exist? \
+         `createdb -h HOST -U USER DB` creates it)"
+    } else {
+        ""
+    }
 }

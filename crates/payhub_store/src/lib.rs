@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::Connection;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use aps::{
@@ -74,6 +75,22 @@ pub fn redact_url(url: &str) -> String {
 /// Opens the store at `url`, creating a SQLite file (and its directory) if
 /// needed, and runs pending migrations.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, ConnectError> {
+    Ok(connect_and_migrate(url, max_connections).await?.0)
+}
+
+/// A migration that [`connect_and_migrate`] applied: its number and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedMigration {
+    pub version: i64,
+    pub description: String,
+}
+
+/// [`connect`], also telling which migrations it applied (none when the
+/// database was up to date), so that `payhub migrate` can say so.
+pub async fn connect_and_migrate(
+    url: &str,
+    max_connections: u32,
+) -> Result<(Arc<dyn Store>, Vec<AppliedMigration>), ConnectError> {
     let backend = backend_of(url)?;
     sqlx::any::install_default_drivers();
     let url = match backend {
@@ -101,22 +118,48 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, 
             })
         });
     }
-    let pool: AnyPool = pool_options
-        .connect_with(options)
-        .await
-        .map_err(unreachable)?;
+    // One connection first: its error says why (refused, no such database,
+    // authentication); the pool's would only say that it timed out.
+    let mut probe = options.connect().await.map_err(unreachable)?;
+    if backend == Backend::Sqlite {
+        for pragma in SQLITE_PRAGMAS {
+            probe.execute(pragma).await.map_err(unreachable)?;
+        }
+    }
     let migrator = match backend {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
-    migrator
-        .run(&pool)
+    let migration_error = |source| ConnectError::Migration {
+        url: redact_url(&url),
+        source,
+    };
+    probe
+        .ensure_migrations_table()
         .await
-        .map_err(|source| ConnectError::Migration {
-            url: redact_url(&url),
-            source,
-        })?;
-    Ok(Arc::new(SqlStore::new(pool, backend)))
+        .map_err(migration_error)?;
+    let already: std::collections::HashSet<i64> = probe
+        .list_applied_migrations()
+        .await
+        .map_err(migration_error)?
+        .into_iter()
+        .map(|applied| applied.version)
+        .collect();
+    let _ = probe.close().await;
+    let pool: AnyPool = pool_options
+        .connect_with(options)
+        .await
+        .map_err(unreachable)?;
+    migrator.run(&pool).await.map_err(migration_error)?;
+    let applied = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !already.contains(&m.version))
+        .map(|m| AppliedMigration {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect();
+    Ok((Arc::new(SqlStore::new(pool, backend)), applied))
 }
 
 /// Makes sure the SQLite file's directory exists and asks sqlx to create the file.

@@ -145,6 +145,35 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// What `GET /` lists.
+const INDEX: &[ops::IndexEntry] = &[
+    ops::IndexEntry {
+        name: "TMF676 Payment Management v4",
+        path: api_tmf676::BASE_PATH,
+        docs: "docs/TMF676.md",
+    },
+    ops::IndexEntry {
+        name: "Retail online payment",
+        path: api_retail::BASE_PATH,
+        docs: "docs/RETAIL.md",
+    },
+    ops::IndexEntry {
+        name: "Telco payment service",
+        path: api_telco::BASE_PATH,
+        docs: "docs/TELCO.md",
+    },
+    ops::IndexEntry {
+        name: "APS PaymentManagement",
+        path: api_aps::BASE_PATH,
+        docs: "docs/APS.md",
+    },
+    ops::IndexEntry {
+        name: "Deliveries",
+        path: "/v1/deliveries",
+        docs: "docs/RETAIL.md",
+    },
+];
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -154,6 +183,7 @@ pub fn router(state: AppState) -> Router {
     });
     Router::new()
         .merge(ops::router())
+        .merge(ops::index_router(INDEX))
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())

@@ -1,5 +1,6 @@
-//! Probes for operators and orchestrators. They reveal nothing about any
-//! merchant, so they are the only routes that need no credentials.
+//! Probes for operators and orchestrators, and the index at `/`. They reveal
+//! nothing about any merchant, so they are the only routes that need no
+//! credentials.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,4 +36,38 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// One line of the index at `/`: an API (or page) payhub serves.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexEntry {
+    pub name: &'static str,
+    /// Path below the public base URL.
+    pub path: &'static str,
+    /// Where it is described, relative to the repository.
+    pub docs: &'static str,
+}
+
+/// `GET /`: what this payhub serves, with absolute URLs, so that a newcomer
+/// who opens the address the banner printed finds the way on.
+pub fn index_router(entries: &'static [IndexEntry]) -> Router<AppState> {
+    Router::new().route(
+        "/",
+        get(move |State(state): State<AppState>| async move {
+            let base = &state.settings.public_base_url;
+            let apis: Vec<_> = entries
+                .iter()
+                .map(
+                    |e| json!({"name": e.name, "url": format!("{base}{}", e.path), "docs": e.docs}),
+                )
+                .collect();
+            Json(json!({
+                "service": "payhub",
+                "version": env!("CARGO_PKG_VERSION"),
+                "apis": apis,
+                "health": format!("{base}/healthz"),
+                "readiness": format!("{base}/readyz"),
+            }))
+        }),
+    )
 }

@@ -29,6 +29,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The TMF676 routes, to be nested at [`BASE_PATH`].
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(index))
         .route(
             "/payment",
             post(resource::create::<Payment>).get(resource::list::<Payment>),
@@ -42,4 +43,19 @@ pub fn router() -> Router<AppState> {
         .route("/hub", post(hub::create_hub))
         .route("/hub/{id}", get(hub::get_hub).delete(hub::delete_hub))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `GET {BASE_PATH}`: the API's resources, so the base URL the banner prints
+/// answers. It names no merchant's data, so it needs no credentials.
+async fn index(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    let base = format!("{}{BASE_PATH}", state.settings.public_base_url);
+    axum::Json(serde_json::json!({
+        "name": "TMF676 Payment Management",
+        "version": "4.0.0",
+        "payment": format!("{base}/payment"),
+        "refund": format!("{base}/refund"),
+        "hub": format!("{base}/hub"),
+    }))
 }

@@ -11,6 +11,7 @@ mod filtering;
 mod group_commit;
 mod hub;
 mod idempotency;
+mod index;
 mod payments;
 mod refunds;
 mod retail;

@@ -589,3 +589,77 @@ both_backends! {
         assert_eq!(tmf["status"], "captured", "{tmf}");
     }
 }
+
+impl TestApp {
+    /// The hosted page at `url` (payhub's own), as a browser gets it without
+    /// following redirects.
+    async fn page_html(&self, url: &str) -> String {
+        let path = url.strip_prefix(PUBLIC_BASE).unwrap_or(url);
+        let page = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        page.text().await.unwrap()
+    }
+}
+
+/// The summary's amount as the page renders it.
+fn shown_amount(value: &str) -> String {
+    format!(r#"id="amount"><span class="currency">USD</span> <span class="value">{value}</span>"#)
+}
+
+/// The credit line as the English page renders it.
+fn credit_line(value: &str) -> String {
+    format!(
+        r#"id="credit-used">Paid from your account credit: <span class="currency">USD</span> <span class="value">{value}</span>"#
+    )
+}
+
+both_backends! {
+    async fn the_card_page_asks_for_the_card_part_and_says_the_card_will_be_saved(app: TestApp) {
+        // 30.00 of which credit pays 14.90: the card is charged 15.10, and
+        // the card page and the result page say so, never 30.00.
+        let account = app.aps_account("14.90").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 30.00, "useAvailableCredit": true})).await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap().to_owned();
+        let html = app.page_html(&url).await;
+        assert!(html.contains(&shown_amount("15.10")), "the card part: {html}");
+        assert!(html.contains(&credit_line("14.90")), "the credit line: {html}");
+        assert!(!html.contains("30.00"), "not the total: {html}");
+        assert!(html.contains(r#"id="save-card">When this payment succeeds, this card is saved to your account for later payments."#), "{html}");
+
+        let location = app.pay_on_page(&url, "4242 4242 4242 4242").await;
+        assert!(location.ends_with("/result"), "payhub's result page: {location}");
+        let result = app.page_html(&location).await;
+        assert!(result.contains(r#"data-outcome="paid""#), "{result}");
+        assert!(result.contains(&shown_amount("15.10")), "{result}");
+        assert!(result.contains(&credit_line("14.90")), "{result}");
+        assert!(!result.contains("30.00"), "{result}");
+        assert!(!result.contains(r#"id="save-card""#), "{result}");
+
+        // Without credit: the whole total, no credit line; the card is still saved.
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 30.00})).await;
+        let html = app.page_html(answer["redirectData"]["redirectURL"].as_str().unwrap()).await;
+        assert!(html.contains(&shown_amount("30.00")), "{html}");
+        assert!(!html.contains(r#"id="credit-used""#), "{html}");
+        assert!(html.contains(r#"id="save-card""#), "{html}");
+
+        // A declined card gives the credit back: the result page no longer
+        // shows it as paid.
+        app.store.add_aps_credit(&account.aps_id, 500, chrono::Utc::now()).await.unwrap();
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 12.00, "useAvailableCredit": true})).await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap().to_owned();
+        assert!(app.page_html(&url).await.contains(&credit_line("5.00")));
+        let location = app.pay_on_page(&url, "4000 0000 0000 0002").await;
+        let result = app.page_html(&location).await;
+        assert!(result.contains(r#"data-outcome="declined""#), "{result}");
+        assert!(result.contains(&shown_amount("7.00")), "{result}");
+        assert!(!result.contains(r#"id="credit-used""#), "{result}");
+
+        // Another dialect's card page (a retail sale) saves nothing and spends no credit.
+        let sale = app.create_sale(crate::retail::sale("VMPAY", "page-1", 1234)).await;
+        let html = app.page_html(sale["paymentUrl"].as_str().unwrap()).await;
+        assert!(html.contains(r#"<span class="value">12.34</span>"#), "{html}");
+        assert!(html.contains(r#"name="number""#), "the card form: {html}");
+        assert!(!html.contains(r#"id="save-card""#), "{html}");
+        assert!(!html.contains(r#"id="credit-used""#), "{html}");
+    }
+}

@@ -735,6 +735,7 @@ both_backends! {
         // Nothing is left of either part: refused, and nothing moves.
         let (status, refused) = app.aps_refund(&id, &account, "0.01").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["code"], "refund_exceeds_payment", "{refused}");
         assert_eq!(app.credit_of(&account.aps_id).await, 1490);
         // The new credit can be spent again.
         let again = app.aps_pay_ok(&account.aps_id, json!({"total": 14.90, "useAvailableCredit": true})).await;
@@ -761,6 +762,15 @@ both_backends! {
         assert_eq!(app.credit_of(&account.aps_id).await, 2500);
         let listed = app.list("refund", &format!("payment.id={id}")).await.2;
         assert_eq!(listed.len(), 2, "{listed:?}");
+        // Without an amount there is nothing to split: refused, nothing recorded.
+        let response = app.post("/refund", &json!({
+            "payment": {"id": id}, "account": {"id": account.account_id},
+            "paymentMethod": {"@type": "CREDIT"}, "totalAmount": {},
+        })).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_attribute", "{body}");
+        assert_eq!(app.list("refund", &format!("payment.id={id}")).await.2.len(), 2);
     }
 }
 

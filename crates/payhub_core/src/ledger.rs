@@ -151,6 +151,32 @@ pub enum RefundRejection {
     ExceedsRefundable { requested: Money, remaining: Money },
 }
 
+/// The first checks of [`check_refund`], which do not depend on the refunds
+/// a payment already has: it must have taken money, and a refund is in its
+/// currency. Callers that split a refund before recording it (APS) check
+/// these first, so their refusals come in the same order.
+pub fn check_refundable(
+    payment: &Payment,
+    requested: Option<Money>,
+) -> Result<(), RefundRejection> {
+    if !matches!(payment.status, Status::Captured | Status::Done) {
+        return Err(RefundRejection::PaymentNotRefundable {
+            payment: payment.id,
+            status: payment.status,
+        });
+    }
+    let (Some(total), Some(requested)) = (payment.total_amount, requested) else {
+        return Ok(());
+    };
+    if total.currency() != requested.currency() {
+        return Err(RefundRejection::CurrencyMismatch {
+            payment: total.currency().to_string(),
+            refund: requested.currency().to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a new refund against its payment and the refunds it already has.
 ///
 /// `refunded_minor` is the sum, in the payment's minor units, of the payment's
@@ -162,21 +188,10 @@ pub fn check_refund(
     refunded_minor: i64,
     refund: &Refund,
 ) -> Result<(), RefundRejection> {
-    if !matches!(payment.status, Status::Captured | Status::Done) {
-        return Err(RefundRejection::PaymentNotRefundable {
-            payment: payment.id,
-            status: payment.status,
-        });
-    }
+    check_refundable(payment, refund.total_amount)?;
     let (Some(total), Some(requested)) = (payment.total_amount, refund.total_amount) else {
         return Ok(());
     };
-    if total.currency() != requested.currency() {
-        return Err(RefundRejection::CurrencyMismatch {
-            payment: total.currency().to_string(),
-            refund: requested.currency().to_string(),
-        });
-    }
     if !refund.status.counts_against_refundable() {
         return Ok(());
     }

@@ -6,10 +6,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use payhub_core::{Currency, LedgerEvent, MerchantId, Payment, PaymentId};
+use payhub_core::credit::RefundSplit;
+use payhub_core::{Currency, LedgerEvent, MerchantId, Money, Payment, PaymentId, Refund, RefundId};
 
-use crate::error::StoreError;
-use crate::records::{GatewayPayment, IdempotentResponse};
+use crate::error::{InsertRefundError, StoreError};
+use crate::records::{GatewayPayment, GatewayRefund, IdempotentResponse};
 
 /// A customer account behind an APS PaymentManagement resource.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +134,37 @@ pub struct ApsWrite {
 /// read while the account is locked. An `Err` writes nothing.
 pub type ApsPlan<'a> = &'a (dyn Fn(i64) -> Result<ApsWrite, StoreError> + Send + Sync);
 
+/// How one refund of an APS payment was given back (see
+/// [`payhub_core::credit::split_refund`]: card first, then credit).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApsRefund {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub aps_id: String,
+    /// Refunded to the card through the payment's gateway.
+    pub card_minor: i64,
+    /// Returned to the account's credit when the refund was recorded.
+    pub credit_minor: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything a refund of an APS payment writes, committed together with the
+/// credit it returns to the account.
+#[derive(Clone, Debug)]
+pub struct ApsRefundWrite {
+    pub refund: Refund,
+    pub event: LedgerEvent,
+    /// The gateway row when the refund has a card part (sent after commit).
+    pub gateway: Option<GatewayRefund>,
+    pub aps: ApsRefund,
+    /// The answer kept under the request's idempotency key.
+    pub kept: Option<IdempotentResponse>,
+}
+
+/// Decides the rows of an APS refund from its split, computed while the
+/// payment is locked.
+pub type ApsRefundPlan<'a> = &'a (dyn Fn(RefundSplit) -> ApsRefundWrite + Send + Sync);
+
 /// Why credit could not be added.
 #[derive(Debug, thiserror::Error)]
 pub enum CreditError {
@@ -180,6 +212,22 @@ pub trait ApsStore: Send + Sync {
         &self,
         payment_id: PaymentId,
     ) -> Result<Option<ApsPayment>, StoreError>;
+    /// Records a refund of `requested` of an APS payment, in one
+    /// transaction: locks the payment, checks it can be refunded, splits the
+    /// request card first between what each part has left
+    /// ([`payhub_core::credit::split_refund`]), lets `plan` build the rows,
+    /// writes the refund (under the ledger's `check_refund`), its split, its
+    /// gateway row and kept answer, and adds the credit part to the account.
+    /// Concurrent refunds of a payment wait for each other, so together they
+    /// never give back more than either part paid.
+    async fn insert_aps_refund(
+        &self,
+        merchant: &MerchantId,
+        payment_id: PaymentId,
+        requested: Money,
+        plan: ApsRefundPlan<'_>,
+    ) -> Result<ApsRefundWrite, InsertRefundError>;
+    async fn find_aps_refund(&self, refund_id: RefundId) -> Result<Option<ApsRefund>, StoreError>;
     /// The APS rows of an account among `payment_ids` (others are left out).
     async fn list_aps_payments(
         &self,

@@ -28,8 +28,8 @@ use sqlx::Connection;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use aps::{
-    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsStore, ApsWrite, CreditError,
-    CreditState, MethodKind,
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
+    ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
 };
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use records::*;

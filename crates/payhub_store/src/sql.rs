@@ -286,7 +286,7 @@ fn bind_all<'q>(mut query: AnyQuery<'q>, binds: &[Bind]) -> AnyQuery<'q> {
 }
 
 /// The statuses of refunds that still hold part of their payment's amount, as SQL.
-fn counting_refund_statuses() -> String {
+pub(crate) fn counting_refund_statuses() -> String {
     Status::ALL
         .into_iter()
         .filter(|s| s.counts_against_refundable())
@@ -534,6 +534,44 @@ pub(crate) async fn write_payments(
     Ok(())
 }
 
+/// The merchant's payment, locked for the rest of `tx` so that refunds of it
+/// are checked and written one at a time.
+pub(crate) async fn lock_payment(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    merchant: &MerchantId,
+    payment_id: PaymentId,
+) -> Result<Option<Payment>, StoreError> {
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
+        backend.for_update()
+    );
+    let row = sqlx::query(&sql)
+        .bind(payment_id.get())
+        .bind(merchant.as_str().to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(payment_from_row).transpose()
+}
+
+/// The sum of a payment's refunds that still count against it (see
+/// [`Status::counts_against_refundable`]), in minor units.
+pub(crate) async fn refunded_minor(
+    tx: &mut Transaction<'static, Any>,
+    payment_id: PaymentId,
+) -> Result<i64, StoreError> {
+    let sum_sql = format!(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
+         WHERE payment_id = $1 AND status IN ({})",
+        counting_refund_statuses()
+    );
+    Ok(sqlx::query(&sum_sql)
+        .bind(payment_id.get())
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("refunded")?)
+}
+
 /// Checks a refund against its payment (locked for the rest of `tx`) and, if
 /// the rules allow it, writes it with its event and idempotent response.
 /// The inner `Err` is the ledger's refusal; nothing was written then.
@@ -545,29 +583,11 @@ pub(crate) async fn write_refund(
     kept: Option<&IdempotentResponse>,
 ) -> Result<Result<(), RefundRejection>, StoreError> {
     if let Some(payment_id) = refund.payment_id {
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
-            backend.for_update()
-        );
-        let row = sqlx::query(&sql)
-            .bind(payment_id.get())
-            .bind(refund.merchant_id.as_str().to_owned())
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = row else {
+        let Some(payment) = lock_payment(tx, backend, &refund.merchant_id, payment_id).await?
+        else {
             return Ok(Err(RefundRejection::PaymentNotFound(payment_id)));
         };
-        let payment = payment_from_row(&row)?;
-        let sum_sql = format!(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
-             WHERE payment_id = $1 AND status IN ({})",
-            counting_refund_statuses()
-        );
-        let refunded: i64 = sqlx::query(&sum_sql)
-            .bind(payment_id.get())
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("refunded")?;
+        let refunded = refunded_minor(tx, payment_id).await?;
         if let Err(rejection) = payhub_core::ledger::check_refund(&payment, refunded, refund) {
             return Ok(Err(rejection));
         }

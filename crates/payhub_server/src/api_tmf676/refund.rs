@@ -13,8 +13,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use payhub_store::{GatewayPayment, TelcoTransaction};
+use payhub_store::{ApsPayment, GatewayPayment, TelcoTransaction};
 
+use super::aps_refund;
 use super::create::{idempotent_create, Created};
 use super::error::TmfError;
 use super::extract::{self, TmfMerchant};
@@ -89,8 +90,9 @@ impl TmfResource for Refund {
     }
 }
 
-/// `POST /refund`. A refund of a payment that went through a gateway (a
-/// retail sale, a card payment) goes back through that gateway: it is
+/// `POST /refund`. A refund of an APS payment gives each part back where it
+/// came from (see [`aps_refund`]). A refund of a payment that went through a
+/// gateway (a retail sale, a card payment) goes back through that gateway: it is
 /// recorded as `pendingAuthorization` (the `201` answer, kept under the
 /// idempotency key with it), then sent to the gateway; its outcome arrives as
 /// a state change (`done` or `denied`) that hub listeners are told of. Any
@@ -105,6 +107,17 @@ pub async fn create_refund(
     let body = extract::body(body)?;
     let gateway = match refunded_channel(&state, &merchant.id, &body).await? {
         Channel::Gateway(gateway) => gateway,
+        Channel::Aps(aps) => {
+            return aps_refund::create_aps_refund(
+                &state,
+                &merchant,
+                &headers,
+                uri.path(),
+                &body,
+                aps,
+            )
+            .await
+        }
         Channel::Bill(transaction) => {
             return bill_refund(&state, &merchant, &headers, uri.path(), &body, transaction).await
         }
@@ -158,6 +171,9 @@ pub async fn create_refund(
 /// Where the money of the payment a refund names went, so the refund goes
 /// back the same way.
 enum Channel {
+    /// An APS payment: its card part through the card's gateway, its credit
+    /// part back to the account's credit.
+    Aps(ApsPayment),
     /// Through a payment gateway (retail sales, card payments).
     Gateway(GatewayPayment),
     /// Onto the subscriber's phone bill (telco channels 10, 11 and 50).
@@ -181,6 +197,14 @@ async fn refunded_channel(
     else {
         return Ok(Channel::Ledger);
     };
+    if let Some(aps) = state
+        .store
+        .find_aps_payment(payment_id)
+        .await?
+        .filter(|aps| &aps.merchant_id == merchant)
+    {
+        return Ok(Channel::Aps(aps));
+    }
     if let Some(row) = state
         .store
         .find_gateway_payment(payment_id)

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    EventKind, GatewayState, LedgerEvent, NewPayment, NewRefund, Payment, Refund, RefundId,
+    EventKind, GatewayState, LedgerEvent, Money, NewPayment, NewRefund, Payment, Refund, RefundId,
     RefundRejection, RefundState, Status,
 };
 use payhub_store::{
@@ -662,16 +662,7 @@ pub async fn record_refund(
             refund.status,
             now,
         );
-        let row = GatewayRefund {
-            refund_id: refund.id,
-            payment_id: current.payment_id,
-            merchant_id: refund.merchant_id.clone(),
-            gateway: current.gateway.clone(),
-            gw_ref: None,
-            state: RefundState::Unknown,
-            next_check_at: Some(first_check(state, now)),
-            checks: 0,
-        };
+        let row = refund_row(state, current, &refund, now);
         let external = reference.as_ref().map(|(dialect, reference)| ExternalRef {
             merchant_id: refund.merchant_id.clone(),
             dialect: (*dialect).to_owned(),
@@ -698,6 +689,27 @@ pub async fn record_refund(
     Ok(refund)
 }
 
+/// The gateway row of a refund of `current` not yet sent, with its first
+/// check already scheduled, so that it is settled even if payhub stops
+/// before sending it.
+pub fn refund_row(
+    state: &AppState,
+    current: &GatewayPayment,
+    refund: &Refund,
+    now: DateTime<Utc>,
+) -> GatewayRefund {
+    GatewayRefund {
+        refund_id: refund.id,
+        payment_id: current.payment_id,
+        merchant_id: refund.merchant_id.clone(),
+        gateway: current.gateway.clone(),
+        gw_ref: None,
+        state: RefundState::Unknown,
+        next_check_at: Some(first_check(state, now)),
+        checks: 0,
+    }
+}
+
 /// Asks the gateway to make a recorded refund, records its answer, and
 /// returns the refund as it now stands.
 pub async fn send_refund(
@@ -705,9 +717,20 @@ pub async fn send_refund(
     current: &GatewayPayment,
     refund: Refund,
 ) -> Result<Refund, StoreError> {
-    if let (Some(connector), Some(amount)) =
-        (connector_for(state, &current.gateway), refund.total_amount)
-    {
+    let amount = refund.total_amount;
+    send_refund_part(state, current, refund, amount).await
+}
+
+/// [`send_refund`] for a refund only part of which goes to the gateway: an
+/// APS refund asks the card's gateway for its card part alone (its credit
+/// part went back to the account when it was recorded).
+pub async fn send_refund_part(
+    state: &AppState,
+    current: &GatewayPayment,
+    refund: Refund,
+    amount: Option<Money>,
+) -> Result<Refund, StoreError> {
+    if let (Some(connector), Some(amount)) = (connector_for(state, &current.gateway), amount) {
         let request = RefundRequest {
             refund_id: refund.id,
             payment_id: current.payment_id,

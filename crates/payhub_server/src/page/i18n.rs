@@ -17,6 +17,12 @@ pub struct Texts {
     pub page_title: &'static str,
     /// Label of the amount.
     pub amount: &'static str,
+    /// Label of the part already paid from the customer's account credit
+    /// (the card is charged only the rest).
+    pub credit_used: &'static str,
+    /// Under the card form when a successful payment saves the card to the
+    /// customer's account.
+    pub card_will_be_saved: &'static str,
     /// Label of the merchant's name.
     pub seller: &'static str,
     /// Label of what is being bought.
@@ -105,6 +111,8 @@ pub fn texts(lang: Lang) -> &'static Texts {
 static ZH_HK: Texts = Texts {
     page_title: "付款",
     amount: "金額",
+    credit_used: "已由賬戶餘額支付",
+    card_will_be_saved: "付款成功後，此卡將儲存至你的賬戶，以便日後付款。",
     seller: "商戶",
     subject: "商品",
     reference: "參考編號",
@@ -148,6 +156,8 @@ static ZH_HK: Texts = Texts {
 static ZH_CN: Texts = Texts {
     page_title: "支付",
     amount: "金额",
+    credit_used: "已由账户余额支付",
+    card_will_be_saved: "付款成功后，此卡将保存到你的账户，以便日后付款。",
     seller: "商户",
     subject: "商品",
     reference: "参考编号",
@@ -191,6 +201,8 @@ static ZH_CN: Texts = Texts {
 static EN: Texts = Texts {
     page_title: "Payment",
     amount: "Amount",
+    credit_used: "Paid from your account credit",
+    card_will_be_saved: "When this payment succeeds, this card is saved to your account for later payments.",
     seller: "Merchant",
     subject: "Item",
     reference: "Reference",
@@ -242,6 +254,8 @@ mod tests {
         vec![
             t.page_title,
             t.amount,
+            t.credit_used,
+            t.card_will_be_saved,
             t.seller,
             t.subject,
             t.reference,

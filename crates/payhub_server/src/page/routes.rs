@@ -12,8 +12,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
-use payhub_core::{GatewayState, Payment, PaymentId};
-use payhub_store::GatewayPayment;
+use payhub_core::{GatewayState, Money, Payment, PaymentId};
+use payhub_store::{ApsPayment, CreditState, GatewayPayment};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -53,6 +53,9 @@ pub fn payment_path(state: &AppState, id: PaymentId) -> String {
 struct Loaded {
     payment: Payment,
     gateway: GatewayPayment,
+    /// How an APS payment was covered: the page then asks only for the card
+    /// part. `None` for the other dialects.
+    aps: Option<ApsPayment>,
     kind: GatewayKind,
     lang: Lang,
     base: String,
@@ -79,12 +82,14 @@ async fn load(state: &AppState, id: &str, token: &str) -> Option<Loaded> {
         .find_payment(&gateway.merchant_id, id)
         .await
         .ok()??;
+    let aps = state.store.find_aps_payment(id).await.ok()?;
     let kind = GatewayKind::parse(&gateway.gateway)?;
     let lang = Lang::parse(&gateway.lang).unwrap_or_default();
     let base = format!("/pay/{id}/{token}");
     Some(Loaded {
         payment,
         gateway,
+        aps,
         kind,
         lang,
         base,
@@ -109,15 +114,33 @@ fn sale_view<'a>(
     seller: &'a Option<String>,
     subject: &'a Option<String>,
 ) -> Option<SaleView<'a>> {
+    let total = loaded.payment.total_amount?;
+    let (amount, credit_used) = match &loaded.aps {
+        Some(aps) => card_and_credit(total, aps)?,
+        None => (total, None),
+    };
     Some(SaleView {
         lang: loaded.lang,
         layout,
         gateway: loaded.kind,
-        amount: loaded.payment.total_amount?,
+        amount,
+        credit_used,
+        saves_card: loaded.aps.as_ref().is_some_and(|aps| aps.save_method),
         seller: seller.as_deref(),
         subject: subject.as_deref(),
         rrn: loaded.payment.correlator_id.as_deref().unwrap_or_default(),
     })
+}
+
+/// What the card of an APS payment is charged (the part credit did not
+/// cover), and the credit spent when it is still spent (a failed payment has
+/// given it back, so the page no longer shows it as paid).
+fn card_and_credit(total: Money, aps: &ApsPayment) -> Option<(Money, Option<Money>)> {
+    let card = Money::from_minor(aps.method_minor, total.currency()).ok()?;
+    let credit = (aps.credit_minor > 0 && aps.credit_state == CreditState::Held)
+        .then(|| Money::from_minor(aps.credit_minor, total.currency()).ok())
+        .flatten();
+    Some((card, credit))
 }
 
 fn outcome_of(state: GatewayState) -> PageOutcome {

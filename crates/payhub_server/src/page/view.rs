@@ -25,7 +25,17 @@ pub struct SaleView<'a> {
     pub lang: Lang,
     pub layout: Layout,
     pub gateway: GatewayKind,
+    /// What this page charges: the payment's total, or for an APS payment
+    /// that spent account credit first, only the rest left for the card.
     pub amount: Money,
+    /// The part of the payment already paid from the customer's account
+    /// credit, shown as its own line so the customer sees why `amount` is
+    /// less than the order's total.
+    pub credit_used: Option<Money>,
+    /// Whether the card entered here is saved as a payment method of the
+    /// customer's account once the payment succeeds (APS hosted page), so
+    /// the customer is told before entering it.
+    pub saves_card: bool,
     /// The merchant's display name, when the sale has one.
     pub seller: Option<&'a str>,
     /// What is being bought, when the merchant said.
@@ -162,6 +172,9 @@ pub fn card_page(view: &SaleView, action: &str, error: Option<&CardError>) -> Ma
                         (t.holder) " " span.optional { "(" (t.optional) ")" }
                     }
                     input #holder type="text" name="holder" autocomplete="cc-name" maxlength="100";
+                }
+                @if view.saves_card {
+                    p.notice #save-card { (t.card_will_be_saved) }
                 }
                 button #pay .button type="submit" { (t.pay_button) }
             }
@@ -305,6 +318,14 @@ fn document(view: &SaleView, refresh: Option<&str>, content: Markup) -> Markup {
                 " "
                 span.value { (view.amount.to_decimal()) }
             }
+            @if let Some(credit) = view.credit_used {
+                p.credit-used #credit-used {
+                    (t.credit_used) ": "
+                    span.currency { (credit.currency().code()) }
+                    " "
+                    span.value { (credit.to_decimal()) }
+                }
+            }
             @if view.seller.is_some() || view.subject.is_some() {
                 dl.details {
                     @if let Some(seller) = view.seller {
@@ -406,6 +427,8 @@ label{display:block;font-size:.9rem;font-weight:600;margin:0 0 4px}
 input{width:100%;padding:10px 12px;font-size:1rem;border:1px solid #c9cfd8;border-radius:8px;background:#fff;color:inherit}
 input:focus{outline:2px solid #2563eb;outline-offset:1px;border-color:#2563eb}
 input[aria-invalid=true]{border-color:#c0262d}
+.credit-used{color:#3b4354;font-size:.95rem;margin:4px 0 0}
+.notice{color:#3b4354;font-size:.9rem;margin:0 0 8px}
 .error{color:#c0262d;font-size:.9rem;margin:4px 0 0}
 .button{display:block;width:100%;padding:12px 16px;margin-top:8px;border:0;border-radius:8px;background:#1d4ed8;color:#fff;font-size:1.05rem;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}
 .button:hover{background:#1e40af}
@@ -446,6 +469,8 @@ mod tests {
             layout,
             gateway,
             amount: money(10, "HKD"),
+            credit_used: None,
+            saves_card: false,
             seller: Some("Tai <script>alert(1)</script> & Sons"),
             subject: Some("Milk \"tea\""),
             rrn: "RRN0001",
@@ -749,6 +774,41 @@ mod tests {
             qr.contains(r#"交易將在 <span id="countdown">5:00</span> 後關閉"#),
             "{qr}"
         );
+    }
+
+    #[test]
+    fn the_credit_line_and_the_save_notice_follow_the_language() {
+        let cases = [
+            (
+                Lang::En,
+                "Paid from your account credit",
+                "this card is saved",
+            ),
+            (Lang::ZhHk, "已由賬戶餘額支付", "此卡將儲存至你的賬戶"),
+            (Lang::ZhCn, "已由账户余额支付", "此卡将保存到你的账户"),
+        ];
+        for (lang, credit, notice) in cases {
+            let mut view = view(lang, Layout::Desktop, GatewayKind::Vmpay);
+            let plain = card_page(&view, "/c", None).into_string();
+            assert!(
+                !plain.contains(credit) && !plain.contains(notice),
+                "{lang:?}"
+            );
+            view.credit_used = Some(money(1490, "HKD"));
+            view.saves_card = true;
+            let page = card_page(&view, "/c", None).into_string();
+            let line = format!(
+                r#"{credit}: <span class="currency">HKD</span> <span class="value">14.90</span>"#
+            );
+            assert!(page.contains(&line), "{lang:?}: {page}");
+            assert!(page.contains(notice), "{lang:?}: {page}");
+            let result = result_page(&view, PageOutcome::Paid, None).into_string();
+            assert!(result.contains(&line), "{lang:?}: the result page too");
+            assert!(
+                !result.contains(notice),
+                "{lang:?}: only the card form says it"
+            );
+        }
     }
 
     #[test]

@@ -474,37 +474,16 @@ both_backends! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(hook.received().len(), 1, "acknowledged by a 2xx: sent once");
 
-        // A TMF676 refund of it goes back through the card's gateway, which
-        // gives back only what it captured (the 5.50 card part, not the credit).
+        // A TMF676 refund of all of it gives the 5.50 card part back to the
+        // card and the 2.00 credit part back to the account's credit.
         let id = answer["paymentId"].to_string();
-        let whole = app.post("/refund", &json!({
-            "payment": {"id": id}, "account": {"id": account.account_id}, "paymentMethod": {"@type": "VMPAY"},
-            "totalAmount": {"unit": "USD", "value": 7.50}
-        })).await;
-        assert_eq!(whole.status(), StatusCode::CREATED);
-        let whole: Value = whole.json().await.unwrap();
-        let path = format!("/refund/{}", whole["id"].as_str().unwrap());
-        let mut settled = Value::Null;
-        for _ in 0..100 {
-            settled = app.get(&path).await.json().await.unwrap();
-            if settled["status"] != "pendingAuthorization" { break; }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(settled["status"], "denied", "more than the card was charged: {settled}");
-        let response = app.post("/refund", &json!({
-            "payment": {"id": id}, "account": {"id": account.account_id}, "paymentMethod": {"@type": "VMPAY"},
-            "totalAmount": {"unit": "USD", "value": 5.50}
-        })).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let refund: Value = response.json().await.unwrap();
-        let path = format!("/refund/{}", refund["id"].as_str().unwrap());
-        let mut settled = Value::Null;
-        for _ in 0..100 {
-            settled = app.get(&path).await.json().await.unwrap();
-            if settled["status"] != "pendingAuthorization" { break; }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let whole = app.aps_refund(&id, &account, "7.50").await;
+        assert_eq!(whole.0, StatusCode::CREATED, "{}", whole.1);
+        assert_eq!(app.credit_of(&account.aps_id).await, 200, "the credit part is back");
+        let settled = app.settled_refund(&whole.1).await;
         assert_eq!(settled["status"], "done", "{settled}");
+        let (status, refused) = app.aps_refund(&id, &account, "0.01").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "nothing is left: {refused}");
     }
 }
 
@@ -587,5 +566,272 @@ both_backends! {
         assert_eq!(paid["amount"].to_string(), "3.25");
         let tmf: Value = app.get(&format!("/payment/{}", answer["paymentId"])).await.json().await.unwrap();
         assert_eq!(tmf["status"], "captured", "{tmf}");
+    }
+}
+
+impl TestApp {
+    /// The hosted page at `url` (payhub's own), as a browser gets it without
+    /// following redirects.
+    async fn page_html(&self, url: &str) -> String {
+        let path = url.strip_prefix(PUBLIC_BASE).unwrap_or(url);
+        let page = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        page.text().await.unwrap()
+    }
+}
+
+/// The summary's amount as the page renders it.
+fn shown_amount(value: &str) -> String {
+    format!(r#"id="amount"><span class="currency">USD</span> <span class="value">{value}</span>"#)
+}
+
+/// The credit line as the English page renders it.
+fn credit_line(value: &str) -> String {
+    format!(
+        r#"id="credit-used">Paid from your account credit: <span class="currency">USD</span> <span class="value">{value}</span>"#
+    )
+}
+
+both_backends! {
+    async fn the_card_page_asks_for_the_card_part_and_says_the_card_will_be_saved(app: TestApp) {
+        // 30.00 of which credit pays 14.90: the card is charged 15.10, and
+        // the card page and the result page say so, never 30.00.
+        let account = app.aps_account("14.90").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 30.00, "useAvailableCredit": true})).await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap().to_owned();
+        let html = app.page_html(&url).await;
+        assert!(html.contains(&shown_amount("15.10")), "the card part: {html}");
+        assert!(html.contains(&credit_line("14.90")), "the credit line: {html}");
+        assert!(!html.contains("30.00"), "not the total: {html}");
+        assert!(html.contains(r#"id="save-card">When this payment succeeds, this card is saved to your account for later payments."#), "{html}");
+
+        let location = app.pay_on_page(&url, "4242 4242 4242 4242").await;
+        assert!(location.ends_with("/result"), "payhub's result page: {location}");
+        let result = app.page_html(&location).await;
+        assert!(result.contains(r#"data-outcome="paid""#), "{result}");
+        assert!(result.contains(&shown_amount("15.10")), "{result}");
+        assert!(result.contains(&credit_line("14.90")), "{result}");
+        assert!(!result.contains("30.00"), "{result}");
+        assert!(!result.contains(r#"id="save-card""#), "{result}");
+
+        // Without credit: the whole total, no credit line; the card is still saved.
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 30.00})).await;
+        let html = app.page_html(answer["redirectData"]["redirectURL"].as_str().unwrap()).await;
+        assert!(html.contains(&shown_amount("30.00")), "{html}");
+        assert!(!html.contains(r#"id="credit-used""#), "{html}");
+        assert!(html.contains(r#"id="save-card""#), "{html}");
+
+        // A declined card gives the credit back: the result page no longer
+        // shows it as paid.
+        app.store.add_aps_credit(&account.aps_id, 500, chrono::Utc::now()).await.unwrap();
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 12.00, "useAvailableCredit": true})).await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap().to_owned();
+        assert!(app.page_html(&url).await.contains(&credit_line("5.00")));
+        let location = app.pay_on_page(&url, "4000 0000 0000 0002").await;
+        let result = app.page_html(&location).await;
+        assert!(result.contains(r#"data-outcome="declined""#), "{result}");
+        assert!(result.contains(&shown_amount("7.00")), "{result}");
+        assert!(!result.contains(r#"id="credit-used""#), "{result}");
+
+        // Another dialect's card page (a retail sale) saves nothing and spends no credit.
+        let sale = app.create_sale(crate::retail::sale("VMPAY", "page-1", 1234)).await;
+        let html = app.page_html(sale["paymentUrl"].as_str().unwrap()).await;
+        assert!(html.contains(r#"<span class="value">12.34</span>"#), "{html}");
+        assert!(html.contains(r#"name="number""#), "the card form: {html}");
+        assert!(!html.contains(r#"id="save-card""#), "{html}");
+        assert!(!html.contains(r#"id="credit-used""#), "{html}");
+    }
+}
+
+impl TestApp {
+    /// A TMF676 refund of `value` USD of the APS payment `payment_id`; status and body.
+    async fn aps_refund(
+        &self,
+        payment_id: &str,
+        account: &ApsAccount,
+        value: &str,
+    ) -> (StatusCode, Value) {
+        let body = format!(
+            r#"{{"payment": {{"id": "{payment_id}"}}, "account": {{"id": "{}"}}, "paymentMethod": {{"@type": "VMPAY"}}, "totalAmount": {{"unit": "USD", "value": {value}}}}}"#,
+            account.account_id
+        );
+        let response = self
+            .client
+            .post(self.tmf("/refund"))
+            .bearer_auth(&self.merchant.api_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// The refund `created` once it is no longer pending.
+    async fn settled_refund(&self, created: &Value) -> Value {
+        let path = format!("/refund/{}", created["id"].as_str().unwrap());
+        for _ in 0..200 {
+            let refund: Value = self.get(&path).await.json().await.unwrap();
+            if refund["status"] != "pendingAuthorization" {
+                return refund;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("refund {path} stays pending");
+    }
+
+    /// An APS payment of 30.00: 14.90 from credit, 15.10 charged to a stored card.
+    async fn split_payment(&self) -> (ApsAccount, String) {
+        let account = self.aps_account("14.90").await;
+        let method = self.stored_card(&account, "4242 4242 4242 4242").await;
+        let answer = self
+            .aps_pay_ok(
+                &account.aps_id,
+                json!({
+                    "total": 30.00, "useAvailableCredit": true, "paymentMethodId": method,
+                }),
+            )
+            .await;
+        let paid = self
+            .aps_payment(&account.aps_id, &answer["paymentId"])
+            .await;
+        assert_eq!(paid["status"], "SUCCESS", "{paid}");
+        assert_eq!(self.credit_of(&account.aps_id).await, 0);
+        (account, answer["paymentId"].to_string())
+    }
+}
+
+both_backends! {
+    async fn a_refund_of_an_aps_payment_goes_to_the_card_first_then_to_the_credit(app: TestApp) {
+        let (account, id) = app.split_payment().await;
+
+        // 10.00: the card part covers it all; no credit moves.
+        let (status, first) = app.aps_refund(&id, &account, "10.00").await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        assert_eq!(first["status"], "pendingAuthorization", "the card part is asynchronous: {first}");
+        assert_eq!(first["aps"].to_string(), r#"{"methodAmount":10.00,"creditAmount":0.00}"#);
+        assert_eq!(app.settled_refund(&first).await["status"], "done");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+
+        // 10.00 more: the card's last 5.10, then 4.90 of credit, which is back
+        // on the account as soon as the refund is recorded.
+        let (status, second) = app.aps_refund(&id, &account, "10.00").await;
+        assert_eq!(status, StatusCode::CREATED, "{second}");
+        assert_eq!(second["aps"].to_string(), r#"{"methodAmount":5.10,"creditAmount":4.90}"#);
+        assert_eq!(app.credit_of(&account.aps_id).await, 490, "returned with the refund");
+        assert_eq!(app.settled_refund(&second).await["status"], "done", "the card part was accepted");
+
+        // 10.00 more: credit alone, done at once.
+        let (status, third) = app.aps_refund(&id, &account, "10.00").await;
+        assert_eq!(status, StatusCode::CREATED, "{third}");
+        assert_eq!(third["status"], "done", "{third}");
+        assert_eq!(third["aps"].to_string(), r#"{"methodAmount":0.00,"creditAmount":10.00}"#);
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490, "all the credit is back");
+        let refund_id = payhub_core::RefundId::from_i64(third["id"].as_str().unwrap().parse().unwrap()).unwrap();
+        let split = app.store.find_aps_refund(refund_id).await.unwrap().unwrap();
+        assert_eq!((split.card_minor, split.credit_minor), (0, 1000));
+
+        // Nothing is left of either part: refused, and nothing moves.
+        let (status, refused) = app.aps_refund(&id, &account, "0.01").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["code"], "refund_exceeds_payment", "{refused}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490);
+        // The new credit can be spent again.
+        let again = app.aps_pay_ok(&account.aps_id, json!({"total": 14.90, "useAvailableCredit": true})).await;
+        assert_eq!(app.aps_payment(&account.aps_id, &again["paymentId"]).await["status"], "SUCCESS");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0);
+    }
+}
+
+both_backends! {
+    async fn a_refund_of_a_payment_covered_by_credit_returns_the_credit_at_once(app: TestApp) {
+        let account = app.aps_account("25.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 10.10, "useAvailableCredit": true})).await;
+        let id = answer["paymentId"].to_string();
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490);
+        let (status, refund) = app.aps_refund(&id, &account, "4.00").await;
+        assert_eq!(status, StatusCode::CREATED, "{refund}");
+        assert_eq!(refund["status"], "done", "{refund}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1890);
+        let (status, refused) = app.aps_refund(&id, &account, "6.11").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "beyond the payment: {refused}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1890, "a refused refund returns nothing");
+        let (status, _) = app.aps_refund(&id, &account, "6.10").await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(app.credit_of(&account.aps_id).await, 2500);
+        let listed = app.list("refund", &format!("payment.id={id}")).await.2;
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        // Without an amount there is nothing to split: refused, nothing recorded.
+        let response = app.post("/refund", &json!({
+            "payment": {"id": id}, "account": {"id": account.account_id},
+            "paymentMethod": {"@type": "CREDIT"}, "totalAmount": {},
+        })).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_attribute", "{body}");
+        assert_eq!(app.list("refund", &format!("payment.id={id}")).await.2.len(), 2);
+    }
+}
+
+both_backends! {
+    async fn concurrent_refunds_of_an_aps_payment_never_return_more_than_each_part_paid(app: TestApp) {
+        // 30.00 = 15.10 card + 14.90 credit; fifteen refunds of 3.00 at once:
+        // exactly ten fit, and together they give back exactly each part.
+        let (account, id) = app.split_payment().await;
+        let refunds = (0..15).map(|_| {
+            let (client, url, key) = (app.client.clone(), app.tmf("/refund"), app.merchant.api_key.clone());
+            let body = json!({
+                "payment": {"id": id}, "account": {"id": account.account_id},
+                "paymentMethod": {"@type": "VMPAY"}, "totalAmount": {"unit": "USD", "value": 3.00},
+            });
+            tokio::spawn(async move {
+                let response = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            })
+        }).collect::<Vec<_>>();
+        let mut accepted = Vec::new();
+        for refund in refunds {
+            let (status, body) = refund.await.unwrap();
+            match status {
+                StatusCode::CREATED => accepted.push(body),
+                StatusCode::UNPROCESSABLE_ENTITY => {}
+                other => panic!("{other}: {body}"),
+            }
+        }
+        assert_eq!(accepted.len(), 10, "{accepted:?}");
+        let (mut card, mut credit) = (0, 0);
+        for refund in &accepted {
+            assert_eq!(app.settled_refund(refund).await["status"], "done", "{refund}");
+            let refund_id = payhub_core::RefundId::from_i64(refund["id"].as_str().unwrap().parse().unwrap()).unwrap();
+            let split = app.store.find_aps_refund(refund_id).await.unwrap().unwrap();
+            card += split.card_minor;
+            credit += split.credit_minor;
+        }
+        assert_eq!((card, credit), (1510, 1490), "each part given back exactly");
+        assert_eq!(app.credit_of(&account.aps_id).await, 1490);
+
+        // A payment covered by credit alone, twenty refunds of 1.00 at once.
+        let account = app.aps_account("10.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 10.00, "useAvailableCredit": true})).await;
+        let id = answer["paymentId"].to_string();
+        let refunds = (0..20).map(|_| {
+            let (client, url, key) = (app.client.clone(), app.tmf("/refund"), app.merchant.api_key.clone());
+            let body = json!({
+                "payment": {"id": id}, "account": {"id": account.account_id},
+                "paymentMethod": {"@type": "CREDIT"}, "totalAmount": {"unit": "USD", "value": 1.00},
+            });
+            tokio::spawn(async move {
+                client.post(url).bearer_auth(key).json(&body).send().await.unwrap().status()
+            })
+        }).collect::<Vec<_>>();
+        let mut created = 0;
+        for refund in refunds {
+            if refund.await.unwrap() == StatusCode::CREATED {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 10);
+        assert_eq!(app.credit_of(&account.aps_id).await, 1000, "never more than was spent");
     }
 }

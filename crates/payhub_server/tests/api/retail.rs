@@ -32,7 +32,7 @@ fn fresh_timestamp() -> i64 {
 }
 
 /// The fields of a valid sale (seed 003's example, with a test's own rrn).
-fn sale(gateway: &str, rrn: &str, amt: i64) -> Value {
+pub(crate) fn sale(gateway: &str, rrn: &str, amt: i64) -> Value {
     json!({
         "type": gateway,
         "rrn": rrn,
@@ -83,7 +83,7 @@ impl TestApp {
     }
 
     /// Creates a sale that must be accepted; returns the answer.
-    async fn create_sale(&self, fields: Value) -> Value {
+    pub(crate) async fn create_sale(&self, fields: Value) -> Value {
         let answer = self.retail("sales", fields.clone()).await;
         assert_eq!(answer["errorCode"], "0", "sale {fields}: {answer}");
         answer

@@ -3,17 +3,21 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use payhub_core::{Currency, GatewayState, PaymentId};
+use payhub_core::credit::{self, Parts};
+use payhub_core::{Currency, GatewayState, MerchantId, Money, PaymentId, RefundId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::gateway::insert_gateway_row;
-use super::{corrupt, from_micros, merchant_id, micros, write_payments, SqlStore};
-use crate::aps::{
-    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsStore, ApsWrite, CreditError,
-    CreditState, MethodKind,
+use super::gateway::{insert_gateway_refund_row, insert_gateway_row};
+use super::{
+    corrupt, counting_refund_statuses, from_micros, lock_payment, merchant_id, micros,
+    refunded_minor, write_payments, write_refund, Backend, SqlStore,
 };
-use crate::error::StoreError;
+use crate::aps::{
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
+    ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
+};
+use crate::error::{InsertRefundError, StoreError};
 use crate::records::GatewayPayment;
 
 /// The largest balance an account may hold, in minor units. Far above any
@@ -70,6 +74,139 @@ fn aps_payment_from_row(row: &AnyRow) -> Result<ApsPayment, StoreError> {
         notify_url: row.try_get("notify_url")?,
         created_at: from_micros(row.try_get("created_at")?)?,
     })
+}
+
+const APS_REFUND_COLUMNS: &str =
+    "refund_id, payment_id, aps_id, card_minor, credit_minor, created_at";
+
+fn aps_refund_from_row(row: &AnyRow) -> Result<ApsRefund, StoreError> {
+    Ok(ApsRefund {
+        refund_id: RefundId::from_i64(row.try_get("refund_id")?)
+            .ok_or_else(|| corrupt("refund id"))?,
+        payment_id: PaymentId::from_i64(row.try_get("payment_id")?)
+            .ok_or_else(|| corrupt("payment id"))?,
+        aps_id: row.try_get("aps_id")?,
+        card_minor: row.try_get("card_minor")?,
+        credit_minor: row.try_get("credit_minor")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+/// What an APS payment paid from each part.
+fn paid_parts(aps: &ApsPayment) -> Parts {
+    Parts {
+        card_minor: aps.method_minor,
+        credit_minor: aps.credit_minor,
+    }
+}
+
+/// What refunds have given back of each part of an APS payment whose
+/// payment row `tx` holds locked. Credit once returned stays returned, so
+/// every refund's credit part counts; the card part is what the refunds that
+/// still count gave back beyond their credit parts (a refund from before the
+/// split has no `aps_refunds` row and went to the card alone).
+async fn refunded_parts(
+    tx: &mut Transaction<'static, Any>,
+    payment_id: PaymentId,
+) -> Result<Parts, StoreError> {
+    let counted_total = refunded_minor(tx, payment_id).await?;
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(a.credit_minor), 0) AS BIGINT) AS credit_all, \
+         CAST(COALESCE(SUM(CASE WHEN r.status IN ({}) THEN a.credit_minor ELSE 0 END), 0) AS BIGINT) \
+         AS credit_counted \
+         FROM aps_refunds a JOIN refunds r ON r.id = a.refund_id WHERE a.payment_id = $1",
+        counting_refund_statuses()
+    );
+    let row = sqlx::query(&sql)
+        .bind(payment_id.get())
+        .fetch_one(&mut **tx)
+        .await?;
+    let credit_all: i64 = row.try_get("credit_all")?;
+    let credit_counted: i64 = row.try_get("credit_counted")?;
+    Ok(Parts {
+        card_minor: counted_total.saturating_sub(credit_counted).max(0),
+        credit_minor: credit_all,
+    })
+}
+
+/// Decides and writes an APS refund inside `tx` (see
+/// [`ApsStore::insert_aps_refund`]). The inner `Err` is the ledger's refusal.
+async fn write_aps_refund(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    merchant: &MerchantId,
+    payment_id: PaymentId,
+    requested: Money,
+    plan: ApsRefundPlan<'_>,
+) -> Result<ApsRefundWrite, InsertRefundError> {
+    use payhub_core::RefundRejection::PaymentNotFound;
+    let Some(payment) = lock_payment(tx, backend, merchant, payment_id).await? else {
+        return Err(PaymentNotFound(payment_id).into());
+    };
+    payhub_core::ledger::check_refundable(&payment, Some(requested))?;
+    let row = sqlx::query(&format!(
+        "SELECT {APS_PAYMENT_COLUMNS} FROM aps_payments WHERE payment_id = $1"
+    ))
+    .bind(payment_id.get())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(aps) = row.as_ref().map(aps_payment_from_row).transpose()? else {
+        return Err(corrupt(format!("payment {payment_id} is not an APS payment")).into());
+    };
+    let refunded = refunded_parts(tx, payment_id).await?;
+    let split = credit::split_refund(requested, paid_parts(&aps), refunded)?;
+    let write = plan(split);
+    write_refund(
+        tx,
+        backend,
+        &write.refund,
+        &write.event,
+        write.kept.as_ref(),
+    )
+    .await??;
+    let row = &write.aps;
+    sqlx::query(&format!(
+        "INSERT INTO aps_refunds ({APS_REFUND_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(row.refund_id.get())
+    .bind(row.payment_id.get())
+    .bind(row.aps_id.clone())
+    .bind(row.card_minor)
+    .bind(row.credit_minor)
+    .bind(micros(row.created_at))
+    .bind(micros(row.created_at))
+    .execute(&mut **tx)
+    .await?;
+    if let Some(gateway) = &write.gateway {
+        insert_gateway_refund_row(tx, gateway, row.created_at).await?;
+    }
+    if row.credit_minor > 0 {
+        return_credit(tx, &aps.aps_id, row.credit_minor, row.created_at).await?;
+    }
+    Ok(write)
+}
+
+/// Adds `credit_minor` back to an account's credit inside `tx`.
+async fn return_credit(
+    tx: &mut Transaction<'static, Any>,
+    aps_id: &str,
+    credit_minor: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE aps_accounts SET available_credit_minor = available_credit_minor + $1, updated_at = $2 \
+         WHERE aps_id = $3",
+    )
+    .bind(credit_minor)
+    .bind(micros(now))
+    .bind(aps_id.to_owned())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        return Err(corrupt(format!("no APS account {aps_id}")));
+    }
+    Ok(())
 }
 
 async fn insert_method_row(
@@ -349,6 +486,30 @@ impl ApsStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(aps_payment_from_row).transpose()
+    }
+
+    async fn insert_aps_refund(
+        &self,
+        merchant: &MerchantId,
+        payment_id: PaymentId,
+        requested: Money,
+        plan: ApsRefundPlan<'_>,
+    ) -> Result<ApsRefundWrite, InsertRefundError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let write =
+            write_aps_refund(&mut tx, self.backend, merchant, payment_id, requested, plan).await?;
+        tx.commit().await?;
+        Ok(write)
+    }
+
+    async fn find_aps_refund(&self, refund_id: RefundId) -> Result<Option<ApsRefund>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APS_REFUND_COLUMNS} FROM aps_refunds WHERE refund_id = $1"
+        ))
+        .bind(refund_id.get())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(aps_refund_from_row).transpose()
     }
 
     async fn list_aps_payments(

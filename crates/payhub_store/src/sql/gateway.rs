@@ -457,22 +457,7 @@ impl SqlStore {
             claim_reference(&mut tx, reference, refund.created_at).await?;
         }
         write_refund(&mut tx, self.backend, refund, event, kept).await??;
-        sqlx::query(&format!(
-            "INSERT INTO gateway_refunds ({GATEWAY_REFUND_COLUMNS}, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(gateway.refund_id.get())
-        .bind(gateway.payment_id.get())
-        .bind(gateway.merchant_id.as_str().to_owned())
-        .bind(gateway.gateway.clone())
-        .bind(gateway.gw_ref.clone())
-        .bind(gateway.state.as_str())
-        .bind(gateway.next_check_at.map(micros))
-        .bind(gateway.checks)
-        .bind(micros(refund.created_at))
-        .bind(micros(refund.created_at))
-        .execute(&mut *tx)
-        .await?;
+        insert_gateway_refund_row(&mut tx, gateway, refund.created_at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -652,4 +637,30 @@ impl SqlStore {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Writes the gateway row of a refund about to be sent to its payment's
+/// gateway, inside the transaction that records the refund.
+pub(super) async fn insert_gateway_refund_row(
+    tx: &mut Transaction<'static, Any>,
+    gateway: &GatewayRefund,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO gateway_refunds ({GATEWAY_REFUND_COLUMNS}, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(gateway.refund_id.get())
+    .bind(gateway.payment_id.get())
+    .bind(gateway.merchant_id.as_str().to_owned())
+    .bind(gateway.gateway.clone())
+    .bind(gateway.gw_ref.clone())
+    .bind(gateway.state.as_str())
+    .bind(gateway.next_check_at.map(micros))
+    .bind(gateway.checks)
+    .bind(micros(now))
+    .bind(micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -23,11 +23,19 @@ async fn the_root_and_the_tmf676_base_answer_without_credentials() {
         .iter()
         .map(|api| api["url"].as_str().unwrap())
         .collect();
-    for path in [TMF, "/tt-pms-ws/rest/online", "/pgw/paymentService", "/aps/2/resources"] {
-        assert!(urls.contains(&format!("{PUBLIC_BASE}{path}").as_str()), "{path} in {urls:?}");
+    for path in [
+        TMF,
+        "/tt-pms-ws/rest/online",
+        "/pgw/paymentService",
+        "/aps/2/resources",
+    ] {
+        assert!(
+            urls.contains(&format!("{PUBLIC_BASE}{path}").as_str()),
+            "{path} in {urls:?}"
+        );
     }
 
-    for base in [format!("{TMF}"), format!("{TMF}/")] {
+    for base in [TMF.to_string(), format!("{TMF}/")] {
         let response = app
             .client
             .get(format!("http://{}{base}", app.address))

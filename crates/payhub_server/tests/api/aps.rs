@@ -479,9 +479,9 @@ both_backends! {
         let id = answer["paymentId"].to_string();
         let whole = app.aps_refund(&id, &account, "7.50").await;
         assert_eq!(whole.0, StatusCode::CREATED, "{}", whole.1);
-        assert_eq!(app.credit_of(&account.aps_id).await, 200, "the credit part is back");
         let settled = app.settled_refund(&whole.1).await;
         assert_eq!(settled["status"], "done", "{settled}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 200, "the credit part is back");
         let (status, refused) = app.aps_refund(&id, &account, "0.01").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "nothing is left: {refused}");
     }
@@ -715,12 +715,12 @@ both_backends! {
         assert_eq!(app.credit_of(&account.aps_id).await, 0);
 
         // 10.00 more: the card's last 5.10, then 4.90 of credit, which is back
-        // on the account as soon as the refund is recorded.
+        // on the account once the card part is refunded.
         let (status, second) = app.aps_refund(&id, &account, "10.00").await;
         assert_eq!(status, StatusCode::CREATED, "{second}");
         assert_eq!(second["aps"].to_string(), r#"{"methodAmount":5.10,"creditAmount":4.90}"#);
-        assert_eq!(app.credit_of(&account.aps_id).await, 490, "returned with the refund");
         assert_eq!(app.settled_refund(&second).await["status"], "done", "the card part was accepted");
+        assert_eq!(app.credit_of(&account.aps_id).await, 490, "returned with the card part");
 
         // 10.00 more: credit alone, done at once.
         let (status, third) = app.aps_refund(&id, &account, "10.00").await;
@@ -833,5 +833,57 @@ both_backends! {
         }
         assert_eq!(created, 10);
         assert_eq!(app.credit_of(&account.aps_id).await, 1000, "never more than was spent");
+    }
+}
+
+/// Settings whose gateway checks wait a minute, so that a refund whose
+/// gateway timed out stays unknown while the test answers for the gateway.
+fn slow_gateway_checks(database_url: &str) -> payhub_server::config::Settings {
+    let mut settings = crate::helpers::test_settings(database_url);
+    settings.gateways.check_base = Duration::from_secs(60);
+    settings.gateways.check_max = Duration::from_secs(60);
+    settings
+}
+
+both_backends! {
+    /// A refund with a card part and a credit part gives the credit back only
+    /// when the card part succeeds: when the gateway refuses the card part,
+    /// the refund is denied and neither part was given back, so the whole
+    /// amount can be refunded again.
+    async fn a_refused_card_part_gives_back_no_credit_either(app: TestApp) {
+        use payhub_core::{RefundId, RefundState};
+        let app = app.restart_with(slow_gateway_checks).await;
+        let (account, id) = app.split_payment().await;
+        // 1.02 to the card first, so that the next refund's card part is
+        // 14.08: an amount ending in 408 times the simulated gateway out.
+        let (_, first) = app.aps_refund(&id, &account, "1.02").await;
+        assert_eq!(app.settled_refund(&first).await["status"], "done");
+        let (status, mixed) = app.aps_refund(&id, &account, "20.00").await;
+        assert_eq!(status, StatusCode::CREATED, "{mixed}");
+        assert_eq!(mixed["aps"].to_string(), r#"{"methodAmount":14.08,"creditAmount":5.92}"#);
+        assert_eq!(app.credit_of(&account.aps_id).await, 0, "the credit part waits for the card part");
+
+        // The gateway's answer, when it comes: refused.
+        let refund_id = RefundId::from_i64(mixed["id"].as_str().unwrap().parse().unwrap()).unwrap();
+        for _ in 0..100 {
+            let gateway = app.store.find_gateway_refund(refund_id).await.unwrap().unwrap();
+            if gateway.state == RefundState::Unknown {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let applied = app
+            .store
+            .apply_refund_update(refund_id, RefundState::Declined, None, None, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(applied, "the refund was still waiting for its gateway");
+        assert_eq!(app.get(&format!("/refund/{}", refund_id)).await.json::<Value>().await.unwrap()["status"], "denied");
+        assert_eq!(app.credit_of(&account.aps_id).await, 0, "a denied refund gives back no credit");
+
+        // Neither part was given back: 28.98 is still refundable, 14.90 of it as credit.
+        let (status, rest) = app.aps_refund(&id, &account, "28.98").await;
+        assert_eq!(status, StatusCode::CREATED, "{rest}");
+        assert_eq!(rest["aps"].to_string(), r#"{"methodAmount":14.08,"creditAmount":14.90}"#);
     }
 }

@@ -100,32 +100,31 @@ fn paid_parts(aps: &ApsPayment) -> Parts {
     }
 }
 
-/// What refunds have given back of each part of an APS payment whose
-/// payment row `tx` holds locked. Credit once returned stays returned, so
-/// every refund's credit part counts; the card part is what the refunds that
-/// still count gave back beyond their credit parts (a refund from before the
-/// split has no `aps_refunds` row and went to the card alone).
+/// What refunds have given back (or are giving back) of each part of an APS
+/// payment whose payment row `tx` holds locked: the parts of the refunds
+/// that still count (pending or done). A refund's credit part is returned
+/// only when the refund is done, so a refund whose card part was denied
+/// gave back neither part. A refund from before the split has no
+/// `aps_refunds` row and went to the card alone.
 async fn refunded_parts(
     tx: &mut Transaction<'static, Any>,
     payment_id: PaymentId,
 ) -> Result<Parts, StoreError> {
     let counted_total = refunded_minor(tx, payment_id).await?;
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(a.credit_minor), 0) AS BIGINT) AS credit_all, \
-         CAST(COALESCE(SUM(CASE WHEN r.status IN ({}) THEN a.credit_minor ELSE 0 END), 0) AS BIGINT) \
-         AS credit_counted \
-         FROM aps_refunds a JOIN refunds r ON r.id = a.refund_id WHERE a.payment_id = $1",
+        "SELECT CAST(COALESCE(SUM(a.credit_minor), 0) AS BIGINT) AS credit_counted \
+         FROM aps_refunds a JOIN refunds r ON r.id = a.refund_id \
+         WHERE a.payment_id = $1 AND r.status IN ({})",
         counting_refund_statuses()
     );
     let row = sqlx::query(&sql)
         .bind(payment_id.get())
         .fetch_one(&mut **tx)
         .await?;
-    let credit_all: i64 = row.try_get("credit_all")?;
     let credit_counted: i64 = row.try_get("credit_counted")?;
     Ok(Parts {
         card_minor: counted_total.saturating_sub(credit_counted).max(0),
-        credit_minor: credit_all,
+        credit_minor: credit_counted,
     })
 }
 
@@ -180,10 +179,38 @@ async fn write_aps_refund(
     if let Some(gateway) = &write.gateway {
         insert_gateway_refund_row(tx, gateway, row.created_at).await?;
     }
-    if row.credit_minor > 0 {
+    // With no card part the refund is done now, and so is its credit part;
+    // otherwise the credit part waits for the card part's success
+    // (`return_credit_of_done_refund`), so that a denied card part gives back
+    // nothing.
+    if row.credit_minor > 0 && row.card_minor == 0 {
         return_credit(tx, &aps.aps_id, row.credit_minor, row.created_at).await?;
     }
     Ok(write)
+}
+
+/// Gives back the credit part of an APS refund whose card part its gateway
+/// has just refunded, inside the transaction that moves the refund to
+/// `done` (which happens once: a gateway refund's final state never moves).
+/// Nothing for refunds of other payments, or without a credit part.
+pub(super) async fn return_credit_of_done_refund(
+    tx: &mut Transaction<'static, Any>,
+    refund_id: RefundId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {APS_REFUND_COLUMNS} FROM aps_refunds WHERE refund_id = $1"
+    ))
+    .bind(refund_id.get())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(refund) = row.as_ref().map(aps_refund_from_row).transpose()? else {
+        return Ok(());
+    };
+    if refund.card_minor > 0 && refund.credit_minor > 0 {
+        return_credit(tx, &refund.aps_id, refund.credit_minor, now).await?;
+    }
+    Ok(())
 }
 
 /// Adds `credit_minor` back to an account's credit inside `tx`.

@@ -519,6 +519,9 @@ impl SqlStore {
                 now,
             )
             .await?;
+            if to == payhub_core::Status::Done {
+                super::aps::return_credit_of_done_refund(&mut tx, refund_id, now).await?;
+            }
         }
         let next_check_at = if state == RefundState::Unknown {
             next_check_at

@@ -31,6 +31,9 @@ pub struct Settings {
     /// What `href` and `Location` are built from, without a trailing slash.
     pub public_base_url: String,
     pub db_max_connections: u32,
+    /// The most stored resources one TMF676 list reads to evaluate filters
+    /// no index serves; a broader list is refused.
+    pub list_max_scanned_rows: i64,
     pub hub: HubSettings,
     /// How long an idempotency key and its response are kept (at least 24 hours).
     pub idempotency_retention: Duration,
@@ -210,6 +213,10 @@ pub struct SettingsInput {
     /// Database connections in the pool.
     #[arg(long, env = "PAYHUB_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
+    /// The most stored resources a TMF676 list reads to evaluate filters no
+    /// index serves (default 10000); a broader list is refused.
+    #[arg(long, env = "PAYHUB_LIST_MAX_SCANNED_ROWS")]
+    pub list_max_scanned_rows: Option<i64>,
     /// Delay before the second hub delivery attempt, in milliseconds.
     #[arg(long, env = "PAYHUB_HUB_RETRY_BASE_MS")]
     pub hub_retry_base_ms: Option<u64>,
@@ -342,6 +349,7 @@ impl SettingsInput {
             listen: self.listen.or(lower.listen),
             public_base_url: self.public_base_url.or(lower.public_base_url),
             db_max_connections: self.db_max_connections.or(lower.db_max_connections),
+            list_max_scanned_rows: self.list_max_scanned_rows.or(lower.list_max_scanned_rows),
             hub_retry_base_ms: self.hub_retry_base_ms.or(lower.hub_retry_base_ms),
             hub_retry_max_s: self.hub_retry_max_s.or(lower.hub_retry_max_s),
             hub_max_attempts: self.hub_max_attempts.or(lower.hub_max_attempts),
@@ -477,6 +485,7 @@ impl SettingsInput {
             database_url,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             db_max_connections: self.db_max_connections.unwrap_or(10).max(1),
+            list_max_scanned_rows: self.list_max_scanned_rows.unwrap_or(10_000).max(1),
             hub,
             idempotency_retention: Duration::from_secs(retention_h * 3600),
             idempotency_stale_after: Duration::from_secs(60),

@@ -35,6 +35,9 @@ pub struct ListFilter {
     pub statuses: Option<Vec<String>>,
     /// Refunds only: the payments they belong to.
     pub payment_ids: Option<Vec<i64>>,
+    /// Only rows with a smaller id (older, in list order): reading a long
+    /// list in pages of the same shape, each starting where the last ended.
+    pub before_id: Option<i64>,
 }
 
 impl ListFilter {

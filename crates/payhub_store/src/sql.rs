@@ -271,6 +271,12 @@ impl WhereClause {
         if let Some(payments) = &filter.payment_ids {
             clause.push_in("payment_id", ints(payments));
         }
+        if let Some(before) = filter.before_id {
+            clause.binds.push(Bind::Int(before));
+            clause
+                .sql
+                .push_str(&format!(" AND id < ${}", clause.binds.len()));
+        }
         clause
     }
 }

@@ -1,5 +1,11 @@
 //! The shape every TMF676 list shares: filters served by indexes where they
 //! can be, the rest evaluated here, then paging headers and 200/206.
+//!
+//! Filters evaluated here read the rows the indexed filters leave in batches
+//! of [`SCAN_BATCH`], keeping only the requested page, so a list's memory does
+//! not grow with the documents' size or number; and at most
+//! `list_max_scanned_rows` (a setting) are read that way: a broader list is
+//! refused (`invalid_query`), naming the indexed attributes that narrow it.
 
 use std::future::Future;
 
@@ -12,6 +18,9 @@ use serde_json::Value;
 use super::error::TmfError;
 use super::query::{select_fields, Filter, ListParams, Op};
 use super::wire::href;
+
+/// Rows read per batch when some filter is evaluated here.
+const SCAN_BATCH: i64 = 100;
 
 /// Which resource collection is being listed.
 #[derive(Clone, Copy)]
@@ -69,17 +78,19 @@ pub fn pushdown(filters: &[Filter], collection: Collection, base_url: &str) -> (
     (store_filter, all_moved)
 }
 
-/// Lists a collection: `fetch` reads from the store (one page, or everything
-/// when some filter must be evaluated here), `render` makes each resource.
+/// Lists a collection: `fetch` reads a page from the store, `render` makes
+/// each resource, `id_of` gives its id (the list's order, newest first).
 pub async fn list<T, Fetch, Fut>(
     params: ListParams,
     collection: Collection,
     base_url: &str,
+    max_scanned: i64,
     fetch: Fetch,
     render: impl Fn(&T) -> Value,
+    id_of: impl Fn(&T) -> Option<i64>,
 ) -> Result<Response, TmfError>
 where
-    Fetch: FnOnce(ListFilter, Option<Page>) -> Fut,
+    Fetch: Fn(ListFilter, Option<Page>) -> Fut,
     Fut: Future<Output = Result<Listed<T>, StoreError>>,
 {
     let (store_filter, all_moved) = pushdown(&params.filters, collection, base_url);
@@ -94,23 +105,82 @@ where
             listed.total,
         )
     } else {
-        let listed = fetch(store_filter, None).await?;
-        let matching: Vec<Value> = listed
-            .items
-            .iter()
-            .map(&render)
-            .filter(|r| params.filters.iter().all(|f| f.matches(r)))
-            .collect();
-        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
-        let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
-        let take = usize::try_from(page.limit).unwrap_or(usize::MAX);
-        (matching.into_iter().skip(skip).take(take).collect(), total)
+        let rows = Rows {
+            fetch: &fetch,
+            render: &render,
+            id_of: &id_of,
+            max_scanned,
+        };
+        rows.scan(&params, page, store_filter).await?
     };
     let shown: Vec<Value> = resources
         .into_iter()
         .map(|r| select_fields(r, &params.fields))
         .collect();
     Ok(list_response(shown, total))
+}
+
+/// Evaluates the filters the store cannot serve over the rows it narrowed
+/// down, a batch at a time (each batch starts below the last one's smallest
+/// id, so rows added meanwhile are neither skipped nor counted twice), and
+/// returns the requested page of the matches with their number.
+struct Rows<'a, Fetch, Render, IdOf> {
+    fetch: &'a Fetch,
+    render: &'a Render,
+    id_of: &'a IdOf,
+    max_scanned: i64,
+}
+
+impl<Fetch, Render, IdOf> Rows<'_, Fetch, Render, IdOf> {
+    async fn scan<T, Fut>(
+        &self,
+        params: &ListParams,
+        page: Page,
+        mut filter: ListFilter,
+    ) -> Result<(Vec<Value>, i64), TmfError>
+    where
+        Fetch: Fn(ListFilter, Option<Page>) -> Fut,
+        Fut: Future<Output = Result<Listed<T>, StoreError>>,
+        Render: Fn(&T) -> Value,
+        IdOf: Fn(&T) -> Option<i64>,
+    {
+        let (fetch, render, id_of, max_scanned) =
+            (self.fetch, self.render, self.id_of, self.max_scanned);
+        let batch = Page {
+            offset: 0,
+            limit: SCAN_BATCH,
+        };
+        let mut shown = Vec::new();
+        let mut matched: i64 = 0;
+        let mut first = true;
+        loop {
+            let listed = fetch(filter.clone(), Some(batch)).await?;
+            if first && listed.total > max_scanned {
+                return Err(TmfError::InvalidQuery(format!(
+                "this filter would have to read {} stored resources, more than the {max_scanned} \
+                 a list may read: narrow it with an indexed attribute (id, href, account.id, \
+                 correlatorId, status, payment.id for refunds)",
+                listed.total
+            )));
+            }
+            first = false;
+            for item in &listed.items {
+                let resource = render(item);
+                if !params.filters.iter().all(|f| f.matches(&resource)) {
+                    continue;
+                }
+                if matched >= page.offset && matched < page.offset.saturating_add(page.limit) {
+                    shown.push(resource);
+                }
+                matched += 1;
+            }
+            let full = i64::try_from(listed.items.len()).unwrap_or(i64::MAX) == SCAN_BATCH;
+            match listed.items.last().and_then(id_of) {
+                Some(last) if full => filter.before_id = Some(last),
+                _ => return Ok((shown, matched)),
+            }
+        }
+    }
 }
 
 fn list_response(items: Vec<Value>, total: i64) -> Response {

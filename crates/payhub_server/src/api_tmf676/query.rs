@@ -26,6 +26,14 @@ use super::wire::parse_time;
 /// The most items one page returns, when `limit` asks for more or is absent.
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
+/// The longest query string (or hub `query`) accepted, in bytes: far above
+/// any real filter, and small enough that parsing and matching stay cheap.
+pub const MAX_QUERY_BYTES: usize = 8192;
+
+/// The most values one filter may list (`id=a,b,…`): each is one comparison,
+/// and one SQL placeholder when the filter is indexed.
+pub const MAX_FILTER_VALUES: usize = 100;
+
 /// Parameters that are not attribute filters.
 const RESERVED: [&str; 6] = ["fields", "offset", "limit", "sort", "depth", "expand"];
 
@@ -139,12 +147,30 @@ fn unquote(value: &str) -> &str {
     v
 }
 
-fn filter_of(key: &str, op: Op, value: &str) -> Filter {
-    Filter {
+fn filter_of(key: &str, op: Op, value: &str) -> Result<Filter, TmfError> {
+    let values: Vec<String> = value.split(',').map(|v| unquote(v).to_owned()).collect();
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(TmfError::InvalidQuery(format!(
+            "'{key}' lists {} values; a filter may list at most {MAX_FILTER_VALUES}",
+            values.len()
+        )));
+    }
+    Ok(Filter {
         path: key.split('.').map(str::to_owned).collect(),
         op,
-        values: value.split(',').map(|v| unquote(v).to_owned()).collect(),
+        values,
+    })
+}
+
+/// Refuses a query string longer than [`MAX_QUERY_BYTES`].
+fn check_length(raw: &str) -> Result<(), TmfError> {
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(TmfError::InvalidQuery(format!(
+            "the query is {} bytes long; at most {MAX_QUERY_BYTES} are accepted",
+            raw.len()
+        )));
     }
+    Ok(())
 }
 
 fn non_negative(name: &str, value: &str) -> Result<i64, TmfError> {
@@ -167,6 +193,7 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListParams, TmfError> {
         limit: MAX_PAGE_SIZE,
         filters: Vec::new(),
     };
+    check_length(raw.unwrap_or(""))?;
     for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, op, value) = split_pair(pair)?;
         match key.as_str() {
@@ -174,7 +201,7 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListParams, TmfError> {
             "offset" => params.offset = non_negative("offset", &value)?,
             "limit" => params.limit = non_negative("limit", &value)?.min(MAX_PAGE_SIZE),
             k if RESERVED.contains(&k) => {}
-            _ => params.filters.push(filter_of(&key, op, &value)),
+            _ => params.filters.push(filter_of(&key, op, &value)?),
         }
     }
     Ok(params)
@@ -182,10 +209,11 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListParams, TmfError> {
 
 /// Parses a hub subscription's `query` (`eventType=X&event.payment.status=y`).
 pub fn parse_filters(raw: &str) -> Result<Vec<Filter>, TmfError> {
+    check_length(raw)?;
     raw.trim_start_matches('?')
         .split('&')
         .filter(|p| !p.is_empty())
-        .map(|pair| split_pair(pair).map(|(key, op, value)| filter_of(&key, op, &value)))
+        .map(|pair| split_pair(pair).and_then(|(key, op, value)| filter_of(&key, op, &value)))
         .collect()
 }
 

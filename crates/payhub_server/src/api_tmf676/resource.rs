@@ -126,12 +126,15 @@ pub async fn list<T: TmfResource>(
     let params = parse_list_query(uri.query())?;
     let base = &state.settings.public_base_url;
     let store = state.store.as_ref();
+    let merchant_id = &merchant.id;
     list::list(
         params,
         T::COLLECTION,
         base,
-        |filter, page| async move { T::list(store, &merchant.id, &filter, page).await },
+        state.settings.list_max_scanned_rows,
+        |filter, page| async move { T::list(store, merchant_id, &filter, page).await },
         |r: &T| r.render(base),
+        |r: &T| r.id_text().parse().ok(),
     )
     .await
 }

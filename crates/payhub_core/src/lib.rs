@@ -30,4 +30,4 @@ pub use ids::{EventId, MerchantId, PaymentId, RefundId, SubscriptionId};
 pub use ledger::{Document, NewPayment, NewRefund, Payment, Refund, RefundRejection};
 pub use money::{Money, MoneyError};
 pub use status::{transition, Status, TransitionError};
-pub use telco::{Channel, TelcoState};
+pub use telco::{after_wrong_code, Channel, TelcoState, MAX_OTP_ATTEMPTS};

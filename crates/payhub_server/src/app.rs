@@ -70,7 +70,7 @@ impl Application {
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency);
-        let settings_limit = settings.telco.spending_limit_minor;
+        let telco = Telco::simulated(store.clone(), &settings);
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -78,7 +78,7 @@ impl Application {
             merchants: Arc::default(),
             gateways: Arc::new(gateways),
             master_key: Arc::new(master_key),
-            telco: Arc::new(Telco::simulated(settings_limit)),
+            telco: Arc::new(telco),
         };
         connect_simulators(&state);
         Ok(Self { listener, state })

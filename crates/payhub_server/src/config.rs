@@ -100,6 +100,9 @@ pub struct TelcoSettings {
     pub reservation_ttl: Duration,
     /// The simulated carrier billing system's spending limit per subscriber, in minor units.
     pub spending_limit_minor: i64,
+    /// How long the simulated carrier takes to answer (zero; tests set it
+    /// beyond the gateway call timeout to leave a carrier call unanswered).
+    pub carrier_latency: Duration,
 }
 
 /// A channel's defaults (seed 004 lists them).
@@ -549,6 +552,7 @@ impl SettingsInput {
                 self.telco_reservation_ttl_s.unwrap_or(1800).max(1),
             ),
             spending_limit_minor: limit,
+            carrier_latency: Duration::ZERO,
         })
     }
 }

@@ -92,7 +92,7 @@ async fn sms(
         .msisdn
         .filter(|m| !m.is_empty())
         .ok_or_else(|| TmfError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
-    let sent = state.telco.sms.sent_to(&merchant.id, &msisdn);
+    let sent = state.telco.sms.sent_to(&merchant.id, &msisdn).await?;
     Ok(Json(Value::Array(
         sent.iter()
             .map(|sms| {

@@ -347,4 +347,79 @@ pub struct TelcoUpdate {
     pub carrier_ref: Option<String>,
     /// The new deadline (`None`: none any more).
     pub deadline: Option<DateTime<Utc>>,
+    /// The claim this change is made under (see
+    /// [`Store::claim_telco_transaction`](crate::Store::claim_telco_transaction)):
+    /// while another live claim holds the transaction, the change is not
+    /// made. Any change clears the claim.
+    pub claim: Option<String>,
+}
+
+/// What the simulated carrier billing system is asked to do. Reservations
+/// and charges are keyed by the transaction (its payment id), credits by the
+/// refund: the same key asked again books nothing new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CarrierOp {
+    /// Hold `amount_minor` of the subscriber's limit.
+    Reserve {
+        key: String,
+        msisdn: String,
+        amount_minor: i64,
+        limit_minor: i64,
+    },
+    /// Charge the bill at once.
+    Charge {
+        key: String,
+        msisdn: String,
+        amount_minor: i64,
+        limit_minor: i64,
+    },
+    /// Turn an open reservation into a charge (again: nothing more).
+    Commit { reference: String },
+    /// Give an open reservation back.
+    Release { reference: String },
+    /// Credit an amount back on the bill.
+    Credit {
+        key: String,
+        msisdn: String,
+        amount_minor: i64,
+    },
+}
+
+/// The simulated carrier's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CarrierAnswer {
+    /// Booked (or booked before under the same key): its reference.
+    Booked(String),
+    /// The subscriber's spending limit leaves `available`.
+    LimitExceeded { available: i64, requested: i64 },
+    /// No open (or, for a commit, committed) reservation has this reference.
+    UnknownReservation,
+}
+
+/// A text message the simulated SMS centre sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxSms {
+    pub merchant_id: MerchantId,
+    pub msisdn: String,
+    pub transaction_id: String,
+    pub text: String,
+    pub link: String,
+    pub code: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A TMF676 refund of a bill-charged telco payment, until it is credited
+/// on the bill.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillRefund {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub msisdn: String,
+    pub amount_minor: i64,
+    /// The carrier's credit, once made.
+    pub carrier_ref: Option<String>,
+    /// When the checker credits it if nobody did before.
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub checks: i64,
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{
     transition, Currency, Document, EventId, EventKind, LedgerEvent, MerchantId, Money, Payment,
-    PaymentId, Refund, RefundId, Status, SubscriptionId,
+    PaymentId, Refund, RefundId, Status, SubscriptionId, TelcoState,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -19,6 +19,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::group_commit::{Committer, Job};
+use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryKind, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
@@ -29,6 +30,7 @@ use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
 
 mod aps;
+mod carrier;
 mod gateway;
 mod telco;
 
@@ -1450,5 +1452,79 @@ impl Store for SqlStore {
         merchant: &MerchantId,
     ) -> Result<Option<String>, StoreError> {
         self.read_telco_callback_url(merchant).await
+    }
+
+    async fn record_wrong_telco_code(
+        &self,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        self.write_wrong_telco_code(payment_id, now).await
+    }
+
+    async fn claim_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+        from: TelcoState,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        self.write_telco_claim(payment_id, from, claim, until, now)
+            .await
+    }
+
+    async fn book_carrier(
+        &self,
+        op: &CarrierOp,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CarrierAnswer, StoreError> {
+        self.write_carrier_booking(op, reference, now).await
+    }
+
+    async fn carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError> {
+        self.read_carrier_charged(msisdn).await
+    }
+
+    async fn insert_sandbox_sms(&self, sms: &SandboxSms) -> Result<(), StoreError> {
+        self.write_sandbox_sms(sms).await
+    }
+
+    async fn list_sandbox_sms(
+        &self,
+        merchant: &MerchantId,
+        msisdn: &str,
+    ) -> Result<Vec<SandboxSms>, StoreError> {
+        self.read_sandbox_sms(merchant, msisdn).await
+    }
+
+    async fn insert_bill_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        row: &BillRefund,
+        kept: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError> {
+        self.write_bill_refund(refund, event, row, kept).await
+    }
+
+    async fn claim_due_bill_refunds(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<BillRefund>, StoreError> {
+        self.claim_bill_refunds(now, lease_until, limit).await
+    }
+
+    async fn settle_bill_refund(
+        &self,
+        refund_id: RefundId,
+        carrier_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, UpdateStatusError> {
+        self.write_bill_refund_credited(refund_id, carrier_ref, now)
+            .await
     }
 }

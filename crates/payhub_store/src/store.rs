@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{
     EventId, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, RefundState, Status,
-    SubscriptionId,
+    SubscriptionId, TelcoState,
 };
 
 use crate::aps::ApsStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
+use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
@@ -329,4 +330,73 @@ pub trait Store: ApsStore + Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     async fn telco_callback_url(&self, merchant: &MerchantId)
         -> Result<Option<String>, StoreError>;
+    /// Counts a wrong one-time code on a transaction still waiting for
+    /// consent, on the count as the database holds it (so codes that arrive
+    /// together are each counted), rejecting it at the limit
+    /// ([`payhub_core::after_wrong_code`]). `None` when it no longer waits or
+    /// someone holds a claim on it.
+    async fn record_wrong_telco_code(
+        &self,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError>;
+    /// Claims a transaction still in `from` for whoever is about to call the
+    /// carrier about it, until `until`, unless a live claim holds it. `None`
+    /// when it is not in `from` or someone else holds it: that one acts.
+    async fn claim_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+        from: TelcoState,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, StoreError>;
+
+    // ---- the simulated carrier bill and SMS centre (sandbox) ----
+    /// Books `op` on the simulated carrier bill in one transaction, so every
+    /// node sees the same books. `reference` names a new booking.
+    async fn book_carrier(
+        &self,
+        op: &CarrierOp,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CarrierAnswer, StoreError>;
+    /// What the simulated carrier has charged a subscriber (minor units).
+    async fn carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError>;
+    /// Keeps a message of the simulated SMS centre (the newest 10000 are kept).
+    async fn insert_sandbox_sms(&self, sms: &SandboxSms) -> Result<(), StoreError>;
+    /// What a merchant's transactions texted a number, newest first.
+    async fn list_sandbox_sms(
+        &self,
+        merchant: &MerchantId,
+        msisdn: &str,
+    ) -> Result<Vec<SandboxSms>, StoreError>;
+
+    // ---- refunds credited on the carrier bill ----
+    /// Records a refund of a bill-charged payment (ledger rules apply) with
+    /// its bill row, whose first check is already due at `next_check_at`, and
+    /// the idempotent answer, in one transaction.
+    async fn insert_bill_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        row: &BillRefund,
+        kept: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError>;
+    /// Claims bill refunds whose check is due, moving their next check to
+    /// `lease_until`, so one node credits each at a time.
+    async fn claim_due_bill_refunds(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<BillRefund>, StoreError>;
+    /// Records that a bill refund was credited: the refund becomes `done`
+    /// (with its event) and is checked no more. `false` if it was already.
+    async fn settle_bill_refund(
+        &self,
+        refund_id: RefundId,
+        carrier_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, UpdateStatusError>;
 }

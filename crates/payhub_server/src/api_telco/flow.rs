@@ -4,8 +4,11 @@
 //!
 //! Every change is one [`Store::apply_telco_update`](payhub_store::Store)
 //! from the state the change was decided in; if someone else moved the
-//! transaction first, the change is not made (and the carrier is not asked
-//! twice for the same thing).
+//! transaction first, the change is not made. Whoever calls the carrier
+//! claims the transaction first
+//! ([`Store::claim_telco_transaction`](payhub_store::Store)), on any node:
+//! only the claim's holder calls, and other changes wait for its answer, so
+//! the bill is never charged twice for one transaction.
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
@@ -30,8 +33,7 @@ use crate::gateways::GatewayKind;
 use crate::lang::Lang;
 use crate::state::AppState;
 
-/// Wrong one-time codes a consent survives; the next one rejects it.
-pub const MAX_OTP_ATTEMPTS: i64 = 5;
+pub use payhub_core::MAX_OTP_ATTEMPTS;
 /// The card gateway of channel 40.
 const CARD_GATEWAY: GatewayKind = GatewayKind::Vmpay;
 
@@ -212,7 +214,7 @@ pub async fn create(
     };
     state.notify_outbox();
     let link = consent_url(state, transaction.payment_id.get());
-    state.telco.sms.send(Sms {
+    let sent = state.telco.sms.send(Sms {
         merchant_id: merchant.id.clone(),
         msisdn: transaction.msisdn.clone(),
         transaction_id: transaction.transaction_id.clone(),
@@ -225,6 +227,10 @@ pub async fn create(
         code,
         sent_at: now,
     });
+    if let Err(error) = sent.await {
+        // The request stands; the subscriber can ask the service for a new one.
+        tracing::error!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot send the consent SMS");
+    }
     Ok(transaction)
 }
 
@@ -285,7 +291,57 @@ fn update(from: TelcoState, to: TelcoState) -> TelcoUpdate {
         billing_address: None,
         carrier_ref: None,
         deadline: None,
+        claim: None,
     }
+}
+
+/// A fresh claim on a transaction and how long it holds: longer than a
+/// carrier call may take, so it outlives the call it covers.
+fn new_claim(state: &AppState) -> (String, DateTime<Utc>) {
+    let token = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    let hold = state.settings.gateways.call_timeout.saturating_mul(3);
+    (
+        token,
+        Utc::now() + chrono::Duration::from_std(hold).unwrap_or_default(),
+    )
+}
+
+/// Gives a claim back without changing anything else (the carrier did
+/// not answer, so nothing is decided): the transaction stays in `state`
+/// with its deadline.
+async fn drop_claim(state: &AppState, transaction: &TelcoTransaction, claim: String) {
+    let mut change = update(transaction.state, transaction.state);
+    change.deadline = transaction.deadline;
+    change.claim = Some(claim);
+    if let Err(error) = apply(state, transaction, change).await {
+        // It lapses by itself.
+        tracing::warn!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot give a telco claim back");
+    }
+}
+
+/// The carrier's key of a transaction's reservation or charge.
+fn booking_key(transaction: &TelcoTransaction) -> String {
+    transaction.payment_id.get().to_string()
+}
+
+/// Counts a wrong code where the count is kept, so that codes arriving
+/// together are each counted; the last allowed one rejects the consent.
+async fn count_wrong_code(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+) -> Result<TelcoTransaction, ConsentError> {
+    let counted = state
+        .store
+        .record_wrong_telco_code(transaction.payment_id, Utc::now())
+        .await
+        .map_err(stored)?
+        .ok_or(ConsentError::NotWaiting)?;
+    if counted.state != TelcoState::ConsentRequested {
+        state.notify_outbox();
+    }
+    Err(ConsentError::WrongCode(
+        (MAX_OTP_ATTEMPTS - counted.otp_attempts).max(0),
+    ))
 }
 
 /// The subscriber approves: checks the code and the form, then charges,
@@ -310,23 +366,7 @@ pub async fn approve(
         )
     };
     if !code_matches {
-        let attempts = transaction.otp_attempts + 1;
-        let to = if attempts >= MAX_OTP_ATTEMPTS {
-            TelcoState::Rejected
-        } else {
-            TelcoState::ConsentRequested
-        };
-        let mut change = update(TelcoState::ConsentRequested, to);
-        change.otp_attempts = Some(attempts);
-        change.deadline = (to == TelcoState::ConsentRequested)
-            .then_some(transaction.deadline)
-            .flatten();
-        apply(state, transaction, change)
-            .await?
-            .ok_or(ConsentError::NotWaiting)?;
-        return Err(ConsentError::WrongCode(
-            (MAX_OTP_ATTEMPTS - attempts).max(0),
-        ));
+        return count_wrong_code(state, transaction).await;
     }
     let mut basket = Basket::from_json(&transaction.basket)
         .ok_or_else(|| StoreError::Corrupt("telco basket".into()))?;
@@ -378,19 +418,29 @@ pub async fn approve(
     change.total = new_total;
     change.delivery_address = delivery_address;
     change.billing_address = billing_address;
-    let amount = total.amount_minor();
-    let carrier = &state.telco.carrier;
-    let outcome = match transaction.channel {
-        Channel::ReserveAndCommit => carrier
-            .reserve(&transaction.msisdn, amount)
-            .map(|r| (TelcoState::Reserved, Some(r))),
-        Channel::DirectDebit | Channel::InAppPurchase => carrier
-            .charge(&transaction.msisdn, amount)
-            .map(|r| (TelcoState::Charged, Some(r))),
-        Channel::CreditCard => Ok((TelcoState::AwaitingCard, None)),
+    let (claim, until) = new_claim(state);
+    let Some(claimed) = state
+        .store
+        .claim_telco_transaction(
+            transaction.payment_id,
+            TelcoState::ConsentRequested,
+            &claim,
+            until,
+            Utc::now(),
+        )
+        .await?
+    else {
+        // Another approval, a decline or the deadline got there first.
+        return Err(ConsentError::NotWaiting);
     };
-    let (to, carrier_ref) = match outcome {
-        Ok(done) => done,
+    let (to, carrier_ref) = match book_on_bill(state, &claimed, total.amount_minor()).await {
+        Ok(booked) => booked,
+        Err(CarrierError::Unavailable) => {
+            drop_claim(state, &claimed, claim).await;
+            return Err(ConsentError::Invalid(
+                "the carrier did not answer; please try again".into(),
+            ));
+        }
         Err(error) => {
             tracing::info!(payment.id = %transaction.payment_id, %error, "carrier refused the charge");
             (TelcoState::Failed, None)
@@ -398,6 +448,7 @@ pub async fn approve(
     };
     change.to = to;
     change.carrier_ref = carrier_ref.clone();
+    change.claim = Some(claim);
     change.deadline = match to {
         TelcoState::Reserved => Some(
             Utc::now()
@@ -407,9 +458,21 @@ pub async fn approve(
         _ => None,
     };
     let Some(updated) = apply(state, transaction, change).await? else {
-        // Someone moved it first: undo what the carrier just did.
-        if let (Some(reference), TelcoState::Reserved) = (&carrier_ref, to) {
-            let _ = carrier.release(reference);
+        // The claim lapsed and someone moved it meanwhile: unless that was
+        // this same booking recorded, take it back.
+        let now = state
+            .store
+            .find_telco_transaction(transaction.payment_id)
+            .await?;
+        if now.and_then(|t| t.carrier_ref) != carrier_ref {
+            undo_booking(
+                state,
+                &claimed,
+                to,
+                carrier_ref.as_deref(),
+                total.amount_minor(),
+            )
+            .await;
         }
         return Err(ConsentError::NotWaiting);
     };
@@ -428,6 +491,54 @@ pub async fn approve(
         }
     }
     Ok(updated)
+}
+
+/// Reserves or charges the approved amount, as the channel says (a card
+/// payment books nothing here): the state it leads to and the booking.
+async fn book_on_bill(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+    amount: i64,
+) -> Result<(TelcoState, Option<String>), CarrierError> {
+    let carrier = &state.telco.carrier;
+    let key = booking_key(transaction);
+    match transaction.channel {
+        Channel::ReserveAndCommit => carrier
+            .reserve(&key, &transaction.msisdn, amount)
+            .await
+            .map(|r| (TelcoState::Reserved, Some(r))),
+        Channel::DirectDebit | Channel::InAppPurchase => carrier
+            .charge(&key, &transaction.msisdn, amount)
+            .await
+            .map(|r| (TelcoState::Charged, Some(r))),
+        Channel::CreditCard => Ok((TelcoState::AwaitingCard, None)),
+    }
+}
+
+/// Takes back a booking whose state change lost: releases the reservation,
+/// or credits the charge back.
+async fn undo_booking(
+    state: &AppState,
+    transaction: &TelcoTransaction,
+    to: TelcoState,
+    reference: Option<&str>,
+    amount: i64,
+) {
+    let carrier = &state.telco.carrier;
+    let undone = match (to, reference) {
+        (TelcoState::Reserved, Some(reference)) => carrier.release(reference).await,
+        (TelcoState::Charged, Some(_)) => {
+            let key = format!("void:{}", transaction.payment_id.get());
+            carrier
+                .credit(&key, &transaction.msisdn, amount)
+                .await
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    if let Err(error) = undone {
+        tracing::error!(payment.id = %transaction.payment_id, %error, "cannot take back a booking whose state change lost");
+    }
 }
 
 /// Rewrites the TMF document after the subscriber removed items.
@@ -474,11 +585,18 @@ pub async fn decline(
 pub enum SettleError {
     #[error("the transaction is {0:?}, not reserved")]
     NotReserved(TelcoState),
+    /// Another commit or release of it is under way.
+    #[error("another commit or release of this transaction is under way")]
+    Busy,
+    /// The carrier did not answer; nothing changed here, and asking again is safe.
+    #[error("the carrier did not answer")]
+    CarrierUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// The service commits (`commit = true`) or releases a reservation.
+/// The service commits (`commit = true`) or releases a reservation. The
+/// transaction is claimed first, so one commit or release calls the carrier.
 pub async fn settle(
     state: &AppState,
     transaction: &TelcoTransaction,
@@ -487,22 +605,53 @@ pub async fn settle(
     if transaction.state != TelcoState::Reserved {
         return Err(SettleError::NotReserved(transaction.state));
     }
-    let reference = transaction.carrier_ref.clone().unwrap_or_default();
-    let carrier = &state.telco.carrier;
-    let to = if commit {
-        match carrier.commit(&reference) {
-            Ok(()) => TelcoState::Committed,
-            // The carrier no longer holds it (it restarted): nothing was charged.
-            Err(CarrierError::UnknownReservation) => TelcoState::Released,
-            Err(CarrierError::LimitExceeded { .. }) => TelcoState::Failed,
-        }
-    } else {
-        let _ = carrier.release(&reference);
-        TelcoState::Released
-    };
-    apply(state, transaction, update(TelcoState::Reserved, to))
+    let (claim, until) = new_claim(state);
+    let Some(claimed) = state
+        .store
+        .claim_telco_transaction(
+            transaction.payment_id,
+            TelcoState::Reserved,
+            &claim,
+            until,
+            Utc::now(),
+        )
         .await?
-        .ok_or_else(|| SettleError::NotReserved(transaction.state))
+    else {
+        return Err(
+            match state
+                .store
+                .find_telco_transaction(transaction.payment_id)
+                .await?
+            {
+                Some(current) if current.state == TelcoState::Reserved => SettleError::Busy,
+                Some(current) => SettleError::NotReserved(current.state),
+                None => SettleError::NotReserved(transaction.state),
+            },
+        );
+    };
+    let reference = claimed.carrier_ref.clone().unwrap_or_default();
+    let carrier = &state.telco.carrier;
+    let answer = if commit {
+        carrier.commit(&reference).await
+    } else {
+        carrier.release(&reference).await
+    };
+    let to = match (commit, answer) {
+        (_, Err(CarrierError::Unavailable)) => {
+            drop_claim(state, &claimed, claim).await;
+            return Err(SettleError::CarrierUnavailable);
+        }
+        (true, Ok(())) => TelcoState::Committed,
+        // The carrier holds no such reservation: nothing was charged.
+        (true, Err(CarrierError::UnknownReservation)) => TelcoState::Released,
+        (true, Err(CarrierError::LimitExceeded { .. })) => TelcoState::Failed,
+        (false, _) => TelcoState::Released,
+    };
+    let mut change = update(TelcoState::Reserved, to);
+    change.claim = Some(claim);
+    apply(state, &claimed, change)
+        .await?
+        .ok_or(SettleError::NotReserved(transaction.state))
 }
 
 /// A telco card payment follows its gateway's end.
@@ -552,7 +701,10 @@ pub async fn run_deadlines(state: &AppState) -> usize {
                     .await
                     .map(|_| ())
                     .or_else(|e| match e {
-                        SettleError::NotReserved(_) => Ok(()),
+                        // Settled meanwhile, or being settled: nothing to do now.
+                        SettleError::NotReserved(_) | SettleError::Busy => Ok(()),
+                        // Asked again on the next pass.
+                        SettleError::CarrierUnavailable => Ok(()),
                         SettleError::Store(e) => Err(e),
                     })
             }

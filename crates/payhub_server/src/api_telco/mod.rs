@@ -9,6 +9,7 @@
 //! ([`flow`]). Every answer is `{resultCode, resultDesc, transactionId}` ([`result`]).
 
 pub mod basket;
+pub mod bill_refund;
 pub mod carrier;
 pub mod catalogue;
 pub mod consent;
@@ -18,8 +19,13 @@ pub mod result;
 pub mod service;
 pub mod sms;
 
+use std::sync::Arc;
+
 use axum::routing::{get, post};
 use axum::Router;
+use payhub_store::Store;
+
+use crate::config::Settings;
 
 use crate::state::AppState;
 
@@ -35,10 +41,16 @@ pub struct Telco {
 }
 
 impl Telco {
-    pub fn simulated(spending_limit_minor: i64) -> Telco {
+    /// The simulated carrier and SMS centre, keeping their books in `store`.
+    pub fn simulated(store: Arc<dyn Store>, settings: &Settings) -> Telco {
         Telco {
-            carrier: carrier::SimulatedCarrier::new(spending_limit_minor),
-            sms: sms::SmsCenter::default(),
+            carrier: carrier::SimulatedCarrier::new(
+                store.clone(),
+                settings.telco.spending_limit_minor,
+                settings.telco.carrier_latency,
+                settings.gateways.call_timeout,
+            ),
+            sms: sms::SmsCenter::new(store),
         }
     }
 }

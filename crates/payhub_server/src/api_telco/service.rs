@@ -97,6 +97,10 @@ async fn settle(
                     if commit { "committed" } else { "released" },
                     super::result::state_result(current).1
                 )),
+                SettleError::Busy => TelcoError::InvalidState(
+                    "another commit or release of this transaction is under way".into(),
+                ),
+                SettleError::CarrierUnavailable => TelcoError::Internal,
                 SettleError::Store(error) => error.into(),
             })
     }

@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use payhub_store::{ApsPayment, GatewayPayment, TelcoTransaction};
+use payhub_store::{ApsPayment, BillRefund, GatewayPayment, TelcoTransaction};
 
 use super::aps_refund;
 use super::create::{idempotent_create, Created};
@@ -22,6 +22,7 @@ use super::extract::{self, TmfMerchant};
 use super::list::Collection;
 use super::resource::{self, Inserted, TmfResource};
 use super::wire;
+use crate::api_telco::bill_refund;
 use crate::gateways::flow::{self, RefundFlowError};
 use crate::state::AppState;
 
@@ -225,8 +226,10 @@ async fn refunded_channel(
 }
 
 /// A refund of a payment charged on the subscriber's bill: recorded
-/// `pendingAuthorization` under the ledger's rules (the `201` answer), then
-/// credited on the bill and marked `done`.
+/// `pendingAuthorization` under the ledger's rules with its scheduled check
+/// (the `201` answer, kept with them), then credited on the bill and marked
+/// `done`, by this node or, if it stops first, by the checker of any node
+/// (see [`crate::api_telco::bill_refund`]).
 async fn bill_refund(
     state: &AppState,
     merchant: &payhub_store::Merchant,
@@ -240,15 +243,23 @@ async fn bill_refund(
         new.status = Some(payhub_core::Status::PendingAuthorization);
         let base = &state.settings.public_base_url;
         for _ in 0..3 {
-            let refund = Refund::record(new.clone(), Utc::now());
-            let created = Created::new(
-                wire::href(base, "refund", refund.id),
-                &refund.render(base),
-            );
+            let now = Utc::now();
+            let refund = Refund::record(new.clone(), now);
+            let created = Created::new(wire::href(base, "refund", refund.id), &refund.render(base));
             let kept = scope.as_ref().map(|s| s.keep(created.saved()));
+            let row = BillRefund {
+                refund_id: refund.id,
+                payment_id: transaction.payment_id,
+                merchant_id: refund.merchant_id.clone(),
+                msisdn: transaction.msisdn.clone(),
+                amount_minor: refund.total_amount.map_or(0, |m| m.amount_minor()),
+                carrier_ref: None,
+                next_check_at: Some(bill_refund::first_check(state, now)),
+                checks: 0,
+            };
             match state
                 .store
-                .insert_refund(&refund, &refund.create_event(), kept.as_ref())
+                .insert_bill_refund(&refund, &refund.create_event(), &row, kept.as_ref())
                 .await
             {
                 Ok(()) => {}
@@ -257,22 +268,7 @@ async fn bill_refund(
             }
             state.notify_outbox();
             let state = state.clone();
-            let msisdn = transaction.msisdn.clone();
-            tokio::spawn(async move {
-                let amount = refund.total_amount.map_or(0, |m| m.amount_minor());
-                let reference = state.telco.carrier.credit(&msisdn, amount);
-                tracing::info!(refund.id = %refund.id, carrier.reference = reference.as_str(), "refund credited on the bill");
-                match state
-                    .store
-                    .update_refund_status(&refund.merchant_id, refund.id, payhub_core::Status::Done, Utc::now())
-                    .await
-                {
-                    Ok(_) => state.notify_outbox(),
-                    Err(error) => {
-                        tracing::error!(refund.id = %refund.id, error.cause_chain = ?error, "credited on the bill but cannot mark the refund done")
-                    }
-                }
-            });
+            tokio::spawn(async move { bill_refund::credit(&state, &row).await });
             return Ok(created);
         }
         Err(StoreError::IdCollision.into())

@@ -50,7 +50,8 @@ pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let dispatched = dispatch::dispatch_batch(&state).await;
         let delivered = deliver::deliver_batch(&state, &client).await;
         let checked = crate::gateways::flow::run_checks(&state).await
-            + crate::api_telco::flow::run_deadlines(&state).await;
+            + crate::api_telco::flow::run_deadlines(&state).await
+            + crate::api_telco::bill_refund::run_checks(&state).await;
         if last_purge.elapsed() >= PURGE_INTERVAL {
             purge_idempotency_keys(&state).await;
             last_purge = tokio::time::Instant::now();

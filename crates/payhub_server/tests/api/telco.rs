@@ -520,3 +520,167 @@ both_backends! {
         assert_eq!(pay("b-3").await, "CHARGED");
     }
 }
+
+/// Submits the same approval `times` times at once (each on its own task,
+/// so they reach payhub together); returns the statuses.
+async fn approve_at_once(app: &TestApp, link: &str, code: &str, times: usize) -> Vec<StatusCode> {
+    let url = app.url(link);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..times {
+        let (url, code) = (url.clone(), code.to_owned());
+        tasks.spawn(async move {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let response = client
+                .post(url)
+                .form(&[("action", "approve"), ("otp", code.as_str())])
+                .send()
+                .await
+                .unwrap();
+            response.status()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = tasks.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    statuses
+}
+
+/// What the simulated carrier has charged the test subscriber.
+async fn charged(app: &TestApp) -> i64 {
+    app.store.carrier_charged(MSISDN).await.unwrap()
+}
+
+both_backends! {
+    /// Issue 9: twenty wrong codes arriving together each count, so the
+    /// consent is rejected and the right code afterwards charges nothing.
+    async fn wrong_codes_sent_at_once_all_count(app: TestApp) {
+        app.stock_catalogue().await;
+        app.telco(&request("wa-1", 11, &[("60", 1)])).await;
+        let (link, code) = app.last_sms().await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let statuses = approve_at_once(&app, &link, wrong, 20).await;
+        assert!(statuses.iter().all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY || *s == StatusCode::SEE_OTHER), "{statuses:?}");
+        let last = app.state_of("wa-1").await;
+        assert_eq!(last["resultCode"], 1109, "rejected after five wrong codes: {last}");
+        app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+        assert_eq!(app.state_of("wa-1").await["resultCode"], 1109, "the right code is refused");
+        assert_eq!(charged(&app).await, 0, "nothing was charged");
+        assert_eq!(app.tmf_of("wa-1").await["status"], "canceled");
+    }
+}
+
+both_backends! {
+    /// Issue 9: the right code sent eight times at once on a direct debit
+    /// and an in-app purchase charges the bill once each.
+    async fn one_approval_charges_the_bill_once(app: TestApp) {
+        app.stock_catalogue().await;
+        for (id, channel) in [("once-11", 11), ("once-50", 50)] {
+            let before = charged(&app).await;
+            app.telco(&request(id, channel, &[("60", 1)])).await;
+            let (link, code) = app.last_sms().await;
+            let statuses = approve_at_once(&app, &link, &code, 8).await;
+            assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER), "{id}: {statuses:?}");
+            assert_eq!(app.state_of(id).await["resultDesc"], "CHARGED", "{id}");
+            assert_eq!(charged(&app).await - before, 1000, "{id}: 10.00 TRY charged once");
+        }
+    }
+}
+
+both_backends! {
+    /// Issue 9: a reservation made through one node is committed through
+    /// another, and the SMS centre shows the code on every node.
+    async fn the_carrier_bill_and_the_sms_centre_are_the_same_on_every_node(app: TestApp) {
+        app.stock_catalogue().await;
+        let second = TestApp::spawn_on(app.db.clone(), Some(app.merchant.clone())).await;
+        let third = TestApp::spawn_on(app.db.clone(), Some(app.merchant.clone())).await;
+        app.telco(&request("n-1", 10, &[("60", 1)])).await;
+        let (link, code) = app.last_sms().await;
+        assert_eq!(second.last_sms().await, (link.clone(), code.clone()), "the second node shows the SMS");
+        assert_eq!(third.last_sms().await, (link.clone(), code.clone()), "the third node shows the SMS");
+        second.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+        assert_eq!(app.state_of("n-1").await["resultDesc"], "RESERVED");
+        let (status, body) = third.telco_call(reqwest::Method::POST, "/n-1/commit").await;
+        assert_eq!((status, body["resultDesc"].clone()), (StatusCode::OK, json!("COMMITTED")), "{body}");
+        assert_eq!(charged(&app).await, 1000);
+    }
+}
+
+both_backends! {
+    /// The simulated carrier's books (formerly a unit test of the in-memory
+    /// carrier): the limit counts reservations and charges, per subscriber;
+    /// a key books once.
+    async fn the_carrier_books_count_reservations_and_charges(app: TestApp) {
+        use payhub_store::{CarrierAnswer, CarrierOp};
+        let now = chrono::Utc::now();
+        let book = |op: CarrierOp, reference: &'static str| {
+            let store = app.store.clone();
+            async move { store.book_carrier(&op, reference, now).await.unwrap() }
+        };
+        let hold = |key: &str, msisdn: &str, amount: i64, charge: bool| {
+            let (key, msisdn) = (key.to_owned(), msisdn.to_owned());
+            if charge {
+                CarrierOp::Charge { key, msisdn, amount_minor: amount, limit_minor: 1000 }
+            } else {
+                CarrierOp::Reserve { key, msisdn, amount_minor: amount, limit_minor: 1000 }
+            }
+        };
+        let first = book(hold("1", "905321234567", 600, false), "rsv_1").await;
+        assert_eq!(first, CarrierAnswer::Booked("rsv_1".into()));
+        assert_eq!(book(hold("2", "905321234567", 500, true), "chg_2").await,
+            CarrierAnswer::LimitExceeded { available: 400, requested: 500 });
+        assert_eq!(book(hold("3", "905321234567", 400, true), "chg_3").await, CarrierAnswer::Booked("chg_3".into()));
+        assert_eq!(book(hold("3", "905321234567", 400, true), "chg_x").await, CarrierAnswer::Booked("chg_3".into()), "a key books once");
+        assert_eq!(book(CarrierOp::Release { reference: "rsv_1".into() }, "-").await, CarrierAnswer::Booked("rsv_1".into()));
+        assert_eq!(book(CarrierOp::Commit { reference: "rsv_1".into() }, "-").await, CarrierAnswer::UnknownReservation);
+        assert_eq!(book(hold("4", "905321234567", 600, false), "rsv_4").await, CarrierAnswer::Booked("rsv_4".into()));
+        assert_eq!(book(CarrierOp::Commit { reference: "rsv_4".into() }, "-").await, CarrierAnswer::Booked("rsv_4".into()));
+        assert_eq!(book(CarrierOp::Commit { reference: "rsv_4".into() }, "-").await, CarrierAnswer::Booked("rsv_4".into()), "committed once");
+        assert_eq!(app.store.carrier_charged("905321234567").await.unwrap(), 1000);
+        assert!(matches!(book(hold("5", "905321234567", 1, false), "rsv_5").await, CarrierAnswer::LimitExceeded { .. }));
+        assert_eq!(book(hold("6", "905559876543", 1000, false), "rsv_6").await, CarrierAnswer::Booked("rsv_6".into()), "limits are per subscriber");
+    }
+}
+
+/// A carrier that answers after the gateway call timeout: every carrier
+/// call of this node is left without an answer.
+fn silent_carrier(database_url: &str) -> Settings {
+    let mut settings = test_settings(database_url);
+    settings.telco.carrier_latency = Duration::from_secs(120);
+    settings
+}
+
+both_backends! {
+    /// Issue 9: a bill refund acknowledged by a node that stops before the
+    /// carrier credits it is credited (once) by the next node.
+    async fn a_bill_refund_survives_the_node_that_took_it(app: TestApp) {
+        app.stock_catalogue().await;
+        app.telco(&request("s-1", 11, &[("60", 2)])).await;
+        let (link, code) = app.last_sms().await;
+        app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+        assert_eq!(app.state_of("s-1").await["resultDesc"], "CHARGED");
+        assert_eq!(charged(&app).await, 2000);
+        let id = app.tmf_of("s-1").await["id"].as_str().unwrap().to_owned();
+
+        let app = app.restart_with(silent_carrier).await;
+        let response = app.post("/refund", &json!({"payment": {"id": id}, "account": {"id": MSISDN},
+            "paymentMethod": {"@type": "CarrierBillingDirectDebit"}, "totalAmount": {"unit": "TRY", "value": 10.0}})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        assert_eq!(created["status"], "pendingAuthorization");
+        let path = format!("/refund/{}", created["id"].as_str().unwrap());
+
+        let app = app.restart().await;
+        let mut settled = Value::Null;
+        for _ in 0..200 {
+            settled = app.get(&path).await.json().await.unwrap();
+            if settled["status"] == "done" { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(settled["status"], "done", "{settled}");
+        assert_eq!(charged(&app).await, 1000, "credited once");
+    }
+}

@@ -2,9 +2,11 @@
 //! the telco part of [`Store`](crate::Store).
 
 use chrono::{DateTime, Utc};
-use payhub_core::{Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, TelcoState};
+use payhub_core::{
+    after_wrong_code, Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, TelcoState,
+};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::gateway::claim_reference;
 use super::SqlStore;
@@ -13,6 +15,20 @@ use super::{
 };
 use crate::error::{StoreError, UpdateStatusError};
 use crate::records::{ExternalRef, TelcoProduct, TelcoTransaction, TelcoUpdate};
+
+/// Who holds a transaction (see `Store::claim_telco_transaction`).
+struct Claim {
+    holder: Option<String>,
+    until: Option<DateTime<Utc>>,
+}
+
+impl Claim {
+    /// A live claim other than `mine` holds the transaction: leave it alone.
+    fn blocks(&self, mine: Option<&str>, now: DateTime<Utc>) -> bool {
+        let live = self.until.is_some_and(|until| until > now);
+        live && self.holder.as_deref() != mine
+    }
+}
 
 const TRANSACTION_COLUMNS: &str = "payment_id, merchant_id, transaction_id, msisdn, channel_id, \
      is_deliverable, is_billing_required, language, basket, state, otp_hash, otp_attempts, \
@@ -158,23 +174,125 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
         let (_turn, mut tx) = self.begin_write().await?;
+        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
+        if current.state != update.from || claim.blocks(update.claim.as_deref(), now) {
+            return Ok(None);
+        }
+        let updated = self
+            .apply_telco_change(&mut tx, current, update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    pub(super) async fn write_wrong_telco_code(
+        &self,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
+        if current.state != TelcoState::ConsentRequested || claim.blocks(None, now) {
+            return Ok(None);
+        }
+        let (attempts, to) = after_wrong_code(current.otp_attempts);
+        let update = TelcoUpdate {
+            from: TelcoState::ConsentRequested,
+            to,
+            basket: None,
+            total: None,
+            otp_attempts: Some(attempts),
+            delivery_address: None,
+            billing_address: None,
+            carrier_ref: None,
+            deadline: (to == TelcoState::ConsentRequested)
+                .then_some(current.deadline)
+                .flatten(),
+            claim: None,
+        };
+        let updated = self
+            .apply_telco_change(&mut tx, current, &update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    pub(super) async fn write_telco_claim(
+        &self,
+        payment_id: PaymentId,
+        from: TelcoState,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE telco_transactions SET claim = $1, claimed_until = $2, updated_at = $3 \
+             WHERE payment_id = $4 AND state = $5 AND (claimed_until IS NULL OR claimed_until <= $6)",
+        )
+        .bind(claim.to_owned())
+        .bind(micros(until))
+        .bind(micros(now))
+        .bind(payment_id.get())
+        .bind(from.as_str())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let sql =
+            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        let transaction = transaction_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(transaction))
+    }
+
+    /// Reads a transaction and who holds it, locked for the rest of `tx`.
+    async fn lock_telco_transaction(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        payment_id: PaymentId,
+    ) -> Result<(TelcoTransaction, Claim), UpdateStatusError> {
         let sql = format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1{}",
+            "SELECT {TRANSACTION_COLUMNS}, claim, claimed_until FROM telco_transactions \
+             WHERE payment_id = $1{}",
             self.backend.for_update()
         );
         let Some(row) = sqlx::query(&sql)
             .bind(payment_id.get())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
         else {
             return Err(UpdateStatusError::NotFound);
         };
-        let current = transaction_from_row(&row)?;
-        if current.state != update.from {
-            return Ok(None);
-        }
+        let claim = Claim {
+            holder: row.try_get("claim").map_err(StoreError::from)?,
+            until: row
+                .try_get::<Option<i64>, _>("claimed_until")
+                .map_err(StoreError::from)?
+                .map(from_micros)
+                .transpose()?,
+        };
+        Ok((transaction_from_row(&row)?, claim))
+    }
+
+    /// Applies `update` to the locked `current`: the payment's total and
+    /// status (with its event), then the telco row, whose claim it clears.
+    async fn apply_telco_change(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        current: TelcoTransaction,
+        update: &TelcoUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<TelcoTransaction, UpdateStatusError> {
+        let payment_id = current.payment_id;
         let from = lock_status(
-            &mut tx,
+            tx,
             self.backend,
             "payments",
             &current.merchant_id,
@@ -192,7 +310,7 @@ impl SqlStore {
             .bind(document.as_str().to_owned())
             .bind(micros(now))
             .bind(payment_id.get())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         // A card payment's ledger status is its gateway's: leaving
@@ -204,7 +322,7 @@ impl SqlStore {
         };
         if let Some(to) = target.filter(|to| *to != from) {
             move_status(
-                &mut tx,
+                tx,
                 "payments",
                 EventKind::PaymentStateChange,
                 &current.merchant_id,
@@ -217,8 +335,8 @@ impl SqlStore {
         }
         sqlx::query(
             "UPDATE telco_transactions SET state = $1, basket = $2, otp_attempts = $3, \
-             delivery_address = $4, billing_address = $5, carrier_ref = $6, deadline = $7, updated_at = $8 \
-             WHERE payment_id = $9",
+             delivery_address = $4, billing_address = $5, carrier_ref = $6, deadline = $7, updated_at = $8, \
+             claim = NULL, claimed_until = NULL WHERE payment_id = $9",
         )
         .bind(update.to.as_str())
         .bind(update.basket.clone().unwrap_or(current.basket))
@@ -229,17 +347,15 @@ impl SqlStore {
         .bind(update.deadline.map(micros))
         .bind(micros(now))
         .bind(payment_id.get())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let sql =
             format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
         let row = sqlx::query(&sql)
             .bind(payment_id.get())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-        let updated = transaction_from_row(&row)?;
-        tx.commit().await?;
-        Ok(Some(updated))
+        Ok(transaction_from_row(&row)?)
     }
 
     pub(super) async fn read_overdue_telco_transactions(

@@ -106,4 +106,9 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create or make private the database file {path}: {source}")]
+    DataFile {
+        path: String,
+        source: std::io::Error,
+    },
 }

@@ -14,6 +14,7 @@ mod idempotency;
 mod payments;
 mod refunds;
 mod retail;
+mod security;
 mod seed_000;
 mod statuses;
 mod telco;

@@ -229,6 +229,32 @@ both_backends! {
 }
 
 both_backends! {
+    /// Issue 9 item 8: the guard remembers the verified (canonical) sign, so
+    /// whitespace around a used sign does not make it new again.
+    async fn a_used_sign_with_whitespace_added_is_still_a_replay(app: TestApp) {
+        let timestamp = fresh_timestamp().to_string();
+        let sign = sha1_sign(&app.merchant.retail_secret, &timestamp);
+        let signed = |sign: &str, rrn: &str| {
+            let mut body = sale("WXPAY", rrn, 100);
+            body["apiKey"] = json!(app.merchant.retail_api_key);
+            body["timestamp"] = json!(timestamp);
+            body["sign"] = json!(sign);
+            body.to_string()
+        };
+        let first = app.retail_raw("sales", &signed(&sign, "w0"), &[]).await;
+        assert_eq!(first["errorCode"], "0", "{first}");
+        for (n, variant) in [format!("{sign} "), format!("{sign}\t"), format!("{sign}\n"), format!(" {sign}")]
+            .iter()
+            .enumerate()
+        {
+            let answer = app.retail_raw("sales", &signed(variant, &format!("w{}", n + 1)), &[]).await;
+            assert_eq!(answer["errorCode"], "40004", "{variant:?}: {answer}");
+        }
+        assert_eq!(app.payment_count().await, 1, "only the first request made a sale");
+    }
+}
+
+both_backends! {
     async fn the_sha256_mode_binds_the_signature_to_the_body(app: TestApp) {
         let merchant = MerchantId::parse(&app.merchant.merchant_id).unwrap();
         let all: Vec<String> = ["WXPAY", "VMPAY"].map(String::from).to_vec();

@@ -157,9 +157,11 @@ pub fn router(state: AppState) -> Router {
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())
-        .merge(api_telco::consent_router())
         .nest(api_aps::BASE_PATH, api_aps::router())
-        .merge(page::router())
+        // Every page a person sees, behind one layer of security headers.
+        .merge(page::with_page_headers(
+            page::router().merge(api_telco::consent_router()),
+        ))
         .merge(gateways::http::router())
         .merge(deliveries::router())
         .merge(match state.settings.mode {

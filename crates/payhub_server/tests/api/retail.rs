@@ -337,6 +337,13 @@ both_backends! {
             ("returnUrl not http", with(&set("returnUrl", json!("ftp://shop.example/ok"))), "40006"),
             ("webhookUrl private", with(&set("webhookUrl", json!("http://10.1.2.3/hook"))), "40013"),
             ("webhookUrl loopback not allowed", with(&set("webhookUrl", json!("http://127.0.0.2/hook"))), "40013"),
+            // Issue 9 item 15: IPv6 forms of internal IPv4 addresses, and special-purpose blocks.
+            ("webhookUrl IPv4-compatible loopback", with(&set("webhookUrl", json!("http://[::127.0.0.1]/hook"))), "40013"),
+            ("webhookUrl NAT64 loopback", with(&set("webhookUrl", json!("http://[64:ff9b::7f00:1]/hook"))), "40013"),
+            ("webhookUrl 6to4 loopback", with(&set("webhookUrl", json!("http://[2002:7f00:1::]/hook"))), "40013"),
+            ("webhookUrl benchmarking", with(&set("webhookUrl", json!("http://198.18.0.1/hook"))), "40013"),
+            ("webhookUrl reserved", with(&set("webhookUrl", json!("http://240.0.0.1/hook"))), "40013"),
+            ("webhookUrl IETF assignments", with(&set("webhookUrl", json!("http://192.0.0.8/hook"))), "40013"),
             ("returnUrl link-local", with(&set("returnUrl", json!("http://169.254.169.254/latest"))), "40013"),
         ];
         for (what, body, code) in cases {

@@ -41,6 +41,8 @@ pub enum StartError {
     Store(#[from] payhub_store::ConnectError),
     #[error(transparent)]
     MasterKey(#[from] crate::secrets::MasterKeyError),
+    #[error(transparent)]
+    ClusterKey(#[from] crate::secrets::ClusterKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -69,6 +71,7 @@ impl Application {
                     source,
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
+        crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency);
         let settings_limit = settings.telco.spending_limit_minor;
         let state = AppState {

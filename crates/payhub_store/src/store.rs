@@ -256,6 +256,16 @@ pub trait Store: ApsStore + Send + Sync + 'static {
     /// Events not yet fanned out plus deliveries still pending (tests and `/readyz`).
     async fn count_undelivered(&self) -> Result<i64, StoreError>;
 
+    // ---- cluster-wide settings ----
+    /// Stores `value` under `name` unless a value is already there, and
+    /// returns the stored one: the first node's value wins, atomically.
+    async fn claim_cluster_setting(
+        &self,
+        name: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+
     // ---- idempotency keys ----
     /// Starts a request under `key`, or says how to answer it instead.
     /// A `processing` row last touched before `stale_before` belonged to a

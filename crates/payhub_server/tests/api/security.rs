@@ -78,3 +78,82 @@ async fn every_page_sends_the_security_headers() {
         );
     }
 }
+
+/// Runs `$check(Backend)` as one test per backend (for tests that need a
+/// database without the `TestApp`'s merchant, or more than one node).
+macro_rules! on_both_backends {
+    ($name:ident, $check:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $check($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $check($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// A master key other than the tests' one (32 bytes of 9).
+const OTHER_MASTER_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
+
+/// Issue 9 item 9: the first node records its master key's fingerprint; a
+/// node started on the same database with another key refuses to start,
+/// naming PAYHUB_MASTER_KEY, and a node with the same key starts.
+async fn a_node_with_another_master_key_refuses_to_start(backend: Backend) {
+    use payhub_server::app::Application;
+    let first = TestApp::spawn(backend).await;
+
+    let mut other = crate::helpers::test_settings(first.db.url());
+    other.master_key = Some(OTHER_MASTER_KEY.to_owned().into());
+    match Application::build(other).await {
+        Ok(_) => panic!("a node with another master key started"),
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.contains("PAYHUB_MASTER_KEY"), "{message}");
+        }
+    }
+
+    let same = Application::build(crate::helpers::test_settings(first.db.url())).await;
+    assert!(same.is_ok(), "a second node with the same key starts");
+}
+on_both_backends!(
+    another_master_key_is_refused,
+    super::a_node_with_another_master_key_refuses_to_start
+);
+
+/// Issue 9 item 19: two nodes (each its own data directory) on one empty
+/// database, starting at once or one after the other, make one demo merchant
+/// and print the same credentials.
+async fn nodes_share_one_demo_merchant(backend: Backend) {
+    use payhub_server::demo::ensure_demo_merchant;
+    use payhub_server::secrets::MasterKey;
+    let db = TestDb::create(backend).await;
+    let store = payhub_store::connect(db.url(), 4).await.expect("store");
+    let key = MasterKey::from_base64(crate::helpers::TEST_MASTER_KEY).expect("key");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+
+    let (a, b) = tokio::join!(
+        ensure_demo_merchant(store.as_ref(), dirs[0].path(), &key),
+        ensure_demo_merchant(store.as_ref(), dirs[1].path(), &key),
+    );
+    let later = ensure_demo_merchant(store.as_ref(), dirs[2].path(), &key).await;
+
+    let a = a.expect("node a").expect("node a has demo credentials");
+    let b = b.expect("node b").expect("node b has demo credentials");
+    let later = later
+        .expect("node c")
+        .expect("a later node prints them too");
+    assert_eq!(a.api_key, b.api_key);
+    assert_eq!(a.api_key, later.api_key);
+    assert_eq!(a.merchant_id, later.merchant_id);
+    assert_eq!(
+        store.list_merchants().await.expect("list").len(),
+        1,
+        "one demo merchant"
+    );
+}
+on_both_backends!(one_demo_merchant, super::nodes_share_one_demo_merchant);

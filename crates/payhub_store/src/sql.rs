@@ -1345,6 +1345,25 @@ impl Store for SqlStore {
         })
     }
 
+    async fn renew_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        let renewed = sqlx::query(
+            "UPDATE idempotency_keys SET updated_at = $1 WHERE merchant_id = $2 \
+             AND idempotency_key = $3 AND state = 'processing'",
+        )
+        .bind(micros(now))
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
     async fn complete_idempotent(
         &self,
         merchant: &MerchantId,

@@ -268,8 +268,8 @@ pub trait Store: ApsStore + Send + Sync + 'static {
 
     // ---- idempotency keys ----
     /// Starts a request under `key`, or says how to answer it instead.
-    /// A `processing` row last touched before `stale_before` belonged to a
-    /// request that died, and is taken over.
+    /// A `processing` row last renewed before `stale_before` (its lease ran
+    /// out) belonged to a request that died, and is taken over.
     async fn begin_idempotent(
         &self,
         merchant: &MerchantId,
@@ -278,6 +278,14 @@ pub trait Store: ApsStore + Send + Sync + 'static {
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError>;
+    /// Renews a running request's claim on `key` (its lease); `false` when
+    /// the key is no longer `processing` (answered, or abandoned).
+    async fn renew_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Keeps a response that was not written together with its work (an error answer).
     async fn complete_idempotent(
         &self,

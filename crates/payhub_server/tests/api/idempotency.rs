@@ -114,3 +114,47 @@ both_backends! {
         assert_eq!(total, 1);
     }
 }
+
+both_backends! {
+    /// Issue 9 item 20: a node took the key and died (its claim was last
+    /// renewed 30 s ago, longer than the 10 s lease): the client's retry runs
+    /// at once instead of waiting a minute, and only once.
+    async fn a_key_held_by_a_dead_node_is_taken_over_once_its_lease_ran_out(app: TestApp) {
+        let merchant = MerchantId::parse(&app.merchant.merchant_id).unwrap();
+        let fingerprint = payhub_server::idempotency::fingerprint(
+            &axum::http::Method::POST, "/tmf-api/paymentManagement/v4/payment", BODY.as_bytes());
+        let crashed_at = Utc::now() - chrono::Duration::seconds(30);
+        let claimed = app.store
+            .begin_idempotent(&merchant, "lost", &fingerprint, crashed_at, crashed_at)
+            .await
+            .unwrap();
+        assert_eq!(claimed, payhub_store::IdempotencyBegin::Proceed);
+
+        let retry = app.post_raw("/payment", BODY, Some("lost")).await;
+        assert_eq!(retry.status(), StatusCode::CREATED);
+        let created: Value = retry.json().await.unwrap();
+        let again = app.post_raw("/payment", BODY, Some("lost")).await;
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.json::<Value>().await.unwrap()["id"], created["id"], "replayed, not redone");
+        let (_, total, _) = app.list("payment", "").await;
+        assert_eq!(total, 1);
+    }
+}
+
+both_backends! {
+    /// Issue 9 item 20: a claim that is renewed (its request still runs) is
+    /// not taken over, however old the claim is.
+    async fn a_renewed_claim_is_not_taken_over(app: TestApp) {
+        let merchant = MerchantId::parse(&app.merchant.merchant_id).unwrap();
+        let fingerprint = payhub_server::idempotency::fingerprint(
+            &axum::http::Method::POST, "/tmf-api/paymentManagement/v4/payment", BODY.as_bytes());
+        let claimed_at = Utc::now() - chrono::Duration::seconds(30);
+        app.store.begin_idempotent(&merchant, "alive", &fingerprint, claimed_at, claimed_at).await.unwrap();
+        assert!(app.store.renew_idempotent(&merchant, "alive", Utc::now()).await.unwrap());
+
+        let retry = app.post_raw("/payment", BODY, Some("alive")).await;
+        assert_eq!(retry.status(), StatusCode::CONFLICT);
+        let (_, total, _) = app.list("payment", "").await;
+        assert_eq!(total, 0);
+    }
+}

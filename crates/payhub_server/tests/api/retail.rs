@@ -255,6 +255,29 @@ both_backends! {
 }
 
 both_backends! {
+    /// Issue 9 item 7: retail `extendParam`, `remarks` and `cashier` never
+    /// carry a card number or a security code: 40006 and no sale.
+    async fn card_data_in_free_text_fields_is_refused(app: TestApp) {
+        let cases = [
+            ("extendParam", json!(r#"{"subject":"Water","card":"5555555555554444"}"#)),
+            ("extendParam", json!(r#"{"subject":"Water","cvv":"687"}"#)),
+            ("remarks", json!("paid with 4111-1111-1111-1111")),
+            ("cashier", json!("5555 5555 5555 4444")),
+        ];
+        for (n, (field, value)) in cases.into_iter().enumerate() {
+            let mut body = sale("WXPAY", &format!("card{n}"), 100);
+            body[field] = value.clone();
+            let answer = app.retail("sales", body).await;
+            assert_eq!(answer["errorCode"], "40006", "{field} {value}: {answer}");
+            let text = answer.to_string();
+            assert!(text.contains(field), "{text}");
+            assert!(!text.contains("5555") && !text.contains("4111") && !text.contains("687"), "{text}");
+        }
+        assert_eq!(app.payment_count().await, 0);
+    }
+}
+
+both_backends! {
     async fn the_sha256_mode_binds_the_signature_to_the_body(app: TestApp) {
         let merchant = MerchantId::parse(&app.merchant.merchant_id).unwrap();
         let all: Vec<String> = ["WXPAY", "VMPAY"].map(String::from).to_vec();

@@ -60,13 +60,16 @@ pub async fn ensure_demo_merchant(
     }
     let demo = demo_merchant_credentials(master_key);
     if store.find_merchant(&demo.merchant.id).await?.is_none() {
-        if !store.list_merchants().await?.is_empty() {
+        if store.list_merchants().await?.is_empty() {
+            match store.insert_merchant(&demo.merchant).await {
+                // Another node inserted the same merchant first: the same credentials.
+                Ok(()) | Err(StoreError::IdCollision) => {}
+                Err(error) => return Err(error.into()),
+            }
+        } else if store.find_merchant(&demo.merchant.id).await?.is_none() {
+            // Merchants exist, and (asked again, since another node may have
+            // created it since the first look) the demo merchant is not one.
             return Ok(None);
-        }
-        match store.insert_merchant(&demo.merchant).await {
-            // Another node inserted the same merchant first: the same credentials.
-            Ok(()) | Err(StoreError::IdCollision) => {}
-            Err(error) => return Err(error.into()),
         }
     }
     let view = demo.view(master_key);

@@ -69,7 +69,17 @@ impl TryFrom<&str> for IdempotencyKey {
 pub struct IdempotencyScope {
     merchant_id: MerchantId,
     key: IdempotencyKey,
+    /// This request's random token on the key (see [`new_claim`]).
+    claim: String,
     _lease: Arc<LeaseRenewal>,
+}
+
+/// A fresh claim token: which running request holds a key. Only its holder
+/// may renew the key's lease, keep its answer or release it, so a request
+/// whose lease ran out (and whose key another request took over) can never
+/// also commit its work.
+fn new_claim() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// The task renewing a running request's lease; stopped when dropped, i.e.
@@ -90,13 +100,17 @@ impl LeaseRenewal {
         store: Arc<dyn Store>,
         merchant: MerchantId,
         key: String,
+        claim: String,
         lease: std::time::Duration,
     ) -> LeaseRenewal {
         let every = (lease / 3).max(std::time::Duration::from_millis(100));
         LeaseRenewal(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                match store.renew_idempotent(&merchant, &key, Utc::now()).await {
+                match store
+                    .renew_idempotent(&merchant, &key, &claim, Utc::now())
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(error) => {
@@ -114,6 +128,7 @@ impl IdempotencyScope {
         IdempotentResponse {
             merchant_id: self.merchant_id.clone(),
             key: self.key.0.clone(),
+            claim: self.claim.clone(),
             response,
         }
     }
@@ -157,16 +172,30 @@ pub async fn admit(
     let now = Utc::now();
     let lease = settings.idempotency_lease;
     let stale_before = now - chrono::Duration::from_std(lease).unwrap_or_default();
+    let claim = new_claim();
     match store
-        .begin_idempotent(merchant, &key.0, request_fingerprint, now, stale_before)
+        .begin_idempotent(
+            merchant,
+            &key.0,
+            request_fingerprint,
+            &claim,
+            now,
+            stale_before,
+        )
         .await?
     {
         IdempotencyBegin::Proceed => {
-            let renewal =
-                LeaseRenewal::start(store.clone(), merchant.clone(), key.0.clone(), lease);
+            let renewal = LeaseRenewal::start(
+                store.clone(),
+                merchant.clone(),
+                key.0.clone(),
+                claim.clone(),
+                lease,
+            );
             Ok(Admission::Proceed(Some(IdempotencyScope {
                 merchant_id: merchant.clone(),
                 key,
+                claim,
                 _lease: Arc::new(renewal),
             })))
         }
@@ -186,11 +215,11 @@ pub async fn settle_failure(
     let Some(scope) = scope else { return };
     let result = if (400..500).contains(&response.status) {
         store
-            .complete_idempotent(&scope.merchant_id, &scope.key.0, &response, Utc::now())
+            .complete_idempotent(&scope.keep(response), Utc::now())
             .await
     } else {
         store
-            .abandon_idempotent(&scope.merchant_id, &scope.key.0)
+            .abandon_idempotent(&scope.merchant_id, &scope.key.0, &scope.claim)
             .await
     };
     if let Err(error) = result {

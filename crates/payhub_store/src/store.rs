@@ -12,8 +12,8 @@ use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
-    IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
-    TelcoProduct, TelcoTransaction, TelcoUpdate,
+    IdempotentResponse, ListFilter, Listed, Merchant, Page, Subscription, TelcoProduct,
+    TelcoTransaction, TelcoUpdate,
 };
 
 /// The ledger's storage. Every method that changes a payment or refund also
@@ -267,7 +267,8 @@ pub trait Store: ApsStore + Send + Sync + 'static {
     ) -> Result<String, StoreError>;
 
     // ---- idempotency keys ----
-    /// Starts a request under `key`, or says how to answer it instead.
+    /// Starts a request under `key` with its random `claim` token, or says
+    /// how to answer it instead.
     /// A `processing` row last renewed before `stale_before` (its lease ran
     /// out) belonged to a request that died, and is taken over.
     async fn begin_idempotent(
@@ -275,27 +276,34 @@ pub trait Store: ApsStore + Send + Sync + 'static {
         merchant: &MerchantId,
         key: &str,
         fingerprint: &str,
+        claim: &str,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError>;
     /// Renews a running request's claim on `key` (its lease); `false` when
-    /// the key is no longer `processing` (answered, or abandoned).
+    /// the key is no longer `processing` under `claim` (answered, abandoned,
+    /// or taken over).
     async fn renew_idempotent(
         &self,
         merchant: &MerchantId,
         key: &str,
+        claim: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// Keeps a response that was not written together with its work (an error answer).
     async fn complete_idempotent(
         &self,
-        merchant: &MerchantId,
-        key: &str,
-        response: &SavedResponse,
+        saved: &IdempotentResponse,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Forgets a key whose request failed on our side, so a retry can run.
-    async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError>;
+    /// Only the request holding `claim` may.
+    async fn abandon_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes keys created before `before`; returns how many.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 

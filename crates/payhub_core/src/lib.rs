@@ -1,6 +1,7 @@
 //! payhub's domain, shared by every API dialect.
 //!
 //! # Layout
+//! - [`card_data`]: recognising card numbers and security codes in free-form text.
 //! - [`money`] and [`currency`]: exact amounts with their ISO 4217 currency.
 //! - [`credit`]: how an account's available credit and a payment method share a total.
 //! - [`ids`]: time-ordered random 64-bit ids and merchant ids.
@@ -13,6 +14,7 @@
 //! This crate has no HTTP and no SQL on purpose: facades translate their wire
 //! formats into these types, and the store persists them.
 
+pub mod card_data;
 pub mod credit;
 pub mod currency;
 pub mod events;

@@ -41,6 +41,8 @@ pub enum StartError {
     Store(#[from] payhub_store::ConnectError),
     #[error(transparent)]
     MasterKey(#[from] crate::secrets::MasterKeyError),
+    #[error(transparent)]
+    ClusterKey(#[from] crate::secrets::ClusterKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -69,6 +71,7 @@ impl Application {
                     source,
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
+        crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency);
         let telco = Telco::simulated(store.clone(), &settings);
         let state = AppState {
@@ -187,9 +190,11 @@ pub fn router(state: AppState) -> Router {
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())
-        .merge(api_telco::consent_router())
         .nest(api_aps::BASE_PATH, api_aps::router())
-        .merge(page::router())
+        // Every page a person sees, behind one layer of security headers.
+        .merge(page::with_page_headers(
+            page::router().merge(api_telco::consent_router()),
+        ))
         .merge(gateways::http::router())
         .merge(deliveries::router())
         .merge(match state.settings.mode {

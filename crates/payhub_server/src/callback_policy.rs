@@ -12,10 +12,10 @@
 //! as the connection is made, so a name cannot be re-pointed at an internal
 //! address after it was accepted.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// The operator's exceptions to the rule.
@@ -32,37 +32,117 @@ pub enum CallbackRefused {
     #[error("'{host}' cannot be resolved")]
     Unresolvable { host: String },
     #[error(
-        "'{host}' is a loopback, private or link-local address ({ip}); an operator can allow its network with PAYHUB_ALLOWED_CALLBACK_NETS"
+        "'{host}' is a loopback, private, link-local or other special-purpose address ({ip}); an operator can allow its network with PAYHUB_ALLOWED_CALLBACK_NETS"
     )]
     Forbidden { host: String, ip: IpAddr },
 }
 
-/// Addresses that are not the public internet.
+/// An IPv4 block of the table below.
+const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len)
+}
+
+/// IPv4 blocks that are not the public internet: every block of the IANA
+/// IPv4 Special-Purpose Address Registry that is not globally reachable (or
+/// deprecated), plus multicast. 192.0.0.0/24 is refused whole: its two
+/// globally reachable anycast addresses (.9, .10) never receive callbacks.
+const INTERNAL_V4: [(Ipv4Net, &str); 15] = [
+    (v4(0, 0, 0, 0, 8), "\"this network\" (RFC 791)"),
+    (v4(10, 0, 0, 0, 8), "private use (RFC 1918)"),
+    (v4(100, 64, 0, 0, 10), "shared address space (RFC 6598)"),
+    (v4(127, 0, 0, 0, 8), "loopback (RFC 1122)"),
+    (v4(169, 254, 0, 0, 16), "link local (RFC 3927)"),
+    (v4(172, 16, 0, 0, 12), "private use (RFC 1918)"),
+    (v4(192, 0, 0, 0, 24), "IETF protocol assignments (RFC 6890)"),
+    (v4(192, 0, 2, 0, 24), "documentation TEST-NET-1 (RFC 5737)"),
+    (
+        v4(192, 88, 99, 0, 24),
+        "deprecated 6to4 relay anycast (RFC 7526)",
+    ),
+    (v4(192, 168, 0, 0, 16), "private use (RFC 1918)"),
+    (v4(198, 18, 0, 0, 15), "benchmarking (RFC 2544)"),
+    (
+        v4(198, 51, 100, 0, 24),
+        "documentation TEST-NET-2 (RFC 5737)",
+    ),
+    (
+        v4(203, 0, 113, 0, 24),
+        "documentation TEST-NET-3 (RFC 5737)",
+    ),
+    (v4(224, 0, 0, 0, 4), "multicast (RFC 5771)"),
+    (
+        v4(240, 0, 0, 0, 4),
+        "reserved, and the limited broadcast address (RFC 1112, RFC 919)",
+    ),
+];
+
+/// An IPv6 block of the tables below.
+const fn v6(segments: [u16; 8], len: u8) -> Ipv6Net {
+    let [a, b, c, d, e, f, g, h] = segments;
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), len)
+}
+
+/// The only IPv6 space assigned as global unicast (IANA IPv6 Address Space);
+/// everything outside it (loopback, unspecified, IPv4-compatible, discard,
+/// unique local, link local, site local, multicast, SRv6 SIDs, reserved) is
+/// internal, unless it embeds an IPv4 address (see [`embedded_v4`]).
+const GLOBAL_UNICAST_V6: Ipv6Net = v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3);
+
+/// Blocks inside 2000::/3 of the IANA IPv6 Special-Purpose Address Registry
+/// that are not globally reachable. 2001::/23 is refused whole (Teredo,
+/// benchmarking, ORCHID and the rest): its few globally reachable anycast
+/// services never receive callbacks, and Teredo's IPv4 address is obfuscated.
+const INTERNAL_V6: [(Ipv6Net, &str); 3] = [
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),
+        "IETF protocol assignments, Teredo (RFC 2928, RFC 4380)",
+    ),
+    (
+        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        "documentation (RFC 3849)",
+    ),
+    (
+        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        "documentation (RFC 9637)",
+    ),
+];
+
+/// IPv6 forms that carry an IPv4 address a packet ends up at: the address is
+/// as internal as the IPv4 address it carries.
+const IPV4_MAPPED: Ipv6Net = v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96);
+const IPV4_TRANSLATED: Ipv6Net = v6([0, 0, 0, 0, 0xffff, 0, 0, 0], 96);
+const NAT64_WELL_KNOWN: Ipv6Net = v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96);
+const SIX_TO_FOUR: Ipv6Net = v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16);
+
+/// The IPv4 address an IPv6 address embeds: IPv4-mapped (`::ffff:a.b.c.d`),
+/// IPv4-translated (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, RFC 6052)
+/// and 6to4 (`2002:AABB:CCDD::`, RFC 3056). The deprecated IPv4-compatible
+/// form (`::a.b.c.d`) and local-use NAT64 (`64:ff9b:1::/48`) lie outside
+/// 2000::/3 and are internal anyway.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let [.., a, b, c, d] = ip.octets();
+    if IPV4_MAPPED.contains(&ip) || IPV4_TRANSLATED.contains(&ip) || NAT64_WELL_KNOWN.contains(&ip)
+    {
+        return Some(Ipv4Addr::new(a, b, c, d));
+    }
+    if SIX_TO_FOUR.contains(&ip) {
+        let [_, _, a, b, c, d, ..] = ip.octets();
+        return Some(Ipv4Addr::new(a, b, c, d));
+    }
+    None
+}
+
+/// Addresses that are not the public internet (see the tables above).
 fn is_internal(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
+        IpAddr::V4(v4) => INTERNAL_V4.iter().any(|(net, _)| net.contains(&v4)),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_internal(IpAddr::V4(v4)),
+            None => {
+                !GLOBAL_UNICAST_V6.contains(&v6)
+                    || INTERNAL_V6.iter().any(|(net, _)| net.contains(&v6))
             }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-        }
+        },
     }
 }
 
@@ -195,6 +275,12 @@ mod tests {
             "http://[fd00::1]/cb",
             "http://[fe80::1]/cb",
             "http://[::ffff:127.0.0.1]/cb",
+            "http://[::127.0.0.1]/cb",
+            "http://[64:ff9b::7f00:1]/cb",
+            "http://[2002:7f00:1::]/cb",
+            "http://198.18.0.1/cb",
+            "http://240.0.0.1/cb",
+            "http://192.0.0.8/cb",
             "http://0.0.0.0/cb",
             "http://100.64.0.1/cb",
             "http://localhost/cb",
@@ -208,6 +294,88 @@ mod tests {
             !refused(&policy, "https://8.8.8.8/cb"),
             "public addresses are fine"
         );
+    }
+
+    /// Issue 9 item 15: every special-purpose block, and every IPv6 form
+    /// that embeds an internal IPv4 address, is internal; public addresses
+    /// (IPv4, IPv6 and IPv6 forms embedding a public IPv4) are not.
+    #[test]
+    fn special_purpose_addresses_are_internal() {
+        let internal = [
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "127.255.0.1",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.1",
+            "192.0.0.170",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c612:1::",
+            "2001::1",
+            "2001:0:4136:e378::1",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "100::1",
+            "5f00::1",
+            "fc00::1",
+            "fd00::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "4000::1",
+        ];
+        for text in internal {
+            let ip: IpAddr = text.parse().unwrap_or_else(|_| unreachable!("{text}"));
+            assert!(is_internal(ip), "{text} must be internal");
+        }
+        let public = [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.32.0.1",
+            "192.0.1.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "2606:4700:4700::1111",
+            "2a00:1450::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:200::1",
+        ];
+        for text in public {
+            let ip: IpAddr = text.parse().unwrap_or_else(|_| unreachable!("{text}"));
+            assert!(!is_internal(ip), "{text} is public");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
+use payhub_core::card_data::luhn_valid;
 use rand::Rng;
 
 /// Why the card form was refused: one variant per form field problem.
@@ -88,31 +89,6 @@ impl fmt::Display for CardNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
-}
-
-/// The Luhn (mod 10) check digit test; `digits` must be ASCII digits.
-///
-/// It catches every single-digit typo and most transpositions, so a mistyped
-/// number is refused on the form instead of being declined by the gateway.
-fn luhn_valid(digits: &str) -> bool {
-    let mut sum = 0_u32;
-    for (position, c) in digits.chars().rev().enumerate() {
-        let Some(digit) = c.to_digit(10) else {
-            return false;
-        };
-        let value = if position % 2 == 1 {
-            let doubled = digit * 2;
-            if doubled > 9 {
-                doubled - 9
-            } else {
-                doubled
-            }
-        } else {
-            digit
-        };
-        sum += value;
-    }
-    sum.is_multiple_of(10)
 }
 
 /// A card scheme, which decides the CVC length and which gateways accept the card.
@@ -319,9 +295,147 @@ pub fn card_token() -> String {
     format!("tok_{}", hex::encode(bytes))
 }
 
+/// Card data found in a client's free-form JSON: where, and what it is.
+/// Its text names the place only, never the data, so it can be answered and
+/// logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardDataFound {
+    /// The JSON path (`paymentMethod.cardNumber`, `documents[0].docId`).
+    pub path: String,
+    pub kind: CardDataKind,
+}
+
+/// Which card data was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardDataKind {
+    CardNumber,
+    SecurityCode,
+}
+
+impl CardDataFound {
+    /// What is wrong, without the path (for dialects that name the field apart).
+    pub fn reason(&self) -> &'static str {
+        match self.kind {
+            CardDataKind::CardNumber => {
+                "holds a full card number: payhub never stores card numbers or security codes \
+                 (keep only the brand, the first six and the last four digits, or let the \
+                 customer enter the card on the hosted payment page)"
+            }
+            CardDataKind::SecurityCode => {
+                "is a card security code: payhub never stores card numbers or security codes \
+                 (keep only the brand, the first six and the last four digits, or let the \
+                 customer enter the card on the hosted payment page)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for CardDataFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' {}", self.path, self.reason())
+    }
+}
+
+/// The first card number or security code in `value` (member names and
+/// values, at any depth), skipping the members whose paths `skip` lists
+/// (references to payhub's own ids, which are long numbers too).
+pub fn find_card_data(
+    value: &serde_json::Value,
+    path: &str,
+    skip: &[&str],
+) -> Option<CardDataFound> {
+    use payhub_core::card_data::contains_pan;
+    use serde_json::Value;
+    if skip.contains(&path) {
+        return None;
+    }
+    let found = |kind| {
+        Some(CardDataFound {
+            path: path.to_owned(),
+            kind,
+        })
+    };
+    match value {
+        Value::String(text) if contains_pan(text) => found(CardDataKind::CardNumber),
+        Value::Number(number) if contains_pan(&number.to_string()) => {
+            found(CardDataKind::CardNumber)
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_card_data(item, &format!("{path}[{i}]"), skip)),
+        Value::Object(members) => find_card_data_in_members(members, path, skip),
+        _ => None,
+    }
+}
+
+/// [`find_card_data`] over an object's members (a request body as parsed).
+pub fn find_card_data_in_members(
+    members: &serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    skip: &[&str],
+) -> Option<CardDataFound> {
+    use payhub_core::card_data::{contains_pan, is_security_code_name};
+    members.iter().find_map(|(name, member)| {
+        let member_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        let holds_value = !member.is_null() && member.as_str().is_none_or(|text| !text.is_empty());
+        let kind = if contains_pan(name) {
+            Some(CardDataKind::CardNumber)
+        } else if is_security_code_name(name) && holds_value {
+            Some(CardDataKind::SecurityCode)
+        } else {
+            None
+        };
+        match kind {
+            Some(kind) => Some(CardDataFound {
+                path: member_path,
+                kind,
+            }),
+            None => find_card_data(member, &member_path, skip),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_data_is_found_with_its_path_and_never_echoed() {
+        let body = serde_json::json!({
+            "account": {"id": "acct"},
+            "payment": {"id": "4111111111111111"},
+            "paymentMethod": {"@type": "BankCard", "brand": "Mastercard", "bin": "555555", "lastFour": "4444"},
+            "items": [{"note": "ok"}, {"note": "card 5555 5555 5555 4444"}],
+        });
+        let found = find_card_data(&body, "", &["payment.id"]);
+        assert_eq!(
+            found,
+            Some(CardDataFound {
+                path: "items[1].note".into(),
+                kind: CardDataKind::CardNumber
+            })
+        );
+        let message = found.map(|f| f.to_string()).unwrap_or_default();
+        assert!(!message.contains("5555"), "{message}");
+
+        let cvv = serde_json::json!({"paymentMethod": {"cvv": "687"}});
+        assert_eq!(
+            find_card_data(&cvv, "", &[]).map(|f| (f.path, f.kind)),
+            Some(("paymentMethod.cvv".into(), CardDataKind::SecurityCode))
+        );
+        let number = serde_json::json!({"n": 5555555555554444_u64});
+        assert!(
+            find_card_data(&number, "", &[]).is_some(),
+            "a JSON number too"
+        );
+        let clean = serde_json::json!({"paymentMethod": {"cvv": "", "lastFour": "4444"}, "payment": {"id": "4111111111111111"}});
+        assert_eq!(find_card_data(&clean, "", &["payment.id"]), None);
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or_else(|| unreachable!("bad test date"))

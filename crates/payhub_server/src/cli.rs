@@ -13,7 +13,7 @@ use crate::app::Application;
 use crate::config::{DataInput, Settings, SettingsInput};
 use crate::demo;
 use crate::merchants;
-use crate::secrets::MasterKey;
+use crate::secrets::{check_cluster_master_key, MasterKey};
 use payhub_core::MerchantId;
 use payhub_store::{Merchant, Store};
 
@@ -269,6 +269,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = settings(config, input)?;
             let store = payhub_store::connect(&settings.database_url, 1).await?;
             let master_key = MasterKey::for_settings(&settings)?;
+            check_cluster_master_key(store.as_ref(), &master_key).await?;
             let created = merchants::create_merchant(store.as_ref(), &name).await?;
             let view = created.view(&master_key);
             if json {
@@ -291,6 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = settings(config, input)?;
             let store = payhub_store::connect(&settings.database_url, 1).await?;
             let master_key = MasterKey::for_settings(&settings)?;
+            check_cluster_master_key(store.as_ref(), &master_key).await?;
             let merchant = find_merchant(store.as_ref(), &id).await?;
             let retail = merchants::retail_credentials(&merchant, &master_key);
             println!("merchant {} ({})", merchant.id, merchant.name);

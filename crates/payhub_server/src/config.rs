@@ -37,9 +37,10 @@ pub struct Settings {
     pub hub: HubSettings,
     /// How long an idempotency key and its response are kept (at least 24 hours).
     pub idempotency_retention: Duration,
-    /// After this long without an answer, a request holding an idempotency key
-    /// is presumed dead and a retry may take the key over.
-    pub idempotency_stale_after: Duration,
+    /// The lease of a request on its idempotency key: a running request
+    /// renews it (every third of the lease), so a claim not renewed for this
+    /// long belonged to a node that died, and a retry may take the key over.
+    pub idempotency_lease: Duration,
     /// Which internal networks callbacks may reach (none by default).
     pub callback_policy: Arc<CallbackPolicy>,
     /// Sandbox (simulated gateways settle through `/sandbox/v1`) or production.
@@ -232,6 +233,10 @@ pub struct SettingsInput {
     /// How long idempotency keys are kept, in hours (at least 24).
     #[arg(long, env = "PAYHUB_IDEMPOTENCY_RETENTION_H")]
     pub idempotency_retention_h: Option<u64>,
+    /// Seconds a running request's claim on its idempotency key lasts without
+    /// renewal (default 10): how soon a retry may run after a node died.
+    #[arg(long, env = "PAYHUB_IDEMPOTENCY_LEASE_S")]
+    pub idempotency_lease_s: Option<u64>,
     /// Comma-separated CIDRs of loopback/private networks that callbacks may
     /// reach anyway (default: none), e.g. "127.0.0.1/32,10.20.0.0/16".
     #[arg(long, env = "PAYHUB_ALLOWED_CALLBACK_NETS")]
@@ -359,6 +364,7 @@ impl SettingsInput {
             idempotency_retention_h: self
                 .idempotency_retention_h
                 .or(lower.idempotency_retention_h),
+            idempotency_lease_s: self.idempotency_lease_s.or(lower.idempotency_lease_s),
             allowed_callback_nets: self.allowed_callback_nets.or(lower.allowed_callback_nets),
             mode: self.mode.or(lower.mode),
             payment_expiry_s: self.payment_expiry_s.or(lower.payment_expiry_s),
@@ -428,6 +434,13 @@ impl SettingsInput {
                 reason: "keys are kept at least 24 hours".into(),
             });
         }
+        let lease_s = self.idempotency_lease_s.unwrap_or(10);
+        if !(1..=60).contains(&lease_s) {
+            return Err(SettingsError::Invalid {
+                name: "idempotency_lease_s",
+                reason: "between 1 and 60 seconds".into(),
+            });
+        }
         let callback_policy = CallbackPolicy::parse(
             self.allowed_callback_nets.as_deref().unwrap_or(""),
         )
@@ -491,7 +504,7 @@ impl SettingsInput {
             list_max_scanned_rows: self.list_max_scanned_rows.unwrap_or(10_000).max(1),
             hub,
             idempotency_retention: Duration::from_secs(retention_h * 3600),
-            idempotency_stale_after: Duration::from_secs(60),
+            idempotency_lease: Duration::from_secs(lease_s),
             callback_policy: Arc::new(callback_policy),
             mode,
             gateways,
@@ -604,6 +617,10 @@ mod tests {
             },
             SettingsInput {
                 allowed_callback_nets: Some("10.0.0.0/99".into()),
+                ..Default::default()
+            },
+            SettingsInput {
+                idempotency_lease_s: Some(0),
                 ..Default::default()
             },
         ] {

@@ -2,18 +2,19 @@
 //!
 //! On a database with no merchant, `serve` creates one named `demo` and writes
 //! its credentials to `DATA_DIR/demo-merchant.json` (readable by the owner
-//! only), so that every later start can print them again. The database itself
-//! holds only the key's hash. Remove the file, or create real merchants with
+//! only). Its id and keys are derived from the master key, so every node of a
+//! cluster creates and prints the same demo merchant, and every later start
+//! prints them again. The database itself holds only the key's hash. Remove the file, or create real merchants with
 //! `payhub merchant create`, for anything beyond a trial.
 
 use std::path::{Path, PathBuf};
 
-use payhub_store::Store;
+use payhub_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::api_tmf676::BASE_PATH;
 use crate::config::Settings;
-use crate::merchants::{create_merchant, hash_api_key};
+use crate::merchants::{demo_merchant_credentials, hash_api_key};
 use crate::secrets::MasterKey;
 use secrecy::ExposeSecret;
 
@@ -41,37 +42,67 @@ fn credentials_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Returns the demo merchant's credentials, creating the merchant when the
-/// database has none; `None` when merchants exist but the demo file does not.
+/// database has none; `None` when other merchants exist and no demo merchant.
+///
+/// The demo merchant is derived from the master key (see
+/// [`crate::merchants::demo_merchant_credentials`]), so its creation is
+/// atomic across nodes: two nodes starting at once on an empty database both
+/// try to insert the same row, one succeeds, the other finds its id taken,
+/// and both print the same credentials; a node started later finds it too.
 pub async fn ensure_demo_merchant(
     store: &dyn Store,
     data_dir: &Path,
     master_key: &MasterKey,
 ) -> anyhow::Result<Option<DemoCredentials>> {
     let path = credentials_path(data_dir);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(mut saved) = serde_json::from_str::<DemoCredentials>(&text) {
-            let merchant = store
-                .find_merchant_by_api_key_hash(&hash_api_key(&saved.api_key))
-                .await?;
-            if let Some(merchant) = merchant {
-                saved.derived = Some(derived(&merchant, master_key));
-                return Ok(Some(saved));
+    if let Some(saved) = saved_credentials(store, &path, master_key).await? {
+        return Ok(Some(saved));
+    }
+    let demo = demo_merchant_credentials(master_key);
+    if store.find_merchant(&demo.merchant.id).await?.is_none() {
+        if store.list_merchants().await?.is_empty() {
+            match store.insert_merchant(&demo.merchant).await {
+                // Another node inserted the same merchant first: the same credentials.
+                Ok(()) | Err(StoreError::IdCollision) => {}
+                Err(error) => return Err(error.into()),
             }
+        } else if store.find_merchant(&demo.merchant.id).await?.is_none() {
+            // Merchants exist, and (asked again, since another node may have
+            // created it since the first look) the demo merchant is not one.
+            return Ok(None);
         }
     }
-    if !store.list_merchants().await?.is_empty() {
-        return Ok(None);
-    }
-    let created = create_merchant(store, "demo").await?;
-    let view = created.view(master_key);
+    let view = demo.view(master_key);
     let mut saved = DemoCredentials {
         merchant_id: view.merchant_id,
         api_key: view.api_key,
         derived: None,
     };
     write_private(&path, &serde_json::to_string_pretty(&saved)?)?;
-    saved.derived = Some(derived(&created.merchant, master_key));
+    saved.derived = Some(derived(&demo.merchant, master_key));
     Ok(Some(saved))
+}
+
+/// The credentials in `DATA_DIR/demo-merchant.json` when their merchant
+/// still exists (a demo merchant created before they were derived included).
+async fn saved_credentials(
+    store: &dyn Store,
+    path: &Path,
+    master_key: &MasterKey,
+) -> anyhow::Result<Option<DemoCredentials>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let Ok(mut saved) = serde_json::from_str::<DemoCredentials>(&text) else {
+        return Ok(None);
+    };
+    let merchant = store
+        .find_merchant_by_api_key_hash(&hash_api_key(&saved.api_key))
+        .await?;
+    Ok(merchant.map(|merchant| {
+        saved.derived = Some(derived(&merchant, master_key));
+        saved
+    }))
 }
 
 fn derived(merchant: &payhub_store::Merchant, master_key: &MasterKey) -> DerivedCredentials {

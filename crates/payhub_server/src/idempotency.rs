@@ -8,9 +8,17 @@
 //!   without the work being done again.
 //! - The same key with a different request is refused (422); while the first
 //!   request is still running, a retry is refused with 409.
+//! - A running request holds its key on a lease (`idempotency_lease_s`,
+//!   10 s by default) that it renews every third of the lease until it ends.
+//!   A node that dies stops renewing, so a retry may take the key over once
+//!   the lease ran out: promptly, and never while the first request runs.
+//!   The work and its kept response commit together, so a dead request either
+//!   answered (the retry gets its answer) or did nothing (the retry runs).
 //! - A request that failed on payhub's side (5xx) releases its key, so the
 //!   client's retry can run; a client error (4xx) is kept and replayed.
 //! - Keys are kept at least 24 hours (`idempotency_retention_h`).
+
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
 use chrono::Utc;
@@ -56,10 +64,62 @@ impl TryFrom<&str> for IdempotencyKey {
 }
 
 /// A request running under a key: where its response is to be kept.
+/// While any clone of it lives, its lease on the key is renewed.
 #[derive(Clone, Debug)]
 pub struct IdempotencyScope {
     merchant_id: MerchantId,
     key: IdempotencyKey,
+    /// This request's random token on the key (see [`new_claim`]).
+    claim: String,
+    _lease: Arc<LeaseRenewal>,
+}
+
+/// A fresh claim token: which running request holds a key. Only its holder
+/// may renew the key's lease, keep its answer or release it, so a request
+/// whose lease ran out (and whose key another request took over) can never
+/// also commit its work.
+fn new_claim() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// The task renewing a running request's lease; stopped when dropped, i.e.
+/// when the request has ended.
+#[derive(Debug)]
+struct LeaseRenewal(tokio::task::JoinHandle<()>);
+
+impl Drop for LeaseRenewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl LeaseRenewal {
+    /// Renews the claim on `key` every third of `lease` until the key is no
+    /// longer `processing` or the renewal is dropped.
+    fn start(
+        store: Arc<dyn Store>,
+        merchant: MerchantId,
+        key: String,
+        claim: String,
+        lease: std::time::Duration,
+    ) -> LeaseRenewal {
+        let every = (lease / 3).max(std::time::Duration::from_millis(100));
+        LeaseRenewal(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store
+                    .renew_idempotent(&merchant, &key, &claim, Utc::now())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(error) => {
+                        tracing::warn!(error = ?error, "could not renew an idempotency lease")
+                    }
+                }
+            }
+        }))
+    }
 }
 
 impl IdempotencyScope {
@@ -68,6 +128,7 @@ impl IdempotencyScope {
         IdempotentResponse {
             merchant_id: self.merchant_id.clone(),
             key: self.key.0.clone(),
+            claim: self.claim.clone(),
             response,
         }
     }
@@ -94,7 +155,7 @@ pub fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
 
 /// Decides whether a POST runs, is replayed, or is refused.
 pub async fn admit(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     settings: &Settings,
     merchant: &MerchantId,
     headers: &HeaderMap,
@@ -109,16 +170,35 @@ pub async fn admit(
             .map_err(|_| IdempotencyRejection::InvalidKey)?,
     )?;
     let now = Utc::now();
-    let stale_before =
-        now - chrono::Duration::from_std(settings.idempotency_stale_after).unwrap_or_default();
+    let lease = settings.idempotency_lease;
+    let stale_before = now - chrono::Duration::from_std(lease).unwrap_or_default();
+    let claim = new_claim();
     match store
-        .begin_idempotent(merchant, &key.0, request_fingerprint, now, stale_before)
+        .begin_idempotent(
+            merchant,
+            &key.0,
+            request_fingerprint,
+            &claim,
+            now,
+            stale_before,
+        )
         .await?
     {
-        IdempotencyBegin::Proceed => Ok(Admission::Proceed(Some(IdempotencyScope {
-            merchant_id: merchant.clone(),
-            key,
-        }))),
+        IdempotencyBegin::Proceed => {
+            let renewal = LeaseRenewal::start(
+                store.clone(),
+                merchant.clone(),
+                key.0.clone(),
+                claim.clone(),
+                lease,
+            );
+            Ok(Admission::Proceed(Some(IdempotencyScope {
+                merchant_id: merchant.clone(),
+                key,
+                claim,
+                _lease: Arc::new(renewal),
+            })))
+        }
         IdempotencyBegin::Replay(saved) => Ok(Admission::Replay(saved)),
         IdempotencyBegin::Mismatch => Err(IdempotencyRejection::KeyReused),
         IdempotencyBegin::InProgress => Err(IdempotencyRejection::InProgress),
@@ -135,15 +215,15 @@ pub async fn settle_failure(
     let Some(scope) = scope else { return };
     let result = if (400..500).contains(&response.status) {
         store
-            .complete_idempotent(&scope.merchant_id, &scope.key.0, &response, Utc::now())
+            .complete_idempotent(&scope.keep(response), Utc::now())
             .await
     } else {
         store
-            .abandon_idempotent(&scope.merchant_id, &scope.key.0)
+            .abandon_idempotent(&scope.merchant_id, &scope.key.0, &scope.claim)
             .await
     };
     if let Err(error) = result {
-        // The key stays 'processing' and is taken over once stale: nothing is lost.
+        // The key stays 'processing' and is taken over once its lease ran out: nothing is lost.
         tracing::warn!(error = ?error, "could not settle an idempotency key");
     }
 }

@@ -125,12 +125,52 @@ pub async fn create_merchant(
     store: &dyn Store,
     name: &str,
 ) -> Result<NewMerchantCredentials, StoreError> {
-    let api_key = generate_api_key();
+    let created = new_merchant(
+        MerchantId::generate(),
+        name,
+        generate_api_key(),
+        generate_retail_api_key(),
+    );
+    store.insert_merchant(&created.merchant).await?;
+    Ok(created)
+}
+
+/// The demo merchant's credentials, derived from the master key: every node
+/// sharing the key computes the same id and keys, so two nodes starting at
+/// once on an empty database insert one merchant (the primary key refuses the
+/// second) and print the same key. Nothing is written here.
+pub fn demo_merchant_credentials(master_key: &MasterKey) -> NewMerchantCredentials {
+    let id_bytes = master_key.demo_merchant_bytes("id");
+    let id = MerchantId::parse(&format!("mer_{}", hex::encode(&id_bytes[..8])))
+        .unwrap_or_else(|| unreachable!("16 hex digits make a merchant id"));
+    let api_key = SecretString::from(format!(
+        "{API_KEY_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(master_key.demo_merchant_bytes("api-key"))
+    ));
+    let retail_api_key = alphanumeric(&master_key.demo_merchant_bytes("retail-api-key"));
+    new_merchant(id, "demo", api_key, retail_api_key)
+}
+
+/// Sixteen letters and digits made from `bytes` (a retail `apiKey` shape).
+fn alphanumeric(bytes: &[u8; 32]) -> String {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    bytes[..16]
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+fn new_merchant(
+    id: MerchantId,
+    name: &str,
+    api_key: SecretString,
+    retail_api_key: String,
+) -> NewMerchantCredentials {
     let merchant = Merchant {
-        id: MerchantId::generate(),
+        id,
         name: name.to_owned(),
         api_key_hash: hash_api_key(api_key.expose_secret()),
-        retail_api_key: generate_retail_api_key(),
+        retail_api_key,
         gateways: GatewayKind::ALL
             .iter()
             .map(|k| k.code().to_owned())
@@ -138,8 +178,7 @@ pub async fn create_merchant(
         retail_signature: MODE_SHA1.to_owned(),
         created_at: Utc::now(),
     };
-    store.insert_merchant(&merchant).await?;
-    Ok(NewMerchantCredentials { merchant, api_key })
+    NewMerchantCredentials { merchant, api_key }
 }
 
 #[cfg(test)]

@@ -87,6 +87,20 @@ impl MasterKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// A one-way fingerprint of the key, stored in the database by the first
+    /// node so that every later node can prove it holds the same key (see
+    /// [`check_cluster_master_key`]). It reveals nothing about the key.
+    pub fn fingerprint(&self) -> String {
+        let bytes = self.derive("master-key-fingerprint-v1", "");
+        format!("hmac-sha256:{}", hex::encode(&bytes[..16]))
+    }
+
+    /// Bytes the demo merchant's id and keys are made of: derived, so that
+    /// every node of a cluster creates (and prints) the same demo merchant.
+    pub fn demo_merchant_bytes(&self, part: &str) -> [u8; 32] {
+        self.derive("demo-merchant-v1", part)
+    }
+
     /// The merchant's retail signing secret (seed 003's "secret").
     pub fn retail_secret(&self, merchant_id: &str) -> SecretString {
         let bytes = self.derive("retail-secret-v1", merchant_id);
@@ -132,6 +146,41 @@ impl MasterKey {
     }
 }
 
+/// The cluster setting holding [`MasterKey::fingerprint`].
+pub const FINGERPRINT_SETTING: &str = "master_key_fingerprint";
+
+/// Why a node may not use its master key with this database.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterKeyError {
+    #[error(
+        "this node's master key is not the one this database was first used with \
+         (fingerprint {ours}, the database expects {expected}); every node must be started \
+         with the same PAYHUB_MASTER_KEY (or the same DATA_DIR/master.key) as the first one"
+    )]
+    Mismatch { ours: String, expected: String },
+    #[error(transparent)]
+    Store(#[from] payhub_store::StoreError),
+}
+
+/// Records the master key's fingerprint on the database's first start and,
+/// on every later start, refuses a different key: secrets derived from it
+/// (retail and webhook secrets, payment page and consent links) must be the
+/// same on every node, or a request signed for one node fails on another.
+pub async fn check_cluster_master_key(
+    store: &dyn payhub_store::Store,
+    master_key: &MasterKey,
+) -> Result<(), ClusterKeyError> {
+    let ours = master_key.fingerprint();
+    let expected = store
+        .claim_cluster_setting(FINGERPRINT_SETTING, &ours, chrono::Utc::now())
+        .await?;
+    if expected == ours {
+        Ok(())
+    } else {
+        Err(ClusterKeyError::Mismatch { ours, expected })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +207,15 @@ mod tests {
             .starts_with("whsec_"));
         assert!(key.page_token_matches(42, &key.page_token(42)));
         assert!(!key.page_token_matches(43, &key.page_token(42)));
+    }
+
+    #[test]
+    fn fingerprints_tell_keys_apart_without_revealing_them() {
+        let other = MasterKey::from_base64(&STANDARD.encode([8_u8; 32]))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(key().fingerprint(), key().fingerprint());
+        assert_ne!(key().fingerprint(), other.fingerprint());
+        assert!(!key().fingerprint().contains(&STANDARD.encode([7_u8; 32])));
     }
 
     #[test]

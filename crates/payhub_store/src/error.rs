@@ -106,6 +106,11 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create or make private the database file {path}: {source}")]
+    DataFile {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// What to check when a database cannot be opened.

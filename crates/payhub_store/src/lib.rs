@@ -180,12 +180,49 @@ fn prepare_sqlite_url(url: &str) -> Result<String, ConnectError> {
             source,
         })?;
     }
+    create_private_file(Path::new(path))?;
     let query = if query.is_empty() {
         "mode=rwc".to_owned()
     } else {
         query.to_owned()
     };
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Creates the SQLite file readable by its owner only (0600) before SQLite
+/// opens it, and tightens an existing file and its `-wal`/`-shm` companions.
+///
+/// SQLite gives the `-wal` and `-shm` files it creates the permissions of the
+/// database file, so a private main file keeps all three private. Creating
+/// the file with an explicit mode (rather than changing the process umask,
+/// which would also affect every other thread) leaves no moment in which the
+/// file is readable by others.
+fn create_private_file(path: &Path) -> Result<(), ConnectError> {
+    let data_file_error = |source| ConnectError::DataFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(data_file_error)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = format!("{}{suffix}", path.display());
+        let Ok(metadata) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if metadata.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(data_file_error)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

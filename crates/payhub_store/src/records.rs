@@ -282,6 +282,8 @@ pub struct SavedResponse {
 pub struct IdempotentResponse {
     pub merchant_id: MerchantId,
     pub key: String,
+    /// The claim of the request keeping it: kept only if it still holds the key.
+    pub claim: String,
     pub response: SavedResponse,
 }
 

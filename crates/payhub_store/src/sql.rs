@@ -661,14 +661,19 @@ async fn insert_payment_rows(
     Ok(())
 }
 
+/// Keeps the response under its key, inside the work's transaction, if the
+/// request still holds the key's claim. A request whose claim was taken over
+/// (its lease ran out) fails here, so its work rolls back: the request that
+/// took the key over does the work, and it is done once.
 async fn save_idempotent_response(
     tx: &mut Transaction<'static, Any>,
     saved: &IdempotentResponse,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let kept = sqlx::query(
         "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_location = $2, \
-         response_body = $3, updated_at = $4 WHERE merchant_id = $5 AND idempotency_key = $6",
+         response_body = $3, updated_at = $4 WHERE merchant_id = $5 AND idempotency_key = $6 \
+         AND state = 'processing' AND claim = $7",
     )
     .bind(i64::from(saved.response.status))
     .bind(saved.response.location.clone())
@@ -676,9 +681,16 @@ async fn save_idempotent_response(
     .bind(micros(now))
     .bind(saved.merchant_id.as_str().to_owned())
     .bind(saved.key.clone())
+    .bind(saved.claim.clone())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    if kept.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Protocol(
+            "the idempotency key's claim was taken over by another request".into(),
+        ))
+    }
 }
 
 fn amount_columns(amount: Option<Money>) -> (Option<i64>, Option<String>) {
@@ -1278,24 +1290,49 @@ impl Store for SqlStore {
         Ok(row.try_get("n")?)
     }
 
+    async fn claim_cluster_setting(
+        &self,
+        name: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        sqlx::query(
+            "INSERT INTO cluster_settings (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name.to_owned())
+        .bind(value.to_owned())
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT value FROM cluster_settings WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
     async fn begin_idempotent(
         &self,
         merchant: &MerchantId,
         key: &str,
         fingerprint: &str,
+        claim: &str,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError> {
         let _turn = self.write_lock.acquire().await;
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (merchant_id, idempotency_key, fingerprint, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'processing', $4, $5) ON CONFLICT (merchant_id, idempotency_key) DO NOTHING",
+            "INSERT INTO idempotency_keys (merchant_id, idempotency_key, fingerprint, state, created_at, updated_at, claim) \
+             VALUES ($1, $2, $3, 'processing', $4, $5, $6) ON CONFLICT (merchant_id, idempotency_key) DO NOTHING",
         )
         .bind(merchant.as_str().to_owned())
         .bind(key.to_owned())
         .bind(fingerprint.to_owned())
         .bind(micros(now))
         .bind(micros(now))
+        .bind(claim.to_owned())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -1334,13 +1371,14 @@ impl Store for SqlStore {
         }
         // The first request died without answering; take the key over, once.
         let taken = sqlx::query(
-            "UPDATE idempotency_keys SET updated_at = $1 WHERE merchant_id = $2 AND idempotency_key = $3 \
-             AND state = 'processing' AND updated_at = $4",
+            "UPDATE idempotency_keys SET updated_at = $1, claim = $5 WHERE merchant_id = $2 \
+             AND idempotency_key = $3 AND state = 'processing' AND updated_at = $4",
         )
         .bind(micros(now))
         .bind(merchant.as_str().to_owned())
         .bind(key.to_owned())
         .bind(updated_at)
+        .bind(claim.to_owned())
         .execute(&self.pool)
         .await?;
         Ok(if taken.rows_affected() == 1 {
@@ -1350,31 +1388,52 @@ impl Store for SqlStore {
         })
     }
 
-    async fn complete_idempotent(
+    async fn renew_idempotent(
         &self,
         merchant: &MerchantId,
         key: &str,
-        response: &SavedResponse,
+        claim: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        let renewed = sqlx::query(
+            "UPDATE idempotency_keys SET updated_at = $1 WHERE merchant_id = $2 \
+             AND idempotency_key = $3 AND state = 'processing' AND claim = $4",
+        )
+        .bind(micros(now))
+        .bind(merchant.as_str().to_owned())
+        .bind(key.to_owned())
+        .bind(claim.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    async fn complete_idempotent(
+        &self,
+        saved: &IdempotentResponse,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let saved = IdempotentResponse {
-            merchant_id: merchant.clone(),
-            key: key.to_owned(),
-            response: response.clone(),
-        };
         let (_turn, mut tx) = self.begin_write().await?;
-        save_idempotent_response(&mut tx, &saved, now).await?;
+        save_idempotent_response(&mut tx, saved, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
+    async fn abandon_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError> {
         let _turn = self.write_lock.acquire().await;
         sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 AND state = 'processing'",
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 \
+             AND state = 'processing' AND claim = $3",
         )
         .bind(merchant.as_str().to_owned())
         .bind(key.to_owned())
+        .bind(claim.to_owned())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -13,8 +13,8 @@ use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
     GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
-    IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
-    TelcoProduct, TelcoTransaction, TelcoUpdate,
+    IdempotentResponse, ListFilter, Listed, Merchant, Page, Subscription, TelcoProduct,
+    TelcoTransaction, TelcoUpdate,
 };
 
 /// The ledger's storage. Every method that changes a payment or refund also
@@ -257,28 +257,54 @@ pub trait Store: ApsStore + Send + Sync + 'static {
     /// Events not yet fanned out plus deliveries still pending (tests and `/readyz`).
     async fn count_undelivered(&self) -> Result<i64, StoreError>;
 
+    // ---- cluster-wide settings ----
+    /// Stores `value` under `name` unless a value is already there, and
+    /// returns the stored one: the first node's value wins, atomically.
+    async fn claim_cluster_setting(
+        &self,
+        name: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+
     // ---- idempotency keys ----
-    /// Starts a request under `key`, or says how to answer it instead.
-    /// A `processing` row last touched before `stale_before` belonged to a
-    /// request that died, and is taken over.
+    /// Starts a request under `key` with its random `claim` token, or says
+    /// how to answer it instead.
+    /// A `processing` row last renewed before `stale_before` (its lease ran
+    /// out) belonged to a request that died, and is taken over.
     async fn begin_idempotent(
         &self,
         merchant: &MerchantId,
         key: &str,
         fingerprint: &str,
+        claim: &str,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError>;
-    /// Keeps a response that was not written together with its work (an error answer).
-    async fn complete_idempotent(
+    /// Renews a running request's claim on `key` (its lease); `false` when
+    /// the key is no longer `processing` under `claim` (answered, abandoned,
+    /// or taken over).
+    async fn renew_idempotent(
         &self,
         merchant: &MerchantId,
         key: &str,
-        response: &SavedResponse,
+        claim: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Keeps a response that was not written together with its work (an error answer).
+    async fn complete_idempotent(
+        &self,
+        saved: &IdempotentResponse,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Forgets a key whose request failed on our side, so a retry can run.
-    async fn abandon_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError>;
+    /// Only the request holding `claim` may.
+    async fn abandon_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes keys created before `before`; returns how many.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 

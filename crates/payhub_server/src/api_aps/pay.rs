@@ -45,7 +45,7 @@ pub async fn pay(
     let body = body.map_err(|e| ApsError::InvalidJson(e.body_text()))?;
     let fingerprint = idempotency::fingerprint(&Method::POST, uri.path(), &body);
     let scope = match idempotency::admit(
-        state.store.as_ref(),
+        &state.store,
         &state.settings,
         &merchant.id,
         &headers,

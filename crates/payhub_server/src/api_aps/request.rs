@@ -8,6 +8,7 @@ use payhub_core::{Currency, Money};
 use serde_json::{Map, Value};
 
 use super::error::ApsError;
+use crate::card::{find_card_data, find_card_data_in_members};
 
 /// At most this many documents per payment.
 const MAX_DOCUMENTS: usize = 100;
@@ -108,6 +109,7 @@ impl PayRequest {
             Some(Value::Array(items)) => check_documents(items, currency)?,
             Some(_) => return Err(invalid("documents", "must be an array")),
         };
+        refuse_card_data(&documents, &context)?;
         Ok(PayRequest {
             total,
             payment_method_id,
@@ -118,6 +120,20 @@ impl PayRequest {
             context,
             documents,
         })
+    }
+}
+
+/// Refuses documents or a payment context that carry a full card number or a
+/// security code: both are kept with the payment and shown in `payments`.
+fn refuse_card_data(documents: &[Value], context: &Map<String, Value>) -> Result<(), ApsError> {
+    let found = documents
+        .iter()
+        .enumerate()
+        .find_map(|(i, document)| find_card_data(document, &format!("documents[{i}]"), &[]))
+        .or_else(|| find_card_data_in_members(context, "paymentContext", &[]));
+    match found {
+        Some(found) => Err(invalid(found.path.clone(), found.reason())),
+        None => Ok(()),
     }
 }
 

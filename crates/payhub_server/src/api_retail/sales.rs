@@ -14,6 +14,7 @@ use super::signature::authenticate;
 use super::view::RetailAttributes;
 use super::DIALECT;
 use crate::callback_policy::CallbackRefused;
+use crate::card::{find_card_data, find_card_data_in_members};
 use crate::gateways::flow::{self, FlowError, NewGatewayPayment, StartOutcome};
 use crate::gateways::GatewayKind;
 use crate::lang::Lang;
@@ -177,14 +178,26 @@ async fn read_sale(
             store_code,
             till_id,
             salesman,
-            cashier: fields.optional("cashier")?,
+            cashier: free_text(fields, "cashier")?,
             tx_date_time,
             lang: lang.code().to_owned(),
             extend_param,
-            remarks: fields.optional("remarks")?,
+            remarks: free_text(fields, "remarks")?,
             org_rrn: String::new(),
         },
     })
+}
+
+/// An optional free-text field, refused when it holds a full card number.
+fn free_text(fields: &Fields, name: &'static str) -> Result<Option<String>, RetailError> {
+    let text = fields.optional(name)?;
+    match text
+        .as_deref()
+        .map(|t| find_card_data(&Value::String(t.to_owned()), name, &[]))
+    {
+        Some(Some(found)) => Err(RetailError::InvalidField(name, found.to_string())),
+        _ => Ok(text),
+    }
 }
 
 /// `extendParam` is a JSON object text with optional `subject` and `seller`.
@@ -202,6 +215,10 @@ fn read_extend_param(text: &str) -> Result<(Option<String>, Option<String>), Ret
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
         return Err(invalid());
     };
+    // Kept as sent and echoed in answers and webhooks: never card data.
+    if let Some(found) = find_card_data_in_members(&map, "extendParam", &[]) {
+        return Err(RetailError::InvalidField("extendParam", found.to_string()));
+    }
     let text_of = |name: &str| match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),

@@ -47,12 +47,16 @@ pub fn sha256_sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Checks a Base64 signature against a MAC in constant time.
-fn verifies<M: Mac>(mac: M, presented: &str) -> bool {
-    match STANDARD.decode(presented.trim()) {
-        Ok(bytes) => mac.verify_slice(&bytes).is_ok(),
-        Err(_) => false,
-    }
+/// Checks a Base64 signature against a MAC in constant time and returns its
+/// canonical form: the verified MAC bytes encoded again.
+///
+/// The replay guard must remember what was verified, not what was sent:
+/// surrounding whitespace is tolerated on input, so remembering the text as
+/// sent would let `sign` and `sign\n` pass as two different signatures.
+fn verified_canonical<M: Mac>(mac: M, presented: &str) -> Option<String> {
+    let bytes = STANDARD.decode(presented.trim()).ok()?;
+    mac.verify_slice(&bytes).ok()?;
+    Some(STANDARD.encode(bytes))
 }
 
 /// Authenticates a retail request and refuses stale or replayed ones.
@@ -76,35 +80,30 @@ pub async fn authenticate(
         let presented = headers
             .get(SHA256_HEADER)
             .and_then(|v| v.to_str().ok())
-            .ok_or(RetailError::BadSignature)?
-            .to_owned();
+            .ok_or(RetailError::BadSignature)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(timestamp_text.as_bytes());
         mac.update(b".");
         mac.update(body);
-        if !verifies(mac, &presented) {
-            return Err(RetailError::BadSignature);
-        }
-        presented
+        verified_canonical(mac, presented).ok_or(RetailError::BadSignature)?
     } else {
         let presented = fields.required("sign")?;
         let mut mac = Hmac::<Sha1>::new_from_slice(secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(timestamp_text.as_bytes());
-        if !verifies(mac, &presented) {
-            return Err(RetailError::BadSignature);
-        }
-        presented
+        verified_canonical(mac, &presented).ok_or(RetailError::BadSignature)?
     };
     let window = state.settings.retail.signature_window;
     let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     if (Utc::now().timestamp_millis() - timestamp).abs() > window_ms {
         return Err(RetailError::StaleTimestamp(window.as_secs()));
     }
+    // The merchant's stored retail key, not the text as sent: what is
+    // remembered is always the canonical form of what was verified.
     if !state
         .store
-        .remember_signature(&api_key, &signature, Utc::now())
+        .remember_signature(&merchant.retail_api_key, &signature, Utc::now())
         .await?
     {
         return Err(RetailError::Replayed);

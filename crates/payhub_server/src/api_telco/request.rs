@@ -4,6 +4,7 @@ use payhub_core::Channel;
 use serde_json::{Map, Value};
 
 use super::result::TelcoError;
+use crate::card::find_card_data;
 use crate::config::TelcoSettings;
 
 /// Most items one request may carry.
@@ -85,7 +86,16 @@ impl PaymentRequest {
         let language = text(&object, "language")?;
         let additional_parameters = match object.get("additionalParameters") {
             None | Some(Value::Null) => Value::Array(Vec::new()),
-            Some(value @ (Value::Array(_) | Value::Object(_))) => value.clone(),
+            Some(value @ (Value::Array(_) | Value::Object(_))) => {
+                // Kept with the transaction and echoed: never card data.
+                if let Some(found) = find_card_data(value, "additionalParameters", &[]) {
+                    return Err(TelcoError::InvalidField(
+                        "additionalParameters",
+                        found.to_string(),
+                    ));
+                }
+                value.clone()
+            }
             Some(_) => {
                 return Err(TelcoError::InvalidField(
                     "additionalParameters",

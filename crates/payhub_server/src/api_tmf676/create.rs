@@ -69,7 +69,7 @@ where
 {
     let fingerprint = idempotency::fingerprint(&Method::POST, path, body);
     let scope = match idempotency::admit(
-        state.store.as_ref(),
+        &state.store,
         &state.settings,
         &merchant.id,
         headers,

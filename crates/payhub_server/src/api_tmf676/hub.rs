@@ -104,10 +104,7 @@ pub async fn create_hub(
             // transaction at worst lets a crashed retry register it twice.
             if let Some(scope) = &scope {
                 let kept = scope.keep(created.saved());
-                state
-                    .store
-                    .complete_idempotent(&merchant.id, &kept.key, &kept.response, now)
-                    .await?;
+                state.store.complete_idempotent(&kept, now).await?;
             }
             Ok(created)
         },

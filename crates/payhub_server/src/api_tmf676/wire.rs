@@ -12,6 +12,8 @@ use payhub_core::{
 };
 use serde_json::{Map, Value};
 
+use crate::card::find_card_data_in_members;
+
 use super::error::TmfError;
 
 /// The attributes only the server sets; a client's values for them are ignored.
@@ -162,6 +164,7 @@ fn common_fields(
         .map(|s| Status::parse(&s).map_err(|e| invalid(format!("'status': {e}"))))
         .transpose()?;
     let correlator_id = optional_string(&body, "correlatorId")?;
+    refuse_card_data(&body)?;
     for name in SERVER_OWNED {
         body.remove(name);
     }
@@ -172,6 +175,18 @@ fn common_fields(
         status,
         document: Document::new(Value::Object(body).to_string()),
     })
+}
+
+/// Refuses a body that carries a full card number or a security code
+/// anywhere (`paymentMethod`, extension attributes): the body is kept as the
+/// resource's document, and payhub never stores card data. The refund's
+/// `payment` reference and the ignored `id`/`href` hold payhub's own (long,
+/// numeric) ids.
+fn refuse_card_data(body: &Map<String, Value>) -> Result<(), TmfError> {
+    match find_card_data_in_members(body, "", &["id", "href", "payment.id", "payment.href"]) {
+        Some(found) => Err(invalid(found.to_string())),
+        None => Ok(()),
+    }
 }
 
 fn date_of(body: &Map<String, Value>, name: &str) -> Option<DateTime<Utc>> {

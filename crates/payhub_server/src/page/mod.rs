@@ -7,11 +7,14 @@
 //! - [`i18n`]: every customer-facing string in `zh_hk`, `zh_cn` and `en`.
 //! - [`qr`]: QR codes as inline SVG.
 //! - [`layout`]: desktop or mobile, from the `User-Agent`.
+//! - [`headers`]: the security headers of every page (CSP, no framing, no caching).
 
+pub mod headers;
 pub mod i18n;
 pub mod layout;
 pub mod qr;
 pub mod routes;
 pub mod view;
 
+pub use headers::with_page_headers;
 pub use routes::{payment_path, payment_url, router};

@@ -391,7 +391,7 @@ fn sandbox_box(t: &Texts, hint: Option<&str>) -> Markup {
 /// column with larger controls. A desktop page on a narrow screen falls back
 /// to the mobile arrangement, in case the `User-Agent` guess was wrong.
 /// Constant text of this module only, so it is safe to embed unescaped.
-const STYLESHEET: &str = r#"
+pub(crate) const STYLESHEET: &str = r#"
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:#f1f3f6;color:#1d2433;line-height:1.5;

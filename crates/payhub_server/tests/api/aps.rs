@@ -887,3 +887,27 @@ both_backends! {
         assert_eq!(rest["aps"].to_string(), r#"{"methodAmount":14.08,"creditAmount":14.90}"#);
     }
 }
+
+both_backends! {
+    /// Issue 9 item 7: APS documents and the payment context never carry a
+    /// card number or a security code; such a pay is refused and spends nothing.
+    async fn card_data_in_documents_or_context_is_refused(app: TestApp) {
+        let account = app.aps_account("25.00").await;
+        let payments_before = app.payment_ids().await;
+        let cases = [
+            (r#"{"total": 1, "documents": [{"docType": "ORDER", "docId": "5555555555554444"}]}"#, "documents[0].docId"),
+            (r#"{"total": 1, "documents": [{"docType": "ORDER", "cvv": "687"}]}"#, "documents[0].cvv"),
+            (r#"{"total": 1, "paymentContext": {"note": "4111 1111 1111 1111"}}"#, "paymentContext.note"),
+        ];
+        for (body, field) in cases {
+            let (status, answer) = app.aps_pay_as(&app.merchant, &account.aps_id, body, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+            assert_eq!(answer["code"], "invalid_field", "{body}: {answer}");
+            assert_eq!(answer["field"], field, "{body}: {answer}");
+            let text = answer.to_string();
+            assert!(!text.contains("5555") && !text.contains("4111") && !text.contains("687"), "{text}");
+        }
+        assert_eq!(app.payment_ids().await, payments_before);
+        assert_eq!(app.credit_of(&account.aps_id).await, 2500);
+    }
+}

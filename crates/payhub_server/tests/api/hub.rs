@@ -154,7 +154,10 @@ both_backends! {
     /// them; the tests allow 127.0.0.1/32 and nothing else.
     async fn callbacks_to_internal_networks_are_refused(app: TestApp) {
         for callback in ["http://127.0.0.2:9/cb", "http://10.0.0.5/cb", "http://192.168.1.10/cb",
-            "http://169.254.169.254/latest/meta-data", "http://[::1]:9/cb"] {
+            "http://169.254.169.254/latest/meta-data", "http://[::1]:9/cb",
+            // Issue 9 item 15: IPv6 forms embedding 127.0.0.1, and special-purpose IPv4 blocks.
+            "http://[::127.0.0.1]/cb", "http://[64:ff9b::7f00:1]/cb", "http://[2002:7f00:1::]/cb",
+            "http://198.18.0.1/cb", "http://240.0.0.1/cb", "http://192.0.0.8/cb"] {
             let response = app.post("/hub", &json!({"callback": callback})).await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{callback}");
             let error: Value = response.json().await.unwrap();

@@ -15,6 +15,7 @@ mod index;
 mod payments;
 mod refunds;
 mod retail;
+mod security;
 mod seed_000;
 mod statuses;
 mod telco;

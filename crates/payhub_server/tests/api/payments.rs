@@ -136,3 +136,45 @@ both_backends! {
         assert!(ready["database"].is_string());
     }
 }
+
+both_backends! {
+    /// Issue 9 item 7: a TMF676 body carrying a full card number or a
+    /// security code (in paymentMethod or any extension attribute) is refused
+    /// with 400 invalid_attribute naming the place, never echoing the number,
+    /// and nothing is stored; brand, BIN and last four are fine.
+    async fn card_numbers_and_security_codes_are_refused_and_never_stored(app: TestApp) {
+        let with_method = |method: Value| {
+            let mut body = kit_payment();
+            body["paymentMethod"] = method;
+            body
+        };
+        let cases = [
+            ("issue 9's example", with_method(json!({"@type": "BankCard", "cardNumber": "5555555555554444", "cvv": "687"})), "paymentMethod.cardNumber"),
+            ("a security code alone", with_method(json!({"@type": "BankCard", "brand": "Mastercard", "cvv": "687"})), "paymentMethod.cvv"),
+            ("spaced number in an extension", {
+                let mut body = kit_payment();
+                body["description"] = json!("card 5555 5555 5555 4444");
+                body
+            }, "description"),
+            ("a number in an extension object", {
+                let mut body = kit_payment();
+                body["x_card"] = json!({"pan": 4111111111111111_u64});
+                body
+            }, "x_card.pan"),
+        ];
+        for (what, body, path) in cases {
+            let response = app.post("/payment", &body).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+            let text = response.text().await.unwrap();
+            let error: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(error["code"], "invalid_attribute", "{what}: {text}");
+            assert!(error["message"].as_str().unwrap().contains(path), "{what}: {text}");
+            assert!(!text.contains("5555") && !text.contains("4111") && !text.contains("687"), "{what} echoes card data: {text}");
+        }
+        let (_, total, _) = app.list("payment", "").await;
+        assert_eq!(total, 0, "nothing was stored");
+
+        let masked = with_method(json!({"@type": "BankCard", "brand": "Mastercard", "bin": "555555", "lastFourDigits": "4444"}));
+        assert_eq!(app.post("/payment", &masked).await.status(), StatusCode::CREATED);
+    }
+}

@@ -229,6 +229,55 @@ both_backends! {
 }
 
 both_backends! {
+    /// Issue 9 item 8: the guard remembers the verified (canonical) sign, so
+    /// whitespace around a used sign does not make it new again.
+    async fn a_used_sign_with_whitespace_added_is_still_a_replay(app: TestApp) {
+        let timestamp = fresh_timestamp().to_string();
+        let sign = sha1_sign(&app.merchant.retail_secret, &timestamp);
+        let signed = |sign: &str, rrn: &str| {
+            let mut body = sale("WXPAY", rrn, 100);
+            body["apiKey"] = json!(app.merchant.retail_api_key);
+            body["timestamp"] = json!(timestamp);
+            body["sign"] = json!(sign);
+            body.to_string()
+        };
+        let first = app.retail_raw("sales", &signed(&sign, "w0"), &[]).await;
+        assert_eq!(first["errorCode"], "0", "{first}");
+        for (n, variant) in [format!("{sign} "), format!("{sign}\t"), format!("{sign}\n"), format!(" {sign}")]
+            .iter()
+            .enumerate()
+        {
+            let answer = app.retail_raw("sales", &signed(variant, &format!("w{}", n + 1)), &[]).await;
+            assert_eq!(answer["errorCode"], "40004", "{variant:?}: {answer}");
+        }
+        assert_eq!(app.payment_count().await, 1, "only the first request made a sale");
+    }
+}
+
+both_backends! {
+    /// Issue 9 item 7: retail `extendParam`, `remarks` and `cashier` never
+    /// carry a card number or a security code: 40006 and no sale.
+    async fn card_data_in_free_text_fields_is_refused(app: TestApp) {
+        let cases = [
+            ("extendParam", json!(r#"{"subject":"Water","card":"5555555555554444"}"#)),
+            ("extendParam", json!(r#"{"subject":"Water","cvv":"687"}"#)),
+            ("remarks", json!("paid with 4111-1111-1111-1111")),
+            ("cashier", json!("5555 5555 5555 4444")),
+        ];
+        for (n, (field, value)) in cases.into_iter().enumerate() {
+            let mut body = sale("WXPAY", &format!("card{n}"), 100);
+            body[field] = value.clone();
+            let answer = app.retail("sales", body).await;
+            assert_eq!(answer["errorCode"], "40006", "{field} {value}: {answer}");
+            let text = answer.to_string();
+            assert!(text.contains(field), "{text}");
+            assert!(!text.contains("5555") && !text.contains("4111") && !text.contains("687"), "{text}");
+        }
+        assert_eq!(app.payment_count().await, 0);
+    }
+}
+
+both_backends! {
     async fn the_sha256_mode_binds_the_signature_to_the_body(app: TestApp) {
         let merchant = MerchantId::parse(&app.merchant.merchant_id).unwrap();
         let all: Vec<String> = ["WXPAY", "VMPAY"].map(String::from).to_vec();
@@ -311,6 +360,13 @@ both_backends! {
             ("returnUrl not http", with(&set("returnUrl", json!("ftp://shop.example/ok"))), "40006"),
             ("webhookUrl private", with(&set("webhookUrl", json!("http://10.1.2.3/hook"))), "40013"),
             ("webhookUrl loopback not allowed", with(&set("webhookUrl", json!("http://127.0.0.2/hook"))), "40013"),
+            // Issue 9 item 15: IPv6 forms of internal IPv4 addresses, and special-purpose blocks.
+            ("webhookUrl IPv4-compatible loopback", with(&set("webhookUrl", json!("http://[::127.0.0.1]/hook"))), "40013"),
+            ("webhookUrl NAT64 loopback", with(&set("webhookUrl", json!("http://[64:ff9b::7f00:1]/hook"))), "40013"),
+            ("webhookUrl 6to4 loopback", with(&set("webhookUrl", json!("http://[2002:7f00:1::]/hook"))), "40013"),
+            ("webhookUrl benchmarking", with(&set("webhookUrl", json!("http://198.18.0.1/hook"))), "40013"),
+            ("webhookUrl reserved", with(&set("webhookUrl", json!("http://240.0.0.1/hook"))), "40013"),
+            ("webhookUrl IETF assignments", with(&set("webhookUrl", json!("http://192.0.0.8/hook"))), "40013"),
             ("returnUrl link-local", with(&set("returnUrl", json!("http://169.254.169.254/latest"))), "40013"),
         ];
         for (what, body, code) in cases {

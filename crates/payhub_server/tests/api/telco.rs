@@ -684,3 +684,24 @@ both_backends! {
         assert_eq!(charged(&app).await, 1000, "credited once");
     }
 }
+
+both_backends! {
+    /// Issue 9 item 7: telco additional parameters never carry a card number
+    /// or a security code; such a request gets 2004 and changes nothing.
+    async fn card_data_in_additional_parameters_is_refused(app: TestApp) {
+        app.stock_catalogue().await;
+        for parameters in [
+            json!([{"name": "card", "value": "5555555555554444"}]),
+            json!({"cvv": "687"}),
+        ] {
+            let mut body = request("card-1", 11, &[("50", 1)]);
+            body["additionalParameters"] = parameters.clone();
+            let (status, answer) = app.telco(&body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{parameters}: {answer}");
+            assert_eq!(answer["resultCode"], 2004, "{parameters}: {answer}");
+            let text = answer.to_string();
+            assert!(!text.contains("5555") && !text.contains("687"), "{text}");
+        }
+        assert_eq!(app.list("payment", "").await.2.len(), 0);
+    }
+}

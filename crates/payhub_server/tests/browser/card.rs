@@ -216,3 +216,50 @@ async fn a_declined_card_ends_on_payhubs_result_page_when_the_sale_has_no_return
 
     browser.close().await;
 }
+
+/// Issue 9 item 11: the card page's Content-Security-Policy lets its own
+/// stylesheet apply, and no other site can show the card form in a frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_page_keeps_its_style_and_cannot_be_framed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let shop = Shop::start().await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 1_000,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+
+    browser.goto(&sale.page_url).await.expect("open the page");
+    browser.wait_for("form #number").await;
+    let background = browser
+        .element("body")
+        .await
+        .css_value("background-color")
+        .await
+        .expect("computed style");
+    assert!(
+        background.contains("241, 243, 246"),
+        "the inline stylesheet applies under the policy: body background {background}"
+    );
+
+    // A page on another origin frames the card page: the browser refuses.
+    browser
+        .goto(&shop.framing_url(&sale.page_url))
+        .await
+        .expect("open the framing page");
+    browser.wait_for("iframe#framed").await;
+    let frame = browser.element("iframe#framed").await;
+    frame.enter_frame().await.expect("enter the frame");
+    assert_eq!(
+        browser.count("#number").await,
+        0,
+        "the card form shows inside another site's frame"
+    );
+    browser.close().await;
+}

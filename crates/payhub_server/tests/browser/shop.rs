@@ -37,6 +37,7 @@ impl Shop {
         let app = Router::new()
             .route("/orders/{order}/done", get(order_done))
             .route("/payhub/webhook", post(receive_webhook))
+            .route("/framed", get(framing_page))
             .with_state(webhooks.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -84,6 +85,14 @@ impl Shop {
         );
     }
 
+    /// A page of this site that puts `url` in an `<iframe id="framed">`
+    /// (what a click-jacking site would do with payhub's card page).
+    pub fn framing_url(&self, url: &str) -> String {
+        let mut framing = Url::parse(&format!("{}/framed", self.base)).expect("shop URL");
+        framing.query_pairs_mut().append_pair("src", url);
+        framing.to_string()
+    }
+
     /// Whether `url` is this site's return page for `order`.
     pub fn is_return_page(&self, url: &Url, order: &str) -> bool {
         url.authority() == self.authority() && url.path() == format!("/orders/{order}/done")
@@ -94,6 +103,20 @@ async fn order_done(Path(order): Path<String>) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html><html><head><title>Order {order}</title></head>\
          <body><h1 id=\"shop-thanks\">Thank you for your order</h1></body></html>"
+    ))
+}
+
+async fn framing_page(
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Html<String> {
+    let src = query
+        .get("src")
+        .cloned()
+        .unwrap_or_default()
+        .replace('"', "%22");
+    Html(format!(
+        "<!DOCTYPE html><html><head><title>framing</title></head>\
+         <body><iframe id=\"framed\" src=\"{src}\" width=\"600\" height=\"600\"></iframe></body></html>"
     ))
 }
 

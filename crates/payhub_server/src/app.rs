@@ -69,7 +69,7 @@ impl Application {
                     source,
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
-        let gateways = Gateways::simulated(settings.gateways.simulated_latency);
+        let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
         let settings_limit = settings.telco.spending_limit_minor;
         let state = AppState {
             store,

@@ -30,6 +30,7 @@ use payhub_core::{RefundRejection, RefundState};
 
 mod aps;
 mod gateway;
+mod simulator;
 mod telco;
 
 /// Which SQL server is behind the pool.

@@ -11,6 +11,7 @@ mod filtering;
 mod group_commit;
 mod hub;
 mod idempotency;
+mod issue_0009_sandbox;
 mod payments;
 mod refunds;
 mod retail;

@@ -1,4 +1,5 @@
-//! Issue 9: the sandbox is the same on every node.
+//! Issue 9: the sandbox is the same on every node, and a refund is found
+//! through every dialect that can name it.
 //!
 //! "Another node" is a second payhub over the same database. Each test starts
 //! a payment on one node and carries on through the other, which used to fail
@@ -134,4 +135,57 @@ both_backends! {
         assert_eq!(app.query("VMPAY", "nodes-card").await["gwRefStatus"], "01");
         assert_eq!(app.tmf_payment_of("nodes-card").await["status"], "captured");
     }
+}
+
+both_backends! {
+    async fn a_tmf676_refund_of_a_sale_is_found_by_its_rrn_in_retail(app: TestApp) {
+        app.create_sale(sale("WXPAY", "x-sale", 1000)).await;
+        assert_eq!(app.settle("x-sale", "success").await.status(), StatusCode::OK);
+        app.wait_for_status("WXPAY", "x-sale", "01").await;
+        let sale_id = app.tmf_payment_of("x-sale").await["id"].as_str().unwrap().to_owned();
+        let tmf_refund = |value: f64, correlator: Option<&str>| {
+            let mut body = json!({
+                "payment": {"id": sale_id}, "account": {"id": "WP001"},
+                "paymentMethod": {"@type": "WXPAY"}, "totalAmount": {"unit": "HKD", "value": value},
+            });
+            if let Some(correlator) = correlator {
+                body["correlatorId"] = json!(correlator);
+            }
+            body
+        };
+
+        let created = app.post("/refund", &tmf_refund(2.5, Some("x-tmf-r1"))).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let refund = wait_for_refund(&app, "WXPAY", "x-tmf-r1").await;
+        assert_eq!(refund["rrn"], "x-tmf-r1", "{refund}");
+        assert_eq!(refund["orgRrn"], "x-sale", "{refund}");
+        assert_eq!(refund["amt"], 250, "{refund}");
+        assert!(refund["gwRefCode"].as_str().is_some_and(|c| !c.is_empty()), "{refund}");
+
+        // Without a correlatorId the refund goes by its id, as its webhook says.
+        let created = app.post("/refund", &tmf_refund(1.0, None)).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(wait_for_refund(&app, "WXPAY", &id).await["amt"], 100);
+
+        // An rrn names one thing: a correlatorId already used as an rrn is refused.
+        let taken = app.post("/refund", &tmf_refund(1.0, Some("x-sale"))).await;
+        assert_eq!(taken.status(), StatusCode::CONFLICT);
+        assert_eq!(app.query("WXPAY", "x-sale").await["amt"], 1000, "the rrn still names the sale");
+        let (_, _, refunds) = app.list("refund", "").await;
+        assert_eq!(refunds.len(), 2, "the refused refund was not recorded: {refunds:?}");
+    }
+}
+
+/// Waits (bounded) until the retail `query` of a refund says it is done (01).
+async fn wait_for_refund(app: &TestApp, gateway: &str, rrn: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = app.query(gateway, rrn).await;
+        if last["gwRefStatus"] == "01" {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("refund {rrn} is not found as done by retail query: {last}");
 }

@@ -72,7 +72,7 @@ impl Application {
                 })?;
         let master_key = MasterKey::for_settings(&settings)?;
         crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
-        let gateways = Gateways::simulated(settings.gateways.simulated_latency);
+        let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
         let telco = Telco::simulated(store.clone(), &settings);
         let state = AppState {
             store,

@@ -62,6 +62,7 @@ async fn settle(
                 "payment {id} has already ended at its gateway"
             )))
         }
+        Err(SettleError::Books(error)) => return Err(error.into()),
     }
     let gateway = state
         .store

@@ -5,6 +5,7 @@
 //! - [`sql`]: its implementation on SQLite and PostgreSQL.
 //! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
 //! - [`aps`]: the APS dialect's accounts, credit and stored payment methods.
+//! - [`simulator`]: the simulated gateways' own books (sandbox mode).
 //! - [`error`]: storage failures, classified for the facades.
 //!
 //! [`connect`] picks the backend from the URL scheme, applies the durability
@@ -14,6 +15,7 @@ pub mod aps;
 pub mod error;
 mod group_commit;
 pub mod records;
+pub mod simulator;
 pub mod sql;
 pub mod store;
 
@@ -33,6 +35,7 @@ pub use aps::{
 };
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use records::*;
+pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};
 pub use sql::{Backend, SqlStore};
 pub use store::Store;
 

@@ -32,6 +32,7 @@ use payhub_core::{RefundRejection, RefundState};
 mod aps;
 mod carrier;
 mod gateway;
+mod simulator;
 mod telco;
 
 /// Which SQL server is behind the pool.

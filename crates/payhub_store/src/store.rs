@@ -16,12 +16,14 @@ use crate::records::{
     IdempotentResponse, ListFilter, Listed, Merchant, Page, Subscription, TelcoProduct,
     TelcoTransaction, TelcoUpdate,
 };
+use crate::simulator::SimulatorStore;
 
 /// The ledger's storage. Every method that changes a payment or refund also
 /// writes its [`LedgerEvent`] to the outbox in the same transaction.
-/// The APS dialect's tables are in [`ApsStore`].
+/// The APS dialect's tables are in [`ApsStore`], the simulated gateways'
+/// books in [`SimulatorStore`].
 #[async_trait]
-pub trait Store: ApsStore + Send + Sync + 'static {
+pub trait Store: ApsStore + SimulatorStore + Send + Sync + 'static {
     /// Which backend this is, for logs and the readiness probe.
     fn backend_name(&self) -> &'static str;
 

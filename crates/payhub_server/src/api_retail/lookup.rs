@@ -99,8 +99,14 @@ async fn find(
             .find_refund(&merchant.id, id)
             .await?
             .ok_or_else(not_found)?;
-        let retail =
-            RetailAttributes::from_document(refund.document.as_str()).ok_or_else(not_found)?;
+        let sale_id = refund.payment_id.ok_or_else(not_found)?;
+        let sale = state
+            .store
+            .find_payment(&merchant.id, sale_id)
+            .await?
+            .ok_or_else(not_found)?;
+        // A refund made through TMF676 is described by its sale.
+        let retail = view::refund_attributes(&refund, &sale).ok_or_else(not_found)?;
         Found::Refund(refund, retail)
     } else {
         Found::Sale(

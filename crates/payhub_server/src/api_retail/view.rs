@@ -39,6 +39,35 @@ impl RetailAttributes {
     }
 }
 
+/// The `rrn` a refund of a sale goes by in the retail dialect: its
+/// `correlatorId` (a retail refund's own `rrn`), or for a refund made through
+/// another dialect without one, its id.
+pub fn refund_rrn(refund: &Refund) -> String {
+    refund
+        .correlator_id
+        .clone()
+        .unwrap_or_else(|| refund.id.to_string())
+}
+
+/// The retail attributes of a refund of a sale: its own when it was made
+/// through the retail dialect; otherwise (a TMF676 refund) the sale's, under
+/// the refund's own [`refund_rrn`] with `orgRrn` naming the sale. `None` when
+/// the payment is not a retail sale. The webhook and `query` both describe a
+/// refund through this, so they always name it alike.
+pub fn refund_attributes(refund: &Refund, sale: &Payment) -> Option<RetailAttributes> {
+    if let Some(own) = RetailAttributes::from_document(refund.document.as_str()) {
+        return Some(own);
+    }
+    let sale_attributes = RetailAttributes::from_document(sale.document.as_str())?;
+    Some(RetailAttributes {
+        rrn: refund_rrn(refund),
+        org_rrn: sale_attributes.rrn.clone(),
+        extend_param: String::new(),
+        remarks: None,
+        ..sale_attributes
+    })
+}
+
 /// seed 003's `GwRefStatus` of a sale.
 ///
 /// 01 paid, 02 failed (declined), 03 timed out (the customer did not pay in

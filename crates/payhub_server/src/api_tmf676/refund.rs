@@ -22,6 +22,7 @@ use super::extract::{self, TmfMerchant};
 use super::list::Collection;
 use super::resource::{self, Inserted, TmfResource};
 use super::wire;
+use crate::api_retail::view as retail_view;
 use crate::api_telco::bill_refund;
 use crate::gateways::flow::{self, RefundFlowError};
 use crate::state::AppState;
@@ -133,6 +134,7 @@ pub async fn create_refund(
             .await
         }
     };
+    let retail_sale = is_retail_sale(&state, &merchant.id, &gateway).await?;
     let (state, merchant, body) = (&state, &merchant, &body);
     let gateway = &gateway;
     idempotent_create(state, merchant, &headers, uri.path(), body, |scope| async move {
@@ -144,16 +146,23 @@ pub async fn create_refund(
                 &refund.render(base),
             )
         };
-        let refund = flow::record_refund(state, gateway, new, None, |refund| {
+        // A refund of a retail sale is named in the retail dialect too, by
+        // the rrn its webhook announces, so that `query` finds it.
+        let retail_name = |refund: &Refund| {
+            retail_sale.then(|| (crate::api_retail::DIALECT, retail_view::refund_rrn(refund)))
+        };
+        let refund = flow::record_refund(state, gateway, new, retail_name, |refund| {
             scope.as_ref().map(|s| s.keep(answer(refund).saved()))
         })
         .await
         .map_err(|error| match error {
             RefundFlowError::Rejected(rejection) => TmfError::RefundRejected(rejection),
             RefundFlowError::Store(error) => error.into(),
-            RefundFlowError::DuplicateReference => {
-                TmfError::Conflict("the refund's reference is already used".into())
-            }
+            RefundFlowError::DuplicateReference => TmfError::Conflict(
+                "the refund's correlatorId is already the rrn of another sale or refund \
+                 of the retail dialect"
+                    .into(),
+            ),
         })?;
         tracing::info!(refund.id = %refund.id, gateway = gateway.gateway.as_str(), "refund recorded; sending it to the gateway");
         let created = answer(&refund);
@@ -167,6 +176,21 @@ pub async fn create_refund(
         Ok(created)
     })
     .await
+}
+
+/// Whether a gateway payment is a sale of the retail dialect.
+async fn is_retail_sale(
+    state: &AppState,
+    merchant: &MerchantId,
+    gateway: &GatewayPayment,
+) -> Result<bool, TmfError> {
+    Ok(state
+        .store
+        .find_payment(merchant, gateway.payment_id)
+        .await?
+        .is_some_and(|payment| {
+            retail_view::RetailAttributes::from_document(payment.document.as_str()).is_some()
+        }))
 }
 
 /// Where the money of the payment a refund names went, so the refund goes

@@ -636,18 +636,19 @@ pub async fn refund(
     new: NewRefund,
     reference: Option<(&'static str, String)>,
 ) -> Result<Refund, RefundFlowError> {
-    let refund = record_refund(state, current, new, reference, |_| None).await?;
+    let refund = record_refund(state, current, new, |_| reference.clone(), |_| None).await?;
     Ok(send_refund(state, current, refund).await?)
 }
 
 /// Records a refund of a gateway payment as pending, with its first check
 /// already scheduled, so that it is settled even if payhub stops before
-/// [`send_refund`]. `kept` gives the idempotent answer to commit with it.
+/// [`send_refund`]. `reference` gives the dialect's name for it (claimed in
+/// the same transaction), `kept` the idempotent answer to commit with it.
 pub async fn record_refund(
     state: &AppState,
     current: &GatewayPayment,
     mut new: NewRefund,
-    reference: Option<(&'static str, String)>,
+    reference: impl Fn(&Refund) -> Option<(&'static str, String)>,
     kept: impl Fn(&Refund) -> Option<IdempotentResponse>,
 ) -> Result<Refund, RefundFlowError> {
     new.status = Some(Status::PendingAuthorization);
@@ -663,10 +664,10 @@ pub async fn record_refund(
             now,
         );
         let row = refund_row(state, current, &refund, now);
-        let external = reference.as_ref().map(|(dialect, reference)| ExternalRef {
+        let external = reference(&refund).map(|(dialect, reference)| ExternalRef {
             merchant_id: refund.merchant_id.clone(),
-            dialect: (*dialect).to_owned(),
-            reference: reference.clone(),
+            dialect: dialect.to_owned(),
+            reference,
             resource_kind: "refund".into(),
             resource_id: refund.id.get(),
         });

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 pub use connector::Connector;
 pub use kind::{GatewayKind, PayMethod};
+use payhub_store::SimulatorStore;
 use simulated::{NotificationSink, SimulatedGateway};
 
 /// The connectors payhub routes to, one per gateway kind.
@@ -28,12 +29,13 @@ pub struct Gateways {
 }
 
 impl Gateways {
-    /// Every gateway simulated (this machine reaches no real one).
-    pub fn simulated(max_latency: Duration) -> Gateways {
+    /// Every gateway simulated (this machine reaches no real one), keeping
+    /// their books in `books` so that every node shares one sandbox.
+    pub fn simulated(max_latency: Duration, books: Arc<dyn SimulatorStore>) -> Gateways {
         let mut connectors: HashMap<GatewayKind, Arc<dyn Connector>> = HashMap::new();
         let mut simulators = HashMap::new();
         for kind in GatewayKind::ALL {
-            let simulator = Arc::new(SimulatedGateway::new(kind, max_latency));
+            let simulator = Arc::new(SimulatedGateway::new(kind, max_latency, books.clone()));
             connectors.insert(kind, simulator.clone());
             simulators.insert(kind, simulator);
         }

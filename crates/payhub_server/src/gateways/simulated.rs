@@ -7,9 +7,13 @@
 //! delay; some calls time out on purpose; and every notification is sent
 //! twice, as real gateways deliver at least once.
 //!
-//! The simulator keeps its own books in memory, like a sandbox that resets
-//! when payhub restarts: a payment it no longer knows is reported as not
-//! found, which payhub treats as never paid.
+//! The simulator keeps its books (orders, what was captured and refunded,
+//! refunds) in the database, through the store's [`SimulatorStore`]: like a
+//! real gateway, it answers alike whichever payhub node asks, and forgets
+//! nothing when payhub restarts. Only a payment it was never asked to start
+//! is reported as not found, which payhub treats as never paid. A failure to
+//! read or write those books is a gateway that does not answer (a timeout:
+//! the outcome is unknown, never a failure).
 //!
 //! | Trigger                                   | Behaviour                                                  |
 //! |-------------------------------------------|------------------------------------------------------------|
@@ -28,7 +32,6 @@
 //! the customer for 3-D Secure) is declined with `authentication_required`.
 //! A stored wallet token is approved. The amount rules (`402`, `408`) apply.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -40,6 +43,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
+use payhub_store::{SimulatorOrder, SimulatorRefund, SimulatorStore, StoreError};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -72,32 +76,22 @@ pub enum SandboxOutcome {
 }
 
 /// Why the sandbox could not settle a payment.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SettleError {
     #[error("the gateway does not know this payment")]
     Unknown,
     #[error("the payment has already ended at the gateway")]
     AlreadyEnded,
-}
-
-#[derive(Clone, Debug)]
-struct Order {
-    gw_ref: String,
-    amount: Money,
-    state: GatewayState,
-    qr_content: Option<String>,
-    expires_at: DateTime<Utc>,
-    code: Option<(String, String)>,
-    /// What has been refunded so far, in minor units: never more than `amount`.
-    refunded_minor: i64,
+    #[error("the gateway's books cannot be read or written")]
+    Books(#[from] StoreError),
 }
 
 /// A simulated gateway of one kind.
 pub struct SimulatedGateway {
     kind: GatewayKind,
     max_latency: Duration,
-    orders: Mutex<HashMap<i64, Order>>,
-    refunds: Mutex<HashMap<i64, RefundReport>>,
+    /// The gateway's books, shared by every payhub node.
+    books: Arc<dyn SimulatorStore>,
     /// Signs notifications so that only this simulator's are accepted.
     notification_key: [u8; 32],
     sink: Mutex<Option<NotificationSink>>,
@@ -114,14 +108,13 @@ struct NotificationBody {
 }
 
 impl SimulatedGateway {
-    pub fn new(kind: GatewayKind, max_latency: Duration) -> Self {
+    pub fn new(kind: GatewayKind, max_latency: Duration, books: Arc<dyn SimulatorStore>) -> Self {
         let mut notification_key = [0_u8; 32];
         rand::thread_rng().fill_bytes(&mut notification_key);
         Self {
             kind,
             max_latency,
-            orders: Mutex::default(),
-            refunds: Mutex::default(),
+            books,
             notification_key,
             sink: Mutex::new(None),
         }
@@ -151,30 +144,58 @@ impl SimulatedGateway {
         )
     }
 
-    fn with_order<T>(
+    /// Applies `change` to an order in the books, after closing it if it
+    /// expired unpaid, and books the refund it may return, all under the
+    /// order's lock. `None` when the gateway has no such order.
+    async fn book<T: Send>(
         &self,
         payment_id: PaymentId,
-        change: impl FnOnce(&mut Order) -> T,
-    ) -> Result<T, GatewayError> {
-        let mut orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
-        let order = orders
-            .get_mut(&payment_id.get())
-            .ok_or(GatewayError::NotFound)?;
-        if matches!(
-            order.state,
-            GatewayState::AwaitingCustomer | GatewayState::Challenge
-        ) && Utc::now() >= order.expires_at
-        {
-            order.state = GatewayState::Expired;
-            order.code = Some((
-                "ORDER_CLOSED".into(),
-                "the customer did not pay in time".into(),
-            ));
-        }
-        Ok(change(order))
+        change: impl FnOnce(&mut SimulatorOrder) -> (T, Option<SimulatorRefund>) + Send,
+    ) -> Result<Option<T>, StoreError> {
+        let now = Utc::now();
+        let mut change = Some(change);
+        let mut outcome = None;
+        self.books
+            .change_simulator_order(self.kind.code(), payment_id, now, &mut |order| {
+                close_if_expired(order, now);
+                let change = change.take()?;
+                let (value, refund) = change(order);
+                outcome = Some(value);
+                refund
+            })
+            .await?;
+        Ok(outcome)
     }
 
-    fn report(order: &Order) -> GatewayReport {
+    /// Applies `change` to an order in the books (see [`Self::book`]), as the
+    /// connector's operations do: an order the gateway does not have is
+    /// [`GatewayError::NotFound`], books it cannot reach a timeout.
+    async fn with_order<T: Send>(
+        &self,
+        payment_id: PaymentId,
+        change: impl FnOnce(&mut SimulatorOrder) -> T + Send,
+    ) -> Result<T, GatewayError> {
+        self.book(payment_id, |order| (change(order), None))
+            .await
+            .map_err(|error| self.books_unreachable(&error))?
+            .ok_or(GatewayError::NotFound)
+    }
+
+    /// Books a new order (replacing one payhub started before for the same payment).
+    async fn open_order(&self, order: &SimulatorOrder) -> Result<(), GatewayError> {
+        self.books
+            .put_simulator_order(order, Utc::now())
+            .await
+            .map_err(|error| self.books_unreachable(&error))
+    }
+
+    /// A gateway whose books fail gives no answer: the outcome is unknown.
+    fn books_unreachable(&self, error: &StoreError) -> GatewayError {
+        tracing::warn!(gateway = self.kind.code(), error.cause_chain = ?error, "the simulated gateway cannot reach its books");
+        GatewayError::Timeout
+    }
+
+    fn report(order: &SimulatorOrder) -> GatewayReport {
         GatewayReport {
             gw_ref: Some(order.gw_ref.clone()),
             state: order.state,
@@ -202,31 +223,14 @@ impl SimulatedGateway {
         outcome: SandboxOutcome,
     ) -> Result<(), SettleError> {
         let order = self
-            .with_order(payment_id, |order| {
-                if order.state.is_final() {
-                    return Err(SettleError::AlreadyEnded);
-                }
-                let (state, code) = match outcome {
-                    SandboxOutcome::Success => (GatewayState::Succeeded, ("SUCCESS", "paid")),
-                    SandboxOutcome::Decline => (
-                        GatewayState::Declined,
-                        ("DECLINED", "declined by the payer's bank"),
-                    ),
-                    SandboxOutcome::Expire => (
-                        GatewayState::Expired,
-                        ("ORDER_CLOSED", "the customer did not pay in time"),
-                    ),
-                };
-                order.state = state;
-                order.code = Some((code.0.into(), code.1.into()));
-                Ok(order.clone())
-            })
-            .map_err(|_| SettleError::Unknown)??;
+            .book(payment_id, |order| (settle_order(order, outcome), None))
+            .await?
+            .ok_or(SettleError::Unknown)??;
         self.notify(payment_id, &order).await;
         Ok(())
     }
 
-    async fn notify(&self, payment_id: PaymentId, order: &Order) {
+    async fn notify(&self, payment_id: PaymentId, order: &SimulatorOrder) {
         let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let Some(sink) = sink else {
             return;
@@ -337,6 +341,65 @@ fn stored_decision(
     }
 }
 
+/// Closes an order the customer did not pay before its expiry, as the
+/// gateway would have at that moment.
+fn close_if_expired(order: &mut SimulatorOrder, now: DateTime<Utc>) {
+    if matches!(
+        order.state,
+        GatewayState::AwaitingCustomer | GatewayState::Challenge
+    ) && now >= order.expires_at
+    {
+        order.state = GatewayState::Expired;
+        order.code = Some((
+            "ORDER_CLOSED".into(),
+            "the customer did not pay in time".into(),
+        ));
+    }
+}
+
+/// Ends an open order as the sandbox asks; the order as it now stands.
+fn settle_order(
+    order: &mut SimulatorOrder,
+    outcome: SandboxOutcome,
+) -> Result<SimulatorOrder, SettleError> {
+    if order.state.is_final() {
+        return Err(SettleError::AlreadyEnded);
+    }
+    let (state, code) = match outcome {
+        SandboxOutcome::Success => (GatewayState::Succeeded, ("SUCCESS", "paid")),
+        SandboxOutcome::Decline => (
+            GatewayState::Declined,
+            ("DECLINED", "declined by the payer's bank"),
+        ),
+        SandboxOutcome::Expire => (
+            GatewayState::Expired,
+            ("ORDER_CLOSED", "the customer did not pay in time"),
+        ),
+    };
+    order.state = state;
+    order.code = Some((code.0.into(), code.1.into()));
+    Ok(order.clone())
+}
+
+/// Takes a refund off what an order captured, when the order allows it:
+/// like a real acquirer, the gateway refunds only a paid order, in its
+/// currency, and never more than it captured and has not refunded yet (a
+/// payment partly paid otherwise, APS credit, is refundable here only up to
+/// its card part).
+fn take_refund(order: &mut SimulatorOrder, amount: Money) -> Result<(), &'static str> {
+    let paid =
+        order.state == GatewayState::Succeeded && order.amount.currency() == amount.currency();
+    let remaining = order.amount.amount_minor() - order.refunded_minor;
+    if !paid {
+        Err("only a paid payment can be refunded")
+    } else if amount.amount_minor() > remaining {
+        Err("the refund exceeds what this gateway captured and has not refunded")
+    } else {
+        order.refunded_minor += amount.amount_minor();
+        Ok(())
+    }
+}
+
 fn times_out(amount: Money) -> bool {
     amount.amount_minor() % 1000 == TIMEOUT_SUFFIX
 }
@@ -363,7 +426,9 @@ impl Connector for SimulatedGateway {
                 self.kind.code().to_ascii_lowercase()
             )),
         };
-        let order = Order {
+        let order = SimulatorOrder {
+            gateway: self.kind.code().to_owned(),
+            payment_id: request.payment_id,
             gw_ref: gw_ref.clone(),
             amount: request.amount,
             state: GatewayState::AwaitingCustomer,
@@ -372,10 +437,7 @@ impl Connector for SimulatedGateway {
             code: None,
             refunded_minor: 0,
         };
-        self.orders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(request.payment_id.get(), order);
+        self.open_order(&order).await?;
         if times_out(request.amount) {
             return Err(GatewayError::Timeout);
         }
@@ -392,13 +454,15 @@ impl Connector for SimulatedGateway {
     ) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
         let (state, code, time_out) = self.card_decision(card);
-        let report = self.with_order(payment_id, |order| {
-            if order.state == GatewayState::AwaitingCustomer {
-                order.state = state;
-                order.code = code;
-            }
-            Self::report(order)
-        })?;
+        let report = self
+            .with_order(payment_id, |order| {
+                if order.state == GatewayState::AwaitingCustomer {
+                    order.state = state;
+                    order.code = code;
+                }
+                Self::report(order)
+            })
+            .await?;
         if time_out {
             return Err(GatewayError::Timeout);
         }
@@ -418,7 +482,9 @@ impl Connector for SimulatedGateway {
             });
         }
         let (state, code, time_out) = stored_decision(self.kind, method);
-        let order = Order {
+        let order = SimulatorOrder {
+            gateway: self.kind.code().to_owned(),
+            payment_id: request.payment_id,
             gw_ref: self.new_reference(),
             amount: request.amount,
             state,
@@ -428,10 +494,7 @@ impl Connector for SimulatedGateway {
             refunded_minor: 0,
         };
         let report = Self::report(&order);
-        self.orders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(request.payment_id.get(), order);
+        self.open_order(&order).await?;
         if time_out || times_out(request.amount) {
             return Err(GatewayError::Timeout);
         }
@@ -459,11 +522,13 @@ impl Connector for SimulatedGateway {
             }
             Self::report(order)
         })
+        .await
     }
 
     async fn query(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
         self.with_order(payment_id, |order| Self::report(order))
+            .await
     }
 
     async fn cancel(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError> {
@@ -475,54 +540,56 @@ impl Connector for SimulatedGateway {
             }
             Self::report(order)
         })
+        .await
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReport, GatewayError> {
         self.network_delay().await;
-        // Like a real acquirer, the gateway refunds only what it captured:
-        // a payment partly paid otherwise (APS credit) is refundable here
-        // only up to its card part.
-        let refundable = self.with_order(request.payment_id, |order| {
-            let paid = order.state == GatewayState::Succeeded
-                && order.amount.currency() == request.amount.currency();
-            let remaining = order.amount.amount_minor() - order.refunded_minor;
-            if !paid {
-                Err("only a paid payment can be refunded")
-            } else if request.amount.amount_minor() > remaining {
-                Err("the refund exceeds what this gateway captured and has not refunded")
-            } else {
-                order.refunded_minor += request.amount.amount_minor();
-                Ok(())
-            }
-        })?;
+        let booked = SimulatorRefund {
+            gateway: self.kind.code().to_owned(),
+            refund_id: request.refund_id,
+            payment_id: request.payment_id,
+            gw_ref: Some(self.new_reference()),
+            state: RefundState::Succeeded,
+        };
+        // What was refunded and the refund are booked together.
+        let refundable = self
+            .book(request.payment_id, |order| {
+                match take_refund(order, request.amount) {
+                    Ok(()) => (Ok(()), Some(booked.clone())),
+                    Err(message) => (Err(message), None),
+                }
+            })
+            .await
+            .map_err(|error| self.books_unreachable(&error))?
+            .ok_or(GatewayError::NotFound)?;
         if let Err(message) = refundable {
             return Err(GatewayError::Rejected {
                 code: "NOT_REFUNDABLE".into(),
                 message: message.into(),
             });
         }
-        let report = RefundReport {
-            gw_ref: Some(self.new_reference()),
-            state: RefundState::Succeeded,
-        };
-        self.refunds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(request.refund_id.get(), report.clone());
         if times_out(request.amount) {
             return Err(GatewayError::Timeout);
         }
-        Ok(report)
+        Ok(RefundReport {
+            gw_ref: booked.gw_ref,
+            state: booked.state,
+        })
     }
 
     async fn query_refund(&self, refund_id: RefundId) -> Result<RefundReport, GatewayError> {
         self.network_delay().await;
-        self.refunds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&refund_id.get())
-            .cloned()
-            .ok_or(GatewayError::NotFound)
+        let booked = self
+            .books
+            .find_simulator_refund(self.kind.code(), refund_id)
+            .await
+            .map_err(|error| self.books_unreachable(&error))?
+            .ok_or(GatewayError::NotFound)?;
+        Ok(RefundReport {
+            gw_ref: booked.gw_ref,
+            state: booked.state,
+        })
     }
 
     fn parse_notification(&self, body: &[u8]) -> Result<Notification, GatewayError> {

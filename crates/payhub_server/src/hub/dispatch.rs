@@ -150,31 +150,13 @@ async fn retail_webhook(
         let Some(url) = sale.webhook_url else {
             return Ok(None);
         };
-        let attributes = match RetailAttributes::from_document(refund.document.as_str()) {
-            Some(attributes) => attributes,
-            // A refund made through another dialect (TMF676) of a retail sale:
-            // described by the sale, under the refund's own reference.
-            None => {
-                let Some(payment) = store.find_payment(&event.merchant_id, payment_id).await?
-                else {
-                    return Ok(None);
-                };
-                let Some(sale_attributes) =
-                    RetailAttributes::from_document(payment.document.as_str())
-                else {
-                    return Ok(None);
-                };
-                RetailAttributes {
-                    rrn: refund
-                        .correlator_id
-                        .clone()
-                        .unwrap_or_else(|| refund.id.to_string()),
-                    org_rrn: sale_attributes.rrn.clone(),
-                    extend_param: String::new(),
-                    remarks: None,
-                    ..sale_attributes
-                }
-            }
+        let Some(payment) = store.find_payment(&event.merchant_id, payment_id).await? else {
+            return Ok(None);
+        };
+        // A refund made through another dialect (TMF676) of a retail sale is
+        // described by the sale, under the refund's own reference.
+        let Some(attributes) = retail::refund_attributes(&refund, &payment) else {
+            return Ok(None);
         };
         let gw_ref = store
             .find_gateway_refund(id)

@@ -12,6 +12,7 @@ mod group_commit;
 mod hub;
 mod idempotency;
 mod index;
+mod issue_0009_sandbox;
 mod payments;
 mod refunds;
 mod retail;

@@ -16,7 +16,7 @@ use crate::helpers::{test_settings, Listener, TestApp};
 
 const ONLINE: &str = "/tt-pms-ws/rest/online";
 /// The merchant's answer that acknowledges a webhook (seed 003).
-const ACK: &str = r#"{"errorCode":"0"}"#;
+pub(crate) const ACK: &str = r#"{"errorCode":"0"}"#;
 
 /// A fresh millisecond timestamp: strictly increasing, so that no two
 /// requests of a test share a `sign` (payhub refuses replays).
@@ -51,7 +51,7 @@ pub(crate) fn sale(gateway: &str, rrn: &str, amt: i64) -> Value {
 impl TestApp {
     /// Signs `fields` with the merchant's retail credentials (seed 003's sign)
     /// and POSTs them to `/online/{operation}`; returns the answer's body.
-    async fn retail(&self, operation: &str, fields: Value) -> Value {
+    pub(crate) async fn retail(&self, operation: &str, fields: Value) -> Value {
         let timestamp = fresh_timestamp();
         let mut body = fields;
         body["apiKey"] = json!(self.merchant.retail_api_key);
@@ -90,7 +90,7 @@ impl TestApp {
     }
 
     /// The TMF676 payment of a sale, found by its rrn.
-    async fn tmf_payment_of(&self, rrn: &str) -> Value {
+    pub(crate) async fn tmf_payment_of(&self, rrn: &str) -> Value {
         let (status, _, items) = self.list("payment", &format!("correlatorId={rrn}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(items.len(), 1, "one payment for rrn {rrn}: {items:?}");
@@ -98,7 +98,7 @@ impl TestApp {
     }
 
     /// Settles a simulated sale as its customer would, through the sandbox.
-    async fn settle(&self, rrn: &str, outcome: &str) -> reqwest::Response {
+    pub(crate) async fn settle(&self, rrn: &str, outcome: &str) -> reqwest::Response {
         let id = self.tmf_payment_of(rrn).await["id"]
             .as_str()
             .unwrap()
@@ -113,7 +113,7 @@ impl TestApp {
     }
 
     /// `query` of a sale (or refund) by its rrn.
-    async fn query(&self, gateway: &str, rrn: &str) -> Value {
+    pub(crate) async fn query(&self, gateway: &str, rrn: &str) -> Value {
         self.retail(
             "query",
             json!({"type": gateway, "rrn": rrn, "storeCode": "WP001", "tillId": "01"}),
@@ -122,7 +122,7 @@ impl TestApp {
     }
 
     /// Waits (bounded) until the sale's `gwRefStatus` is `expected`.
-    async fn wait_for_status(&self, gateway: &str, rrn: &str, expected: &str) -> Value {
+    pub(crate) async fn wait_for_status(&self, gateway: &str, rrn: &str, expected: &str) -> Value {
         let mut last = Value::Null;
         for _ in 0..150 {
             last = self.query(gateway, rrn).await;

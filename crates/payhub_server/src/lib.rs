@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`cli`]: the `payhub` command line; [`config`]: the settings tree.
 //! - [`app`]: builds the router and runs server and workers (one path for
-//!   production and tests).
+//!   production and tests); [`serve`]: the connection loop and its time limits.
 //! - [`api_tmf676`]: the TMF676 facade (wire types, router, error envelope).
 //! - [`api_retail`]: the retail online-payment dialect (seed 003).
 //! - [`api_aps`]: the APS PaymentManagement dialect (seed 001).
@@ -35,6 +35,7 @@ pub mod ops;
 pub mod page;
 pub mod sandbox;
 pub mod secrets;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod webhook_signing;

@@ -11,6 +11,8 @@
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
 //! - [`hub`]: workers that deliver outbox events to TMF hub listeners;
 //!   [`callback_policy`]: which addresses they may reach.
+//! - [`edge`]: the checks every dialect's request passes first (path, query
+//!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
 
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod deliveries;
 pub mod demo;
+pub mod edge;
 pub mod gateways;
 pub mod hub;
 pub mod idempotency;

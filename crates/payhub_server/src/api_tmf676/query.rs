@@ -26,6 +26,10 @@ use super::wire::parse_time;
 /// The most items one page returns, when `limit` asks for more or is absent.
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
+/// The most values one filter may list (`id=1,2,…`). Each becomes a bound
+/// parameter or a comparison; thousands of them cost seconds of database time.
+pub const MAX_FILTER_VALUES: usize = 100;
+
 /// Parameters that are not attribute filters.
 const RESERVED: [&str; 6] = ["fields", "offset", "limit", "sort", "depth", "expand"];
 
@@ -139,12 +143,19 @@ fn unquote(value: &str) -> &str {
     v
 }
 
-fn filter_of(key: &str, op: Op, value: &str) -> Filter {
-    Filter {
+fn filter_of(key: &str, op: Op, value: &str) -> Result<Filter, TmfError> {
+    let values: Vec<String> = value.split(',').map(|v| unquote(v).to_owned()).collect();
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(TmfError::InvalidQuery(format!(
+            "filter '{key}' lists {} values; at most {MAX_FILTER_VALUES} are allowed",
+            values.len()
+        )));
+    }
+    Ok(Filter {
         path: key.split('.').map(str::to_owned).collect(),
         op,
-        values: value.split(',').map(|v| unquote(v).to_owned()).collect(),
-    }
+        values,
+    })
 }
 
 fn non_negative(name: &str, value: &str) -> Result<i64, TmfError> {
@@ -174,7 +185,7 @@ pub fn parse_list_query(raw: Option<&str>) -> Result<ListParams, TmfError> {
             "offset" => params.offset = non_negative("offset", &value)?,
             "limit" => params.limit = non_negative("limit", &value)?.min(MAX_PAGE_SIZE),
             k if RESERVED.contains(&k) => {}
-            _ => params.filters.push(filter_of(&key, op, &value)),
+            _ => params.filters.push(filter_of(&key, op, &value)?),
         }
     }
     Ok(params)
@@ -185,7 +196,7 @@ pub fn parse_filters(raw: &str) -> Result<Vec<Filter>, TmfError> {
     raw.trim_start_matches('?')
         .split('&')
         .filter(|p| !p.is_empty())
-        .map(|pair| split_pair(pair).map(|(key, op, value)| filter_of(&key, op, &value)))
+        .map(|pair| split_pair(pair).and_then(|(key, op, value)| filter_of(&key, op, &value)))
         .collect()
 }
 
@@ -377,6 +388,18 @@ mod tests {
         assert!(matches("statusDate.lte=\"2024-05-01T11:00:00+01:00\"", &r));
         assert!(matches("statusDate%3E=2024-05-01", &r));
         assert!(matches("statusDate='2024-05-01T10:00:00Z'", &r));
+    }
+
+    #[test]
+    fn a_filter_lists_at_most_the_maximum_number_of_values() {
+        let at_most = format!("id={}", vec!["1"; MAX_FILTER_VALUES].join(","));
+        assert_eq!(filters(&at_most)[0].values.len(), MAX_FILTER_VALUES);
+        let over = format!("id={}", vec!["1"; MAX_FILTER_VALUES + 1].join(","));
+        assert!(matches!(
+            parse_list_query(Some(&over)),
+            Err(TmfError::InvalidQuery(_))
+        ));
+        assert!(parse_filters(&over).is_err(), "hub queries too");
     }
 
     #[test]

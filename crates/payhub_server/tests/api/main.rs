@@ -8,6 +8,7 @@ mod aps;
 mod auth;
 mod cli;
 mod connections;
+mod edge_rejections;
 mod filtering;
 mod group_commit;
 mod hub;

@@ -25,6 +25,7 @@ use crate::gateways::flow::receive_notification;
 use crate::gateways::simulated::NotificationSink;
 use crate::gateways::Gateways;
 use crate::secrets::MasterKey;
+use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
 use crate::{api_aps, api_retail, api_telco, deliveries, gateways, hub, ops, page, sandbox};
 
@@ -106,14 +107,13 @@ impl Application {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let workers = tokio::spawn(hub::run_workers(self.state.clone(), workers_stopped));
         let state = self.state.clone();
+        let limits = ConnectionLimits {
+            header_read_timeout: state.settings.header_read_timeout,
+            idle_timeout: state.settings.idle_timeout,
+        };
         let app = router(self.state);
         let service = tower::util::MapRequestLayer::new(normalize_path).layer(app);
-        let served = axum::serve(
-            self.listener,
-            axum::ServiceExt::<Request>::into_make_service(service),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = serve::serve(self.listener, service, limits, shutdown).await;
         let _ = stop_workers.send(true);
         let _ = workers.await;
         // The simulators' sink holds the state; let it go so the store can close.

@@ -51,6 +51,10 @@ pub struct Settings {
     pub telco: TelcoSettings,
     /// The master key in Base64; `None` means `DATA_DIR/master.key`.
     pub master_key: Option<SecretString>,
+    /// How long a request head may take to arrive (see `crate::serve`).
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in progress.
+    pub idle_timeout: Duration,
 }
 
 /// Whether the sandbox endpoints exist.
@@ -289,6 +293,13 @@ pub struct SettingsInput {
     /// The simulated carrier billing's spending limit per subscriber, in minor units (default 50000).
     #[arg(long, env = "PAYHUB_TELCO_SPENDING_LIMIT_MINOR")]
     pub telco_spending_limit_minor: Option<i64>,
+    /// Milliseconds a client has to send a whole request head; slower
+    /// connections are closed (default 10000).
+    #[arg(long, env = "PAYHUB_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Seconds a connection may stay open with no request in progress (default 60).
+    #[arg(long, env = "PAYHUB_IDLE_TIMEOUT_S")]
+    pub idle_timeout_s: Option<u64>,
 }
 
 /// Where payhub's data is: all that the administration commands (`merchant`,
@@ -397,6 +408,8 @@ impl SettingsInput {
             telco_spending_limit_minor: self
                 .telco_spending_limit_minor
                 .or(lower.telco_spending_limit_minor),
+            header_read_timeout_ms: self.header_read_timeout_ms.or(lower.header_read_timeout_ms),
+            idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
         }
     }
 
@@ -511,6 +524,10 @@ impl SettingsInput {
             retail,
             telco,
             master_key,
+            header_read_timeout: Duration::from_millis(
+                self.header_read_timeout_ms.unwrap_or(10_000).max(1),
+            ),
+            idle_timeout: Duration::from_secs(self.idle_timeout_s.unwrap_or(60).max(1)),
         })
     }
 

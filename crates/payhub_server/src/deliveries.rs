@@ -3,6 +3,7 @@
 //! key); a merchant sees only its own. Operators have the same through
 //! `payhub deliveries list | resend`.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,14 +13,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_tmf676::error::TmfError;
-use crate::api_tmf676::extract::TmfMerchant;
+use crate::api_tmf676::extract::{TmfEdge, TmfMerchant};
 use crate::api_tmf676::wire::format_time;
+use crate::edge;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/deliveries", get(list))
         .route("/v1/deliveries/{id}/resend", post(resend))
+        .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
 }
 
 #[derive(Deserialize)]
@@ -53,8 +56,9 @@ pub fn render(delivery: &DeliveryRecord, attempts: &[DeliveryAttempt]) -> Value 
 async fn list(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, TmfError> {
+    let Query(query) = query.map_err(|e| TmfError::InvalidQuery(e.body_text()))?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let deliveries = state
         .store

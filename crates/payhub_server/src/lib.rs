@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`cli`]: the `payhub` command line; [`config`]: the settings tree.
 //! - [`app`]: builds the router and runs server and workers (one path for
-//!   production and tests).
+//!   production and tests); [`serve`]: the connection loop and its time limits.
 //! - [`api_tmf676`]: the TMF676 facade (wire types, router, error envelope).
 //! - [`api_retail`]: the retail online-payment dialect (seed 003).
 //! - [`api_aps`]: the APS PaymentManagement dialect (seed 001).
@@ -11,6 +11,8 @@
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
 //! - [`hub`]: workers that deliver outbox events to TMF hub listeners;
 //!   [`callback_policy`]: which addresses they may reach.
+//! - [`edge`]: the checks every dialect's request passes first (path, query
+//!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
 
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod deliveries;
 pub mod demo;
+pub mod edge;
 pub mod gateways;
 pub mod hub;
 pub mod idempotency;
@@ -35,6 +38,7 @@ pub mod ops;
 pub mod page;
 pub mod sandbox;
 pub mod secrets;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod webhook_signing;

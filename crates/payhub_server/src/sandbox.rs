@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_tmf676::error::TmfError;
-use crate::api_tmf676::extract::TmfMerchant;
+use crate::api_tmf676::extract::{TmfEdge, TmfMerchant};
+use crate::edge;
 use crate::gateways::simulated::{SandboxOutcome, SettleError};
 use crate::gateways::GatewayKind;
 use crate::state::AppState;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sandbox/v1/payments/{id}/outcome", post(settle))
         .route("/sandbox/v1/sms", axum::routing::get(sms))
+        .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
 }
 
 #[derive(Deserialize)]
@@ -87,8 +89,9 @@ struct SmsQuery {
 async fn sms(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
-    axum::extract::Query(query): axum::extract::Query<SmsQuery>,
+    query: Result<axum::extract::Query<SmsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, TmfError> {
+    let axum::extract::Query(query) = query.map_err(|e| TmfError::InvalidQuery(e.body_text()))?;
     let msisdn = query
         .msisdn
         .filter(|m| !m.is_empty())

@@ -12,6 +12,7 @@ use payhub_store::{SavedResponse, StoreError};
 use serde_json::{json, Value};
 
 use crate::auth::AuthError;
+use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
 use crate::idempotency::IdempotencyRejection;
 
 /// Why an APS request was not done.
@@ -57,6 +58,10 @@ pub enum ApsError {
     #[error("payhub is temporarily unavailable; retry later")]
     Unavailable,
     /// 500: payhub failed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("internal error")]
     Internal,
 }
@@ -78,6 +83,8 @@ impl ApsError {
             ApsError::IdempotencyKeyReused => "idempotency_key_reused",
             ApsError::IdempotencyInProgress => "idempotency_request_in_progress",
             ApsError::Unavailable => "service_unavailable",
+            ApsError::InvalidRequest(_) => "invalid_request",
+            ApsError::PayloadTooLarge(_) => "payload_too_large",
             ApsError::Internal => "internal_error",
         }
     }
@@ -91,7 +98,9 @@ impl ApsError {
             | ApsError::InvalidField(..)
             | ApsError::UrlRefused(..)
             | ApsError::InvalidPaymentIds(_)
-            | ApsError::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
+            | ApsError::IdempotencyKeyInvalid
+            | ApsError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApsError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApsError::PaymentMethodNotFound(_)
             | ApsError::GatewayUnavailable(_)
             | ApsError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -190,6 +199,28 @@ impl IntoResponse for ApsError {
     }
 }
 
+/// The APS dialect's answers to requests refused at the edge (see [`crate::edge`]).
+pub struct ApsEdge;
+
+impl Dialect for ApsEdge {
+    const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT;
+
+    fn refuse(refusal: Refusal) -> Response {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::BodyTooLarge(limit) => ApsError::PayloadTooLarge(limit),
+            Refusal::ControlCharacter(field) => {
+                ApsError::InvalidField(field, "holds a control character".into())
+            }
+            Refusal::BodyUnreadable => ApsError::InvalidJson(message),
+            Refusal::Path | Refusal::QueryTooLong | Refusal::QueryText => {
+                ApsError::InvalidRequest(message)
+            }
+        }
+        .into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +241,8 @@ mod tests {
             (ApsError::IdempotencyKeyReused, 422),
             (ApsError::IdempotencyInProgress, 409),
             (ApsError::Unavailable, 503),
+            (ApsError::InvalidRequest(String::new()), 400),
+            (ApsError::PayloadTooLarge(1), 413),
             (ApsError::Internal, 500),
         ];
         let docs = include_str!("../../../../docs/APS.md");

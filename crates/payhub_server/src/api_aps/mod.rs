@@ -30,6 +30,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/{aps_id}/payment", post(pay::pay))
         .route("/{aps_id}/payments", get(payments::payments))
+        .layer(axum::middleware::from_fn(
+            crate::edge::guard::<error::ApsEdge>,
+        ))
 }
 
 /// The merchant whose API key the request carries (Bearer or HTTP Basic).

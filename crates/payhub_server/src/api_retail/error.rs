@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
+
 /// Why a retail request was not done. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RetailError {
@@ -61,6 +63,12 @@ pub enum RetailError {
     /// 40014: the currency is not supported by the gateway.
     #[error("currency '{0}' is not supported by this payment type")]
     UnsupportedCurrency(String),
+    /// 40015: the body (or query string) is larger than payhub reads.
+    #[error("request too large: {0}")]
+    TooLarge(String),
+    /// 40016: a text (field, path or query) holds a control character or is not UTF-8.
+    #[error("request refused: {0}")]
+    InvalidText(String),
 }
 
 impl RetailError {
@@ -83,6 +91,8 @@ impl RetailError {
             RetailError::NotJson(_) => "40012",
             RetailError::UrlRefused(..) => "40013",
             RetailError::UnsupportedCurrency(_) => "40014",
+            RetailError::TooLarge(_) => "40015",
+            RetailError::InvalidText(_) => "40016",
         }
     }
 }
@@ -102,6 +112,25 @@ impl IntoResponse for RetailError {
         };
         let body = json!({"errorCode": self.code(), "errorMessage": self.to_string()});
         (status, Json(body)).into_response()
+    }
+}
+
+/// The retail dialect's answers to requests refused at the edge (see [`crate::edge`]).
+pub struct RetailEdge;
+
+impl Dialect for RetailEdge {
+    const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT;
+
+    fn refuse(refusal: Refusal) -> Response {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::QueryTooLong | Refusal::BodyTooLarge(_) => RetailError::TooLarge(message),
+            Refusal::Path | Refusal::QueryText | Refusal::ControlCharacter(_) => {
+                RetailError::InvalidText(message)
+            }
+            Refusal::BodyUnreadable => RetailError::NotJson(message),
+        }
+        .into_response()
     }
 }
 
@@ -128,6 +157,8 @@ mod tests {
             RetailError::NotJson(String::new()),
             RetailError::UrlRefused("returnUrl", String::new()),
             RetailError::UnsupportedCurrency(String::new()),
+            RetailError::TooLarge(String::new()),
+            RetailError::InvalidText(String::new()),
         ];
         let docs = include_str!("../../../../docs/RETAIL.md");
         let mut codes: Vec<&str> = all.iter().map(RetailError::code).collect();

@@ -30,4 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/query", post(lookup::query))
         .route("/cancel", post(lookup::cancel))
         .route("/refund", post(refund::refund))
+        .layer(axum::middleware::from_fn(
+            crate::edge::guard::<error::RetailEdge>,
+        ))
 }

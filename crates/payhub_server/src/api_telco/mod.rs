@@ -76,6 +76,9 @@ pub fn router() -> Router<AppState> {
             "/pgw/catalogue/{product_id}",
             axum::routing::put(catalogue::put),
         )
+        .layer(axum::middleware::from_fn(
+            crate::edge::guard::<result::TelcoEdge>,
+        ))
 }
 
 /// The subscriber's consent page (the link is the credential).

@@ -10,6 +10,8 @@ use axum::Json;
 use payhub_core::TelcoState;
 use serde_json::json;
 
+use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
+
 /// The code and name a transaction's state is reported with.
 pub fn state_result(state: TelcoState) -> (u32, &'static str) {
     match state {
@@ -59,6 +61,8 @@ pub enum TelcoError {
     NotFound(String),
     #[error("INVALID_STATE: {0}")]
     InvalidState(String),
+    #[error("REQUEST_TOO_LARGE: {0}")]
+    TooLarge(String),
     #[error("INTERNAL_ERROR: payhub could not complete the request; it changed nothing and it is safe to retry")]
     Internal,
 }
@@ -78,6 +82,7 @@ impl TelcoError {
             TelcoError::InvalidCount(..) => 2010,
             TelcoError::NotFound(_) => 2011,
             TelcoError::InvalidState(_) => 2012,
+            TelcoError::TooLarge(_) => 2013,
             TelcoError::Internal => 2099,
         }
     }
@@ -89,6 +94,7 @@ impl TelcoError {
                 StatusCode::CONFLICT
             }
             TelcoError::NotFound(_) => StatusCode::NOT_FOUND,
+            TelcoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             TelcoError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -112,6 +118,26 @@ impl From<payhub_store::StoreError> for TelcoError {
     }
 }
 
+/// The telco dialect's answers to requests refused at the edge (see
+/// [`crate::edge`]); no transaction id was read yet, so it is empty.
+pub struct TelcoEdge;
+
+impl Dialect for TelcoEdge {
+    const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT;
+
+    fn refuse(refusal: Refusal) -> Response {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::QueryTooLong | Refusal::BodyTooLarge(_) => TelcoError::TooLarge(message),
+            Refusal::Path
+            | Refusal::QueryText
+            | Refusal::ControlCharacter(_)
+            | Refusal::BodyUnreadable => TelcoError::InvalidRequest(message),
+        }
+        .answer("")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +157,7 @@ mod tests {
             TelcoError::InvalidCount(String::new(), String::new()),
             TelcoError::NotFound(String::new()),
             TelcoError::InvalidState(String::new()),
+            TelcoError::TooLarge(String::new()),
             TelcoError::Internal,
         ];
         let mut codes: Vec<u32> = errors.iter().map(TelcoError::code).collect();

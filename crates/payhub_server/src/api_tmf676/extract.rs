@@ -5,10 +5,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use payhub_store::Merchant;
 
 use super::error::TmfError;
 use crate::auth;
+use crate::edge::{Dialect, Refusal};
 use crate::state::AppState;
 
 /// The authenticated merchant of a TMF676 request.
@@ -22,6 +24,26 @@ impl FromRequestParts<AppState> for TmfMerchant {
             auth::authenticate(state.store.as_ref(), &state.merchants, &parts.headers).await?;
         tracing::Span::current().record("merchant.id", merchant.id.as_str());
         Ok(TmfMerchant(merchant))
+    }
+}
+
+/// TMF676's answers to requests refused at the edge (see [`crate::edge`]);
+/// `/v1/deliveries` and the sandbox answer in the same envelope.
+pub struct TmfEdge;
+
+impl Dialect for TmfEdge {
+    const BODY_LIMIT: usize = super::MAX_BODY_BYTES;
+
+    fn refuse(refusal: Refusal) -> Response {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::Path => TmfError::NotFound(message),
+            Refusal::QueryTooLong | Refusal::QueryText => TmfError::InvalidQuery(message),
+            Refusal::BodyTooLarge(limit) => TmfError::PayloadTooLarge(limit),
+            Refusal::BodyUnreadable => TmfError::InvalidJson(message),
+            Refusal::ControlCharacter(_) => TmfError::InvalidAttribute(message),
+        }
+        .into_response()
     }
 }
 

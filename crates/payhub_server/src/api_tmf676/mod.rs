@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use payhub_core::{Payment, Refund};
 
+use crate::edge;
 use crate::state::AppState;
 pub use wire::BASE_PATH;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/hub", post(hub::create_hub))
         .route("/hub/{id}", get(hub::get_hub).delete(hub::delete_hub))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(edge::guard::<extract::TmfEdge>))
 }
 
 /// `GET {BASE_PATH}`: the API's resources, so the base URL the banner prints

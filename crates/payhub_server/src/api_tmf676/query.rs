@@ -408,6 +408,18 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_lists_at_most_the_maximum_number_of_values() {
+        let at_most = format!("id={}", vec!["1"; MAX_FILTER_VALUES].join(","));
+        assert_eq!(filters(&at_most)[0].values.len(), MAX_FILTER_VALUES);
+        let over = format!("id={}", vec!["1"; MAX_FILTER_VALUES + 1].join(","));
+        assert!(matches!(
+            parse_list_query(Some(&over)),
+            Err(TmfError::InvalidQuery(_))
+        ));
+        assert!(parse_filters(&over).is_err(), "hub queries too");
+    }
+
+    #[test]
     fn paging_and_fields() {
         let p = parse_list_query(Some("offset=5&limit=20&fields=id,status"))
             .unwrap_or_else(|e| unreachable!("{e}"));

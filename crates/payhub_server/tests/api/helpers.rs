@@ -172,6 +172,12 @@ impl TestApp {
         Self::spawn_with(self.db.clone(), Some(self.merchant.clone()), settings).await
     }
 
+    /// Starts payhub over a fresh database with other settings.
+    pub async fn spawn_with_settings(backend: Backend, settings: fn(&str) -> Settings) -> TestApp {
+        let db = Arc::new(TestDb::create(backend).await);
+        Self::spawn_with(db, None, settings).await
+    }
+
     async fn spawn_with(
         db: Arc<TestDb>,
         merchant: Option<Credentials>,

@@ -7,6 +7,8 @@ mod helpers;
 mod aps;
 mod auth;
 mod cli;
+mod connections;
+mod edge_rejections;
 mod filtering;
 mod group_commit;
 mod hub;

@@ -18,7 +18,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -118,11 +118,36 @@ fn check_query(query: &str) -> Result<(), Refusal> {
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Refusal> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(Refusal::BodyTooLarge(limit)),
-        Err(_) => Err(Refusal::BodyUnreadable),
+/// Reads the body up to `limit` bytes. A larger one is refused, but only after
+/// reading (and dropping) up to `limit` more bytes: a server that answers
+/// while the client is still sending, then closes, makes the client's kernel
+/// reset the connection, and the client may never read the answer.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Refusal> {
+    let mut read = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Refusal::BodyUnreadable)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if read.len().saturating_add(data.len()) > limit {
+            drain(body, limit).await;
+            return Err(Refusal::BodyTooLarge(limit));
+        }
+        read.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(read))
+}
+
+/// Reads and drops up to `at_most` more bytes of a body, keeping none.
+async fn drain(mut body: Body, at_most: usize) {
+    let mut dropped = 0usize;
+    while dropped <= at_most {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                dropped = dropped.saturating_add(frame.data_ref().map_or(0, |d| d.len()));
+            }
+            _ => return,
+        }
     }
 }
 

@@ -193,7 +193,11 @@ pub fn router(state: AppState) -> Router {
         .nest(api_aps::BASE_PATH, api_aps::router())
         // Every page a person sees, behind one layer of security headers.
         .merge(page::with_page_headers(
-            page::router().merge(api_telco::consent_router()),
+            page::router()
+                .merge(api_telco::consent_router())
+                .layer(axum::middleware::from_fn(
+                    crate::edge::guard::<page::PageEdge>,
+                )),
         ))
         .merge(gateways::http::router())
         .merge(deliveries::router())

@@ -9,7 +9,9 @@
 //!   without control characters.
 //! - The body is read up to the dialect's limit. When it is JSON, no string in
 //!   it (key or value) may hold a control character other than tab, line feed
-//!   and carriage return; those three stay allowed in free text.
+//!   and carriage return; those three stay allowed in free text. A form body
+//!   (`application/x-www-form-urlencoded`, the hosted pages') is held to the
+//!   same rule, field by field.
 //!
 //! Each dialect implements [`Dialect`] to say how it answers each [`Refusal`],
 //! and wraps its router in [`guard`] once.
@@ -96,7 +98,11 @@ async fn checked(request: Request, body_limit: usize) -> Result<Request, Refusal
     }
     let (parts, body) = request.into_parts();
     let bytes = read_body(body, body_limit).await?;
-    check_json_text(&bytes)?;
+    if is_form(&parts.headers) {
+        check_form_text(&bytes)?;
+    } else {
+        check_json_text(&bytes)?;
+    }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
@@ -149,6 +155,24 @@ async fn drain(mut body: Body, at_most: usize) {
             _ => return,
         }
     }
+}
+
+/// Whether the body is an HTML form's.
+fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Refuses a form body with a control character in some field's name or value.
+fn check_form_text(body: &[u8]) -> Result<(), Refusal> {
+    for (name, value) in url::form_urlencoded::parse(body) {
+        if has_forbidden_control(&name) || has_forbidden_control(&value) {
+            return Err(Refusal::ControlCharacter(name.into_owned()));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a JSON body with a control character in some string; a body that

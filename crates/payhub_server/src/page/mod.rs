@@ -13,8 +13,10 @@ pub mod headers;
 pub mod i18n;
 pub mod layout;
 pub mod qr;
+pub mod refusal;
 pub mod routes;
 pub mod view;
 
 pub use headers::with_page_headers;
+pub use refusal::PageEdge;
 pub use routes::{payment_path, payment_url, router};

@@ -705,3 +705,26 @@ both_backends! {
         assert_eq!(app.list("payment", "").await.2.len(), 0);
     }
 }
+
+both_backends! {
+    /// Issue 9 item 16 on the consent page: a control character in a form
+    /// field (a NUL, which PostgreSQL cannot store) is refused with a page,
+    /// never a 500, and nothing moves; the right form afterwards works.
+    async fn a_control_character_in_the_consent_form_is_refused_and_changes_nothing(app: TestApp) {
+        app.stock_catalogue().await;
+        let mut body = request("nul-1", 10, &[("50", 1)]);
+        body["isDeliverable"] = json!(true);
+        app.telco(&body).await;
+        let (link, code) = app.last_sms().await;
+        let (status, _) = app.consent(&link, "approve", Consent {
+            code: Some(&code), delivery: Some("Istiklal Cd.\u{0} 1"), ..Default::default()
+        }).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(app.state_of("nul-1").await["resultCode"], 1103, "still waiting for consent");
+        let (status, _) = app.consent(&link, "approve", Consent {
+            code: Some(&code), delivery: Some("Istiklal Cd. 1"), ..Default::default()
+        }).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(app.state_of("nul-1").await["resultCode"], 1105);
+    }
+}

@@ -13,6 +13,7 @@
 //!   [`callback_policy`]: which addresses they may reach.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
+//! - [`console`]: the operator console, a web UI under `/console`.
 
 pub mod api_aps;
 pub mod api_retail;
@@ -24,6 +25,7 @@ pub mod callback_policy;
 pub mod card;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod deliveries;
 pub mod demo;
 pub mod gateways;

@@ -5,12 +5,14 @@
 //! - [`sql`]: its implementation on SQLite and PostgreSQL.
 //! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
 //! - [`aps`]: the APS dialect's accounts, credit and stored payment methods.
+//! - [`console`]: operator accounts, sessions and the operator console's reads.
 //! - [`error`]: storage failures, classified for the facades.
 //!
 //! [`connect`] picks the backend from the URL scheme, applies the durability
 //! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
 
 pub mod aps;
+pub mod console;
 pub mod error;
 mod group_commit;
 pub mod records;
@@ -30,6 +32,7 @@ pub use aps::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsStore, ApsWrite, CreditError,
     CreditState, MethodKind,
 };
+pub use console::{ConsoleStore, Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use records::*;
 pub use sql::{Backend, SqlStore};

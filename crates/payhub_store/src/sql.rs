@@ -29,6 +29,7 @@ use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
 
 mod aps;
+mod console;
 mod gateway;
 mod telco;
 

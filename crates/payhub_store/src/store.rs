@@ -8,6 +8,7 @@ use payhub_core::{
 };
 
 use crate::aps::ApsStore;
+use crate::console::ConsoleStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
     Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
@@ -19,8 +20,9 @@ use crate::records::{
 /// The ledger's storage. Every method that changes a payment or refund also
 /// writes its [`LedgerEvent`] to the outbox in the same transaction.
 /// The APS dialect's tables are in [`ApsStore`].
+/// The operator console's are in [`ConsoleStore`].
 #[async_trait]
-pub trait Store: ApsStore + Send + Sync + 'static {
+pub trait Store: ApsStore + ConsoleStore + Send + Sync + 'static {
     /// Which backend this is, for logs and the readiness probe.
     fn backend_name(&self) -> &'static str;
 

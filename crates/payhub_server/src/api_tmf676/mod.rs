@@ -21,6 +21,8 @@ use axum::Router;
 use payhub_core::{Payment, Refund};
 
 use crate::state::AppState;
+/// TMF676's `POST /refund`, which the operator console's refund goes through.
+pub use refund::create_refund;
 pub use wire::BASE_PATH;
 
 /// The largest request body accepted.

@@ -7,6 +7,7 @@ mod helpers;
 mod aps;
 mod auth;
 mod cli;
+mod console;
 mod filtering;
 mod group_commit;
 mod hub;

@@ -448,3 +448,76 @@ both_backends! {
             "today: 2 payments, 1 success, per gateway type and per merchant: {html}");
     }
 }
+
+/// `payhub operator create | list`, run as a user would run them.
+#[test]
+fn operator_create_prints_the_password_once_and_list_never_does() {
+    let payhub = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_payhub"))
+            .args(args)
+            .output()
+            .expect("payhub runs")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let merchant = payhub(&[
+        "merchant",
+        "create",
+        "Shop",
+        "--json",
+        "--data-dir",
+        data_dir,
+    ]);
+    let merchant: Value = serde_json::from_slice(&merchant.stdout).unwrap();
+    let merchant = merchant["merchantId"].as_str().unwrap();
+
+    let output = payhub(&[
+        "operator",
+        "create",
+        "staff",
+        "--merchant",
+        merchant,
+        "--json",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let password = created["password"].as_str().unwrap();
+    assert_eq!(created["merchant"], merchant);
+    assert_eq!(password.len(), 20);
+
+    let again = payhub(&["operator", "create", "staff", "--data-dir", data_dir]);
+    assert!(!again.status.success(), "names are unique");
+    let unknown = payhub(&[
+        "operator",
+        "create",
+        "x",
+        "--merchant",
+        "mer_0000000000000000",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no merchant"));
+
+    let listed = payhub(&["operator", "list", "--json", "--data-dir", data_dir]);
+    let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed[0]["name"], "staff");
+    assert!(
+        !text.contains(password),
+        "the password is never shown again"
+    );
+    let database = std::fs::read(dir.path().join("payhub.sqlite3")).unwrap();
+    assert!(
+        !database
+            .windows(password.len())
+            .any(|w| w == password.as_bytes()),
+        "stored hashed only"
+    );
+}

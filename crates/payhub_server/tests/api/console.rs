@@ -521,3 +521,77 @@ fn operator_create_prints_the_password_once_and_list_never_does() {
         "stored hashed only"
     );
 }
+
+/// Creates a retail sale (seed 003) at `gateway`; returns its TMF676 payment id.
+async fn retail_sale(app: &TestApp, gateway: &str, rrn: &str) -> String {
+    let timestamp = Utc::now().timestamp_millis();
+    let body = json!({
+        "type": gateway, "rrn": rrn, "storeCode": "WP001", "tillId": "01",
+        "salesman": "WP9999", "cashier": "WP9999", "txDateTime": "2021-06-11T16:18:30+0800",
+        "amt": 1000, "ccy": "HKD", "lang": "en",
+        "apiKey": app.merchant.retail_api_key, "timestamp": timestamp,
+        "sign": payhub_server::api_retail::signature::sha1_sign(&app.merchant.retail_secret, &timestamp.to_string()),
+    });
+    let answer: Value = app
+        .client
+        .post(app.url("/tt-pms-ws/rest/online/sales"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["errorCode"], "0", "{answer}");
+    let (_, _, items) = app.list("payment", &format!("correlatorId={rrn}")).await;
+    items[0]["id"].as_str().unwrap().to_owned()
+}
+
+both_backends! {
+    async fn a_gateway_payment_is_found_by_its_rrn_and_refunded_through_its_gateway(app: TestApp) {
+        let pid = retail_sale(&app, "WXPAY", "rrn-console-1").await;
+        let console = Console::operator(&app, "retail-ops", None).await;
+        assert_eq!(console.search("reference=rrn-console-1").await, [pid.as_str()]);
+        let page = console.page(&format!("/console/payments/{pid}")).await;
+        assert!(page.contains("Routed to gateway WXPAY"), "{page}");
+
+        let settled = app
+            .client
+            .post(app.url(&format!("/sandbox/v1/payments/{pid}/outcome")))
+            .bearer_auth(&app.merchant.api_key)
+            .json(&json!({"outcome": "success"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(settled.status().is_success());
+        for _ in 0..100 {
+            let (_, _, items) = app.list("payment", &format!("id={pid}")).await;
+            if items[0]["status"] != "pendingAuthorization" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+
+        let response = console.refund(&pid, "4").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let mut page = String::new();
+        for _ in 0..100 {
+            page = console.page(&format!("/console/payments/{pid}")).await;
+            if page.contains("sent to gateway WXPAY") && refund_done(&page) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(page.contains("sent to gateway WXPAY"), "the refund went back through the gateway: {page}");
+        assert!(refund_done(&page), "the gateway's answer settled the refund: {page}");
+
+        let charts = console.page("/console/charts").await;
+        assert!(charts.contains("<h3>WXPAY</h3>"), "{charts}");
+    }
+}
+
+/// Whether a payment page's timeline has a refund's change to `done`.
+fn refund_done(page: &str) -> bool {
+    page.split("<span class=\"what\">")
+        .any(|line| line.starts_with("Refund ") && line.contains("state changed to done</span>"))
+}

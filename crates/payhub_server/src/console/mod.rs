@@ -74,7 +74,13 @@ pub fn router() -> Router<AppState> {
             post(actions::resend_delivery),
         )
         .route("/console/charts", get(charts::show_charts))
+        .route("/console/{*rest}", get(not_found))
         .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// Any other console address: an HTML 404, not the API's JSON one.
+async fn not_found() -> error::ConsoleError {
+    error::ConsoleError::NotFound("no such console page".into())
 }
 
 async fn with_security_headers(response: Response) -> Response {

@@ -204,6 +204,10 @@ both_backends! {
         assert_eq!(headers["referrer-policy"], "no-referrer");
         let html = response.text().await.unwrap();
         assert!(!html.contains("<script"), "no script in the console");
+        let missing = console.get("/console/no/such/page").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert!(missing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(missing.headers()["cache-control"], "no-store");
 
         let csrf = console.csrf().await;
         let response = console.post("/console/logout", &[("csrf", &csrf)]).await;

@@ -295,6 +295,10 @@ both_backends! {
             .await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert!(refunds_of_as(&app, &other, foreign).await.is_empty());
+        let charts = scoped.page("/console/charts").await;
+        assert!(charts.contains("<h3>LEDGER</h3>") && !charts.contains(&other.merchant_id),
+            "the charts count only the operator's merchant: {charts}");
+        assert_eq!(charts.matches("<td>1</td><td>1</td><td>100 %</td>").count(), 2, "{charts}");
 
         let everyone = Console::operator(&app, "head-office", None).await;
         let mut both = everyone.search("account=shared-account").await;
@@ -598,4 +602,27 @@ both_backends! {
 fn refund_done(page: &str) -> bool {
     page.split("<span class=\"what\">")
         .any(|line| line.starts_with("Refund ") && line.contains("state changed to done</span>"))
+}
+
+both_backends! {
+    async fn expired_sessions_let_nobody_in(app: TestApp) {
+        use payhub_store::OperatorSession;
+        let created = create_operator(app.store.as_ref(), "late", None, Utc::now()).await.unwrap();
+        let now = Utc::now();
+        for (token, expires_at) in [("expired", now - chrono::Duration::seconds(1)), ("valid", now + chrono::Duration::hours(1))] {
+            let session = OperatorSession {
+                token_hash: payhub_server::console::session::hash_token(token),
+                operator_id: created.operator.id.clone(),
+                csrf_token: "csrf".into(),
+                expires_at,
+                created_at: now,
+            };
+            app.store.insert_operator_session(&session).await.unwrap();
+        }
+        let mut console = Console::new(&app);
+        console.session = Some("payhub_console=expired".into());
+        assert_eq!(console.get("/console/payments").await.status(), StatusCode::SEE_OTHER);
+        console.session = Some("payhub_console=valid".into());
+        assert_eq!(console.get("/console/payments").await.status(), StatusCode::OK);
+    }
 }

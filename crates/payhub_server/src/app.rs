@@ -201,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(gateways::http::router())
         .merge(deliveries::router())
+        .merge(crate::console::router())
         .merge(match state.settings.mode {
             Mode::Sandbox => sandbox::router(),
             Mode::Production => Router::new(),

@@ -2,6 +2,7 @@
 //! gateways | deliveries list | resend | aps account-create | credit | show`.
 //!
 //! These spellings are a contract that scripts rely on; see README.md.
+//! `payhub operator create | list` lives in [`crate::console::operators`].
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,9 @@ pub enum Command {
     /// Administer APS accounts: credit and stored payment methods.
     #[command(subcommand)]
     Aps(ApsCommand),
+    /// Administer operator accounts of the web console (docs/CONSOLE.md).
+    #[command(subcommand)]
+    Operator(crate::console::operators::OperatorCommand),
 }
 
 /// Telco payment service administration (operators).
@@ -243,6 +247,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Serve(input) => serve(settings(config, *input)?).await,
+        Command::Operator(command) => {
+            crate::console::operators::run(command, |input| settings(config, input)).await
+        }
         Command::Migrate(input) => {
             let settings = settings(config, input)?;
             let (store, applied) =

@@ -79,13 +79,27 @@ async fn resend(
 ) -> Result<Json<Value>, TmfError> {
     let not_found = || TmfError::NotFound(format!("no delivery {id}"));
     let delivery_id: i64 = id.parse().map_err(|_| not_found())?;
-    if !state
-        .store
-        .resend_delivery(Some(&merchant.id), delivery_id, Utc::now())
-        .await?
-    {
+    if !resend_delivery(&state, Some(&merchant.id), delivery_id).await? {
         return Err(not_found());
     }
-    state.notify_outbox();
     Ok(Json(json!({"id": id, "state": "pending"})))
+}
+
+/// Sends a delivery again and wakes the workers: what `POST
+/// /v1/deliveries/{id}/resend` and the operator console both do. `merchant`
+/// confines it to that merchant's deliveries; `false` when there is no such
+/// delivery (of that merchant).
+pub async fn resend_delivery(
+    state: &AppState,
+    merchant: Option<&payhub_core::MerchantId>,
+    delivery_id: i64,
+) -> Result<bool, payhub_store::StoreError> {
+    let resent = state
+        .store
+        .resend_delivery(merchant, delivery_id, Utc::now())
+        .await?;
+    if resent {
+        state.notify_outbox();
+    }
+    Ok(resent)
 }

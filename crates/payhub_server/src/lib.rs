@@ -15,6 +15,7 @@
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
 //! - [`demo`]: the demo merchant of a fresh start.
+//! - [`console`]: the operator console, a web UI under `/console`.
 
 pub mod api_aps;
 pub mod api_retail;
@@ -26,6 +27,7 @@ pub mod callback_policy;
 pub mod card;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod deliveries;
 pub mod demo;
 pub mod edge;

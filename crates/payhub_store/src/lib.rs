@@ -6,12 +6,14 @@
 //! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
 //! - [`aps`]: the APS dialect's accounts, credit and stored payment methods.
 //! - [`simulator`]: the simulated gateways' own books (sandbox mode).
+//! - [`console`]: operator accounts, sessions and the operator console's reads.
 //! - [`error`]: storage failures, classified for the facades.
 //!
 //! [`connect`] picks the backend from the URL scheme, applies the durability
 //! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
 
 pub mod aps;
+pub mod console;
 pub mod error;
 mod group_commit;
 pub mod records;
@@ -33,6 +35,7 @@ pub use aps::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
     ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
 };
+pub use console::{ConsoleStore, Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use records::*;
 pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};

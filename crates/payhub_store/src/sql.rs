@@ -31,6 +31,7 @@ use payhub_core::{RefundRejection, RefundState};
 
 mod aps;
 mod carrier;
+mod console;
 mod gateway;
 mod simulator;
 mod telco;

@@ -8,6 +8,7 @@ use payhub_core::{
 };
 
 use crate::aps::ApsStore;
+use crate::console::ConsoleStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
@@ -21,9 +22,9 @@ use crate::simulator::SimulatorStore;
 /// The ledger's storage. Every method that changes a payment or refund also
 /// writes its [`LedgerEvent`] to the outbox in the same transaction.
 /// The APS dialect's tables are in [`ApsStore`], the simulated gateways'
-/// books in [`SimulatorStore`].
+/// books in [`SimulatorStore`], the operator console's in [`ConsoleStore`].
 #[async_trait]
-pub trait Store: ApsStore + SimulatorStore + Send + Sync + 'static {
+pub trait Store: ApsStore + SimulatorStore + ConsoleStore + Send + Sync + 'static {
     /// Which backend this is, for logs and the readiness probe.
     fn backend_name(&self) -> &'static str;
 

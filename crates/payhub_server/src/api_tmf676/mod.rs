@@ -23,6 +23,8 @@ use payhub_core::{Payment, Refund};
 
 use crate::edge;
 use crate::state::AppState;
+/// TMF676's `POST /refund`, which the operator console's refund goes through.
+pub use refund::create_refund;
 pub use wire::BASE_PATH;
 
 /// The largest request body accepted.

@@ -8,6 +8,7 @@ mod aps;
 mod auth;
 mod cli;
 mod connections;
+mod console;
 mod edge_rejections;
 mod filtering;
 mod group_commit;

@@ -16,6 +16,7 @@
 //!   retail API call that creates a sale.
 //! - [`wallet`], [`card`]: the customer journeys.
 //! - [`consent`]: a telco subscriber on the consent page (seed 004).
+//! - [`console`]: an operator in the operator console.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The API tests' harness (`TestApp`); this binary uses only part of it.
@@ -25,6 +26,7 @@ mod helpers;
 
 mod card;
 mod consent;
+mod console;
 mod driver;
 mod shop;
 mod wallet;

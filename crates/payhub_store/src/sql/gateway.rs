@@ -25,7 +25,8 @@ const GATEWAY_PAYMENT_COLUMNS: &str =
      card_first6, card_last4, created_at, fail_url";
 const GATEWAY_REFUND_COLUMNS: &str =
     "refund_id, payment_id, merchant_id, gateway, gw_ref, state, next_check_at, checks";
-const DELIVERY_COLUMNS: &str = "id, event_id, merchant_id, kind, callback, state, attempts, \
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, event_id, merchant_id, kind, callback, state, attempts, \
      next_attempt_at, last_status, last_error, last_response, created_at";
 
 fn optional_time(value: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -90,7 +91,7 @@ fn gateway_refund_from_row(row: &AnyRow) -> Result<GatewayRefund, StoreError> {
     })
 }
 
-fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreError> {
+pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreError> {
     Ok(DeliveryRecord {
         id: row.try_get("id")?,
         event_id: payhub_core::EventId::from_i64(row.try_get("event_id")?)

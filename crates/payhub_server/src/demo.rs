@@ -18,13 +18,13 @@ use crate::merchants::{demo_merchant_credentials, hash_api_key};
 use crate::secrets::MasterKey;
 use secrecy::ExposeSecret;
 
-/// The demo merchant's credentials as saved and printed.
+/// The demo merchant's credentials as read back and printed.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoCredentials {
     pub merchant_id: String,
     pub api_key: String,
-    /// Derived secrets, filled in when printed (never written to the file).
+    /// Derived secrets (written to the file beside the key, recomputed when read).
     #[serde(skip)]
     pub derived: Option<DerivedCredentials>,
 }
@@ -56,6 +56,9 @@ pub async fn ensure_demo_merchant(
 ) -> anyhow::Result<Option<DemoCredentials>> {
     let path = credentials_path(data_dir);
     if let Some(saved) = saved_credentials(store, &path, master_key).await? {
+        // Rewritten each start, so a file from before it held the retail
+        // credentials gains them.
+        write_credentials(&path, &saved)?;
         return Ok(Some(saved));
     }
     let demo = demo_merchant_credentials(master_key);
@@ -73,14 +76,39 @@ pub async fn ensure_demo_merchant(
         }
     }
     let view = demo.view(master_key);
-    let mut saved = DemoCredentials {
+    let saved = DemoCredentials {
         merchant_id: view.merchant_id,
         api_key: view.api_key,
-        derived: None,
+        derived: Some(derived(&demo.merchant, master_key)),
     };
-    write_private(&path, &serde_json::to_string_pretty(&saved)?)?;
-    saved.derived = Some(derived(&demo.merchant, master_key));
+    write_credentials(&path, &saved)?;
     Ok(Some(saved))
+}
+
+/// `demo-merchant.json`: every credential a trial needs, readable by the
+/// owner only (the file holds the API key already; the others derive from
+/// the master key beside it).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialsFile<'a> {
+    merchant_id: &'a str,
+    api_key: &'a str,
+    retail_api_key: Option<&'a str>,
+    retail_secret: Option<&'a str>,
+    webhook_secret: Option<&'a str>,
+}
+
+fn write_credentials(path: &Path, saved: &DemoCredentials) -> anyhow::Result<()> {
+    let derived = saved.derived.as_ref();
+    let file = CredentialsFile {
+        merchant_id: &saved.merchant_id,
+        api_key: &saved.api_key,
+        retail_api_key: derived.map(|d| d.retail_api_key.as_str()),
+        retail_secret: derived.map(|d| d.retail_secret.as_str()),
+        webhook_secret: derived.map(|d| d.webhook_secret.as_str()),
+    };
+    write_private(path, &serde_json::to_string_pretty(&file)?)?;
+    Ok(())
 }
 
 /// The credentials in `DATA_DIR/demo-merchant.json` when their merchant

@@ -164,3 +164,38 @@ async fn nodes_start_together_on_an_empty_database(backend: Backend) {
     );
 }
 on_both_backends!(one_demo_merchant, super::nodes_share_one_demo_merchant);
+
+/// `demo-merchant.json` holds every credential a trial needs, the retail
+/// ones included, readable by its owner only; a start reads them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_credentials_file_holds_the_retail_credentials() {
+    use payhub_server::demo::ensure_demo_merchant;
+    use payhub_server::secrets::MasterKey;
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::create(Backend::Sqlite).await;
+    let store = payhub_store::connect(db.url(), 2).await.expect("store");
+    let key = MasterKey::from_base64(crate::helpers::TEST_MASTER_KEY).expect("key");
+    let dir = tempfile::tempdir().expect("dir");
+    let printed = ensure_demo_merchant(store.as_ref(), dir.path(), &key)
+        .await
+        .expect("demo")
+        .expect("demo credentials");
+    let path = dir.path().join("demo-merchant.json");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("file")).expect("json");
+    let derived = printed.derived.expect("derived credentials");
+    assert_eq!(file["apiKey"], printed.api_key.as_str());
+    assert_eq!(file["retailApiKey"], derived.retail_api_key.as_str());
+    assert_eq!(file["retailSecret"], derived.retail_secret.as_str());
+    assert_eq!(file["webhookSecret"], derived.webhook_secret.as_str());
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    let again = ensure_demo_merchant(store.as_ref(), dir.path(), &key)
+        .await
+        .expect("demo")
+        .expect("read back");
+    assert_eq!(again.api_key, printed.api_key);
+}

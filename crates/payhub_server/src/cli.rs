@@ -350,13 +350,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(id) => Some(find_merchant(store.as_ref(), &id).await?.id),
                 None => None,
             };
+            let filter = payhub_store::DeliveryFilter {
+                merchant,
+                limit: limit.clamp(1, 1000),
+                ..Default::default()
+            };
             let mut rendered = Vec::new();
-            for delivery in store
-                .list_deliveries(merchant.as_ref(), limit.clamp(1, 1000))
-                .await?
-            {
-                let attempts = store.list_delivery_attempts(delivery.id).await?;
-                rendered.push(crate::deliveries::render(&delivery, &attempts));
+            for delivery in store.list_deliveries(&filter).await? {
+                rendered.push(
+                    crate::deliveries::describe(
+                        store.as_ref(),
+                        &settings.public_base_url,
+                        &delivery,
+                    )
+                    .await?,
+                );
             }
             println!("{}", serde_json::to_string_pretty(&rendered)?);
             Ok(())

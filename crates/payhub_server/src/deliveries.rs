@@ -1,14 +1,23 @@
 //! `/v1/deliveries`: a merchant's webhook and hub deliveries, every attempt
-//! made, and sending one again. Authenticated like TMF676 (the merchant's API
-//! key); a merchant sees only its own. Operators have the same through
-//! `payhub deliveries list | resend`.
+//! made, the body sent, and sending one again. Authenticated like TMF676 (the
+//! merchant's API key); a merchant sees only its own. Operators have the same
+//! through `payhub deliveries list | resend`.
+//!
+//! The list filters by payment (`paymentId`: its own events and its
+//! refunds'), `state` and creation time (`from`, `to`, RFC 3339), newest
+//! first, `limit` (1–500, default 50) at a time; when a page is full its
+//! `X-Next-Cursor` header is the `cursor` of the next page.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
-use payhub_store::{DeliveryAttempt, DeliveryRecord};
+use chrono::{DateTime, Utc};
+use payhub_store::{
+    DeliveryAttempt, DeliveryFilter, DeliveryKind, DeliveryRecord, Store, StoreError,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,8 +35,80 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ListQuery {
     limit: Option<i64>,
+    cursor: Option<String>,
+    payment_id: Option<String>,
+    state: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl ListQuery {
+    /// The store filter this query asks for, or what is wrong with it.
+    fn filter(self, merchant: &payhub_core::MerchantId) -> Result<DeliveryFilter, TmfError> {
+        let invalid = |name: &str, why: &str| TmfError::InvalidQuery(format!("'{name}' {why}"));
+        let id = |name: &str, text: Option<String>| {
+            text.map(|t| t.parse::<i64>().map_err(|_| invalid(name, "must be an id")))
+                .transpose()
+        };
+        let time = |name: &str, text: Option<String>| {
+            text.map(|t| {
+                DateTime::parse_from_rfc3339(&t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| invalid(name, "must be an RFC 3339 date-time"))
+            })
+            .transpose()
+        };
+        if let Some(state) = &self.state {
+            if !matches!(state.as_str(), "pending" | "delivered" | "dead") {
+                return Err(invalid("state", "must be pending, delivered or dead"));
+            }
+        }
+        Ok(DeliveryFilter {
+            merchant: Some(merchant.clone()),
+            payment_id: id("paymentId", self.payment_id)?,
+            state: self.state,
+            created_from: time("from", self.from)?,
+            created_before: time("to", self.to)?,
+            before_id: id("cursor", self.cursor)?,
+            limit: self.limit.unwrap_or(50).clamp(1, 500),
+        })
+    }
+}
+
+/// A delivery with its attempts and the body sent, as JSON.
+pub async fn describe(
+    store: &dyn Store,
+    base_url: &str,
+    delivery: &DeliveryRecord,
+) -> Result<Value, StoreError> {
+    let attempts = store.list_delivery_attempts(delivery.id).await?;
+    let body = body_sent(store, base_url, delivery).await?;
+    let mut rendered = render(delivery, &attempts);
+    rendered["body"] = body.map_or(Value::Null, Value::String);
+    Ok(rendered)
+}
+
+/// The bytes a delivery sends: kept with it for merchant webhooks, rendered
+/// from its event for a TMF hub notification (as each attempt renders it).
+async fn body_sent(
+    store: &dyn Store,
+    base_url: &str,
+    delivery: &DeliveryRecord,
+) -> Result<Option<String>, StoreError> {
+    if delivery.body.is_some() || delivery.kind != DeliveryKind::TmfHub {
+        return Ok(delivery.body.clone());
+    }
+    let Some(event) = store.find_event(delivery.event_id).await? else {
+        return Ok(None);
+    };
+    Ok(
+        crate::api_tmf676::hub::event_envelope(store, base_url, &event)
+            .await?
+            .map(|envelope| envelope.to_string()),
+    )
 }
 
 /// A delivery and its attempts as JSON.
@@ -57,19 +138,24 @@ async fn list(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, TmfError> {
+) -> Result<Response, TmfError> {
     let Query(query) = query.map_err(|e| TmfError::InvalidQuery(e.body_text()))?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let deliveries = state
-        .store
-        .list_deliveries(Some(&merchant.id), limit)
-        .await?;
+    let filter = query.filter(&merchant.id)?;
+    let deliveries = state.store.list_deliveries(&filter).await?;
+    let base = &state.settings.public_base_url;
     let mut rendered = Vec::with_capacity(deliveries.len());
     for delivery in &deliveries {
-        let attempts = state.store.list_delivery_attempts(delivery.id).await?;
-        rendered.push(render(delivery, &attempts));
+        rendered.push(describe(state.store.as_ref(), base, delivery).await?);
     }
-    Ok(Json(Value::Array(rendered)))
+    let full = i64::try_from(deliveries.len()).unwrap_or(i64::MAX) == filter.limit;
+    let mut response = Json(Value::Array(rendered)).into_response();
+    if let (true, Some(last)) = (full, deliveries.last()) {
+        response.headers_mut().insert(
+            HeaderName::from_static("x-next-cursor"),
+            HeaderValue::from(last.id),
+        );
+    }
+    Ok(response)
 }
 
 async fn resend(

@@ -159,6 +159,27 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     pub last_response: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The exact bytes sent, for kinds whose body is fixed at fan-out (a TMF
+    /// hub notification's is rendered from its event at each attempt).
+    pub body: Option<String>,
+}
+
+/// Which deliveries a list shows, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeliveryFilter {
+    /// One merchant's (every merchant's when `None`: operators).
+    pub merchant: Option<MerchantId>,
+    /// About this payment: its own events and its refunds'.
+    pub payment_id: Option<i64>,
+    /// `pending`, `delivered` or `dead`.
+    pub state: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// The page starts below this delivery id (the cursor of the last page).
+    pub before_id: Option<i64>,
+    pub limit: i64,
 }
 
 /// One attempt of a delivery.

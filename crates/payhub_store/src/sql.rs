@@ -21,10 +21,10 @@ use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::group_commit::{Committer, Job};
 use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
-    Delivery, DeliveryAttempt, DeliveryKind, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
-    GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
-    IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse, Subscription,
-    TelcoProduct, TelcoTransaction, TelcoUpdate,
+    Delivery, DeliveryAttempt, DeliveryFilter, DeliveryKind, DeliveryOutcome, DeliveryRecord,
+    ExternalRef, FanOut, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate,
+    IdempotencyBegin, IdempotentResponse, ListFilter, Listed, Merchant, Page, SavedResponse,
+    Subscription, TelcoProduct, TelcoTransaction, TelcoUpdate,
 };
 use crate::store::Store;
 use payhub_core::{RefundRejection, RefundState};
@@ -879,10 +879,9 @@ impl Store for SqlStore {
 
     async fn list_deliveries(
         &self,
-        merchant: Option<&MerchantId>,
-        limit: i64,
+        filter: &DeliveryFilter,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.read_deliveries(merchant, limit).await
+        self.read_deliveries(filter).await
     }
 
     async fn list_delivery_attempts(

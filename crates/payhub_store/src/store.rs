@@ -12,8 +12,8 @@ use crate::console::ConsoleStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{BillRefund, CarrierAnswer, CarrierOp, SandboxSms};
 use crate::records::{
-    Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryRecord, ExternalRef, FanOut,
-    GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
+    Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord, ExternalRef,
+    FanOut, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotencyBegin,
     IdempotentResponse, ListFilter, Listed, Merchant, Page, Subscription, TelcoProduct,
     TelcoTransaction, TelcoUpdate,
 };
@@ -239,11 +239,10 @@ pub trait Store: ApsStore + SimulatorStore + ConsoleStore + Send + Sync + 'stati
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// A merchant's deliveries (every merchant's when `None`), newest first.
+    /// The deliveries `filter` selects, newest first.
     async fn list_deliveries(
         &self,
-        merchant: Option<&MerchantId>,
-        limit: i64,
+        filter: &DeliveryFilter,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
     async fn list_delivery_attempts(
         &self,

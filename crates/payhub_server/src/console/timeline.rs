@@ -441,6 +441,7 @@ mod tests {
             last_error: None,
             last_response: None,
             created_at: at(1),
+            body: None,
         };
         let attempts = vec![
             DeliveryAttempt {

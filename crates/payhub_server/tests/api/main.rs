@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod connections;
 mod console;
+mod deliveries;
 mod edge_rejections;
 mod filtering;
 mod group_commit;

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
-    CardRecord, DeliveryAttempt, DeliveryRecord, ExternalRef, GatewayApplied, GatewayPayment,
-    GatewayRefund, GatewayUpdate, IdempotentResponse, Merchant,
+    CardRecord, DeliveryAttempt, DeliveryFilter, DeliveryRecord, ExternalRef, GatewayApplied,
+    GatewayPayment, GatewayRefund, GatewayUpdate, IdempotentResponse, Merchant,
 };
 
 const GATEWAY_PAYMENT_COLUMNS: &str =
@@ -27,7 +27,7 @@ const GATEWAY_REFUND_COLUMNS: &str =
     "refund_id, payment_id, merchant_id, gateway, gw_ref, state, next_check_at, checks";
 pub(super) const DELIVERY_COLUMNS: &str =
     "id, event_id, merchant_id, kind, callback, state, attempts, \
-     next_attempt_at, last_status, last_error, last_response, created_at";
+     next_attempt_at, last_status, last_error, last_response, created_at, body";
 
 fn optional_time(value: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     value.map(from_micros).transpose()
@@ -106,6 +106,7 @@ pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreErr
         last_error: row.try_get("last_error")?,
         last_response: row.try_get("last_response")?,
         created_at: from_micros(row.try_get("created_at")?)?,
+        body: row.try_get("body")?,
     })
 }
 
@@ -574,28 +575,67 @@ impl SqlStore {
 
     pub(super) async fn read_deliveries(
         &self,
-        merchant: Option<&MerchantId>,
-        limit: i64,
+        filter: &DeliveryFilter,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let rows = match merchant {
-            Some(merchant) => {
-                sqlx::query(&format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM hub_deliveries WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2"
-                ))
-                .bind(merchant.as_str().to_owned())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
+        enum Bind {
+            Int(i64),
+            Text(String),
+        }
+        let mut conditions: Vec<String> = Vec::new();
+        let mut binds = Vec::new();
+        // Adds a condition whose `?`s take `values`, in order.
+        let mut push = |template: &str, values: Vec<Bind>| {
+            let mut condition = String::new();
+            let mut parts = template.split('?');
+            condition.push_str(parts.next().unwrap_or_default());
+            for (part, value) in parts.zip(values) {
+                binds.push(value);
+                condition.push_str(&format!("${}{part}", binds.len()));
             }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM hub_deliveries ORDER BY id DESC LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
+            conditions.push(condition);
         };
+        if let Some(merchant) = &filter.merchant {
+            push(
+                "merchant_id = ?",
+                vec![Bind::Text(merchant.as_str().to_owned())],
+            );
+        }
+        if let Some(payment) = filter.payment_id {
+            push(
+                "event_id IN (SELECT id FROM outbox_events WHERE resource_id = ? \
+                 OR resource_id IN (SELECT id FROM refunds WHERE payment_id = ?))",
+                vec![Bind::Int(payment), Bind::Int(payment)],
+            );
+        }
+        if let Some(state) = &filter.state {
+            push("state = ?", vec![Bind::Text(state.clone())]);
+        }
+        if let Some(from) = filter.created_from {
+            push("created_at >= ?", vec![Bind::Int(micros(from))]);
+        }
+        if let Some(before) = filter.created_before {
+            push("created_at < ?", vec![Bind::Int(micros(before))]);
+        }
+        if let Some(before_id) = filter.before_id {
+            push("id < ?", vec![Bind::Int(before_id)]);
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM hub_deliveries {where_clause} ORDER BY id DESC LIMIT {}",
+            filter.limit.max(1)
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(delivery_from_row).collect()
     }
 

@@ -352,3 +352,44 @@ async fn a_wrong_expiry_is_refused_by_the_browser_and_the_typed_number_stays() {
     assert_eq!(payment["status"], json!("captured"), "{payment}");
     browser.close().await;
 }
+
+/// Issue 13: with JavaScript on, the card page names the brand as the number
+/// is typed: the script runs under the page's Content-Security-Policy (its
+/// hash is allowed) and nothing else is needed. With it off (every other
+/// test) the label stays hidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_script_the_card_page_names_the_brand_as_the_number_is_typed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 1_000,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start_with_scripts().await;
+    browser.goto(&sale.page_url).await.expect("open the page");
+    browser.wait_for("form #number").await;
+    assert_eq!(
+        browser.count("#brand[hidden]").await,
+        1,
+        "nothing typed yet"
+    );
+
+    browser.type_into("#number", "5555 5555").await;
+    assert_eq!(browser.count("#brand[hidden]").await, 0, "the script ran");
+    assert_eq!(browser.text_of("#brand").await, "Mastercard");
+
+    browser
+        .element("#number")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    browser.type_into("#number", "4242").await;
+    assert_eq!(browser.text_of("#brand").await, "Visa");
+    browser.close().await;
+}

@@ -287,6 +287,39 @@ pub fn parse_card_form(
     })
 }
 
+/// Like [`parse_card_form`], but checks every field and answers every
+/// problem at once, in form order (number, expiry, CVC), so the page can show
+/// each message next to its field in one round trip. The CVC length depends
+/// on the brand, so when the number is bad the CVC is checked against the
+/// brand its prefix suggests.
+pub fn check_card_form(
+    number: &str,
+    expiry: &str,
+    cvc: &str,
+    holder: &str,
+    today: NaiveDate,
+) -> Result<CardInput, Vec<CardError>> {
+    let parsed_number = CardNumber::parse(number);
+    let brand = match &parsed_number {
+        Ok(number) => number.brand(),
+        Err(_) => {
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            CardBrand::detect(&digits)
+        }
+    };
+    let parsed_expiry = Expiry::parse(expiry, today);
+    let parsed_cvc = Cvc::parse(cvc, brand);
+    match (parsed_number, parsed_expiry, parsed_cvc) {
+        (Ok(_), Ok(_), Ok(_)) => {
+            parse_card_form(number, expiry, cvc, holder, today).map_err(|e| vec![e])
+        }
+        (number, expiry, cvc) => Err([number.err(), expiry.err(), cvc.err()]
+            .into_iter()
+            .flatten()
+            .collect()),
+    }
+}
+
 /// A fresh opaque reference for a card payment attempt: `tok_` and 24 hex
 /// characters (96 random bits), so the card can be referred to in records
 /// and logs without any of its digits.
@@ -403,6 +436,23 @@ pub fn find_card_data_in_members(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_form_check_answers_every_bad_field_at_once() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap_or_else(|| unreachable!());
+        let all = check_card_form("4242 4242 4242 4241", "13/30", "12", "", today).err();
+        assert_eq!(
+            all,
+            Some(vec![CardError::Number, CardError::Expiry, CardError::Cvc])
+        );
+        let expiry_only = check_card_form("4242 4242 4242 4242", "01/20", "123", "", today).err();
+        assert_eq!(expiry_only, Some(vec![CardError::Expired]));
+        // An Amex prefix asks four CVC digits even when the number is bad.
+        let amex = check_card_form("3782 8224 6310 000", "12/30", "1234", "", today).err();
+        assert_eq!(amex, Some(vec![CardError::Number]));
+        let card = check_card_form("4242424242424242", "12/30", "123", " Chan ", today);
+        assert!(card.is_ok_and(|card| card.holder.as_deref() == Some("Chan")));
+    }
 
     #[test]
     fn card_data_is_found_with_its_path_and_never_echoed() {

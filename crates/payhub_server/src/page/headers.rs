@@ -4,7 +4,8 @@
 //! One layer, applied to those routers as a whole (see [`with_page_headers`]),
 //! so that a new page cannot forget them:
 //! - `Content-Security-Policy`: nothing may load but the page's own inline
-//!   stylesheet (allowed by its hash); no script, frame, font, image or
+//!   stylesheet and the card form's brand-detection script (each allowed by
+//!   its hash; no other script runs, inline handlers included); no frame, font, image or
 //!   connection; `frame-ancestors 'none'` so no other site can frame the card
 //!   form (click-jacking). `form-action` is left open on purpose: a card form
 //!   post ends, through payhub's own redirects, at the merchant's `returnUrl`,
@@ -28,14 +29,15 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::view::STYLESHEET;
+use super::view::{BRAND_SCRIPT, STYLESHEET};
 
 /// The page's Content-Security-Policy, with the stylesheet's hash.
 pub static CONTENT_SECURITY_POLICY_VALUE: LazyLock<String> = LazyLock::new(|| {
     let style_hash = STANDARD.encode(Sha256::digest(STYLESHEET.as_bytes()));
+    let script_hash = STANDARD.encode(Sha256::digest(BRAND_SCRIPT.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'sha256-{style_hash}'; base-uri 'none'; \
-         frame-ancestors 'none'"
+        "default-src 'none'; style-src 'sha256-{style_hash}'; \
+         script-src 'sha256-{script_hash}'; base-uri 'none'; frame-ancestors 'none'"
     )
 });
 
@@ -83,5 +85,39 @@ mod tests {
         assert!(CONTENT_SECURITY_POLICY_VALUE.contains(&format!("'sha256-{hash}'")));
         assert!(CONTENT_SECURITY_POLICY_VALUE.contains("frame-ancestors 'none'"));
         assert!(!CONTENT_SECURITY_POLICY_VALUE.contains("unsafe"));
+    }
+
+    /// The card form's only script is the one the policy allows by hash.
+    #[test]
+    fn the_policy_allows_exactly_the_card_forms_script() {
+        let view = crate::page::view::SaleView {
+            lang: crate::lang::Lang::En,
+            layout: crate::page::layout::Layout::Desktop,
+            gateway: crate::gateways::GatewayKind::Vmpay,
+            amount: payhub_core::Money::from_minor(
+                100,
+                payhub_core::Currency::parse("HKD").unwrap_or_else(|e| unreachable!("{e}")),
+            )
+            .unwrap_or_else(|e| unreachable!("{e}")),
+            credit_used: None,
+            saves_card: false,
+            seller: None,
+            subject: None,
+            rrn: "R",
+            card_last4: None,
+            finished_at: None,
+        };
+        let page = crate::page::view::card_page(&view, "/c", None).into_string();
+        assert_eq!(page.matches("<script").count(), 1, "{page}");
+        let script = page
+            .split_once("<script>")
+            .and_then(|(_, rest)| rest.split_once("</script>"))
+            .map(|(script, _)| script)
+            .unwrap_or_default();
+        let hash = STANDARD.encode(Sha256::digest(script.as_bytes()));
+        assert!(CONTENT_SECURITY_POLICY_VALUE.contains(&format!("script-src 'sha256-{hash}'")));
+        for handler in [" oninput=", " onclick=", " onsubmit=", " onload="] {
+            assert!(!page.contains(handler), "no inline event handler: {page}");
+        }
     }
 }

@@ -72,6 +72,13 @@ pub struct Texts {
     pub error_expiry: &'static str,
     pub error_expired: &'static str,
     pub error_cvc: &'static str,
+    /// The button under the card form that cancels the payment and goes
+    /// back to the merchant.
+    pub cancel: &'static str,
+    /// Receipt label of the card's last four digits.
+    pub card_ending: &'static str,
+    /// Receipt label of when the payment was made.
+    pub paid_at: &'static str,
     /// The 3-D Secure code was wrong.
     pub error_code: &'static str,
     /// Title of the page for an unknown or removed payment link.
@@ -146,6 +153,9 @@ static ZH_HK: Texts = Texts {
     error_expiry: "有效期無效，請以 MM/YY 格式輸入。",
     error_expired: "此卡已過期。",
     error_cvc: "安全碼無效。",
+    cancel: "取消並返回商戶",
+    card_ending: "卡號末四位",
+    paid_at: "付款時間",
     error_code: "驗證碼不正確，請再試一次。",
     not_found: "找不到付款連結",
     not_found_detail: "此付款連結無效或已失效，請返回商戶重試。",
@@ -191,6 +201,9 @@ static ZH_CN: Texts = Texts {
     error_expiry: "有效期无效，请按 MM/YY 格式输入。",
     error_expired: "此卡已过期。",
     error_cvc: "安全码无效。",
+    cancel: "取消并返回商户",
+    card_ending: "卡号末四位",
+    paid_at: "支付时间",
     error_code: "验证码不正确，请重试。",
     not_found: "找不到支付链接",
     not_found_detail: "此支付链接无效或已失效，请返回商户重试。",
@@ -236,6 +249,9 @@ static EN: Texts = Texts {
     error_expiry: "This expiry date is not valid. Please enter it as MM/YY.",
     error_expired: "This card has expired.",
     error_cvc: "This security code is not valid.",
+    cancel: "Cancel and return to the merchant",
+    card_ending: "Card",
+    paid_at: "Paid at",
     error_code: "That code is not correct. Please try again.",
     not_found: "Payment link not found",
     not_found_detail: "This payment link is not valid or is no longer available. Please return to the merchant and try again.",

@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::layout::{from_user_agent, Layout};
-use super::view::{self, PageOutcome, SaleView};
+use super::view::{self, CardFormView, PageOutcome, SaleView};
 use crate::api_retail::view::{return_parameters, sale_status, RetailAttributes};
-use crate::card::parse_card_form;
+use crate::card::check_card_form;
 use crate::config::Mode;
 use crate::gateways::flow::{self, CARD_ACTION};
 use crate::gateways::{simulated::CHALLENGE_CODE, GatewayKind};
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/pay/{id}/{token}", get(show))
         .route("/pay/{id}/{token}/card", post(submit_card))
         .route("/pay/{id}/{token}/challenge", post(submit_challenge))
+        .route("/pay/{id}/{token}/cancel", post(cancel))
         .route("/pay/{id}/{token}/result", get(result))
 }
 
@@ -129,6 +130,12 @@ fn sale_view<'a>(
         seller: seller.as_deref(),
         subject: subject.as_deref(),
         rrn: loaded.payment.correlator_id.as_deref().unwrap_or_default(),
+        card_last4: loaded.gateway.card.as_ref().map(|card| card.last4.as_str()),
+        finished_at: loaded
+            .gateway
+            .state
+            .is_final()
+            .then_some(loaded.payment.status_date),
     })
 }
 
@@ -221,10 +228,10 @@ async fn show(
     };
     let markup = match (loaded.gateway.state, loaded.gateway.action.as_deref()) {
         (GatewayState::AwaitingCustomer, Some(CARD_ACTION)) => {
-            view::card_page(&sale, &format!("{}/card", loaded.base), None)
+            card_form(&loaded, &sale, &[], &CardForm::default())
         }
         (GatewayState::AwaitingCustomer, Some(qr)) => {
-            let seconds_left = (loaded.gateway.expires_at - Utc::now()).num_seconds();
+            let seconds_left = seconds_left(&loaded);
             let hint = sandbox_hint(&state, format!(
                 "POST /sandbox/v1/payments/{}/outcome {{\"outcome\":\"success\"}} settles this payment as a scan would.",
                 loaded.payment.id
@@ -248,8 +255,36 @@ async fn show(
     Html(markup.into_string()).into_response()
 }
 
+/// The card form for `loaded`, with the problems of a refused submission and
+/// what of it may be shown again (expiry and holder, never number or CVC).
+fn card_form(
+    loaded: &Loaded,
+    sale: &SaleView,
+    errors: &[crate::card::CardError],
+    typed: &CardForm,
+) -> maud::Markup {
+    let action = format!("{}/card", loaded.base);
+    let cancel = format!("{}/cancel", loaded.base);
+    view::card_form_page(
+        sale,
+        &CardFormView {
+            action: &action,
+            errors,
+            expiry: &typed.expiry,
+            holder: &typed.holder,
+            seconds_left: Some(seconds_left(loaded)),
+            cancel_action: Some(&cancel),
+        },
+    )
+}
+
+/// Seconds until the payment expires (`PAYHUB_PAYMENT_EXPIRY_S` after it started).
+fn seconds_left(loaded: &Loaded) -> i64 {
+    (loaded.gateway.expires_at - Utc::now()).num_seconds()
+}
+
 /// The card form's fields. No `Debug`: a card number must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CardForm {
     #[serde(default)]
     number: String,
@@ -270,7 +305,7 @@ async fn submit_card(
     let Some(loaded) = load(&state, &id, &token).await else {
         return not_found();
     };
-    let card = match parse_card_form(
+    let card = match check_card_form(
         &form.number,
         &form.expiry,
         &form.cvc,
@@ -278,13 +313,13 @@ async fn submit_card(
         Utc::now().date_naive(),
     ) {
         Ok(card) => card,
-        Err(error) => {
+        Err(errors) => {
             let layout = from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
             let (seller, subject) = describe(&loaded.payment);
             let Some(sale) = sale_view(&loaded, layout, &seller, &subject) else {
                 return not_found();
             };
-            let page = view::card_page(&sale, &format!("{}/card", loaded.base), Some(&error));
+            let page = card_form(&loaded, &sale, &errors, &form);
             return (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response();
         }
     };
@@ -310,6 +345,25 @@ async fn submit_challenge(
     };
     if let Err(error) = flow::answer_challenge(&state, &loaded.gateway, &form.code).await {
         tracing::info!(payment.id = %loaded.payment.id, %error, "challenge answered for a payment not waiting for one");
+    }
+    Redirect::to(&loaded.base).into_response()
+}
+
+/// The customer gives up on the payment: payhub cancels it at its gateway
+/// and sends the customer where a finished payment goes (the merchant's
+/// failure URL or `returnUrl`, with the canceled result in the query, or
+/// payhub's result page). A payment that has already ended, or a gateway
+/// that does not answer, leaves the payment as it is; the customer is then
+/// sent to the page, which shows its real state.
+async fn cancel(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    if let Err(error) = flow::cancel(&state, &loaded.gateway).await {
+        tracing::info!(payment.id = %loaded.payment.id, %error, "customer cancel not applied");
     }
     Redirect::to(&loaded.base).into_response()
 }

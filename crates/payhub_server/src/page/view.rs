@@ -1,14 +1,16 @@
 //! Renders each state of the hosted payment page as a complete HTML document.
 //!
-//! The pages carry no script and load nothing from elsewhere: the stylesheet
+//! The pages need no script and load nothing from elsewhere: the stylesheet
 //! is inline and QR codes are inline SVG, so the page works in wallet in-app
-//! browsers and under a strict Content-Security-Policy. Pages that wait for
+//! browsers and under a strict Content-Security-Policy. The card form's one
+//! script ([`BRAND_SCRIPT`], allowed by its hash) only adds the brand label. Pages that wait for
 //! something reload themselves with `<meta http-equiv="refresh">`.
 //!
 //! Every value from a merchant or customer goes through maud's escaping;
 //! `PreEscaped` is used only for this module's constant stylesheet and the
 //! SVG that [`qr::qr_svg`] generates.
 
+use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use payhub_core::Money;
 
@@ -42,6 +44,11 @@ pub struct SaleView<'a> {
     pub subject: Option<&'a str>,
     /// The retrieval reference number, shown small so support can find the sale.
     pub rrn: &'a str,
+    /// The last four digits of the card charged, for the receipt; `None`
+    /// before a card was entered and for wallet payments.
+    pub card_last4: Option<&'a str>,
+    /// When the payment reached its result, for the receipt.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// How the sale ended, as the result page shows it.
@@ -135,53 +142,167 @@ pub fn qr_page(
 ///
 /// After a refused submission `error` names the bad field and its message is
 /// shown there. The number and CVC the customer typed are never echoed back:
-/// they must not appear in any response.
+/// they must not appear in any response. See [`card_form_page`] for the full
+/// form with the typed values kept, the time left and the cancel button.
 pub fn card_page(view: &SaleView, action: &str, error: Option<&CardError>) -> Markup {
+    let errors: Vec<CardError> = error.copied().into_iter().collect();
+    card_form_page(
+        view,
+        &CardFormView {
+            action,
+            errors: &errors,
+            ..CardFormView::default()
+        },
+    )
+}
+
+/// What the card form shows besides the sale: where it posts, the problems
+/// of the last submission and what of it may be shown again.
+///
+/// There is deliberately no field for the card number or the CVC: the server
+/// never writes them into a page (PCI DSS: the full number is never stored,
+/// logged or echoed). The number survives a mistake in the expiry another
+/// way: the expiry field carries an HTML5 `pattern`, so the browser itself
+/// refuses a malformed expiry before anything is sent, and the number the
+/// customer typed stays in the field (no script needed). A mistake only the
+/// server can see (an expired card, a bad number or CVC) comes back with
+/// every message at its field and the expiry and holder kept; the number and
+/// CVC must then be typed again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CardFormView<'a> {
+    /// Where the card form posts.
+    pub action: &'a str,
+    /// Every problem of the refused submission, each shown at its field.
+    pub errors: &'a [CardError],
+    /// The expiry as typed, shown again after a refused submission.
+    pub expiry: &'a str,
+    /// The card holder's name as typed, shown again after a refused submission.
+    pub holder: &'a str,
+    /// Seconds until the payment expires, when known.
+    pub seconds_left: Option<i64>,
+    /// Where the cancel button posts, when the customer may cancel here.
+    pub cancel_action: Option<&'a str>,
+}
+
+/// What the expiry field accepts before the form may be sent: a month 1–12
+/// and a two- or four-digit year, with an optional `/` (`12/29`, `1/2029`,
+/// `1229`). The server's check ([`crate::card::Expiry::parse`]) stays the
+/// rule; this only lets the browser catch a typo without a round trip.
+pub const EXPIRY_PATTERN: &str = r"\s*(0?[1-9]|1[0-2])\s*/?\s*([0-9]{2}|[0-9]{4})\s*";
+
+/// The card form with everything [`CardFormView`] carries.
+pub fn card_form_page(view: &SaleView, form: &CardFormView) -> Markup {
     let t = i18n::texts(view.lang);
-    let error = error.copied();
-    let field_error = |field: CardField| error.filter(|e| CardField::of(*e) == field);
+    let field_errors = |field: CardField| -> Vec<CardError> {
+        form.errors
+            .iter()
+            .copied()
+            .filter(|e| CardField::of(*e) == field)
+            .collect()
+    };
+    let first_error = form.errors.first().copied();
+    let messages = |field: CardField| error_messages(t, &field_errors(field), first_error);
+    let invalid = |field: CardField| (!field_errors(field).is_empty()).then_some("true");
     let body = html! {
         section.pay.card-pay {
             h2 { (t.card_details) }
-            form method="post" action=(action) autocomplete="on" {
+            @if let Some(seconds) = form.seconds_left {
+                (time_left(t, seconds))
+            }
+            form method="post" action=(form.action) autocomplete="on" {
                 div.field {
-                    label for="number" { (t.card_number) }
+                    label for="number" {
+                        (t.card_number) " "
+                        // Filled in by BRAND_SCRIPT as the number is typed.
+                        span.brand #brand hidden aria-live="polite" {}
+                    }
                     input #number type="text" name="number" inputmode="numeric"
                         autocomplete="cc-number" maxlength="23" required
-                        aria-invalid=[field_error(CardField::Number).map(|_| "true")];
-                    (error_message(t, field_error(CardField::Number)))
+                        aria-invalid=[invalid(CardField::Number)];
+                    (messages(CardField::Number))
                 }
                 div.row {
                     div.field {
                         label for="expiry" { (t.expiry) }
                         input #expiry type="text" name="expiry" inputmode="numeric"
                             autocomplete="cc-exp" placeholder="MM/YY" maxlength="7" required
-                            aria-invalid=[field_error(CardField::Expiry).map(|_| "true")];
-                        (error_message(t, field_error(CardField::Expiry)))
+                            pattern=(EXPIRY_PATTERN) title=(t.error_expiry)
+                            value=[kept(form.expiry)]
+                            aria-invalid=[invalid(CardField::Expiry)];
+                        (messages(CardField::Expiry))
                     }
                     div.field {
                         label for="cvc" { (t.cvc) }
                         input #cvc type="text" name="cvc" inputmode="numeric"
                             autocomplete="cc-csc" maxlength="4" required
-                            aria-invalid=[field_error(CardField::Cvc).map(|_| "true")];
-                        (error_message(t, field_error(CardField::Cvc)))
+                            aria-invalid=[invalid(CardField::Cvc)];
+                        (messages(CardField::Cvc))
                     }
                 }
                 div.field {
                     label for="holder" {
                         (t.holder) " " span.optional { "(" (t.optional) ")" }
                     }
-                    input #holder type="text" name="holder" autocomplete="cc-name" maxlength="100";
+                    input #holder type="text" name="holder" autocomplete="cc-name" maxlength="100"
+                        value=[kept(form.holder)];
                 }
                 @if view.saves_card {
                     p.notice #save-card { (t.card_will_be_saved) }
                 }
-                button #pay .button type="submit" { (t.pay_button) }
+                button #pay .button type="submit" {
+                    (t.pay_button) " "
+                    span.pay-amount {
+                        (view.amount.currency().code()) " " (view.amount.to_decimal())
+                    }
+                }
             }
+            @if let Some(cancel) = form.cancel_action {
+                form.cancel method="post" action=(cancel) {
+                    button #cancel .link type="submit" { (t.cancel) }
+                }
+            }
+            script { (PreEscaped(BRAND_SCRIPT)) }
         }
     };
     document(view, None, body)
 }
+
+/// A typed value to show again, or nothing when the customer left it empty.
+fn kept(value: &str) -> Option<&str> {
+    (!value.trim().is_empty()).then_some(value)
+}
+
+/// "Closes in m:ss", as the QR page says it: the time left when the page was
+/// sent (the card page does not reload itself, so what was typed stays).
+fn time_left(t: &Texts, seconds_left: i64) -> Markup {
+    let (before, after) = t
+        .closes_in
+        .split_once(TIME_PLACEHOLDER)
+        .unwrap_or((t.closes_in, ""));
+    html! {
+        p.countdown #time-left {
+            (before) span #countdown { (i18n::remaining_time(seconds_left)) } (after)
+        }
+    }
+}
+
+/// Progressive enhancement of the card form: names the card's brand next to
+/// the number label as it is typed. Constant text of this module, allowed by
+/// its hash in the page's Content-Security-Policy (see
+/// [`crate::page::headers`]); no inline handler, nothing loaded. Without
+/// script the label simply stays hidden. The prefixes are those of
+/// [`crate::card::CardBrand`]. It contains no `<`, so it cannot close its
+/// own element.
+pub(crate) const BRAND_SCRIPT: &str = "(function(){\
+var n=document.getElementById('number'),b=document.getElementById('brand');\
+if(!n||!b)return;\
+function brand(v){v=v.replace(/[^0-9]/g,'');var two=+v.slice(0,2),four=+v.slice(0,4);\
+if(v.charAt(0)==='4')return'Visa';\
+if((two>=51&&55>=two)||(four>=2221&&2720>=four))return'Mastercard';\
+if(two===34||two===37)return'American Express';\
+if(two===62)return'UnionPay';return'';}\
+function show(){var name=brand(n.value);b.textContent=name;b.hidden=!name;}\
+n.addEventListener('input',show);show();})();";
 
 /// The card field a [`CardError`] belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -192,6 +313,15 @@ enum CardField {
 }
 
 impl CardField {
+    /// The field's form name, used in `data-field`.
+    fn code(self) -> &'static str {
+        match self {
+            CardField::Number => "number",
+            CardField::Expiry => "expiry",
+            CardField::Cvc => "cvc",
+        }
+    }
+
     fn of(error: CardError) -> CardField {
         match error {
             CardError::Number => CardField::Number,
@@ -201,18 +331,27 @@ impl CardField {
     }
 }
 
-/// The localized message under a refused card field; nothing when the field is fine.
-fn error_message(t: &Texts, error: Option<CardError>) -> Markup {
-    let Some(error) = error else {
-        return html! {};
-    };
-    let message = match error {
-        CardError::Number => t.error_number,
-        CardError::Expiry => t.error_expiry,
-        CardError::Expired => t.error_expired,
-        CardError::Cvc => t.error_cvc,
-    };
-    html! { p.error #card-error role="alert" { (message) } }
+/// The localized messages under a refused card field; nothing when the
+/// field is fine. The first problem of the form carries `id="card-error"`
+/// and `role="alert"`, so a screen reader announces it; every message names
+/// its field in `data-field`.
+fn error_messages(t: &Texts, errors: &[CardError], first: Option<CardError>) -> Markup {
+    html! {
+        @for error in errors {
+            @let message = match error {
+                CardError::Number => t.error_number,
+                CardError::Expiry => t.error_expiry,
+                CardError::Expired => t.error_expired,
+                CardError::Cvc => t.error_cvc,
+            };
+            @let field = CardField::of(*error).code();
+            @if Some(*error) == first {
+                p.error #card-error role="alert" data-field=(field) { (message) }
+            } @else {
+                p.error data-field=(field) { (message) }
+            }
+        }
+    }
 }
 
 /// The 3-D Secure step: the issuer's one-time code, posted to `action`.
@@ -272,12 +411,40 @@ pub fn result_page(view: &SaleView, outcome: PageOutcome, continue_url: Option<&
             div.icon aria-hidden="true" { (outcome.icon()) }
             h2 { (outcome.title(t)) }
             p { (outcome.detail(t)) }
+            @if outcome == PageOutcome::Paid {
+                (receipt(view, t))
+            }
             @if let Some(url) = continue_url {
                 a #continue .button href=(url) { (t.continue_to_merchant) }
             }
         }
     };
     document(view, None, body)
+}
+
+/// The receipt of a paid sale: amount, merchant, last four digits of the
+/// card, time and reference, each with a stable id for tests and scrapers.
+/// Lines without a value (no merchant name, a wallet payment) are left out.
+fn receipt(view: &SaleView, t: &Texts) -> Markup {
+    html! {
+        dl.receipt #receipt {
+            div { dt { (t.amount) } dd #receipt-amount {
+                (view.amount.currency().code()) " " (view.amount.to_decimal())
+            } }
+            @if let Some(seller) = view.seller {
+                div { dt { (t.seller) } dd #receipt-seller { (seller) } }
+            }
+            @if let Some(last4) = view.card_last4 {
+                div { dt { (t.card_ending) } dd #receipt-card { "•••• " (last4) } }
+            }
+            @if let Some(at) = view.finished_at {
+                div { dt { (t.paid_at) } dd #receipt-time {
+                    (at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                } }
+            }
+            div { dt { (t.reference) } dd #receipt-reference { (view.rrn) } }
+        }
+    }
 }
 
 /// Whether `url` is safe to offer as a link: absolute `http(s)` or a path on this site.
@@ -444,6 +611,13 @@ input[aria-invalid=true]{border-color:#c0262d}
 .sandbox p{margin:4px 0 0;overflow-wrap:anywhere}
 .message{padding:32px 24px}
 footer{padding:12px 24px;border-top:1px solid #eef0f4;color:#8a91a1;font-size:.75rem;text-align:center;overflow-wrap:anywhere}
+.brand{font-weight:600;color:#2b59c3}
+.cancel{text-align:center;margin-top:12px}
+.link{background:none;border:0;color:#2b59c3;text-decoration:underline;cursor:pointer;font:inherit;padding:4px}
+.receipt{text-align:left;margin:16px 0 0;padding:12px 16px;background:#f7f8fa;border-radius:8px}
+.receipt div{display:flex;justify-content:space-between;gap:12px;padding:2px 0}
+.receipt dt{color:#5b6476}
+.receipt dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 body.mobile{background:#fff}
 body.mobile .amount{font-size:2.6rem}
 body.mobile input{padding:14px;font-size:1.1rem;min-height:52px}
@@ -474,6 +648,8 @@ mod tests {
             seller: Some("Tai <script>alert(1)</script> & Sons"),
             subject: Some("Milk \"tea\""),
             rrn: "RRN0001",
+            card_last4: None,
+            finished_at: None,
         }
     }
 
@@ -531,6 +707,9 @@ mod tests {
             );
             assert!(page.contains("<title>"), "{name}");
             assert!(page.contains("<style>"), "{name}");
+            // The card form's brand detection is the only script (allowed
+            // by its hash in the page's policy); nothing else may run.
+            let page = page.replace(&format!("<script>{BRAND_SCRIPT}</script>"), "");
             assert!(
                 !page.contains("<script"),
                 "{name}: no script, and user data is escaped"
@@ -627,7 +806,12 @@ mod tests {
             pay.starts_with("<button") && pay.contains(r#"type="submit""#),
             "{pay}"
         );
-        assert!(page.contains(&format!("{pay}Pay now</button>")), "{page}");
+        assert!(
+            page.contains(&format!(
+                r#"{pay}Pay now <span class="pay-amount">HKD 0.10</span></button>"#
+            )),
+            "{page}"
+        );
         assert!(!page.contains("card-error"));
         assert!(!page.contains("value="), "no field is prefilled");
 
@@ -650,6 +834,221 @@ mod tests {
             "{page}"
         );
         assert_eq!(page.matches("card-error").count(), 1);
+    }
+
+    #[test]
+    fn every_card_form_problem_shows_at_its_field_at_once_and_the_typed_expiry_and_holder_stay() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        let errors = [CardError::Number, CardError::Expired, CardError::Cvc];
+        let page = card_form_page(
+            &view,
+            &CardFormView {
+                action: "/pay/abc/card",
+                errors: &errors,
+                expiry: "01/20",
+                holder: "Chan <Tai> Man",
+                ..CardFormView::default()
+            },
+        )
+        .into_string();
+        for (field, message) in [
+            ("number", "This card number is not valid."),
+            ("expiry", "This card has expired."),
+            ("cvc", "This security code is not valid."),
+        ] {
+            let at = page
+                .find(&format!(r#"data-field="{field}""#))
+                .unwrap_or_else(|| unreachable!("no message at {field}: {page}"));
+            let start = page[..at].rfind('<').unwrap_or(at);
+            let input = page[..start].rfind(&format!(r#"name="{field}""#));
+            assert!(input.is_some(), "{field}: the message follows its input");
+            let text = page[at..]
+                .split_once('>')
+                .map(|(_, rest)| rest)
+                .unwrap_or_default();
+            assert!(text.starts_with(message), "{field}: {text}");
+            assert!(
+                tag_with_id(&page, field).contains(r#"aria-invalid="true""#),
+                "{page}"
+            );
+        }
+        assert_eq!(page.matches(r#"id="card-error""#).count(), 1, "{page}");
+        assert!(tag_with_id(&page, "card-error").contains(r#"data-field="number""#));
+        assert!(
+            tag_with_id(&page, "expiry").contains(r#"value="01/20""#),
+            "{page}"
+        );
+        assert!(
+            tag_with_id(&page, "holder").contains(r#"value="Chan &lt;Tai&gt; Man""#),
+            "{page}"
+        );
+        for field in ["number", "cvc"] {
+            assert!(
+                !tag_with_id(&page, field).contains("value="),
+                "{field}: {page}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_expiry_field_carries_the_pattern_the_browser_checks_first() {
+        // The browser test `a_wrong_expiry_is_refused_by_the_browser_and_the_typed_number_stays`
+        // shows a real browser applying it; here: it is on the field, with
+        // `required`, and every form the server reads as a date is one the
+        // pattern was written for (month 1-12, year of 2 or 4 digits, `/` optional).
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        let page = card_page(&view, "/c", None).into_string();
+        let expiry = tag_with_id(&page, "expiry");
+        assert!(
+            expiry.contains("pattern=") && expiry.contains("required"),
+            "{expiry}"
+        );
+        assert!(expiry.contains("title="), "{expiry}");
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_else(|| unreachable!());
+        for accepted in ["12/29", "1/29", "01/2029", "1229", "122029", " 12 / 29 "] {
+            assert!(
+                crate::card::Expiry::parse(accepted, today).is_ok(),
+                "{accepted}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_card_form_shows_the_time_left_the_cancel_button_and_the_brand_slot() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        let page = card_form_page(
+            &view,
+            &CardFormView {
+                action: "/pay/abc/card",
+                seconds_left: Some(272),
+                cancel_action: Some("/pay/abc/cancel"),
+                ..CardFormView::default()
+            },
+        )
+        .into_string();
+        assert!(
+            page.contains(r#"closes in <span id="countdown">4:32</span>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<form class="cancel" method="post" action="/pay/abc/cancel">"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "{}Cancel and return to the merchant</button>",
+                tag_with_id(&page, "cancel")
+            )),
+            "{page}"
+        );
+        let brand = tag_with_id(&page, "brand");
+        assert!(
+            brand.starts_with("<span") && brand.contains("hidden"),
+            "{brand}"
+        );
+        assert!(!STYLESHEET.is_empty() && !BRAND_SCRIPT.contains('<'));
+        // Without them, neither is offered.
+        let bare = card_page(&view, "/c", None).into_string();
+        assert!(!bare.contains(r#"id="countdown""#) && !bare.contains(r#"id="cancel""#));
+    }
+
+    #[test]
+    fn the_success_page_carries_a_receipt() {
+        let mut view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        view.card_last4 = Some("4242");
+        view.finished_at = chrono::DateTime::from_timestamp(1_795_000_000, 0);
+        let page = result_page(&view, PageOutcome::Paid, None).into_string();
+        let receipt = page
+            .split_once(r#"<dl class="receipt" id="receipt">"#)
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| unreachable!("no receipt: {page}"));
+        for (id, value) in [
+            ("receipt-amount", "HKD 0.10"),
+            (
+                "receipt-seller",
+                "Tai &lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons",
+            ),
+            ("receipt-card", "•••• 4242"),
+            ("receipt-time", "2026-11-18 11:06:40 UTC"),
+            ("receipt-reference", "RRN0001"),
+        ] {
+            assert!(
+                receipt.contains(&format!(r#"<dd id="{id}">{value}</dd>"#)),
+                "{id}: {receipt}"
+            );
+        }
+        for outcome in [
+            PageOutcome::Declined,
+            PageOutcome::Expired,
+            PageOutcome::Canceled,
+        ] {
+            let page = result_page(&view, outcome, None).into_string();
+            assert!(!page.contains(r#"id="receipt""#), "{outcome:?}: {page}");
+        }
+    }
+
+    #[test]
+    fn the_new_card_page_strings_follow_the_language() {
+        let cases = [
+            (
+                Lang::En,
+                "Cancel and return to the merchant",
+                "Card",
+                "Paid at",
+                "Pay now",
+            ),
+            (
+                Lang::ZhHk,
+                "取消並返回商戶",
+                "卡號末四位",
+                "付款時間",
+                "確認支付",
+            ),
+            (
+                Lang::ZhCn,
+                "取消并返回商户",
+                "卡号末四位",
+                "支付时间",
+                "确认支付",
+            ),
+        ];
+        for (lang, cancel, card, paid_at, pay) in cases {
+            let t = i18n::texts(lang);
+            assert_eq!(
+                (t.cancel, t.card_ending, t.paid_at),
+                (cancel, card, paid_at)
+            );
+            let mut view = view(lang, Layout::Desktop, GatewayKind::Vmpay);
+            let form = card_form_page(
+                &view,
+                &CardFormView {
+                    action: "/c",
+                    cancel_action: Some("/x"),
+                    seconds_left: Some(60),
+                    ..CardFormView::default()
+                },
+            )
+            .into_string();
+            assert!(form.contains(cancel), "{lang:?}");
+            assert!(
+                form.contains(&format!(
+                    r#"{pay} <span class="pay-amount">HKD 0.10</span>"#
+                )),
+                "{lang:?}: {form}"
+            );
+            assert!(
+                form.contains(
+                    &t.closes_in_text(60)
+                        .replace("1:00", r#"<span id="countdown">1:00</span>"#)
+                ),
+                "{lang:?}: {form}"
+            );
+            view.card_last4 = Some("1111");
+            view.finished_at = chrono::DateTime::from_timestamp(0, 0);
+            let receipt = result_page(&view, PageOutcome::Paid, None).into_string();
+            assert!(receipt.contains(&format!("<dt>{card}</dt>")), "{lang:?}");
+            assert!(receipt.contains(&format!("<dt>{paid_at}</dt>")), "{lang:?}");
+        }
     }
 
     #[test]

@@ -451,6 +451,35 @@ both_backends! {
 }
 
 both_backends! {
+    /// Issue 13: the card page's pay button names the card part, and its
+    /// cancel button ends the payment, gives the credit back and returns the
+    /// customer to `callbackUrlFail`.
+    async fn cancel_on_the_card_page_gives_the_credit_back_and_returns_to_callback_fail(app: TestApp) {
+        let account = app.aps_account("5.00").await;
+        let answer = app.aps_pay_ok(&account.aps_id, json!({
+            "total": 12.00, "useAvailableCredit": true,
+            "paymentContext": {"callbackUrlOk": OK_URL, "callbackUrlFail": FAIL_URL},
+        })).await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap();
+        let html = app.page_html(url).await;
+        assert!(html.contains(r#"Pay now <span class="pay-amount">USD 7.00</span></button>"#), "{html}");
+        let path = url.strip_prefix(PUBLIC_BASE).unwrap().to_owned();
+        assert!(html.contains(&format!(r#"action="{path}/cancel""#)), "{html}");
+
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let canceled = browser.post(app.url(&format!("{path}/cancel"))).send().await.unwrap();
+        assert_eq!(canceled.status(), StatusCode::SEE_OTHER);
+        let page = browser.get(app.url(&path)).send().await.unwrap();
+        let location = page.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(&format!("{FAIL_URL}?paymentId={}&", answer["paymentId"])), "{location}");
+        assert_eq!(app.credit_of(&account.aps_id).await, 500, "the credit is given back");
+        let canceled = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
+        assert_ne!(canceled["status"], "SUCCESS", "{canceled}");
+        assert_ne!(canceled["status"], "IN_PROGRESS", "{canceled}");
+    }
+}
+
+both_backends! {
     async fn a_stored_card_is_charged_without_the_customer_and_notify_url_is_told(app: TestApp) {
         let hook = Listener::start().await;
         let account = app.aps_account("2.00").await;

@@ -17,6 +17,7 @@ mod hub;
 mod idempotency;
 mod index;
 mod issue_0009_sandbox;
+mod issue_0013_card_page;
 mod payments;
 mod refunds;
 mod retail;

@@ -15,6 +15,8 @@ use crate::shop::{create_sale, query_of, tmf_payment, NewSale, Shop, TX_DATE_TIM
 const CHALLENGE_CARD: &str = "4000 0000 0000 3220";
 /// The simulated issuers' card that is always declined.
 const DECLINED_CARD: &str = "4000 0000 0000 0002";
+/// The simulated issuers' card that is approved at once.
+const APPROVED_CARD: &str = "4242 4242 4242 4242";
 
 /// An expiry a few years ahead, as `MM/YY`.
 fn future_expiry() -> String {
@@ -261,5 +263,133 @@ async fn the_card_page_keeps_its_style_and_cannot_be_framed() {
         0,
         "the card form shows inside another site's frame"
     );
+    browser.close().await;
+}
+
+/// Issue 13: a malformed expiry is refused by the browser itself (the
+/// field's HTML5 `pattern`, no script), so nothing is sent and the card
+/// number the customer typed stays in its field; correcting the expiry alone
+/// then pays. The server never writes a card number into a page, so this is
+/// how the number survives the mistake. The success page carries a receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_expiry_is_refused_by_the_browser_and_the_typed_number_stays() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 2_500,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&sale.page_url).await.expect("open the page");
+    browser.wait_for("form #number").await;
+    assert_eq!(browser.text_of("#pay").await, "Pay now HKD 25.00");
+    assert!(
+        browser
+            .text_of("#time-left")
+            .await
+            .starts_with("This payment closes in"),
+        "the time left is shown"
+    );
+
+    // Act 1: the whole form, with a month that does not exist.
+    browser.type_into("#number", APPROVED_CARD).await;
+    browser.type_into("#expiry", "13/29").await;
+    browser.type_into("#cvc", "737").await;
+    browser.click_on("#pay").await;
+
+    // The browser kept the form: the expiry is invalid, nothing was posted,
+    // and the number is still in its field.
+    assert_eq!(
+        browser.count("#expiry:invalid").await,
+        1,
+        "the pattern refuses 13/29"
+    );
+    assert!(browser.current_url().await.expect("url").as_str() == sale.page_url);
+    assert_eq!(
+        browser.count("[data-field]").await,
+        0,
+        "no server round trip"
+    );
+    let typed = browser
+        .element("#number")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(typed.as_deref(), Some(APPROVED_CARD));
+
+    // Act 2: only the expiry is corrected; the number is not typed again.
+    browser
+        .element("#expiry")
+        .await
+        .clear()
+        .await
+        .expect("clear the expiry");
+    browser.type_into("#expiry", &future_expiry()).await;
+    browser.click_on("#pay").await;
+
+    // Assert: paid with that card, and the receipt shows it.
+    let result_url = format!("{}/result", sale.page_url);
+    browser
+        .wait_for_url("payhub's result page", |url| url.as_str() == result_url)
+        .await;
+    assert_eq!(
+        browser
+            .attribute_of("#result", "data-outcome")
+            .await
+            .as_deref(),
+        Some("paid")
+    );
+    assert_eq!(browser.text_of("#receipt-card").await, "•••• 4242");
+    assert_eq!(browser.text_of("#receipt-amount").await, "HKD 25.00");
+    assert_eq!(browser.text_of("#receipt-reference").await, sale.rrn);
+    let (payment, _) = tmf_payment(&app, &sale.rrn).await;
+    assert_eq!(payment["status"], json!("captured"), "{payment}");
+    browser.close().await;
+}
+
+/// Issue 13: with JavaScript on, the card page names the brand as the number
+/// is typed: the script runs under the page's Content-Security-Policy (its
+/// hash is allowed) and nothing else is needed. With it off (every other
+/// test) the label stays hidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_script_the_card_page_names_the_brand_as_the_number_is_typed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 1_000,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start_with_scripts().await;
+    browser.goto(&sale.page_url).await.expect("open the page");
+    browser.wait_for("form #number").await;
+    assert_eq!(
+        browser.count("#brand[hidden]").await,
+        1,
+        "nothing typed yet"
+    );
+
+    browser.type_into("#number", "5555 5555").await;
+    assert_eq!(browser.count("#brand[hidden]").await, 0, "the script ran");
+    assert_eq!(browser.text_of("#brand").await, "Mastercard");
+
+    browser
+        .element("#number")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    browser.type_into("#number", "4242").await;
+    assert_eq!(browser.text_of("#brand").await, "Visa");
     browser.close().await;
 }

@@ -1,4 +1,5 @@
-//! chromedriver and a headless Chromium session with JavaScript switched off.
+//! chromedriver and a headless Chromium session with JavaScript switched off
+//! (or, for the few progressive-enhancement checks, on).
 //!
 //! Each test starts its own chromedriver on a free loopback port, so tests
 //! run in parallel (`cargo test`) or one per process (`cargo nextest`)
@@ -140,6 +141,18 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a session, then proves scripts do not run.
     pub async fn start() -> Browser {
+        let browser = Browser::launch(false).await;
+        browser.assert_scripts_are_off().await;
+        browser
+    }
+
+    /// Starts a session with JavaScript on, for the few checks of the page's
+    /// progressive enhancement (the hosted card page's brand label).
+    pub async fn start_with_scripts() -> Browser {
+        Browser::launch(true).await
+    }
+
+    async fn launch(scripts: bool) -> Browser {
         let chromium = tool_path("PAYHUB_CHROMIUM", CHROMIUM, "chromium");
         let driver = Chromedriver::start().await;
         // Two crypto providers are compiled in (see Cargo.toml); pick one.
@@ -147,7 +160,7 @@ impl Browser {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .expect("rustls connector")
-            .capabilities(capabilities(&chromium))
+            .capabilities(capabilities(&chromium, scripts))
             .connect(&driver.url)
             .await
             .unwrap_or_else(|e| {
@@ -157,9 +170,7 @@ impl Browser {
                     driver.log_text()
                 )
             });
-        let browser = Browser { client, driver };
-        browser.assert_scripts_are_off().await;
-        browser
+        Browser { client, driver }
     }
 
     async fn assert_scripts_are_off(&self) {
@@ -299,8 +310,8 @@ impl Deref for Browser {
 
 /// Headless Chromium, JavaScript off twice over: Blink's `scriptEnabled`
 /// setting and the content setting an administrator's policy would use.
-fn capabilities(chromium: &Path) -> Map<String, Value> {
-    let options = json!({
+fn capabilities(chromium: &Path, scripts: bool) -> Map<String, Value> {
+    let mut options = json!({
         "binary": chromium.display().to_string(),
         "args": [
             "--headless",
@@ -316,6 +327,17 @@ fn capabilities(chromium: &Path) -> Map<String, Value> {
             "profile.managed_default_content_settings.javascript": 2,
         },
     });
+    if scripts {
+        options["args"] = json!([
+            "--headless",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--no-first-run",
+            "--window-size=1024,900",
+        ]);
+        options["prefs"] = json!({});
+    }
     let mut capabilities = Map::new();
     capabilities.insert("browserName".into(), json!("chrome"));
     capabilities.insert("goog:chromeOptions".into(), options);

@@ -5,7 +5,10 @@
 //! JavaScript is switched off in the browser, and every test starts by
 //! proving it is (see [`driver::Browser::start`]): the page promises to
 //! work as plain HTML forms with `<meta http-equiv="refresh">`, so these
-//! tests hold it to that.
+//! tests hold it to that. The one exception,
+//! `card::with_script_the_card_page_names_the_brand_as_the_number_is_typed`,
+//! turns it on ([`driver::Browser::start_with_scripts`]) to check the card
+//! page's only progressive enhancement runs under its CSP.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages
 //! (`/usr/bin/chromium`, `/usr/bin/chromedriver`; `.ci/run` installs them).

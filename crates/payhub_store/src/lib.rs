@@ -13,6 +13,7 @@
 
 pub mod aps;
 pub mod error;
+pub mod gauges;
 mod group_commit;
 pub mod records;
 pub mod simulator;
@@ -34,6 +35,7 @@ pub use aps::{
     ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
 };
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
+pub use gauges::StoreGauges;
 pub use records::*;
 pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};
 pub use sql::{Backend, SqlStore};

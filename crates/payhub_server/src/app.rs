@@ -107,6 +107,12 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The port of the separate `/metrics` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let listener = self.metrics_listener.as_ref()?;
+        listener.local_addr().ok().map(|a| a.port())
+    }
+
     /// The shared state (tests use its store).
     pub fn state(&self) -> AppState {
         self.state.clone()

@@ -175,3 +175,47 @@ async fn metrics_are_scraped_with_the_token_postgres() {
 async fn metrics_are_absent_unless_configured_sqlite() {
     metrics_are_absent_unless_configured(Backend::Sqlite).await;
 }
+
+fn with_metrics_listener(database_url: &str) -> Settings {
+    let mut settings = test_settings(database_url);
+    settings.metrics =
+        MetricsSettings::resolve(None, Some("127.0.0.1:0")).expect("metrics settings");
+    settings
+}
+
+/// `PAYHUB_METRICS_LISTEN`: `/metrics` on its own address without a token,
+/// and still absent from the API listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_on_their_own_listener() {
+    let db = crate::helpers::TestDb::create(Backend::Sqlite).await;
+    let app = payhub_server::app::Application::build(with_metrics_listener(db.url()))
+        .await
+        .expect("payhub starts");
+    let (api_port, metrics_port) = (app.port(), app.metrics_port().expect("metrics listener"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+
+    let scraped = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped
+        .text()
+        .await
+        .unwrap()
+        .contains("payhub_outbox_backlog "));
+    let on_api = client
+        .get(format!("http://127.0.0.1:{api_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_api.status(), StatusCode::NOT_FOUND);
+
+    let _ = stop.send(());
+    let _ = server.await;
+}

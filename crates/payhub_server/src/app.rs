@@ -32,6 +32,8 @@ use crate::{api_aps, api_retail, api_telco, deliveries, gateways, hub, ops, page
 /// A bound, ready-to-run payhub.
 pub struct Application {
     listener: TcpListener,
+    /// The separate `/metrics` listener, when `PAYHUB_METRICS_LISTEN` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -71,6 +73,14 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
+        let metrics_listener = match settings.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
         let master_key = MasterKey::for_settings(&settings)?;
         crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
@@ -85,12 +95,22 @@ impl Application {
             telco: Arc::new(telco),
         };
         connect_simulators(&state);
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port of the separate `/metrics` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let listener = self.metrics_listener.as_ref()?;
+        listener.local_addr().ok().map(|a| a.port())
     }
 
     /// The shared state (tests use its store).
@@ -111,6 +131,18 @@ impl Application {
             header_read_timeout: state.settings.header_read_timeout,
             idle_timeout: state.settings.idle_timeout,
         };
+        if let Some(listener) = self.metrics_listener {
+            let metrics = crate::metrics::listener_router(state.clone());
+            let mut stopped = stop_workers.subscribe();
+            tokio::spawn(async move {
+                let until = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                let _ = axum::serve(listener, metrics)
+                    .with_graceful_shutdown(until)
+                    .await;
+            });
+        }
         let app = router(self.state);
         let service = tower::util::MapRequestLayer::new(normalize_path).layer(app);
         let served = serve::serve(self.listener, service, limits, shutdown).await;
@@ -179,9 +211,19 @@ const INDEX: &[ops::IndexEntry] = &[
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    crate::metrics::install();
     let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id,
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        // The route template, not the path: a page or consent link's path holds its token.
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or(crate::access_log::UNMATCHED_ROUTE, |route| route.as_str());
+        tracing::info_span!("http", method = %request.method(), route, request_id,
             merchant.id = tracing::field::Empty)
     });
     Router::new()
@@ -202,6 +244,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gateways::http::router())
         .merge(deliveries::router())
         .merge(crate::console::router())
+        .merge(crate::metrics::router(&state.settings.metrics))
         .merge(match state.settings.mode {
             Mode::Sandbox => sandbox::router(),
             Mode::Production => Router::new(),
@@ -209,6 +252,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { TmfError::NotFound("no such resource".into()).into_response() })
         .method_not_allowed_fallback(|| async { TmfError::MethodNotAllowed.into_response() })
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::access_log::log_request))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))

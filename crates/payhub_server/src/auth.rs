@@ -124,6 +124,9 @@ pub async fn authenticate(
             return Err(AuthError::Invalid);
         }
     }
+    // The access log's merchant, for every dialect that authenticates here
+    // (docs/LOGGING.md).
+    tracing::Span::current().record("merchant.id", merchant.id.as_str());
     Ok(merchant)
 }
 

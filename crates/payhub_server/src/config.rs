@@ -55,6 +55,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// How long a connection may stay open with no request in progress.
     pub idle_timeout: Duration,
+    /// Where `/metrics` is served and who may read it (none by default).
+    pub metrics: crate::metrics::MetricsSettings,
 }
 
 /// Whether the sandbox endpoints exist.
@@ -300,6 +302,12 @@ pub struct SettingsInput {
     /// Seconds a connection may stay open with no request in progress (default 60).
     #[arg(long, env = "PAYHUB_IDLE_TIMEOUT_S")]
     pub idle_timeout_s: Option<u64>,
+    /// Bearer token that opens `/metrics` on the API listener (default: none, 404).
+    #[arg(long, env = "PAYHUB_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A separate address serving `/metrics` without a token, e.g. "127.0.0.1:9464".
+    #[arg(long, env = "PAYHUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Where payhub's data is: all that the administration commands (`merchant`,
@@ -410,12 +418,18 @@ impl SettingsInput {
                 .or(lower.telco_spending_limit_minor),
             header_read_timeout_ms: self.header_read_timeout_ms.or(lower.header_read_timeout_ms),
             idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
+            metrics_token: self.metrics_token.or(lower.metrics_token),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
         }
     }
 
     /// Applies defaults and checks every value.
     pub fn resolve(self) -> Result<Settings, SettingsError> {
         let telco = self.telco_settings()?;
+        let metrics = crate::metrics::MetricsSettings::resolve(
+            self.metrics_token.as_deref(),
+            self.metrics_listen.as_deref(),
+        )?;
         let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|e| SettingsError::Invalid {
             name: "listen",
@@ -528,6 +542,7 @@ impl SettingsInput {
                 self.header_read_timeout_ms.unwrap_or(10_000).max(1),
             ),
             idle_timeout: Duration::from_secs(self.idle_timeout_s.unwrap_or(60).max(1)),
+            metrics,
         })
     }
 

@@ -13,10 +13,12 @@
 //!   [`callback_policy`]: which addresses they may reach.
 //! - [`edge`]: the checks every dialect's request passes first (path, query
 //!   and body size, control characters), answered in the dialect's envelope.
-//! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
+//! - [`ops`]: health and readiness probes; [`telemetry`]: logging;
+//!   [`access_log`]: one line per request; [`metrics`]: Prometheus `/metrics`.
 //! - [`demo`]: the demo merchant of a fresh start.
 //! - [`console`]: the operator console, a web UI under `/console`.
 
+pub mod access_log;
 pub mod api_aps;
 pub mod api_retail;
 pub mod api_telco;
@@ -36,6 +38,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod lang;
 pub mod merchants;
+pub mod metrics;
 pub mod ops;
 pub mod page;
 pub mod sandbox;

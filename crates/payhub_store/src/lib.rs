@@ -15,6 +15,7 @@
 pub mod aps;
 pub mod console;
 pub mod error;
+pub mod gauges;
 mod group_commit;
 pub mod records;
 pub mod simulator;
@@ -37,6 +38,7 @@ pub use aps::{
 };
 pub use console::{ConsoleStore, Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
+pub use gauges::StoreGauges;
 pub use records::*;
 pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};
 pub use sql::{Backend, SqlStore};

@@ -33,6 +33,7 @@ mod aps;
 mod carrier;
 mod console;
 mod gateway;
+mod gauges;
 mod simulator;
 mod telco;
 
@@ -100,7 +101,14 @@ impl WriteLock {
     /// Waits for this process's turn to write (at once on PostgreSQL).
     pub(crate) async fn acquire(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match &self.0 {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => {
+                let asked = std::time::Instant::now();
+                let turn = lock.clone().lock_owned().await;
+                // docs/METRICS.md: how long writers queue for SQLite's one writer.
+                metrics::histogram!("payhub_sqlite_write_wait_seconds")
+                    .record(asked.elapsed().as_secs_f64());
+                Some(turn)
+            }
             None => None,
         }
     }
@@ -1289,6 +1297,10 @@ impl Store for SqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)
+    }
+
+    async fn read_gauges(&self) -> Result<crate::StoreGauges, StoreError> {
+        gauges::read(&self.pool).await
     }
 
     async fn claim_cluster_setting(

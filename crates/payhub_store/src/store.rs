@@ -258,6 +258,9 @@ pub trait Store: ApsStore + SimulatorStore + ConsoleStore + Send + Sync + 'stati
     ) -> Result<bool, StoreError>;
     /// Events not yet fanned out plus deliveries still pending (tests and `/readyz`).
     async fn count_undelivered(&self) -> Result<i64, StoreError>;
+    /// The outbox backlog, unknown outcomes and pool use, from indexed counts
+    /// (the `/metrics` scrape; docs/METRICS.md).
+    async fn read_gauges(&self) -> Result<crate::StoreGauges, StoreError>;
 
     // ---- cluster-wide settings ----
     /// Stores `value` under `name` unless a value is already there, and

@@ -108,6 +108,8 @@ pub async fn authenticate(
     {
         return Err(RetailError::Replayed);
     }
+    // The access log's merchant (docs/LOGGING.md).
+    tracing::Span::current().record("merchant.id", merchant.id.as_str());
     Ok(merchant)
 }
 

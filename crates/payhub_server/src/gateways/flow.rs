@@ -71,14 +71,20 @@ fn connector_for(state: &AppState, gateway: &str) -> Option<std::sync::Arc<dyn C
     GatewayKind::parse(gateway).and_then(|kind| state.gateways.connector(kind))
 }
 
-/// Runs a gateway call under the configured time limit.
+/// Runs a gateway call under the configured time limit, and counts and
+/// times it per gateway and operation (docs/METRICS.md).
 async fn call<T>(
     state: &AppState,
+    gateway: GatewayKind,
+    operation: &'static str,
     future: impl std::future::Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, GatewayError> {
-    tokio::time::timeout(state.settings.gateways.call_timeout, future)
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(state.settings.gateways.call_timeout, future)
         .await
-        .unwrap_or(Err(GatewayError::Timeout))
+        .unwrap_or(Err(GatewayError::Timeout));
+    crate::metrics::record_gateway_call(gateway, operation, &result, started.elapsed());
+    result
 }
 
 /// When to ask the gateway again after `checks` checks that gave no final answer.
@@ -278,7 +284,7 @@ pub async fn start_recorded(
         subject,
         expires_at,
     };
-    match call(state, connector.start(&request)).await {
+    match call(state, connector.kind(), "start", connector.start(&request)).await {
         Ok(Started::Qr { gw_ref, qr_content }) => {
             let report = GatewayReport {
                 gw_ref: Some(gw_ref),
@@ -334,7 +340,14 @@ pub async fn charge_recorded(
     request: &StartRequest,
     method: &StoredMethod,
 ) -> ChargeOutcome {
-    let report = match call(state, connector.charge_token(request, method)).await {
+    let report = match call(
+        state,
+        connector.kind(),
+        "charge_token",
+        connector.charge_token(request, method),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(GatewayError::Rejected { code, message }) => GatewayReport {
             gw_ref: None,
@@ -503,7 +516,13 @@ pub async fn pay_with_card(
         return Err(StepError::NotWaiting);
     }
     let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
-    let answer = call(state, connector.pay_with_card(current.payment_id, card)).await;
+    let answer = call(
+        state,
+        connector.kind(),
+        "pay_with_card",
+        connector.pay_with_card(current.payment_id, card),
+    )
+    .await;
     let record = card_record(&card.number);
     let mut report = match answer {
         Ok(report) => report,
@@ -540,6 +559,7 @@ pub async fn pay_with_card(
 /// What follows a gateway payment's end: the outbox has its event, and a
 /// dialect that waits on the gateway (telco card payments) moves on.
 async fn ended(state: &AppState, row: &GatewayPayment) {
+    crate::metrics::record_payment_ended(&row.gateway, row.state.as_str());
     state.notify_outbox();
     crate::api_telco::flow::follow_gateway(state, row).await;
 }
@@ -563,7 +583,14 @@ pub async fn answer_challenge(
         return Err(StepError::NotWaiting);
     }
     let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
-    let report = match call(state, connector.answer_challenge(current.payment_id, code)).await {
+    let report = match call(
+        state,
+        connector.kind(),
+        "answer_challenge",
+        connector.answer_challenge(current.payment_id, code),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(_) => GatewayReport {
             gw_ref: None,
@@ -595,7 +622,14 @@ pub async fn cancel(
         return Err(CancelError::AlreadyEnded(current.state));
     }
     let connector = connector_for(state, &current.gateway).ok_or(CancelError::Timeout)?;
-    let report = match call(state, connector.cancel(current.payment_id)).await {
+    let report = match call(
+        state,
+        connector.kind(),
+        "cancel",
+        connector.cancel(current.payment_id),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(GatewayError::NotFound) => GatewayReport {
             gw_ref: None,
@@ -737,8 +771,14 @@ pub async fn send_refund_part(
             payment_id: current.payment_id,
             amount,
         };
-        let answer = call(state, connector.refund(&request)).await;
-        settle_refund(state, refund.id, 0, answer).await;
+        let answer = call(
+            state,
+            connector.kind(),
+            "refund",
+            connector.refund(&request),
+        )
+        .await;
+        settle_refund(state, &current.gateway, refund.id, 0, answer).await;
     }
     Ok(state
         .store
@@ -749,6 +789,7 @@ pub async fn send_refund_part(
 
 async fn settle_refund(
     state: &AppState,
+    gateway: &str,
     refund_id: RefundId,
     checks: i64,
     answer: Result<super::connector::RefundReport, GatewayError>,
@@ -774,7 +815,10 @@ async fn settle_refund(
         )
         .await
     {
-        Ok(true) if refund_state != RefundState::Unknown => state.notify_outbox(),
+        Ok(true) if refund_state != RefundState::Unknown => {
+            crate::metrics::record_refund_ended(gateway, refund_state.as_str());
+            state.notify_outbox();
+        }
         Ok(_) => {}
         Err(error) => {
             tracing::warn!(refund.id = %refund_id, error.cause_chain = ?error, "cannot record a gateway refund answer; will check");
@@ -814,10 +858,18 @@ pub async fn run_checks(state: &AppState) -> usize {
             asked += rows.len();
             for row in rows {
                 let answer = match connector_for(state, &row.gateway) {
-                    Some(connector) => call(state, connector.query_refund(row.refund_id)).await,
+                    Some(connector) => {
+                        call(
+                            state,
+                            connector.kind(),
+                            "query_refund",
+                            connector.query_refund(row.refund_id),
+                        )
+                        .await
+                    }
                     None => Err(GatewayError::NotFound),
                 };
-                settle_refund(state, row.refund_id, row.checks, answer).await;
+                settle_refund(state, &row.gateway, row.refund_id, row.checks, answer).await;
             }
         }
         Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot claim refund checks"),
@@ -827,7 +879,15 @@ pub async fn run_checks(state: &AppState) -> usize {
 
 async fn check_payment(state: &AppState, row: &GatewayPayment) {
     let answer = match connector_for(state, &row.gateway) {
-        Some(connector) => call(state, connector.query(row.payment_id)).await,
+        Some(connector) => {
+            call(
+                state,
+                connector.kind(),
+                "query",
+                connector.query(row.payment_id),
+            )
+            .await
+        }
         None => Err(GatewayError::NotFound),
     };
     let report = match answer {

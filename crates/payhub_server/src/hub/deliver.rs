@@ -96,6 +96,7 @@ async fn attempt(
             response: None,
             retry_at: None,
         };
+        crate::metrics::record_delivery_attempt(delivery.kind.as_str(), false, true);
         return state
             .store
             .record_delivery_outcome(delivery.id, &outcome, Utc::now())
@@ -151,6 +152,7 @@ async fn attempt(
     match error {
         None => {
             tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, kind = delivery.kind.as_str(), "delivered");
+            crate::metrics::record_delivery_attempt(delivery.kind.as_str(), true, false);
             let outcome = DeliveryOutcome {
                 delivered: true,
                 status_code,
@@ -243,6 +245,7 @@ async fn record_failure(
         (!gives_up).then(|| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
     tracing::warn!(delivery.id = delivery.id, event.id = %delivery.event_id, webhook.attempt = attempts_made,
         gives_up, error = error.as_str(), "delivery failed");
+    crate::metrics::record_delivery_attempt(delivery.kind.as_str(), false, gives_up);
     let outcome = DeliveryOutcome {
         delivered: false,
         status_code,

@@ -18,6 +18,7 @@ mod idempotency;
 mod index;
 mod issue_0009_sandbox;
 mod issue_0013_card_page;
+mod metrics;
 mod payments;
 mod refunds;
 mod retail;

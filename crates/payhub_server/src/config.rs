@@ -55,6 +55,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// How long a connection may stay open with no request in progress.
     pub idle_timeout: Duration,
+    /// Requests per second per client address and per merchant (see `crate::rate_limit`).
+    pub rate_limits: crate::rate_limit::RateLimitSettings,
 }
 
 /// Whether the sandbox endpoints exist.
@@ -300,6 +302,22 @@ pub struct SettingsInput {
     /// Seconds a connection may stay open with no request in progress (default 60).
     #[arg(long, env = "PAYHUB_IDLE_TIMEOUT_S")]
     pub idle_timeout_s: Option<u64>,
+    /// Requests per second one client address may send, on this node (default 50; 0: no limit).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_ADDRESS_PER_S")]
+    pub rate_limit_address_per_s: Option<u32>,
+    /// Requests one client address may send at once above its rate (default: twice the rate).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_ADDRESS_BURST")]
+    pub rate_limit_address_burst: Option<u32>,
+    /// Requests per second one merchant may send, on this node (default 200; 0: no limit).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_MERCHANT_PER_S")]
+    pub rate_limit_merchant_per_s: Option<u32>,
+    /// Requests one merchant may send at once above its rate (default: twice the rate).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_MERCHANT_BURST")]
+    pub rate_limit_merchant_burst: Option<u32>,
+    /// Comma-separated addresses or CIDRs of reverse proxies whose
+    /// X-Forwarded-For names the client (default: none, the header is ignored).
+    #[arg(long, env = "PAYHUB_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Where payhub's data is: all that the administration commands (`merchant`,
@@ -410,12 +428,26 @@ impl SettingsInput {
                 .or(lower.telco_spending_limit_minor),
             header_read_timeout_ms: self.header_read_timeout_ms.or(lower.header_read_timeout_ms),
             idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
+            rate_limit_address_per_s: self
+                .rate_limit_address_per_s
+                .or(lower.rate_limit_address_per_s),
+            rate_limit_address_burst: self
+                .rate_limit_address_burst
+                .or(lower.rate_limit_address_burst),
+            rate_limit_merchant_per_s: self
+                .rate_limit_merchant_per_s
+                .or(lower.rate_limit_merchant_per_s),
+            rate_limit_merchant_burst: self
+                .rate_limit_merchant_burst
+                .or(lower.rate_limit_merchant_burst),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
     /// Applies defaults and checks every value.
     pub fn resolve(self) -> Result<Settings, SettingsError> {
         let telco = self.telco_settings()?;
+        let rate_limits = self.rate_limit_settings()?;
         let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|e| SettingsError::Invalid {
             name: "listen",
@@ -528,6 +560,36 @@ impl SettingsInput {
                 self.header_read_timeout_ms.unwrap_or(10_000).max(1),
             ),
             idle_timeout: Duration::from_secs(self.idle_timeout_s.unwrap_or(60).max(1)),
+            rate_limits,
+        })
+    }
+
+    fn rate_limit_settings(&self) -> Result<crate::rate_limit::RateLimitSettings, SettingsError> {
+        use crate::rate_limit::{self as limits, Rate};
+        let rate = |name, per_s: Option<u32>, default, burst| {
+            Rate::new(per_s.unwrap_or(default), burst)
+                .map_err(|reason| SettingsError::Invalid { name, reason })
+        };
+        Ok(limits::RateLimitSettings {
+            per_address: rate(
+                "rate_limit_address_burst",
+                self.rate_limit_address_per_s,
+                limits::DEFAULT_ADDRESS_PER_S,
+                self.rate_limit_address_burst,
+            )?,
+            per_merchant: rate(
+                "rate_limit_merchant_burst",
+                self.rate_limit_merchant_per_s,
+                limits::DEFAULT_MERCHANT_PER_S,
+                self.rate_limit_merchant_burst,
+            )?,
+            trusted_proxies: limits::parse_trusted_proxies(
+                self.trusted_proxies.as_deref().unwrap_or(""),
+            )
+            .map_err(|reason| SettingsError::Invalid {
+                name: "trusted_proxies",
+                reason,
+            })?,
         })
     }
 

@@ -36,6 +36,7 @@ pub mod lang;
 pub mod merchants;
 pub mod ops;
 pub mod page;
+pub mod rate_limit;
 pub mod sandbox;
 pub mod secrets;
 pub mod serve;

@@ -16,6 +16,7 @@ mod idempotency;
 mod index;
 mod issue_0009_sandbox;
 mod payments;
+mod rate_limit;
 mod refunds;
 mod retail;
 mod security;

@@ -702,8 +702,37 @@ mod tests {
                 idempotency_lease_s: Some(0),
                 ..Default::default()
             },
+            SettingsInput {
+                rate_limit_merchant_burst: Some(0),
+                ..Default::default()
+            },
+            SettingsInput {
+                trusted_proxies: Some("the proxy".into()),
+                ..Default::default()
+            },
         ] {
             assert!(input.resolve().is_err());
         }
+    }
+
+    /// The defaults docs/CONFIGURATION.md states; 0 turns a limit off.
+    #[test]
+    fn rate_limits_default_to_the_documented_values() -> Result<(), SettingsError> {
+        let limits = SettingsInput::default().resolve()?.rate_limits;
+        let pair = |rate: Option<crate::rate_limit::Rate>| {
+            rate.map(|r| (r.per_second.get(), r.burst.get()))
+        };
+        assert_eq!(pair(limits.per_address), Some((50, 100)));
+        assert_eq!(pair(limits.per_merchant), Some((200, 400)));
+        assert!(limits.trusted_proxies.is_empty());
+        let off = SettingsInput {
+            rate_limit_address_per_s: Some(0),
+            rate_limit_merchant_per_s: Some(0),
+            ..Default::default()
+        }
+        .resolve()?
+        .rate_limits;
+        assert_eq!((off.per_address, off.per_merchant), (None, None));
+        Ok(())
     }
 }

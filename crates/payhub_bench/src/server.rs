@@ -94,6 +94,9 @@ impl Server {
             .arg(data_dir)
             .env("RUST_LOG", "warn")
             .env("PAYHUB_DB_MAX_CONNECTIONS", "16")
+            // The benchmark measures payhub, not its rate limits: both off.
+            .env("PAYHUB_RATE_LIMIT_ADDRESS_PER_S", "0")
+            .env("PAYHUB_RATE_LIMIT_MERCHANT_PER_S", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::gateways::flow::receive_notification;
 use crate::gateways::simulated::NotificationSink;
 use crate::gateways::Gateways;
+use crate::rate_limit::{self, RateLimits};
 use crate::secrets::MasterKey;
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
@@ -85,6 +86,7 @@ impl Application {
         crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
         let telco = Telco::simulated(store.clone(), &settings);
+        let rate_limits = Arc::new(RateLimits::new(&settings.rate_limits));
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -93,6 +95,7 @@ impl Application {
             gateways: Arc::new(gateways),
             master_key: Arc::new(master_key),
             telco: Arc::new(telco),
+            rate_limits,
         };
         connect_simulators(&state);
         Ok(Self {
@@ -239,6 +242,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(api_telco::consent_router())
                 .layer(axum::middleware::from_fn(
                     crate::edge::guard::<page::PageEdge>,
+                ))
+                .layer(axum::middleware::from_fn(
+                    rate_limit::per_address::<rate_limit::PageAnswer>,
                 )),
         ))
         .merge(gateways::http::router())
@@ -251,6 +257,8 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(|| async { TmfError::NotFound("no such resource".into()).into_response() })
         .method_not_allowed_fallback(|| async { TmfError::MethodNotAllowed.into_response() })
+        // What `rate_limit::per_address` on each dialect's routes counts with.
+        .layer(axum::Extension(state.rate_limits.clone()))
         .with_state(state)
         .layer(axum::middleware::from_fn(crate::access_log::log_request))
         .layer(PropagateRequestIdLayer::x_request_id())

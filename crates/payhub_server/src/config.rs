@@ -57,6 +57,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Where `/metrics` is served and who may read it (none by default).
     pub metrics: crate::metrics::MetricsSettings,
+    /// Requests per second per client address and per merchant (see `crate::rate_limit`).
+    pub rate_limits: crate::rate_limit::RateLimitSettings,
 }
 
 /// Whether the sandbox endpoints exist.
@@ -308,6 +310,22 @@ pub struct SettingsInput {
     /// A separate address serving `/metrics` without a token, e.g. "127.0.0.1:9464".
     #[arg(long, env = "PAYHUB_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Requests per second one client address may send, on this node (default 50; 0: no limit).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_ADDRESS_PER_S")]
+    pub rate_limit_address_per_s: Option<u32>,
+    /// Requests one client address may send at once above its rate (default: twice the rate).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_ADDRESS_BURST")]
+    pub rate_limit_address_burst: Option<u32>,
+    /// Requests per second one merchant may send, on this node (default 200; 0: no limit).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_MERCHANT_PER_S")]
+    pub rate_limit_merchant_per_s: Option<u32>,
+    /// Requests one merchant may send at once above its rate (default: twice the rate).
+    #[arg(long, env = "PAYHUB_RATE_LIMIT_MERCHANT_BURST")]
+    pub rate_limit_merchant_burst: Option<u32>,
+    /// Comma-separated addresses or CIDRs of reverse proxies whose
+    /// X-Forwarded-For names the client (default: none, the header is ignored).
+    #[arg(long, env = "PAYHUB_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Where payhub's data is: all that the administration commands (`merchant`,
@@ -420,6 +438,19 @@ impl SettingsInput {
             idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
             metrics_token: self.metrics_token.or(lower.metrics_token),
             metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            rate_limit_address_per_s: self
+                .rate_limit_address_per_s
+                .or(lower.rate_limit_address_per_s),
+            rate_limit_address_burst: self
+                .rate_limit_address_burst
+                .or(lower.rate_limit_address_burst),
+            rate_limit_merchant_per_s: self
+                .rate_limit_merchant_per_s
+                .or(lower.rate_limit_merchant_per_s),
+            rate_limit_merchant_burst: self
+                .rate_limit_merchant_burst
+                .or(lower.rate_limit_merchant_burst),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -430,6 +461,7 @@ impl SettingsInput {
             self.metrics_token.as_deref(),
             self.metrics_listen.as_deref(),
         )?;
+        let rate_limits = self.rate_limit_settings()?;
         let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|e| SettingsError::Invalid {
             name: "listen",
@@ -543,6 +575,36 @@ impl SettingsInput {
             ),
             idle_timeout: Duration::from_secs(self.idle_timeout_s.unwrap_or(60).max(1)),
             metrics,
+            rate_limits,
+        })
+    }
+
+    fn rate_limit_settings(&self) -> Result<crate::rate_limit::RateLimitSettings, SettingsError> {
+        use crate::rate_limit::{self as limits, Rate};
+        let rate = |name, per_s: Option<u32>, default, burst| {
+            Rate::new(per_s.unwrap_or(default), burst)
+                .map_err(|reason| SettingsError::Invalid { name, reason })
+        };
+        Ok(limits::RateLimitSettings {
+            per_address: rate(
+                "rate_limit_address_burst",
+                self.rate_limit_address_per_s,
+                limits::DEFAULT_ADDRESS_PER_S,
+                self.rate_limit_address_burst,
+            )?,
+            per_merchant: rate(
+                "rate_limit_merchant_burst",
+                self.rate_limit_merchant_per_s,
+                limits::DEFAULT_MERCHANT_PER_S,
+                self.rate_limit_merchant_burst,
+            )?,
+            trusted_proxies: limits::parse_trusted_proxies(
+                self.trusted_proxies.as_deref().unwrap_or(""),
+            )
+            .map_err(|reason| SettingsError::Invalid {
+                name: "trusted_proxies",
+                reason,
+            })?,
         })
     }
 
@@ -655,8 +717,37 @@ mod tests {
                 idempotency_lease_s: Some(0),
                 ..Default::default()
             },
+            SettingsInput {
+                rate_limit_merchant_burst: Some(0),
+                ..Default::default()
+            },
+            SettingsInput {
+                trusted_proxies: Some("the proxy".into()),
+                ..Default::default()
+            },
         ] {
             assert!(input.resolve().is_err());
         }
+    }
+
+    /// The defaults docs/CONFIGURATION.md states; 0 turns a limit off.
+    #[test]
+    fn rate_limits_default_to_the_documented_values() -> Result<(), SettingsError> {
+        let limits = SettingsInput::default().resolve()?.rate_limits;
+        let pair = |rate: Option<crate::rate_limit::Rate>| {
+            rate.map(|r| (r.per_second.get(), r.burst.get()))
+        };
+        assert_eq!(pair(limits.per_address), Some((50, 100)));
+        assert_eq!(pair(limits.per_merchant), Some((200, 400)));
+        assert!(limits.trusted_proxies.is_empty());
+        let off = SettingsInput {
+            rate_limit_address_per_s: Some(0),
+            rate_limit_merchant_per_s: Some(0),
+            ..Default::default()
+        }
+        .resolve()?
+        .rate_limits;
+        assert_eq!((off.per_address, off.per_merchant), (None, None));
+        Ok(())
     }
 }

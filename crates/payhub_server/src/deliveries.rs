@@ -32,6 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/deliveries", get(list))
         .route("/v1/deliveries/{id}/resend", post(resend))
         .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<TmfEdge>,
+        ))
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,7 @@ pub mod merchants;
 pub mod metrics;
 pub mod ops;
 pub mod page;
+pub mod rate_limit;
 pub mod sandbox;
 pub mod secrets;
 pub mod serve;

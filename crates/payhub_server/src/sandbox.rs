@@ -26,6 +26,9 @@ pub fn router() -> Router<AppState> {
         .route("/sandbox/v1/payments/{id}/outcome", post(settle))
         .route("/sandbox/v1/sms", axum::routing::get(sms))
         .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<TmfEdge>,
+        ))
 }
 
 #[derive(Deserialize)]

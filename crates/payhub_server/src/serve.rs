@@ -15,12 +15,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -59,8 +60,8 @@ where
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, app.clone(), limits, stopping.clone()));
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, app.clone(), limits, stopping.clone()));
                 }
                 // Out of file descriptors and the like: wait a little, as axum::serve does.
                 Err(error) => {
@@ -80,6 +81,7 @@ where
 /// Serves one connection until it ends, is idle too long, or the server stops.
 async fn serve_connection<S>(
     stream: TcpStream,
+    peer: SocketAddr,
     app: S,
     limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
@@ -94,7 +96,10 @@ async fn serve_connection<S>(
             let busy = activity.begin();
             let app = app.clone();
             async move {
-                let response = app.oneshot(request.map(Body::new)).await;
+                let mut request = request.map(Body::new);
+                // The peer, as `axum::serve` gives it (the rate limits key on it).
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let response = app.oneshot(request).await;
                 drop(busy);
                 response
             }

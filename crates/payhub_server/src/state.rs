@@ -9,6 +9,7 @@ use crate::api_telco::Telco;
 use crate::auth::MerchantCache;
 use crate::config::Settings;
 use crate::gateways::Gateways;
+use crate::rate_limit::RateLimits;
 use crate::secrets::MasterKey;
 
 /// Shared application state, cheap to clone.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// The (simulated) carrier billing system and SMS centre of the telco service.
     pub telco: Arc<Telco>,
+    /// This node's rate limits per client address and per merchant.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::auth::AuthError;
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
 use crate::idempotency::IdempotencyRejection;
+use crate::rate_limit::{Throttled, ThrottledAnswer};
 
 /// Why an APS request was not done.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,9 @@ pub enum ApsError {
     PayloadTooLarge(usize),
     #[error("internal error")]
     Internal,
+    /// 429: the client address or the merchant is over its rate limit.
+    #[error("{0}")]
+    RateLimited(Throttled),
 }
 
 impl ApsError {
@@ -86,6 +90,7 @@ impl ApsError {
             ApsError::InvalidRequest(_) => "invalid_request",
             ApsError::PayloadTooLarge(_) => "payload_too_large",
             ApsError::Internal => "internal_error",
+            ApsError::RateLimited(_) => "rate_limited",
         }
     }
 
@@ -107,6 +112,7 @@ impl ApsError {
             ApsError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApsError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApsError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -193,6 +199,12 @@ impl IntoResponse for ApsError {
             ApsError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            ApsError::RateLimited(throttled) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(throttled.retry_after_s()),
+                );
+            }
             _ => {}
         }
         response
@@ -221,6 +233,12 @@ impl Dialect for ApsEdge {
     }
 }
 
+impl ThrottledAnswer for ApsEdge {
+    fn throttled(throttled: Throttled) -> Response {
+        ApsError::RateLimited(throttled).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +262,10 @@ mod tests {
             (ApsError::InvalidRequest(String::new()), 400),
             (ApsError::PayloadTooLarge(1), 413),
             (ApsError::Internal, 500),
+            (
+                ApsError::RateLimited(Throttled::after(std::time::Duration::from_secs(1))),
+                429,
+            ),
         ];
         let docs = include_str!("../../../../docs/APS.md");
         let mut codes = Vec::new();

@@ -33,12 +33,19 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(
             crate::edge::guard::<error::ApsEdge>,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<error::ApsEdge>,
+        ))
 }
 
 /// The merchant whose API key the request carries (Bearer or HTTP Basic).
 async fn merchant_of(state: &AppState, headers: &HeaderMap) -> Result<Merchant, ApsError> {
     let merchant = authenticate(state.store.as_ref(), &state.merchants, headers).await?;
     tracing::Span::current().record("merchant.id", merchant.id.as_str());
+    state
+        .rate_limits
+        .check_merchant(merchant.id.as_str())
+        .map_err(ApsError::RateLimited)?;
     Ok(merchant)
 }
 

@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
+use crate::rate_limit::{Throttled, ThrottledAnswer};
 
 /// Why a retail request was not done. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,10 @@ pub enum RetailError {
     /// 40016: a text (field, path or query) holds a control character or is not UTF-8.
     #[error("request refused: {0}")]
     InvalidText(String),
+    /// 40017: the client address or the merchant is over its rate limit
+    /// (HTTP 429 with `Retry-After`, so HTTP-aware clients back off).
+    #[error("{0}")]
+    RateLimited(Throttled),
 }
 
 impl RetailError {
@@ -93,6 +98,7 @@ impl RetailError {
             RetailError::UnsupportedCurrency(_) => "40014",
             RetailError::TooLarge(_) => "40015",
             RetailError::InvalidText(_) => "40016",
+            RetailError::RateLimited(_) => "40017",
         }
     }
 }
@@ -108,10 +114,15 @@ impl IntoResponse for RetailError {
     fn into_response(self) -> Response {
         let status = match self {
             RetailError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RetailError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::OK,
         };
         let body = json!({"errorCode": self.code(), "errorMessage": self.to_string()});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let RetailError::RateLimited(throttled) = self {
+            throttled.set_retry_after(&mut response);
+        }
+        response
     }
 }
 
@@ -131,6 +142,12 @@ impl Dialect for RetailEdge {
             Refusal::BodyUnreadable => RetailError::NotJson(message),
         }
         .into_response()
+    }
+}
+
+impl ThrottledAnswer for RetailEdge {
+    fn throttled(throttled: Throttled) -> Response {
+        RetailError::RateLimited(throttled).into_response()
     }
 }
 
@@ -159,6 +176,7 @@ mod tests {
             RetailError::UnsupportedCurrency(String::new()),
             RetailError::TooLarge(String::new()),
             RetailError::InvalidText(String::new()),
+            RetailError::RateLimited(Throttled::after(std::time::Duration::from_secs(1))),
         ];
         let docs = include_str!("../../../../docs/RETAIL.md");
         let mut codes: Vec<&str> = all.iter().map(RetailError::code).collect();

@@ -33,4 +33,7 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(
             crate::edge::guard::<error::RetailEdge>,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<error::RetailEdge>,
+        ))
 }

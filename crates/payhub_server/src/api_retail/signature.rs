@@ -99,6 +99,12 @@ pub async fn authenticate(
     if (Utc::now().timestamp_millis() - timestamp).abs() > window_ms {
         return Err(RetailError::StaleTimestamp(window.as_secs()));
     }
+    // Counted once the signature proved the sender, before the replay guard
+    // remembers it: a refused request leaves its signature unused.
+    state
+        .rate_limits
+        .check_merchant(merchant.id.as_str())
+        .map_err(RetailError::RateLimited)?;
     // The merchant's stored retail key, not the text as sent: what is
     // remembered is always the canonical form of what was verified.
     if !state

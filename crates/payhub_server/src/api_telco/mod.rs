@@ -79,6 +79,9 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(
             crate::edge::guard::<result::TelcoEdge>,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<result::TelcoEdge>,
+        ))
 }
 
 /// The subscriber's consent page (the link is the credential).

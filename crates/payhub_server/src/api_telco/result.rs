@@ -11,6 +11,7 @@ use payhub_core::TelcoState;
 use serde_json::json;
 
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
+use crate::rate_limit::{Throttled, ThrottledAnswer};
 
 /// The code and name a transaction's state is reported with.
 pub fn state_result(state: TelcoState) -> (u32, &'static str) {
@@ -65,6 +66,8 @@ pub enum TelcoError {
     TooLarge(String),
     #[error("INTERNAL_ERROR: payhub could not complete the request; it changed nothing and it is safe to retry")]
     Internal,
+    #[error("RATE_LIMITED: {0}")]
+    RateLimited(Throttled),
 }
 
 impl TelcoError {
@@ -83,6 +86,7 @@ impl TelcoError {
             TelcoError::NotFound(_) => 2011,
             TelcoError::InvalidState(_) => 2012,
             TelcoError::TooLarge(_) => 2013,
+            TelcoError::RateLimited(_) => 2014,
             TelcoError::Internal => 2099,
         }
     }
@@ -96,6 +100,7 @@ impl TelcoError {
             TelcoError::NotFound(_) => StatusCode::NOT_FOUND,
             TelcoError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             TelcoError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            TelcoError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -107,7 +112,11 @@ impl TelcoError {
             "resultDesc": self.to_string(),
             "transactionId": transaction_id,
         });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let TelcoError::RateLimited(throttled) = self {
+            throttled.set_retry_after(&mut response);
+        }
+        response
     }
 }
 
@@ -138,6 +147,12 @@ impl Dialect for TelcoEdge {
     }
 }
 
+impl ThrottledAnswer for TelcoEdge {
+    fn throttled(throttled: Throttled) -> Response {
+        TelcoError::RateLimited(throttled).answer("")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +173,7 @@ mod tests {
             TelcoError::NotFound(String::new()),
             TelcoError::InvalidState(String::new()),
             TelcoError::TooLarge(String::new()),
+            TelcoError::RateLimited(Throttled::after(std::time::Duration::from_secs(1))),
             TelcoError::Internal,
         ];
         let mut codes: Vec<u32> = errors.iter().map(TelcoError::code).collect();

@@ -17,7 +17,13 @@ use crate::state::AppState;
 /// The calling service (a merchant), by HTTP Basic (or its bearer key).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, TelcoError> {
     match auth::authenticate(state.store.as_ref(), &state.merchants, headers).await {
-        Ok(merchant) => Ok(merchant),
+        Ok(merchant) => {
+            state
+                .rate_limits
+                .check_merchant(merchant.id.as_str())
+                .map_err(TelcoError::RateLimited)?;
+            Ok(merchant)
+        }
         Err(auth::AuthError::Store(error)) => Err(error.into()),
         Err(_) => Err(TelcoError::Unauthorized),
     }

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::auth::AuthError;
 use crate::idempotency::IdempotencyRejection;
+use crate::rate_limit::Throttled;
 
 /// A failure answered in TMF's error format.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,9 @@ pub enum TmfError {
     Conflict(String),
     #[error("the service is temporarily unavailable; retry later")]
     Unavailable,
+    /// The client address or the merchant is over its rate limit.
+    #[error("{0}")]
+    RateLimited(Throttled),
     #[error("internal error")]
     Internal,
 }
@@ -122,6 +126,11 @@ impl TmfError {
                 "Service unavailable",
             ),
             TmfError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            TmfError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests",
+            ),
             TmfError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -231,6 +240,12 @@ impl IntoResponse for TmfError {
             TmfError::Unavailable | TmfError::Idempotency(IdempotencyRejection::InProgress) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            TmfError::RateLimited(throttled) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(throttled.retry_after_s()),
+                );
+            }
             _ => {}
         }
         response
@@ -310,6 +325,11 @@ mod tests {
             ),
             (TmfError::Conflict("x".into()), 409, "conflict"),
             (TmfError::Unavailable, 503, "service_unavailable"),
+            (
+                TmfError::RateLimited(Throttled::after(std::time::Duration::from_secs(1))),
+                429,
+                "rate_limited",
+            ),
             (TmfError::Internal, 500, "internal_error"),
         ];
         for (error, status, code) in table {

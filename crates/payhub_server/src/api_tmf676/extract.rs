@@ -11,6 +11,7 @@ use payhub_store::Merchant;
 use super::error::TmfError;
 use crate::auth;
 use crate::edge::{Dialect, Refusal};
+use crate::rate_limit::{Throttled, ThrottledAnswer};
 use crate::state::AppState;
 
 /// The authenticated merchant of a TMF676 request.
@@ -23,6 +24,10 @@ impl FromRequestParts<AppState> for TmfMerchant {
         let merchant =
             auth::authenticate(state.store.as_ref(), &state.merchants, &parts.headers).await?;
         tracing::Span::current().record("merchant.id", merchant.id.as_str());
+        state
+            .rate_limits
+            .check_merchant(merchant.id.as_str())
+            .map_err(TmfError::RateLimited)?;
         Ok(TmfMerchant(merchant))
     }
 }
@@ -44,6 +49,12 @@ impl Dialect for TmfEdge {
             Refusal::ControlCharacter(_) => TmfError::InvalidAttribute(message),
         }
         .into_response()
+    }
+}
+
+impl ThrottledAnswer for TmfEdge {
+    fn throttled(throttled: Throttled) -> Response {
+        TmfError::RateLimited(throttled).into_response()
     }
 }
 

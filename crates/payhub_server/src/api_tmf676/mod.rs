@@ -48,6 +48,9 @@ pub fn router() -> Router<AppState> {
         .route("/hub/{id}", get(hub::get_hub).delete(hub::delete_hub))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(edge::guard::<extract::TmfEdge>))
+        .layer(axum::middleware::from_fn(
+            crate::rate_limit::per_address::<extract::TmfEdge>,
+        ))
 }
 
 /// `GET {BASE_PATH}`: the API's resources, so the base URL the banner prints

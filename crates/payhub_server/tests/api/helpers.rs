@@ -130,6 +130,9 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.retail.webhook_attempts = 4;
     settings.hub.poll_interval = Duration::from_millis(50);
     settings.hub.request_timeout = Duration::from_secs(2);
+    // Many tests fire bursts from one address; tests/api/rate_limit.rs turns
+    // the limits on where they are the subject.
+    settings.rate_limits = payhub_server::rate_limit::RateLimitSettings::unlimited();
     settings
 }
 

@@ -20,6 +20,7 @@ mod issue_0009_sandbox;
 mod issue_0013_card_page;
 mod metrics;
 mod payments;
+mod rate_limit;
 mod refunds;
 mod retail;
 mod security;

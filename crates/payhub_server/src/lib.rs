@@ -14,6 +14,7 @@
 //! - [`edge`]: the checks every dialect's request passes first (path, query
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging.
+//! - [`openapi`]: the OpenAPI 3.1 document of each dialect, and `/docs`.
 //! - [`demo`]: the demo merchant of a fresh start.
 
 pub mod api_aps;
@@ -34,6 +35,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod lang;
 pub mod merchants;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod sandbox;

@@ -15,6 +15,7 @@ mod hub;
 mod idempotency;
 mod index;
 mod issue_0009_sandbox;
+mod openapi;
 mod payments;
 mod refunds;
 mod retail;

@@ -28,7 +28,9 @@ use crate::rate_limit::{self, RateLimits};
 use crate::secrets::MasterKey;
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
-use crate::{api_aps, api_retail, api_telco, deliveries, gateways, hub, ops, page, sandbox};
+use crate::{
+    api_aps, api_retail, api_telco, deliveries, gateways, hub, openapi, ops, page, sandbox,
+};
 
 /// A bound, ready-to-run payhub.
 pub struct Application {
@@ -232,6 +234,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(ops::index_router(INDEX))
+        .merge(openapi::router())
         .nest(api_tmf676::BASE_PATH, api_tmf676::router())
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())

@@ -15,6 +15,7 @@
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging;
 //!   [`access_log`]: one line per request; [`metrics`]: Prometheus `/metrics`.
+//! - [`openapi`]: the OpenAPI 3.1 document of each dialect, and `/docs`.
 //! - [`demo`]: the demo merchant of a fresh start.
 //! - [`console`]: the operator console, a web UI under `/console`.
 
@@ -39,6 +40,7 @@ pub mod idempotency;
 pub mod lang;
 pub mod merchants;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod rate_limit;

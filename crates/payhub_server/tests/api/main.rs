@@ -19,6 +19,7 @@ mod index;
 mod issue_0009_sandbox;
 mod issue_0013_card_page;
 mod metrics;
+mod openapi;
 mod payments;
 mod rate_limit;
 mod refunds;

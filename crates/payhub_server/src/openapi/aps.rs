@@ -4,9 +4,9 @@
     reason = "schema structs exist only to describe the wire format"
 )]
 
+use super::MerchantKeySchemes;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,38 +23,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
         APSPaymentCreationRequest, APSPaymentContext, APSDocument, APSPaymentCreationResult,
         APSRedirectData, APSPayment, APSError
     )),
-    modifiers(&Security),
+    modifiers(&MerchantKeySchemes),
     security(("bearer" = []), ("basic" = [])),
     tags((name = "PaymentManagement", description = "Payments of an APS resource"))
 )]
 pub struct ApsApi;
-
-/// Bearer (the merchant's API key) or HTTP Basic (merchant id and API key).
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The merchant's API key."))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some("Merchant id as user name, API key as password."))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// `pay`'s body.
 #[derive(Serialize, ToSchema)]

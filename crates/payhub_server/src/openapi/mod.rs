@@ -36,6 +36,37 @@ use utoipa::OpenApi;
 
 use crate::state::AppState;
 
+/// The security schemes of the endpoints a merchant reaches with its API key
+/// (TMF676, APS, telco, the operator endpoints): `bearer` (the API key) and
+/// `basic` (merchant id as user name, API key as password). One definition,
+/// so every document describes the same credentials alike.
+pub struct MerchantKeySchemes;
+
+impl utoipa::Modify for MerchantKeySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The merchant's API key."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("Merchant id as user name, API key as password."))
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// One served document: its name in `/openapi/{name}.json`, its title in the
 /// docs page, and the document itself.
 pub struct Document {

@@ -6,9 +6,9 @@
     reason = "schema structs exist only to describe the wire format"
 )]
 
+use super::MerchantKeySchemes;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         console_resend_delivery, console_charts, console_not_found
     ),
     components(schemas(Probe, DeliveryError, SandboxOutcome)),
-    modifiers(&Security),
+    modifiers(&MerchantKeySchemes),
     tags(
         (name = "ops", description = "No credentials: nothing about any merchant"),
         (name = "deliveries", description = "The merchant's webhook and hub deliveries (merchant API key)"),
@@ -39,27 +39,6 @@ use utoipa::{Modify, OpenApi, ToSchema};
     )
 )]
 pub struct OperatorApi;
-
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The merchant's API key."))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
-        );
-    }
-}
 
 /// A probe's answer.
 #[derive(Serialize, ToSchema)]

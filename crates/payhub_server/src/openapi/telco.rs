@@ -4,9 +4,9 @@
     reason = "schema structs exist only to describe the wire format"
 )]
 
+use super::MerchantKeySchemes;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
     paths(create_transaction, query_transaction, commit_transaction, release_transaction,
         list_products, put_product),
     components(schemas(PaymentRequest, RequestedItem, TelcoResult, Product, ProductInput, Money)),
-    modifiers(&Security),
+    modifiers(&MerchantKeySchemes),
     security(("basic" = []), ("bearer" = [])),
     tags(
         (name = "paymentService", description = "Transactions"),
@@ -28,28 +28,6 @@ use utoipa::{Modify, OpenApi, ToSchema};
     )
 )]
 pub struct TelcoApi;
-
-/// HTTP Basic (merchant id, API key), or Bearer (the API key).
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some("Merchant id as user name, API key as password."))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// A payment request.
 #[derive(Serialize, ToSchema)]

@@ -7,9 +7,9 @@
     reason = "schema structs exist only to describe the wire format"
 )]
 
+use super::MerchantKeySchemes;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 /// The TMF676 document, served with its base path as its server.
 #[derive(OpenApi)]
@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         EventSubscriptionInput, Error, Money, AccountRef, ChannelRef, RelatedParty,
         PaymentMethodRefOrValue, PaymentRef, PaymentItem, EntityRef, TimePeriod
     )),
-    modifiers(&Security),
+    modifiers(&MerchantKeySchemes),
     security(("bearer" = []), ("basic" = [])),
     tags(
         (name = "payment", description = "Payments"),
@@ -39,33 +39,6 @@ use utoipa::{Modify, OpenApi, ToSchema};
     )
 )]
 pub struct Tmf676Api;
-
-/// Bearer (the merchant's API key) or HTTP Basic (merchant id and API key).
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The merchant's API key."))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some("Merchant id as user name, API key as password."))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// A base entity reference's common members.
 macro_rules! reference {

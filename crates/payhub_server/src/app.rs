@@ -11,25 +11,29 @@ use axum::Router;
 use payhub_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
+
 use tower::Layer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 
-use crate::api_telco::Telco;
+use payhub_app::carrier_billing::CarrierBilling;
+use payhub_app::gateways::flow::receive_notification;
+use payhub_app::gateways::simulated::NotificationSink;
+use payhub_app::gateways::Gateways;
+use payhub_app::hooks::Hooks;
+use payhub_app::secrets::MasterKey;
+use payhub_app::Services;
+
 use crate::api_tmf676::{self, error::TmfError};
 use crate::config::Mode;
 use crate::config::Settings;
-use crate::gateways::flow::receive_notification;
-use crate::gateways::simulated::NotificationSink;
-use crate::gateways::Gateways;
 use crate::rate_limit::{self, RateLimits};
-use crate::secrets::MasterKey;
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
 use crate::{
-    api_aps, api_retail, api_telco, deliveries, gateways, hub, openapi, ops, page, sandbox,
+    api_aps, api_retail, api_telco, deliveries, gateway_notifications, openapi, ops, page, sandbox,
 };
 
 /// A bound, ready-to-run payhub.
@@ -46,9 +50,9 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] payhub_store::ConnectError),
     #[error(transparent)]
-    MasterKey(#[from] crate::secrets::MasterKeyError),
+    MasterKey(#[from] payhub_app::secrets::MasterKeyError),
     #[error(transparent)]
-    ClusterKey(#[from] crate::secrets::ClusterKeyError),
+    ClusterKey(#[from] payhub_app::secrets::ClusterKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -84,19 +88,29 @@ impl Application {
             ),
             None => None,
         };
-        let master_key = MasterKey::for_settings(&settings)?;
-        crate::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
+        let master_key = MasterKey::configured(settings.master_key.as_ref(), &settings.data_dir)?;
+        payhub_app::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
-        let telco = Telco::simulated(store.clone(), &settings);
+        let carrier_billing = CarrierBilling::simulated(
+            store.clone(),
+            settings.telco.spending_limit_minor,
+            settings.telco.carrier_latency,
+            settings.gateways.call_timeout,
+        );
+        let services = Services {
+            store,
+            gateways: Arc::new(gateways),
+            carrier_billing: Arc::new(carrier_billing),
+            master_key: Arc::new(master_key),
+            config: Arc::new(settings.service_settings()),
+            hooks: dialect_hooks(),
+            outbox_written: Arc::new(Notify::new()),
+        };
         let rate_limits = Arc::new(RateLimits::new(&settings.rate_limits));
         let state = AppState {
-            store,
+            services: Arc::new(services),
             settings: Arc::new(settings),
-            outbox_written: Arc::new(Notify::new()),
             merchants: Arc::default(),
-            gateways: Arc::new(gateways),
-            master_key: Arc::new(master_key),
-            telco: Arc::new(telco),
             rate_limits,
         };
         connect_simulators(&state);
@@ -130,7 +144,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_workers, workers_stopped) = watch::channel(false);
-        let workers = tokio::spawn(hub::run_workers(self.state.clone(), workers_stopped));
+        let workers = tokio::spawn(payhub_app::outbox::run_workers(
+            self.state.services.clone(),
+            workers_stopped,
+        ));
         let state = self.state.clone();
         let limits = ConnectionLimits {
             header_read_timeout: state.settings.header_read_timeout,
@@ -162,7 +179,7 @@ impl Application {
 /// Sends the simulated gateways' notifications through the same function a
 /// real gateway's HTTP notification reaches.
 fn connect_simulators(state: &AppState) {
-    let template = state.clone();
+    let template = state.services.clone();
     let sink: NotificationSink = Arc::new(move |kind, body| {
         let state = template.clone();
         Box::pin(async move {
@@ -172,6 +189,16 @@ fn connect_simulators(state: &AppState) {
         })
     });
     state.gateways.connect_simulators(sink);
+}
+
+/// What each dialect plugs into the shared flows. The order is the order
+/// in which an event's merchant notification is looked for.
+fn dialect_hooks() -> Hooks {
+    Hooks::default()
+        .with_dialect(Arc::new(api_aps::hooks::ApsHooks))
+        .with_dialect(Arc::new(api_telco::hooks::TelcoHooks))
+        .with_dialect(Arc::new(api_retail::hooks::RetailHooks))
+        .with_listeners(Arc::new(api_tmf676::hub::HubListeners))
 }
 
 /// Random request ids, returned in `x-request-id` and logged with each request.
@@ -250,7 +277,7 @@ pub fn router(state: AppState) -> Router {
                     rate_limit::per_address::<rate_limit::PageAnswer>,
                 )),
         ))
-        .merge(gateways::http::router())
+        .merge(gateway_notifications::router())
         .merge(deliveries::router())
         .merge(crate::console::router())
         .merge(crate::metrics::router(&state.settings.metrics))

@@ -14,7 +14,7 @@ use crate::app::Application;
 use crate::config::{DataInput, Settings, SettingsInput};
 use crate::demo;
 use crate::merchants;
-use crate::secrets::{check_cluster_master_key, MasterKey};
+use payhub_app::secrets::{check_cluster_master_key, MasterKey};
 use payhub_core::MerchantId;
 use payhub_store::{Merchant, Store};
 
@@ -275,7 +275,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let settings = settings(config, input)?;
             let store = payhub_store::connect(&settings.database_url, 1).await?;
-            let master_key = MasterKey::for_settings(&settings)?;
+            let master_key =
+                MasterKey::configured(settings.master_key.as_ref(), &settings.data_dir)?;
             check_cluster_master_key(store.as_ref(), &master_key).await?;
             let created = merchants::create_merchant(store.as_ref(), &name).await?;
             let view = created.view(&master_key);
@@ -298,7 +299,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let settings = settings(config, input)?;
             let store = payhub_store::connect(&settings.database_url, 1).await?;
-            let master_key = MasterKey::for_settings(&settings)?;
+            let master_key =
+                MasterKey::configured(settings.master_key.as_ref(), &settings.data_dir)?;
             check_cluster_master_key(store.as_ref(), &master_key).await?;
             let merchant = find_merchant(store.as_ref(), &id).await?;
             let retail = merchants::retail_credentials(&merchant, &master_key);
@@ -465,8 +467,8 @@ async fn aps(config: Option<&Path>, command: ApsCommand) -> anyhow::Result<()> {
                 .find_aps_account(&aps_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no APS account {aps_id}"))?;
-            let kind = crate::gateways::GatewayKind::parse(&gateway)
-                .filter(|k| k.method() != crate::gateways::PayMethod::Card)
+            let kind = payhub_app::gateways::GatewayKind::parse(&gateway)
+                .filter(|k| k.method() != payhub_app::gateways::PayMethod::Card)
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "'{gateway}' is not a wallet gateway (WXPAY, ALIPAY, ALIPAYOS, FPSPAY)"
@@ -480,7 +482,7 @@ async fn aps(config: Option<&Path>, command: ApsCommand) -> anyhow::Result<()> {
                 gateway: kind.code().to_owned(),
                 token: format!(
                     "wal_{}",
-                    crate::card::card_token().trim_start_matches("tok_")
+                    payhub_app::card::card_token().trim_start_matches("tok_")
                 ),
                 brand: None,
                 first6: None,

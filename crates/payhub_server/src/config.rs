@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use payhub_core::Channel;
 
-use crate::callback_policy::CallbackPolicy;
+use payhub_app::callback_policy::CallbackPolicy;
+pub use payhub_app::settings::{GatewaySettings, HubSettings};
+use payhub_app::settings::{ServiceSettings, WebhookSchedule};
 
 /// Address payhub listens on unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8676";
@@ -70,21 +72,6 @@ pub enum Mode {
     Production,
 }
 
-/// How payhub talks to gateways.
-#[derive(Clone, Debug)]
-pub struct GatewaySettings {
-    /// How long a QR (wallet, FPS) or card payment waits for the customer.
-    pub qr_expiry: Duration,
-    /// How long one gateway call may take before its outcome counts as unknown.
-    pub call_timeout: Duration,
-    /// The delay before asking again about an unknown outcome; doubles per check.
-    pub check_base: Duration,
-    /// The longest delay between two checks.
-    pub check_max: Duration,
-    /// The simulated gateways answer after a random delay up to this.
-    pub simulated_latency: Duration,
-}
-
 /// The retail dialect's settings.
 #[derive(Clone, Debug)]
 pub struct RetailSettings {
@@ -96,7 +83,6 @@ pub struct RetailSettings {
     pub signature_window: Duration,
 }
 
-/// How hub notifications are retried.
 /// The telco payment service (seed 004).
 #[derive(Clone, Debug)]
 pub struct TelcoSettings {
@@ -178,32 +164,6 @@ fn channel_flags(
         }
     }
     Ok(base)
-}
-
-#[derive(Clone, Debug)]
-pub struct HubSettings {
-    /// The delay before the second attempt; each later delay doubles it.
-    pub retry_base: Duration,
-    /// The longest delay between two attempts.
-    pub retry_max: Duration,
-    /// Attempts before a delivery is given up (marked dead).
-    pub max_attempts: u32,
-    /// How long one attempt may take.
-    pub request_timeout: Duration,
-    /// How often the workers look for work when nothing woke them.
-    pub poll_interval: Duration,
-}
-
-impl Default for HubSettings {
-    fn default() -> Self {
-        Self {
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(3600),
-            max_attempts: 15,
-            request_timeout: Duration::from_secs(10),
-            poll_interval: Duration::from_millis(500),
-        }
-    }
 }
 
 /// The settings a file, the environment or flags may give; all optional.
@@ -373,6 +333,24 @@ pub enum SettingsError {
     Invalid { name: &'static str, reason: String },
 }
 
+impl Settings {
+    /// The part of the settings the use cases and workers read.
+    pub fn service_settings(&self) -> ServiceSettings {
+        ServiceSettings {
+            public_base_url: self.public_base_url.clone(),
+            gateways: self.gateways.clone(),
+            hub: self.hub.clone(),
+            merchant_webhooks: WebhookSchedule {
+                interval: self.retail.webhook_interval,
+                attempts: self.retail.webhook_attempts,
+            },
+            callback_policy: self.callback_policy.clone(),
+            idempotency_retention: self.idempotency_retention,
+            signature_retention: self.retail.signature_window.saturating_mul(2),
+        }
+    }
+}
+
 impl SettingsInput {
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
@@ -533,7 +511,7 @@ impl SettingsInput {
         };
         let master_key = self.master_key.map(SecretString::from);
         if let Some(key) = &master_key {
-            crate::secrets::MasterKey::from_base64(key.expose_secret()).map_err(|e| {
+            payhub_app::secrets::MasterKey::from_base64(key.expose_secret()).map_err(|e| {
                 SettingsError::Invalid {
                     name: "master_key",
                     reason: e.to_string(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::api_tmf676::BASE_PATH;
 use crate::config::Settings;
 use crate::merchants::{demo_merchant_credentials, hash_api_key};
-use crate::secrets::MasterKey;
+use payhub_app::secrets::MasterKey;
 use secrecy::ExposeSecret;
 
 /// The demo merchant's credentials as read back and printed.
@@ -107,7 +107,7 @@ fn write_credentials(path: &Path, saved: &DemoCredentials) -> anyhow::Result<()>
         retail_secret: derived.map(|d| d.retail_secret.as_str()),
         webhook_secret: derived.map(|d| d.webhook_secret.as_str()),
     };
-    write_private(path, &serde_json::to_string_pretty(&file)?)?;
+    payhub_app::secrets::write_private(path, &serde_json::to_string_pretty(&file)?)?;
     Ok(())
 }
 
@@ -143,19 +143,6 @@ fn derived(merchant: &payhub_store::Merchant, master_key: &MasterKey) -> Derived
             .expose_secret()
             .to_owned(),
     }
-}
-
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
 }
 
 /// Prints where payhub listens and how to call it (stdout, not the log).

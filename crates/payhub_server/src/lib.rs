@@ -9,8 +9,8 @@
 //! - [`api_aps`]: the APS PaymentManagement dialect (seed 001).
 //! - [`auth`], [`merchants`]: who is calling, and their credentials.
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
-//! - [`hub`]: workers that deliver outbox events to TMF hub listeners;
-//!   [`callback_policy`]: which addresses they may reach.
+//! - [`gateway_notifications`]: where gateways post their asynchronous
+//!   notifications.
 //! - [`edge`]: the checks every dialect's request passes first (path, query
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging;
@@ -18,6 +18,9 @@
 //! - [`openapi`]: the OpenAPI 3.1 document of each dialect, and `/docs`.
 //! - [`demo`]: the demo merchant of a fresh start.
 //! - [`console`]: the operator console, a web UI under `/console`.
+//!
+//! The use cases (gateway flow, carrier billing, outbox workers) live in the
+//! `payhub_app` crate; [`state::AppState`] dereferences to its `Services`.
 
 pub mod access_log;
 pub mod api_aps;
@@ -26,18 +29,14 @@ pub mod api_telco;
 pub mod api_tmf676;
 pub mod app;
 pub mod auth;
-pub mod callback_policy;
-pub mod card;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod deliveries;
 pub mod demo;
 pub mod edge;
-pub mod gateways;
-pub mod hub;
+pub mod gateway_notifications;
 pub mod idempotency;
-pub mod lang;
 pub mod merchants;
 pub mod metrics;
 pub mod openapi;
@@ -45,8 +44,6 @@ pub mod ops;
 pub mod page;
 pub mod rate_limit;
 pub mod sandbox;
-pub mod secrets;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
-pub mod webhook_signing;

@@ -15,8 +15,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::api_retail::signature::MODE_SHA1;
-use crate::gateways::GatewayKind;
-use crate::secrets::MasterKey;
+use payhub_app::gateways::GatewayKind;
+use payhub_app::secrets::MasterKey;
 
 /// The prefix that makes payhub keys recognisable to secret scanners.
 const API_KEY_PREFIX: &str = "phk_";

@@ -32,7 +32,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use crate::lang::Lang;
+use payhub_app::lang::Lang;
 
 /// Default requests per second from one client address.
 pub const DEFAULT_ADDRESS_PER_S: u32 = 50;

@@ -4,7 +4,7 @@
 //!
 //! The outcome reaches payhub the way a real one does: the simulated gateway
 //! changes its own books and sends its (signed, duplicated) notification,
-//! which goes through [`crate::gateways::flow::receive_notification`].
+//! which goes through [`payhub_app::gateways::flow::receive_notification`].
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,9 +17,9 @@ use serde_json::{json, Value};
 use crate::api_tmf676::error::TmfError;
 use crate::api_tmf676::extract::{TmfEdge, TmfMerchant};
 use crate::edge;
-use crate::gateways::simulated::{SandboxOutcome, SettleError};
-use crate::gateways::GatewayKind;
 use crate::state::AppState;
+use payhub_app::gateways::simulated::{SandboxOutcome, SettleError};
+use payhub_app::gateways::GatewayKind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -99,7 +99,11 @@ async fn sms(
         .msisdn
         .filter(|m| !m.is_empty())
         .ok_or_else(|| TmfError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
-    let sent = state.telco.sms.sent_to(&merchant.id, &msisdn).await?;
+    let sent = state
+        .carrier_billing
+        .sms
+        .sent_to(&merchant.id, &msisdn)
+        .await?;
     Ok(Json(Value::Array(
         sent.iter()
             .map(|sms| {

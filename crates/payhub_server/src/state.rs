@@ -1,40 +1,34 @@
-//! What every handler and worker shares.
+//! What every handler shares.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use payhub_store::Store;
-use tokio::sync::Notify;
+use payhub_app::Services;
 
-use crate::api_telco::Telco;
 use crate::auth::MerchantCache;
 use crate::config::Settings;
-use crate::gateways::Gateways;
 use crate::rate_limit::RateLimits;
-use crate::secrets::MasterKey;
 
-/// Shared application state, cheap to clone.
+/// Shared application state, cheap to clone: the use cases' [`Services`]
+/// and what only the HTTP layer needs.
+///
+/// It dereferences to [`Services`], so a handler passes `&state` to a use
+/// case and reads `state.store` directly: the HTTP layer is a thin shell
+/// around the services, not a second owner of them.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub services: Arc<Services>,
     pub settings: Arc<Settings>,
-    /// Wakes the hub dispatcher when a request wrote to the outbox, so events
-    /// leave at once instead of at the next poll.
-    pub outbox_written: Arc<Notify>,
     /// Recently authenticated API keys.
     pub merchants: Arc<MerchantCache>,
-    /// The connectors payments are routed to.
-    pub gateways: Arc<Gateways>,
-    /// What merchants' signing secrets and page links are derived from.
-    pub master_key: Arc<MasterKey>,
-    /// The (simulated) carrier billing system and SMS centre of the telco service.
-    pub telco: Arc<Telco>,
     /// This node's rate limits per client address and per merchant.
     pub rate_limits: Arc<RateLimits>,
 }
 
-impl AppState {
-    /// Tells the workers there is new outbox work.
-    pub fn notify_outbox(&self) {
-        self.outbox_written.notify_one();
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
     }
 }

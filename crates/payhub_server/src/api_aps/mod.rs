@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod error;
+pub mod hooks;
 pub mod pay;
 pub mod payments;
 pub mod request;

@@ -22,13 +22,13 @@ use super::error::ApsError;
 use super::request::PayRequest;
 use super::view;
 use super::{find_account, merchant_of};
-use crate::callback_policy::CallbackRefused;
-use crate::gateways::connector::{StartRequest, StoredMethod};
-use crate::gateways::flow::{self, GatewayRow};
-use crate::gateways::{Connector, GatewayKind};
 use crate::idempotency::{self, Admission, IdempotencyScope};
-use crate::lang::Lang;
 use crate::state::AppState;
+use payhub_app::callback_policy::CallbackRefused;
+use payhub_app::gateways::connector::{StartRequest, StoredMethod};
+use payhub_app::gateways::flow::{self, GatewayRow};
+use payhub_app::gateways::{Connector, GatewayKind};
+use payhub_app::lang::Lang;
 
 /// The gateway of the hosted card page.
 const HOSTED_GATEWAY: GatewayKind = GatewayKind::Vmpay;

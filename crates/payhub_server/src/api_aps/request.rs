@@ -8,7 +8,7 @@ use payhub_core::{Currency, Money};
 use serde_json::{Map, Value};
 
 use super::error::ApsError;
-use crate::card::{find_card_data, find_card_data_in_members};
+use payhub_app::card::{find_card_data, find_card_data_in_members};
 
 /// At most this many documents per payment.
 const MAX_DOCUMENTS: usize = 100;

@@ -15,10 +15,10 @@ use super::request::Fields;
 use super::signature::authenticate;
 use super::view::{self, RetailAttributes};
 use super::DIALECT;
-use crate::gateways::flow::{self, CancelError};
-use crate::gateways::GatewayKind;
-use crate::lang::Lang;
 use crate::state::AppState;
+use payhub_app::gateways::flow::{self, CancelError};
+use payhub_app::gateways::GatewayKind;
+use payhub_app::lang::Lang;
 
 /// `POST /online/gateway`: the payment types the merchant may use.
 pub async fn gateway(

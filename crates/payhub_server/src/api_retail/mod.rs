@@ -6,6 +6,7 @@
 //! use the dialect's own envelope ([`error`]).
 
 pub mod error;
+pub mod hooks;
 pub mod lookup;
 pub mod refund;
 pub mod request;

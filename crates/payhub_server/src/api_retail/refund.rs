@@ -16,8 +16,8 @@ use super::request::Fields;
 use super::signature::authenticate;
 use super::view::RetailAttributes;
 use super::DIALECT;
-use crate::gateways::flow::{self, RefundFlowError};
 use crate::state::AppState;
+use payhub_app::gateways::flow::{self, RefundFlowError};
 
 pub async fn refund(
     State(state): State<AppState>,

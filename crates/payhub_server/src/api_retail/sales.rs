@@ -13,12 +13,12 @@ use super::request::Fields;
 use super::signature::authenticate;
 use super::view::RetailAttributes;
 use super::DIALECT;
-use crate::callback_policy::CallbackRefused;
-use crate::card::{find_card_data, find_card_data_in_members};
-use crate::gateways::flow::{self, FlowError, NewGatewayPayment, StartOutcome};
-use crate::gateways::GatewayKind;
-use crate::lang::Lang;
 use crate::state::AppState;
+use payhub_app::callback_policy::CallbackRefused;
+use payhub_app::card::{find_card_data, find_card_data_in_members};
+use payhub_app::gateways::flow::{self, FlowError, NewGatewayPayment, StartOutcome};
+use payhub_app::gateways::GatewayKind;
+use payhub_app::lang::Lang;
 
 /// The format of `txDateTime`: `yyyy-MM-dd'T'HH:mm:ssZ`, e.g. `2021-06-09T13:10:33+0800`.
 const TX_DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S%z";

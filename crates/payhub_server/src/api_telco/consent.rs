@@ -17,10 +17,10 @@ use payhub_store::TelcoTransaction;
 
 use super::basket::Basket;
 use super::flow::{self, ConsentError, ConsentForm};
-use crate::lang::Lang;
 use crate::page::layout::{from_user_agent, Layout};
 use crate::page::view::{message_page, shell};
 use crate::state::AppState;
+use payhub_app::lang::Lang;
 
 /// The transaction a consent link names, if the link is genuine.
 async fn transaction_of(

@@ -22,16 +22,17 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::basket::{Basket, BasketItem};
-use super::carrier::CarrierError;
 use super::request::PaymentRequest;
 use super::result::TelcoError;
-use super::sms::Sms;
 use super::DIALECT;
 use crate::api_tmf676::wire::money_json;
-use crate::gateways::flow::start_for_existing;
-use crate::gateways::GatewayKind;
-use crate::lang::Lang;
 use crate::state::AppState;
+use payhub_app::carrier_billing::carrier::CarrierError;
+use payhub_app::carrier_billing::sms::Sms;
+use payhub_app::gateways::flow::start_for_existing;
+use payhub_app::gateways::GatewayKind;
+use payhub_app::lang::Lang;
+use payhub_app::Services;
 
 pub use payhub_core::MAX_OTP_ATTEMPTS;
 /// The card gateway of channel 40.
@@ -214,7 +215,7 @@ pub async fn create(
     };
     state.notify_outbox();
     let link = consent_url(state, transaction.payment_id.get());
-    let sent = state.telco.sms.send(Sms {
+    let sent = state.carrier_billing.sms.send(Sms {
         merchant_id: merchant.id.clone(),
         msisdn: transaction.msisdn.clone(),
         transaction_id: transaction.transaction_id.clone(),
@@ -265,7 +266,7 @@ fn stored(error: payhub_store::UpdateStatusError) -> StoreError {
 }
 
 async fn apply(
-    state: &AppState,
+    state: &Services,
     transaction: &TelcoTransaction,
     update: TelcoUpdate,
 ) -> Result<Option<TelcoTransaction>, StoreError> {
@@ -297,9 +298,9 @@ fn update(from: TelcoState, to: TelcoState) -> TelcoUpdate {
 
 /// A fresh claim on a transaction and how long it holds: longer than a
 /// carrier call may take, so it outlives the call it covers.
-fn new_claim(state: &AppState) -> (String, DateTime<Utc>) {
+fn new_claim(state: &Services) -> (String, DateTime<Utc>) {
     let token = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
-    let hold = state.settings.gateways.call_timeout.saturating_mul(3);
+    let hold = state.config.gateways.call_timeout.saturating_mul(3);
     (
         token,
         Utc::now() + chrono::Duration::from_std(hold).unwrap_or_default(),
@@ -309,7 +310,7 @@ fn new_claim(state: &AppState) -> (String, DateTime<Utc>) {
 /// Gives a claim back without changing anything else (the carrier did
 /// not answer, so nothing is decided): the transaction stays in `state`
 /// with its deadline.
-async fn drop_claim(state: &AppState, transaction: &TelcoTransaction, claim: String) {
+async fn drop_claim(state: &Services, transaction: &TelcoTransaction, claim: String) {
     let mut change = update(transaction.state, transaction.state);
     change.deadline = transaction.deadline;
     change.claim = Some(claim);
@@ -500,7 +501,7 @@ async fn book_on_bill(
     transaction: &TelcoTransaction,
     amount: i64,
 ) -> Result<(TelcoState, Option<String>), CarrierError> {
-    let carrier = &state.telco.carrier;
+    let carrier = &state.carrier_billing.carrier;
     let key = booking_key(transaction);
     match transaction.channel {
         Channel::ReserveAndCommit => carrier
@@ -524,7 +525,7 @@ async fn undo_booking(
     reference: Option<&str>,
     amount: i64,
 ) {
-    let carrier = &state.telco.carrier;
+    let carrier = &state.carrier_billing.carrier;
     let undone = match (to, reference) {
         (TelcoState::Reserved, Some(reference)) => carrier.release(reference).await,
         (TelcoState::Charged, Some(_)) => {
@@ -598,7 +599,7 @@ pub enum SettleError {
 /// The service commits (`commit = true`) or releases a reservation. The
 /// transaction is claimed first, so one commit or release calls the carrier.
 pub async fn settle(
-    state: &AppState,
+    state: &Services,
     transaction: &TelcoTransaction,
     commit: bool,
 ) -> Result<TelcoTransaction, SettleError> {
@@ -630,7 +631,7 @@ pub async fn settle(
         );
     };
     let reference = claimed.carrier_ref.clone().unwrap_or_default();
-    let carrier = &state.telco.carrier;
+    let carrier = &state.carrier_billing.carrier;
     let answer = if commit {
         carrier.commit(&reference).await
     } else {
@@ -655,7 +656,7 @@ pub async fn settle(
 }
 
 /// A telco card payment follows its gateway's end.
-pub async fn follow_gateway(state: &AppState, row: &GatewayPayment) {
+pub async fn follow_gateway(state: &Services, row: &GatewayPayment) {
     let transaction = match state.store.find_telco_transaction(row.payment_id).await {
         Ok(Some(t)) if t.state == TelcoState::AwaitingCard => t,
         Ok(_) => return,
@@ -676,7 +677,7 @@ pub async fn follow_gateway(state: &AppState, row: &GatewayPayment) {
 
 /// Expires consents nobody gave and releases reservations nobody committed.
 /// Returns how many it handled.
-pub async fn run_deadlines(state: &AppState) -> usize {
+pub async fn run_deadlines(state: &Services) -> usize {
     let now: DateTime<Utc> = Utc::now();
     let overdue = match state.store.list_overdue_telco_transactions(now, 32).await {
         Ok(rows) => rows,

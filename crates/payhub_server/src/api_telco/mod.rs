@@ -9,23 +9,16 @@
 //! ([`flow`]). Every answer is `{resultCode, resultDesc, transactionId}` ([`result`]).
 
 pub mod basket;
-pub mod bill_refund;
-pub mod carrier;
 pub mod catalogue;
 pub mod consent;
 pub mod flow;
+pub mod hooks;
 pub mod request;
 pub mod result;
 pub mod service;
-pub mod sms;
-
-use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use payhub_store::Store;
-
-use crate::config::Settings;
 
 use crate::state::AppState;
 
@@ -33,27 +26,6 @@ use crate::state::AppState;
 pub const BASE_PATH: &str = "/pgw/paymentService";
 /// The name of the dialect's references (`transactionId`) in the ledger.
 pub const DIALECT: &str = "telco";
-
-/// The simulated systems the telco service talks to.
-pub struct Telco {
-    pub carrier: carrier::SimulatedCarrier,
-    pub sms: sms::SmsCenter,
-}
-
-impl Telco {
-    /// The simulated carrier and SMS centre, keeping their books in `store`.
-    pub fn simulated(store: Arc<dyn Store>, settings: &Settings) -> Telco {
-        Telco {
-            carrier: carrier::SimulatedCarrier::new(
-                store.clone(),
-                settings.telco.spending_limit_minor,
-                settings.telco.carrier_latency,
-                settings.gateways.call_timeout,
-            ),
-            sms: sms::SmsCenter::new(store),
-        }
-    }
-}
 
 /// The service API (authenticated per calling service).
 pub fn router() -> Router<AppState> {

@@ -4,8 +4,8 @@ use payhub_core::Channel;
 use serde_json::{Map, Value};
 
 use super::result::TelcoError;
-use crate::card::find_card_data;
 use crate::config::TelcoSettings;
+use payhub_app::card::find_card_data;
 
 /// Most items one request may carry.
 const MAX_ITEMS: usize = 100;

@@ -21,9 +21,9 @@ use serde_json::{json, Map, Value};
 use super::create::{idempotent_create, Created};
 use super::error::TmfError;
 use super::wire;
-use crate::gateways::flow;
 use crate::idempotency::IdempotencyScope;
 use crate::state::AppState;
+use payhub_app::gateways::flow;
 
 /// How many fresh refund ids to try when one is taken.
 const ID_ATTEMPTS: usize = 3;

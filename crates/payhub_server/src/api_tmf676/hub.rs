@@ -195,6 +195,30 @@ pub fn subscription_matches(subscription: &Subscription, envelope: &Value) -> bo
     }
 }
 
+/// TMF676's hub as the workers see it: an event becomes its TMF
+/// notification, sent to the listeners whose query it matches.
+pub struct HubListeners;
+
+#[async_trait::async_trait]
+impl payhub_app::hooks::EventListeners for HubListeners {
+    async fn envelope(
+        &self,
+        services: &payhub_app::Services,
+        event: &LedgerEvent,
+    ) -> Result<Option<Value>, StoreError> {
+        event_envelope(
+            services.store.as_ref(),
+            &services.config.public_base_url,
+            event,
+        )
+        .await
+    }
+
+    fn matches(&self, subscription: &Subscription, envelope: &Value) -> bool {
+        subscription_matches(subscription, envelope)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,9 +23,9 @@ use super::list::Collection;
 use super::resource::{self, Inserted, TmfResource};
 use super::wire;
 use crate::api_retail::view as retail_view;
-use crate::api_telco::bill_refund;
-use crate::gateways::flow::{self, RefundFlowError};
 use crate::state::AppState;
+use payhub_app::carrier_billing::bill_refund;
+use payhub_app::gateways::flow::{self, RefundFlowError};
 
 impl TmfResource for Refund {
     type New = NewRefund;
@@ -253,7 +253,7 @@ async fn refunded_channel(
 /// `pendingAuthorization` under the ledger's rules with its scheduled check
 /// (the `201` answer, kept with them), then credited on the bill and marked
 /// `done`, by this node or, if it stops first, by the checker of any node
-/// (see [`crate::api_telco::bill_refund`]).
+/// (see [`payhub_app::carrier_billing::bill_refund`]).
 async fn bill_refund(
     state: &AppState,
     merchant: &payhub_store::Merchant,

@@ -12,7 +12,7 @@ use payhub_core::{
 };
 use serde_json::{Map, Value};
 
-use crate::card::find_card_data_in_members;
+use payhub_app::card::find_card_data_in_members;
 
 use super::error::TmfError;
 

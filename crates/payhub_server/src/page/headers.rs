@@ -75,7 +75,8 @@ mod tests {
     /// the browser applies the stylesheet (a change to either breaks this).
     #[test]
     fn the_policy_allows_exactly_the_pages_stylesheet() {
-        let page = crate::page::view::message_page(crate::lang::Lang::En, "t", "m").into_string();
+        let page =
+            crate::page::view::message_page(payhub_app::lang::Lang::En, "t", "m").into_string();
         let style = page
             .split_once("<style>")
             .and_then(|(_, rest)| rest.split_once("</style>"))
@@ -91,9 +92,9 @@ mod tests {
     #[test]
     fn the_policy_allows_exactly_the_card_forms_script() {
         let view = crate::page::view::SaleView {
-            lang: crate::lang::Lang::En,
+            lang: payhub_app::lang::Lang::En,
             layout: crate::page::layout::Layout::Desktop,
-            gateway: crate::gateways::GatewayKind::Vmpay,
+            gateway: payhub_app::gateways::GatewayKind::Vmpay,
             amount: payhub_core::Money::from_minor(
                 100,
                 payhub_core::Currency::parse("HKD").unwrap_or_else(|e| unreachable!("{e}")),

@@ -5,7 +5,7 @@
 //! templates, means a new string cannot be added in one language only: the
 //! struct literal would not compile.
 
-use crate::lang::Lang;
+use payhub_app::lang::Lang;
 
 /// The placeholder in [`Texts::closes_in`] that the remaining time replaces.
 pub const TIME_PLACEHOLDER: &str = "{time}";

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::i18n::texts;
 use super::view::message_page;
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
-use crate::lang::Lang;
+use payhub_app::lang::Lang;
 
 /// The pages' answers to edge refusals.
 pub struct PageEdge;

@@ -1,7 +1,7 @@
 //! The hosted page's routes: `/pay/{payment id}/{token}` and its forms.
 //!
 //! The token in the link is the customer's credential (see
-//! [`crate::secrets::MasterKey::page_token`]): no account, no cookie. Every
+//! [`payhub_app::secrets::MasterKey::page_token`]): no account, no cookie. Every
 //! POST answers with a redirect back to the page (post/redirect/get), so a
 //! reload never submits a card twice.
 
@@ -20,12 +20,12 @@ use serde_json::Value;
 use super::layout::{from_user_agent, Layout};
 use super::view::{self, CardFormView, PageOutcome, SaleView};
 use crate::api_retail::view::{return_parameters, sale_status, RetailAttributes};
-use crate::card::check_card_form;
 use crate::config::Mode;
-use crate::gateways::flow::{self, CARD_ACTION};
-use crate::gateways::{simulated::CHALLENGE_CODE, GatewayKind};
-use crate::lang::Lang;
 use crate::state::AppState;
+use payhub_app::card::check_card_form;
+use payhub_app::gateways::flow::{self, CARD_ACTION};
+use payhub_app::gateways::{simulated::CHALLENGE_CODE, GatewayKind};
+use payhub_app::lang::Lang;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -260,7 +260,7 @@ async fn show(
 fn card_form(
     loaded: &Loaded,
     sale: &SaleView,
-    errors: &[crate::card::CardError],
+    errors: &[payhub_app::card::CardError],
     typed: &CardForm,
 ) -> maud::Markup {
     let action = format!("{}/card", loaded.base);

@@ -14,12 +14,12 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use payhub_core::Money;
 
-use crate::card::CardError;
-use crate::gateways::GatewayKind;
-use crate::lang::Lang;
 use crate::page::i18n::{self, Texts, TIME_PLACEHOLDER};
 use crate::page::layout::Layout;
 use crate::page::qr;
+use payhub_app::card::CardError;
+use payhub_app::gateways::GatewayKind;
+use payhub_app::lang::Lang;
 
 /// What the page shows about the sale, whichever state it is in.
 #[derive(Clone, Copy, Debug)]
@@ -186,7 +186,7 @@ pub struct CardFormView<'a> {
 
 /// What the expiry field accepts before the form may be sent: a month 1–12
 /// and a two- or four-digit year, with an optional `/` (`12/29`, `1/2029`,
-/// `1229`). The server's check ([`crate::card::Expiry::parse`]) stays the
+/// `1229`). The server's check ([`payhub_app::card::Expiry::parse`]) stays the
 /// rule; this only lets the browser catch a typo without a round trip.
 pub const EXPIRY_PATTERN: &str = r"\s*(0?[1-9]|1[0-2])\s*/?\s*([0-9]{2}|[0-9]{4})\s*";
 
@@ -291,7 +291,7 @@ fn time_left(t: &Texts, seconds_left: i64) -> Markup {
 /// its hash in the page's Content-Security-Policy (see
 /// [`crate::page::headers`]); no inline handler, nothing loaded. Without
 /// script the label simply stays hidden. The prefixes are those of
-/// [`crate::card::CardBrand`]. It contains no `<`, so it cannot close its
+/// [`payhub_app::card::CardBrand`]. It contains no `<`, so it cannot close its
 /// own element.
 pub(crate) const BRAND_SCRIPT: &str = "(function(){\
 var n=document.getElementById('number'),b=document.getElementById('brand');\
@@ -907,7 +907,7 @@ mod tests {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_else(|| unreachable!());
         for accepted in ["12/29", "1/29", "01/2029", "1229", "122029", " 12 / 29 "] {
             assert!(
-                crate::card::Expiry::parse(accepted, today).is_ok(),
+                payhub_app::card::Expiry::parse(accepted, today).is_ok(),
                 "{accepted}"
             );
         }

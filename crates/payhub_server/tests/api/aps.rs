@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::Datelike;
+use payhub_app::gateways::simulated::CHALLENGE_CODE;
 use payhub_core::{Currency, MerchantId, PaymentId};
 use payhub_server::api_aps::accounts::{create_account, parse_amount};
-use payhub_server::gateways::simulated::CHALLENGE_CODE;
 use payhub_store::{ApsAccount, CreditState};
 use serde_json::{json, Value};
 

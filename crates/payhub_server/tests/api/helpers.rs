@@ -191,7 +191,7 @@ impl TestApp {
             .await
             .expect("payhub starts");
         let address = SocketAddr::from(([127, 0, 0, 1], app.port()));
-        let store = app.state().store;
+        let store = app.state().store.clone();
         let merchant = match merchant {
             Some(m) => m,
             None => new_merchant(store.as_ref(), "test merchant").await,
@@ -319,7 +319,7 @@ impl Drop for TestApp {
 
 pub async fn new_merchant(store: &dyn Store, name: &str) -> Credentials {
     let created = create_merchant(store, name).await.expect("merchant");
-    let master_key = payhub_server::secrets::MasterKey::from_base64(TEST_MASTER_KEY).expect("key");
+    let master_key = payhub_app::secrets::MasterKey::from_base64(TEST_MASTER_KEY).expect("key");
     let view = created.view(&master_key);
     Credentials {
         merchant_id: created.merchant.id.to_string(),

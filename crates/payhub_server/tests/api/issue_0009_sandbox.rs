@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::Datelike;
-use payhub_server::gateways::simulated::CHALLENGE_CODE;
+use payhub_app::gateways::simulated::CHALLENGE_CODE;
 use serde_json::{json, Value};
 
 use crate::both_backends;

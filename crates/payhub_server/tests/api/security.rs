@@ -136,8 +136,8 @@ async fn nodes_share_one_demo_merchant(backend: Backend) {
 }
 
 async fn nodes_start_together_on_an_empty_database(backend: Backend) {
+    use payhub_app::secrets::MasterKey;
     use payhub_server::demo::ensure_demo_merchant;
-    use payhub_server::secrets::MasterKey;
     let db = TestDb::create(backend).await;
     let store = payhub_store::connect(db.url(), 4).await.expect("store");
     let key = MasterKey::from_base64(crate::helpers::TEST_MASTER_KEY).expect("key");
@@ -169,8 +169,8 @@ on_both_backends!(one_demo_merchant, super::nodes_share_one_demo_merchant);
 /// ones included, readable by its owner only; a start reads them back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_credentials_file_holds_the_retail_credentials() {
+    use payhub_app::secrets::MasterKey;
     use payhub_server::demo::ensure_demo_merchant;
-    use payhub_server::secrets::MasterKey;
     use std::os::unix::fs::PermissionsExt;
     let db = TestDb::create(Backend::Sqlite).await;
     let store = payhub_store::connect(db.url(), 2).await.expect("store");

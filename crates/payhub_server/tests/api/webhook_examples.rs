@@ -118,7 +118,7 @@ async fn the_example_verifiers_accept_payhubs_signature_and_nothing_else() {
     // Signed correctly, but 10 minutes ago: a replay.
     let stale_time = Utc::now().timestamp() - 600;
     let stale_signed =
-        payhub_server::webhook_signing::sign(&secret, &sent.id, stale_time, &sent.body).unwrap();
+        payhub_app::webhook_signing::sign(&secret, &sent.id, stale_time, &sent.body).unwrap();
     let stale = Delivery {
         id: stale_signed.id,
         timestamp: stale_signed.timestamp,

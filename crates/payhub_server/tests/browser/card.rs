@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::Datelike;
-use payhub_server::gateways::simulated::CHALLENGE_CODE;
+use payhub_app::gateways::simulated::CHALLENGE_CODE;
 use serde_json::json;
 
 use crate::driver::Browser;

@@ -10,9 +10,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::flow::{receive_notification, NotificationError};
-use super::GatewayKind;
 use crate::state::AppState;
+use payhub_app::gateways::flow::{receive_notification, NotificationError};
+use payhub_app::gateways::GatewayKind;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/gateways/{gateway}/notifications", post(notification))

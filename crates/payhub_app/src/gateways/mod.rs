@@ -9,7 +9,6 @@
 
 pub mod connector;
 pub mod flow;
-pub mod http;
 pub mod kind;
 pub mod simulated;
 

@@ -12,26 +12,26 @@
 use chrono::{DateTime, Utc};
 use payhub_store::BillRefund;
 
-use crate::state::AppState;
+use crate::Services;
 
 /// Rows the checker claims per pass.
 const CHECK_BATCH: i64 = 32;
 
 /// When a freshly recorded bill refund is first checked: after the carrier
 /// call that follows it had its time.
-pub fn first_check(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn first_check(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::from_std(
-        state.settings.gateways.call_timeout + state.settings.gateways.check_base,
+        state.config.gateways.call_timeout + state.config.gateways.check_base,
     )
     .unwrap_or_default()
 }
 
 /// Credits a recorded bill refund and marks it `done`. A carrier that does
 /// not answer leaves it to the checker.
-pub async fn credit(state: &AppState, row: &BillRefund) {
+pub async fn credit(state: &Services, row: &BillRefund) {
     let key = format!("refund:{}", row.refund_id.get());
     let reference = match state
-        .telco
+        .carrier_billing
         .carrier
         .credit(&key, &row.msisdn, row.amount_minor)
         .await
@@ -61,10 +61,10 @@ pub async fn credit(state: &AppState, row: &BillRefund) {
 
 /// One pass of the checker: credits every bill refund whose check is due.
 /// Returns how many it handled.
-pub async fn run_checks(state: &AppState) -> usize {
+pub async fn run_checks(state: &Services) -> usize {
     let now = Utc::now();
     let lease = now
-        + chrono::Duration::from_std(state.settings.gateways.call_timeout.saturating_mul(3))
+        + chrono::Duration::from_std(state.config.gateways.call_timeout.saturating_mul(3))
             .unwrap_or_default();
     match state
         .store

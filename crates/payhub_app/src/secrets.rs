@@ -62,19 +62,22 @@ impl MasterKey {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0_u8; 32];
                 rand::thread_rng().fill_bytes(&mut key);
-                crate::demo::write_private(path, &STANDARD.encode(key)).map_err(file_error)?;
+                write_private(path, &STANDARD.encode(key)).map_err(file_error)?;
                 Ok(MasterKey(SecretBox::new(Box::new(key))))
             }
             Err(error) => Err(file_error(error)),
         }
     }
 
-    /// The key the settings name: `master_key` when given, else the data
-    /// directory's `master.key` (created when missing).
-    pub fn for_settings(settings: &crate::config::Settings) -> Result<MasterKey, MasterKeyError> {
-        match &settings.master_key {
+    /// The configured key: `key` (`PAYHUB_MASTER_KEY`) when given, else the
+    /// data directory's `master.key` (created when missing).
+    pub fn configured(
+        key: Option<&SecretString>,
+        data_dir: &Path,
+    ) -> Result<MasterKey, MasterKeyError> {
+        match key {
             Some(key) => MasterKey::from_base64(key.expose_secret()),
-            None => MasterKey::load_or_create(&settings.data_dir.join("master.key")),
+            None => MasterKey::load_or_create(&data_dir.join("master.key")),
         }
     }
 
@@ -144,6 +147,21 @@ impl MasterKey {
             .ct_eq(token.as_bytes())
             .into()
     }
+}
+
+/// Writes a file only its owner may read (mode 0600 on Unix): the master
+/// key and the demo merchant's credentials.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 /// The cluster setting holding [`MasterKey::fingerprint`].

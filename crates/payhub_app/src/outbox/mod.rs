@@ -1,6 +1,8 @@
-//! The workers that carry outbox events to TMF hub listeners.
+//! The workers: they carry outbox events to their receivers (event
+//! listeners and merchant webhooks), and run the checks that come due with
+//! time (unknown gateway outcomes, bill refunds, each dialect's deadlines).
 //!
-//! Two steps, each restartable at any point:
+//! Delivery takes two steps, each restartable at any point:
 //! 1. [`dispatch`]: an event not yet fanned out is matched against the
 //!    merchant's listeners, one delivery row per match is written and the event
 //!    is marked dispatched, in one transaction.
@@ -13,12 +15,13 @@
 pub mod deliver;
 pub mod dispatch;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::watch;
 
-use crate::state::AppState;
+use crate::Services;
 
 /// After new outbox work, how long the workers wait for more before a pass.
 /// Each pass costs a couple of write transactions; without this window a
@@ -31,11 +34,9 @@ const COALESCE: Duration = Duration::from_millis(25);
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Runs the hub workers until `shutdown` turns true.
-pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let client = match deliver::http_client(
-        &state.settings.hub,
-        state.settings.callback_policy.clone(),
-    ) {
+pub async fn run_workers(state: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    let client = match deliver::http_client(&state.config.hub, state.config.callback_policy.clone())
+    {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot build the hub HTTP client; hub deliveries are off");
@@ -49,9 +50,11 @@ pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         let dispatched = dispatch::dispatch_batch(&state).await;
         let delivered = deliver::deliver_batch(&state, &client).await;
-        let checked = crate::gateways::flow::run_checks(&state).await
-            + crate::api_telco::flow::run_deadlines(&state).await
-            + crate::api_telco::bill_refund::run_checks(&state).await;
+        let mut checked = crate::gateways::flow::run_checks(&state).await
+            + crate::carrier_billing::bill_refund::run_checks(&state).await;
+        for dialect in state.hooks.dialects() {
+            checked += dialect.run_due_work(&state).await;
+        }
         if last_purge.elapsed() >= PURGE_INTERVAL {
             purge_idempotency_keys(&state).await;
             last_purge = tokio::time::Instant::now();
@@ -61,7 +64,7 @@ pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
             if dispatched + delivered + checked == 0 {
                 tokio::select! {
                     _ = state.outbox_written.notified() => {}
-                    _ = tokio::time::sleep(state.settings.hub.poll_interval) => {}
+                    _ = tokio::time::sleep(state.config.hub.poll_interval) => {}
                     _ = shutdown.changed() => {}
                 }
             }
@@ -73,8 +76,8 @@ pub async fn run_workers(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn purge_idempotency_keys(state: &AppState) {
-    let retention = chrono::Duration::from_std(state.settings.idempotency_retention)
+async fn purge_idempotency_keys(state: &Services) {
+    let retention = chrono::Duration::from_std(state.config.idempotency_retention)
         .unwrap_or(chrono::Duration::days(1));
     match state
         .store
@@ -85,7 +88,7 @@ async fn purge_idempotency_keys(state: &AppState) {
         Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
         Err(error) => tracing::warn!(error.cause_chain = ?error, "cannot purge idempotency keys"),
     }
-    let window = chrono::Duration::from_std(state.settings.retail.signature_window * 2)
+    let window = chrono::Duration::from_std(state.config.signature_retention)
         .unwrap_or(chrono::Duration::hours(1));
     if let Err(error) = state.store.purge_seen_signatures(Utc::now() - window).await {
         tracing::warn!(error.cause_chain = ?error, "cannot purge seen signatures");

@@ -8,11 +8,10 @@ use payhub_store::{Delivery, DeliveryKind, DeliveryOutcome, StoreError};
 use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 
-use crate::api_tmf676::hub::event_envelope;
 use crate::callback_policy::{CallbackPolicy, PolicyResolver};
-use crate::config::HubSettings;
-use crate::state::AppState;
+use crate::settings::HubSettings;
 use crate::webhook_signing;
+use crate::Services;
 
 /// Deliveries claimed per round, all attempted concurrently.
 const BATCH: i64 = 32;
@@ -43,10 +42,10 @@ pub fn backoff(settings: &HubSettings, attempts_made: i64) -> Duration {
 }
 
 /// Delivers one batch; returns how many deliveries it attempted.
-pub async fn deliver_batch(state: &AppState, client: &reqwest::Client) -> usize {
+pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> usize {
     let now = Utc::now();
-    let lease_until = now
-        + chrono::Duration::from_std(state.settings.hub.request_timeout * 3).unwrap_or_default();
+    let lease_until =
+        now + chrono::Duration::from_std(state.config.hub.request_timeout * 3).unwrap_or_default();
     let deliveries = match state
         .store
         .claim_due_deliveries(now, lease_until, BATCH)
@@ -73,7 +72,7 @@ pub async fn deliver_batch(state: &AppState, client: &reqwest::Client) -> usize 
 }
 
 async fn attempt(
-    state: &AppState,
+    state: &Services,
     client: &reqwest::Client,
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
@@ -105,7 +104,7 @@ async fn attempt(
     // Checked at every attempt, as the policy may have changed: IP literals
     // here, host names by the client's resolver.
     if let Err(refused) = state
-        .settings
+        .config
         .callback_policy
         .check_literal(&delivery.callback)
     {
@@ -169,18 +168,18 @@ async fn attempt(
     }
 }
 
-/// The TMF hub notification of a delivery, built from its event now.
-async fn tmf_body(state: &AppState, delivery: &Delivery) -> Result<Option<String>, StoreError> {
+/// An event listener's notification of a delivery, built from its event now.
+async fn tmf_body(state: &Services, delivery: &Delivery) -> Result<Option<String>, StoreError> {
+    let Some(listeners) = state.hooks.listeners() else {
+        return Ok(None);
+    };
     let Some(event) = state.store.find_event(delivery.event_id).await? else {
         return Ok(None);
     };
-    Ok(event_envelope(
-        state.store.as_ref(),
-        &state.settings.public_base_url,
-        &event,
-    )
-    .await?
-    .map(|envelope| envelope.to_string()))
+    Ok(listeners
+        .envelope(state, &event)
+        .await?
+        .map(|envelope| envelope.to_string()))
 }
 
 /// The first 512 bytes of an answer (on a character boundary), for the log.
@@ -221,7 +220,7 @@ fn acknowledgement_error(
 /// Records a failed attempt and schedules the next one, or gives up after
 /// `max_attempts`.
 async fn record_failure(
-    state: &AppState,
+    state: &Services,
     delivery: &Delivery,
     status_code: Option<i64>,
     error: String,
@@ -232,12 +231,12 @@ async fn record_failure(
     // webhooks: seed 003's fixed interval.
     let (max_attempts, delay) = match delivery.kind {
         DeliveryKind::TmfHub | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify => (
-            state.settings.hub.max_attempts,
-            backoff(&state.settings.hub, delivery.attempts),
+            state.config.hub.max_attempts,
+            backoff(&state.config.hub, delivery.attempts),
         ),
         DeliveryKind::RetailWebhook => (
-            state.settings.retail.webhook_attempts,
-            state.settings.retail.webhook_interval,
+            state.config.merchant_webhooks.attempts,
+            state.config.merchant_webhooks.interval,
         ),
     };
     let gives_up = attempts_made >= i64::from(max_attempts);

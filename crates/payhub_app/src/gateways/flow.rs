@@ -26,7 +26,7 @@ use super::connector::{
 use super::{Connector, GatewayKind};
 use crate::card::{CardInput, CardNumber};
 use crate::lang::Lang;
-use crate::state::AppState;
+use crate::Services;
 
 /// The customer action stored for a card payment waiting for its card.
 pub const CARD_ACTION: &str = "card";
@@ -67,20 +67,20 @@ pub enum FlowError {
     Store(#[from] StoreError),
 }
 
-fn connector_for(state: &AppState, gateway: &str) -> Option<std::sync::Arc<dyn Connector>> {
+fn connector_for(state: &Services, gateway: &str) -> Option<std::sync::Arc<dyn Connector>> {
     GatewayKind::parse(gateway).and_then(|kind| state.gateways.connector(kind))
 }
 
 /// Runs a gateway call under the configured time limit, and counts and
 /// times it per gateway and operation (docs/METRICS.md).
 async fn call<T>(
-    state: &AppState,
+    state: &Services,
     gateway: GatewayKind,
     operation: &'static str,
     future: impl std::future::Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, GatewayError> {
     let started = std::time::Instant::now();
-    let result = tokio::time::timeout(state.settings.gateways.call_timeout, future)
+    let result = tokio::time::timeout(state.config.gateways.call_timeout, future)
         .await
         .unwrap_or(Err(GatewayError::Timeout));
     crate::metrics::record_gateway_call(gateway, operation, &result, started.elapsed());
@@ -88,8 +88,8 @@ async fn call<T>(
 }
 
 /// When to ask the gateway again after `checks` checks that gave no final answer.
-fn retry_after(state: &AppState, checks: i64, now: DateTime<Utc>) -> DateTime<Utc> {
-    let settings = &state.settings.gateways;
+fn retry_after(state: &Services, checks: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+    let settings = &state.config.gateways;
     let exponent = u32::try_from(checks.clamp(0, 20)).unwrap_or(20);
     let delay = settings
         .check_base
@@ -100,16 +100,16 @@ fn retry_after(state: &AppState, checks: i64, now: DateTime<Utc>) -> DateTime<Ut
 
 /// The first check of a freshly written row: after the call that follows
 /// has had its full time, so the checker never races it.
-fn first_check(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+fn first_check(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::from_std(
-        state.settings.gateways.call_timeout + state.settings.gateways.check_base,
+        state.config.gateways.call_timeout + state.config.gateways.check_base,
     )
     .unwrap_or_default()
 }
 
 /// Records a payment routed through a gateway and starts it there.
 pub async fn start_payment(
-    state: &AppState,
+    state: &Services,
     new: NewGatewayPayment,
 ) -> Result<(Payment, StartOutcome), FlowError> {
     let connector = state
@@ -183,7 +183,7 @@ pub async fn start_payment(
 /// Routes a payment already in the ledger (a telco card payment, after its
 /// consent) through a gateway: writes its gateway row, then starts it there.
 pub async fn start_for_existing(
-    state: &AppState,
+    state: &Services,
     payment: &Payment,
     gateway: GatewayKind,
     lang: Lang,
@@ -234,14 +234,14 @@ pub struct GatewayRow {
 }
 
 /// When an unpaid payment started now closes at its gateway.
-pub fn expiry(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(state.settings.gateways.qr_expiry).unwrap_or_default()
+pub fn expiry(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(state.config.gateways.qr_expiry).unwrap_or_default()
 }
 
 /// The gateway row of a payment about to be recorded: outcome `unknown`,
 /// with its first check already scheduled.
 pub fn gateway_row(
-    state: &AppState,
+    state: &Services,
     payment: &Payment,
     row: GatewayRow,
     expires_at: DateTime<Utc>,
@@ -271,7 +271,7 @@ pub fn gateway_row(
 /// Starts a recorded payment at its gateway for `amount` and records the
 /// answer. Call only after the payment and its gateway row are committed.
 pub async fn start_recorded(
-    state: &AppState,
+    state: &Services,
     connector: &dyn Connector,
     payment_id: payhub_core::PaymentId,
     amount: payhub_core::Money,
@@ -335,7 +335,7 @@ pub enum ChargeOutcome {
 /// `amount` and records the answer, with the method's card on the gateway
 /// row. Call only after the payment and its gateway row are committed.
 pub async fn charge_recorded(
-    state: &AppState,
+    state: &Services,
     connector: &dyn Connector,
     request: &StartRequest,
     method: &StoredMethod,
@@ -384,7 +384,7 @@ pub async fn charge_recorded(
 
 /// Applies what a gateway said about a payment and schedules the next check.
 pub async fn apply_report(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     report: GatewayReport,
 ) -> Result<GatewayApplied, UpdateStatusError> {
@@ -409,7 +409,7 @@ pub async fn apply_report(
 }
 
 async fn apply_report_to(
-    state: &AppState,
+    state: &Services,
     payment_id: payhub_core::PaymentId,
     expires_at: DateTime<Utc>,
     checks: i64,
@@ -431,7 +431,7 @@ async fn apply_report_to(
 }
 
 fn update_from(
-    state: &AppState,
+    state: &Services,
     expires_at: DateTime<Utc>,
     checks: i64,
     previous_action: Option<String>,
@@ -469,7 +469,7 @@ pub enum NotificationError {
 
 /// Takes a gateway's notification: verifies it, then applies it once.
 pub async fn receive_notification(
-    state: &AppState,
+    state: &Services,
     kind: GatewayKind,
     body: &[u8],
 ) -> Result<(), NotificationError> {
@@ -506,7 +506,7 @@ pub enum StepError {
 /// Pays a card payment with the card the customer entered. Keeps only the
 /// token, brand and first six / last four digits.
 pub async fn pay_with_card(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     card: &CardInput,
 ) -> Result<GatewayApplied, StepError> {
@@ -558,10 +558,12 @@ pub async fn pay_with_card(
 
 /// What follows a gateway payment's end: the outbox has its event, and a
 /// dialect that waits on the gateway (telco card payments) moves on.
-async fn ended(state: &AppState, row: &GatewayPayment) {
+async fn ended(state: &Services, row: &GatewayPayment) {
     crate::metrics::record_payment_ended(&row.gateway, row.state.as_str());
     state.notify_outbox();
-    crate::api_telco::flow::follow_gateway(state, row).await;
+    for dialect in state.hooks.dialects() {
+        dialect.gateway_payment_ended(state, row).await;
+    }
 }
 
 fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
@@ -575,7 +577,7 @@ fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
 
 /// Answers a 3-D Secure challenge.
 pub async fn answer_challenge(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     code: &str,
 ) -> Result<GatewayApplied, StepError> {
@@ -615,7 +617,7 @@ pub enum CancelError {
 
 /// Closes an unpaid payment at its gateway.
 pub async fn cancel(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
 ) -> Result<GatewayPayment, CancelError> {
     if current.state.is_final() {
@@ -665,7 +667,7 @@ pub enum RefundFlowError {
 /// the gateway, and records its answer. A refund whose answer is lost stays
 /// pending and is checked until the gateway tells.
 pub async fn refund(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     new: NewRefund,
     reference: Option<(&'static str, String)>,
@@ -679,7 +681,7 @@ pub async fn refund(
 /// [`send_refund`]. `reference` gives the dialect's name for it (claimed in
 /// the same transaction), `kept` the idempotent answer to commit with it.
 pub async fn record_refund(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     mut new: NewRefund,
     reference: impl Fn(&Refund) -> Option<(&'static str, String)>,
@@ -728,7 +730,7 @@ pub async fn record_refund(
 /// check already scheduled, so that it is settled even if payhub stops
 /// before sending it.
 pub fn refund_row(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     refund: &Refund,
     now: DateTime<Utc>,
@@ -748,7 +750,7 @@ pub fn refund_row(
 /// Asks the gateway to make a recorded refund, records its answer, and
 /// returns the refund as it now stands.
 pub async fn send_refund(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     refund: Refund,
 ) -> Result<Refund, StoreError> {
@@ -760,7 +762,7 @@ pub async fn send_refund(
 /// APS refund asks the card's gateway for its card part alone (its credit
 /// part went back to the account when it was recorded).
 pub async fn send_refund_part(
-    state: &AppState,
+    state: &Services,
     current: &GatewayPayment,
     refund: Refund,
     amount: Option<Money>,
@@ -788,7 +790,7 @@ pub async fn send_refund_part(
 }
 
 async fn settle_refund(
-    state: &AppState,
+    state: &Services,
     gateway: &str,
     refund_id: RefundId,
     checks: i64,
@@ -831,10 +833,10 @@ const CHECK_BATCH: i64 = 32;
 
 /// One pass of the checker: asks the gateways about every payment and
 /// refund whose check is due. Returns how many it asked about.
-pub async fn run_checks(state: &AppState) -> usize {
+pub async fn run_checks(state: &Services) -> usize {
     let now = Utc::now();
     let lease = now
-        + chrono::Duration::from_std(state.settings.gateways.call_timeout * 3).unwrap_or_default();
+        + chrono::Duration::from_std(state.config.gateways.call_timeout * 3).unwrap_or_default();
     let mut asked = 0;
     match state
         .store
@@ -877,7 +879,7 @@ pub async fn run_checks(state: &AppState) -> usize {
     asked
 }
 
-async fn check_payment(state: &AppState, row: &GatewayPayment) {
+async fn check_payment(state: &Services, row: &GatewayPayment) {
     let answer = match connector_for(state, &row.gateway) {
         Some(connector) => {
             call(

@@ -1,0 +1,45 @@
+//! The subscriber's phone bill and the SMS centre, as the telco payment
+//! service uses them: simulated inside payhub (the sandbox), keeping their
+//! books in the database so every node shares them.
+//!
+//! - [`carrier`]: reserve, commit, release, charge and credit on a bill.
+//! - [`sms`]: the SMS centre that sends consent codes.
+//! - [`bill_refund`]: refunds credited back on the bill, and their checker.
+
+pub mod bill_refund;
+pub mod carrier;
+pub mod sms;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use payhub_store::Store;
+
+/// The carrier billing system and the SMS centre.
+pub struct CarrierBilling {
+    pub carrier: carrier::SimulatedCarrier,
+    pub sms: sms::SmsCenter,
+}
+
+impl CarrierBilling {
+    /// The simulated carrier and SMS centre, keeping their books in `store`.
+    /// The carrier refuses charges beyond `spending_limit_minor` per
+    /// subscriber and answers after `latency`; a call longer than
+    /// `call_timeout` counts as unanswered.
+    pub fn simulated(
+        store: Arc<dyn Store>,
+        spending_limit_minor: i64,
+        latency: Duration,
+        call_timeout: Duration,
+    ) -> CarrierBilling {
+        CarrierBilling {
+            carrier: carrier::SimulatedCarrier::new(
+                store.clone(),
+                spending_limit_minor,
+                latency,
+                call_timeout,
+            ),
+            sms: sms::SmsCenter::new(store),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! What a dialect plugs into the shared flows.
+//!
+//! The use cases know no dialect. Where a dialect must act on something the
+//! shared flows do (a sale's webhook when it ends, an APS notification, a
+//! telco transaction following its card payment, the TMF hub's listeners),
+//! it registers a hook at start-up; the composition root (the server's
+//! `app.rs`) is the only place that names every dialect.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use payhub_core::LedgerEvent;
+use payhub_store::{GatewayPayment, NewWebhook, StoreError, Subscription};
+
+use crate::Services;
+
+/// What one dialect adds to the shared flows. Every method has a default
+/// that does nothing, so a dialect implements only what it needs.
+#[async_trait]
+pub trait DialectHooks: Send + Sync {
+    /// The dialect's name, for logs.
+    fn name(&self) -> &'static str;
+
+    /// The merchant notification an outbox event causes, when the event is
+    /// about a payment or refund this dialect answers for. The body is fixed
+    /// here, so every attempt sends the same bytes.
+    async fn merchant_notification(
+        &self,
+        _services: &Services,
+        _event: &LedgerEvent,
+    ) -> Result<Option<NewWebhook>, StoreError> {
+        Ok(None)
+    }
+
+    /// A gateway payment reached a final state (paid, declined, expired,
+    /// canceled): the dialect may move its own records along.
+    async fn gateway_payment_ended(&self, _services: &Services, _row: &GatewayPayment) {}
+
+    /// Work of this dialect that comes due with time (deadlines); run by the
+    /// workers on every pass. Returns how many items it handled.
+    async fn run_due_work(&self, _services: &Services) -> usize {
+        0
+    }
+}
+
+/// The listeners merchants subscribe to events with (TMF676's hub): what an
+/// event looks like to them, and which of them want it.
+#[async_trait]
+pub trait EventListeners: Send + Sync {
+    /// The notification an event becomes, built from the ledger now; `None`
+    /// when the resource it names is gone.
+    async fn envelope(
+        &self,
+        services: &Services,
+        event: &LedgerEvent,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Whether a subscription wants a notification.
+    fn matches(&self, subscription: &Subscription, envelope: &serde_json::Value) -> bool;
+}
+
+/// Every hook registered, in the order they are asked.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    dialects: Vec<Arc<dyn DialectHooks>>,
+    listeners: Option<Arc<dyn EventListeners>>,
+}
+
+impl Hooks {
+    /// Adds a dialect's hooks; dialects are asked in the order they were added.
+    pub fn with_dialect(mut self, hooks: Arc<dyn DialectHooks>) -> Hooks {
+        self.dialects.push(hooks);
+        self
+    }
+
+    /// Sets who listens to events.
+    pub fn with_listeners(mut self, listeners: Arc<dyn EventListeners>) -> Hooks {
+        self.listeners = Some(listeners);
+        self
+    }
+
+    /// The dialects' hooks, in registration order.
+    pub fn dialects(&self) -> &[Arc<dyn DialectHooks>] {
+        &self.dialects
+    }
+
+    /// The event listeners, when a dialect registered them.
+    pub fn listeners(&self) -> Option<&Arc<dyn EventListeners>> {
+        self.listeners.as_ref()
+    }
+}

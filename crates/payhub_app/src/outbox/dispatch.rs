@@ -1,0 +1,92 @@
+//! Fans outbox events out into deliveries: one per matching event listener,
+//! and the merchant notification the event's dialect asks for (through the
+//! hooks it registered), written together with the event marked dispatched.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use payhub_core::{LedgerEvent, MerchantId};
+use payhub_store::{FanOut, NewWebhook, StoreError, Subscription};
+
+use crate::Services;
+
+/// Events claimed per round.
+pub const BATCH: i64 = 500;
+/// How long a claimed event stays hidden from other dispatchers.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Dispatches one batch; returns how many events it handled.
+pub async fn dispatch_batch(state: &Services) -> usize {
+    match try_dispatch_batch(state).await {
+        Ok(count) => count,
+        Err(error) => {
+            tracing::warn!(error.cause_chain = ?error, "hub dispatch failed; will retry");
+            0
+        }
+    }
+}
+
+async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
+    let now = Utc::now();
+    let events = state
+        .store
+        .claim_undispatched_events(now, now + LEASE, BATCH)
+        .await?;
+    let mut listeners: HashMap<MerchantId, Vec<Subscription>> = HashMap::new();
+    let mut fan_out = Vec::with_capacity(events.len());
+    for event in &events {
+        if !listeners.contains_key(&event.merchant_id) {
+            let subscriptions = state.store.list_subscriptions(&event.merchant_id).await?;
+            listeners.insert(event.merchant_id.clone(), subscriptions);
+        }
+        let subscriptions = listeners
+            .get(&event.merchant_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        fan_out.push(FanOut {
+            event: event.id,
+            subscriptions: matching_listeners(state, event, subscriptions).await?,
+            webhooks: merchant_webhook(state, event).await?.into_iter().collect(),
+        });
+    }
+    if !fan_out.is_empty() {
+        state.store.complete_dispatch(&fan_out, Utc::now()).await?;
+    }
+    Ok(events.len())
+}
+
+async fn matching_listeners(
+    state: &Services,
+    event: &LedgerEvent,
+    subscriptions: &[Subscription],
+) -> Result<Vec<Subscription>, StoreError> {
+    let Some(listeners) = state.hooks.listeners() else {
+        return Ok(Vec::new());
+    };
+    if subscriptions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(envelope) = listeners.envelope(state, event).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(subscriptions
+        .iter()
+        .filter(|s| listeners.matches(s, &envelope))
+        .cloned()
+        .collect())
+}
+
+/// The one merchant notification an event may cause: the first a dialect
+/// asks for (an APS payment's `notifyUrl`, a telco service's callback, a
+/// retail sale's `webhookUrl`).
+async fn merchant_webhook(
+    state: &Services,
+    event: &LedgerEvent,
+) -> Result<Option<NewWebhook>, StoreError> {
+    for dialect in state.hooks.dialects() {
+        if let Some(webhook) = dialect.merchant_notification(state, event).await? {
+            return Ok(Some(webhook));
+        }
+    }
+    Ok(None)
+}

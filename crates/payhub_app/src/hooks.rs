@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use payhub_core::LedgerEvent;
-use payhub_store::{GatewayPayment, NewWebhook, StoreError, Subscription};
+use payhub_store::{GatewayPayment, NewWebhook, Store, StoreError, Subscription};
 
 use crate::Services;
 
@@ -51,7 +51,8 @@ pub trait EventListeners: Send + Sync {
     /// when the resource it names is gone.
     async fn envelope(
         &self,
-        services: &Services,
+        store: &dyn Store,
+        public_base_url: &str,
         event: &LedgerEvent,
     ) -> Result<Option<serde_json::Value>, StoreError>;
 

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
-use crate::api_retail::signature::{MODE_SHA1, MODE_SHA256};
 use crate::app::Application;
 use crate::config::{DataInput, Settings, SettingsInput};
 use crate::demo;
 use crate::merchants;
+use crate::merchants::{MODE_SHA1, MODE_SHA256};
 use payhub_app::secrets::{check_cluster_master_key, MasterKey};
 use payhub_core::MerchantId;
 use payhub_store::{Merchant, Store};
@@ -363,6 +363,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     crate::deliveries::describe(
                         store.as_ref(),
                         &settings.public_base_url,
+                        Some(&crate::api_tmf676::hub::HubListeners),
                         &delivery,
                     )
                     .await?,
@@ -575,7 +576,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = state.store.clone();
     let demo =
         demo::ensure_demo_merchant(store.as_ref(), &settings.data_dir, &state.master_key).await?;
-    demo::print_banner(&settings, store.backend_name(), demo.as_ref());
+    demo::print_banner(
+        &settings,
+        store.backend_name(),
+        crate::api_tmf676::BASE_PATH,
+        demo.as_ref(),
+    );
     tracing::info!(listen = %settings.listen, database = store.backend_name(), "payhub started");
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("payhub stopped");

@@ -21,19 +21,21 @@ use payhub_store::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api_tmf676::error::TmfError;
-use crate::api_tmf676::extract::{TmfEdge, TmfMerchant};
-use crate::api_tmf676::wire::format_time;
+use payhub_app::hooks::EventListeners;
+
 use crate::edge;
+use crate::http::error::ApiError;
+use crate::http::merchant::{ApiEdge, BearerMerchant};
+use crate::http::time::format_time;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/deliveries", get(list))
         .route("/v1/deliveries/{id}/resend", post(resend))
-        .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
+        .layer(axum::middleware::from_fn(edge::guard::<ApiEdge>))
         .layer(axum::middleware::from_fn(
-            crate::rate_limit::per_address::<TmfEdge>,
+            crate::rate_limit::per_address::<ApiEdge>,
         ))
 }
 
@@ -50,8 +52,8 @@ struct ListQuery {
 
 impl ListQuery {
     /// The store filter this query asks for, or what is wrong with it.
-    fn filter(self, merchant: &payhub_core::MerchantId) -> Result<DeliveryFilter, TmfError> {
-        let invalid = |name: &str, why: &str| TmfError::InvalidQuery(format!("'{name}' {why}"));
+    fn filter(self, merchant: &payhub_core::MerchantId) -> Result<DeliveryFilter, ApiError> {
+        let invalid = |name: &str, why: &str| ApiError::InvalidQuery(format!("'{name}' {why}"));
         let id = |name: &str, text: Option<String>| {
             text.map(|t| t.parse::<i64>().map_err(|_| invalid(name, "must be an id")))
                 .transpose()
@@ -85,10 +87,11 @@ impl ListQuery {
 pub async fn describe(
     store: &dyn Store,
     base_url: &str,
+    listeners: Option<&dyn EventListeners>,
     delivery: &DeliveryRecord,
 ) -> Result<Value, StoreError> {
     let attempts = store.list_delivery_attempts(delivery.id).await?;
-    let body = body_sent(store, base_url, delivery).await?;
+    let body = body_sent(store, base_url, listeners, delivery).await?;
     let mut rendered = render(delivery, &attempts);
     rendered["body"] = body.map_or(Value::Null, Value::String);
     Ok(rendered)
@@ -99,19 +102,22 @@ pub async fn describe(
 async fn body_sent(
     store: &dyn Store,
     base_url: &str,
+    listeners: Option<&dyn EventListeners>,
     delivery: &DeliveryRecord,
 ) -> Result<Option<String>, StoreError> {
     if delivery.body.is_some() || delivery.kind != DeliveryKind::TmfHub {
         return Ok(delivery.body.clone());
     }
+    let Some(listeners) = listeners else {
+        return Ok(None);
+    };
     let Some(event) = store.find_event(delivery.event_id).await? else {
         return Ok(None);
     };
-    Ok(
-        crate::api_tmf676::hub::event_envelope(store, base_url, &event)
-            .await?
-            .map(|envelope| envelope.to_string()),
-    )
+    Ok(listeners
+        .envelope(store, base_url, &event)
+        .await?
+        .map(|envelope| envelope.to_string()))
 }
 
 /// A delivery and its attempts as JSON.
@@ -139,16 +145,17 @@ pub fn render(delivery: &DeliveryRecord, attempts: &[DeliveryAttempt]) -> Value 
 
 async fn list(
     State(state): State<AppState>,
-    TmfMerchant(merchant): TmfMerchant,
+    BearerMerchant(merchant): BearerMerchant,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Response, TmfError> {
-    let Query(query) = query.map_err(|e| TmfError::InvalidQuery(e.body_text()))?;
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     let filter = query.filter(&merchant.id)?;
     let deliveries = state.store.list_deliveries(&filter).await?;
     let base = &state.settings.public_base_url;
+    let listeners: Option<&dyn EventListeners> = state.hooks.listeners().map(|l| l.as_ref());
     let mut rendered = Vec::with_capacity(deliveries.len());
     for delivery in &deliveries {
-        rendered.push(describe(state.store.as_ref(), base, delivery).await?);
+        rendered.push(describe(state.store.as_ref(), base, listeners, delivery).await?);
     }
     let full = i64::try_from(deliveries.len()).unwrap_or(i64::MAX) == filter.limit;
     let mut response = Json(Value::Array(rendered)).into_response();
@@ -163,10 +170,10 @@ async fn list(
 
 async fn resend(
     State(state): State<AppState>,
-    TmfMerchant(merchant): TmfMerchant,
+    BearerMerchant(merchant): BearerMerchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, TmfError> {
-    let not_found = || TmfError::NotFound(format!("no delivery {id}"));
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no delivery {id}"));
     let delivery_id: i64 = id.parse().map_err(|_| not_found())?;
     if !resend_delivery(&state, Some(&merchant.id), delivery_id).await? {
         return Err(not_found());

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use payhub_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::api_tmf676::BASE_PATH;
 use crate::config::Settings;
 use crate::merchants::{demo_merchant_credentials, hash_api_key};
 use payhub_app::secrets::MasterKey;
@@ -145,20 +144,26 @@ fn derived(merchant: &payhub_store::Merchant, master_key: &MasterKey) -> Derived
     }
 }
 
-/// Prints where payhub listens and how to call it (stdout, not the log).
-pub fn print_banner(settings: &Settings, backend: &str, demo: Option<&DemoCredentials>) {
+/// Prints where payhub listens and how to call it (stdout, not the log);
+/// `tmf_path` is where the TMF676 API lives (the composition root knows).
+pub fn print_banner(
+    settings: &Settings,
+    backend: &str,
+    tmf_path: &str,
+    demo: Option<&DemoCredentials>,
+) {
     let base = &settings.public_base_url;
     println!(
         "payhub listening on {} (database: {backend})",
         settings.listen
     );
-    println!("  TMF676 Payment Management v4: {base}{BASE_PATH}/");
+    println!("  TMF676 Payment Management v4: {base}{tmf_path}/");
     println!("  health: {base}/healthz   readiness: {base}/readyz");
     match demo {
         Some(demo) => {
             println!("  demo merchant: {}", demo.merchant_id);
             println!("  demo API key:  {}", demo.api_key);
-            println!("  try: curl -H 'Authorization: Bearer {}' {base}{BASE_PATH}/payment", demo.api_key);
+            println!("  try: curl -H 'Authorization: Bearer {}' {base}{tmf_path}/payment", demo.api_key);
             if let Some(derived) = &demo.derived {
                 println!("  retail online API: {base}/tt-pms-ws/rest/online/  apiKey: {}  secret: {}", derived.retail_api_key, derived.retail_secret);
                 println!("  webhook signing secret: {}", derived.webhook_secret);

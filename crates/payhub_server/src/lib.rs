@@ -36,6 +36,7 @@ pub mod deliveries;
 pub mod demo;
 pub mod edge;
 pub mod gateway_notifications;
+pub mod http;
 pub mod idempotency;
 pub mod merchants;
 pub mod metrics;

@@ -14,9 +14,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::api_retail::signature::MODE_SHA1;
 use payhub_app::gateways::GatewayKind;
 use payhub_app::secrets::MasterKey;
+
+/// The stored name of seed 003's retail signature mode, every merchant's
+/// default (a merchant record keeps how its retail requests are signed).
+pub const MODE_SHA1: &str = "hmac-sha1";
+/// The stored name of the stronger retail signature mode (HMAC-SHA256 over
+/// the body).
+pub const MODE_SHA256: &str = "hmac-sha256";
 
 /// The prefix that makes payhub keys recognisable to secret scanners.
 const API_KEY_PREFIX: &str = "phk_";

@@ -1,4 +1,4 @@
-//! Sandbox endpoints: settle a simulated payment as its customer or issuer
+//! Sandbox endpoints: end a simulated payment as its customer or issuer
 //! would. They exist only in sandbox mode (the embedded default); production
 //! mode does not mount them.
 //!
@@ -14,20 +14,20 @@ use payhub_core::PaymentId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api_tmf676::error::TmfError;
-use crate::api_tmf676::extract::{TmfEdge, TmfMerchant};
 use crate::edge;
+use crate::http::error::ApiError;
+use crate::http::merchant::{ApiEdge, BearerMerchant};
 use crate::state::AppState;
-use payhub_app::gateways::simulated::{SandboxOutcome, SettleError};
+use payhub_app::gateways::simulated::{SandboxError, SandboxOutcome};
 use payhub_app::gateways::GatewayKind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sandbox/v1/payments/{id}/outcome", post(settle))
+        .route("/sandbox/v1/payments/{id}/outcome", post(set_outcome))
         .route("/sandbox/v1/sms", axum::routing::get(sms))
-        .layer(axum::middleware::from_fn(edge::guard::<TmfEdge>))
+        .layer(axum::middleware::from_fn(edge::guard::<ApiEdge>))
         .layer(axum::middleware::from_fn(
-            crate::rate_limit::per_address::<TmfEdge>,
+            crate::rate_limit::per_address::<ApiEdge>,
         ))
 }
 
@@ -36,44 +36,44 @@ struct OutcomeRequest {
     outcome: SandboxOutcome,
 }
 
-async fn settle(
+async fn set_outcome(
     State(state): State<AppState>,
-    TmfMerchant(merchant): TmfMerchant,
+    BearerMerchant(merchant): BearerMerchant,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, TmfError> {
+) -> Result<Json<Value>, ApiError> {
     let request: OutcomeRequest = serde_json::from_slice(&body).map_err(|e| {
-        TmfError::InvalidJson(format!(
+        ApiError::InvalidJson(format!(
             "expected {{\"outcome\": \"success\" | \"decline\" | \"expire\"}}: {e}"
         ))
     })?;
-    let not_found = || TmfError::NotFound(format!("no payment {id} at a simulated gateway"));
+    let not_found = || ApiError::NotFound(format!("no payment {id} at a simulated gateway"));
     let payment_id: PaymentId = id.parse().map_err(|_| not_found())?;
     let gateway = state
         .store
         .find_gateway_payment(payment_id)
         .await
-        .map_err(TmfError::from)?
+        .map_err(ApiError::from)?
         .filter(|g| g.merchant_id == merchant.id)
         .ok_or_else(not_found)?;
     let simulator = GatewayKind::parse(&gateway.gateway)
         .and_then(|kind| state.gateways.simulator(kind))
         .ok_or_else(not_found)?;
-    match simulator.settle(payment_id, request.outcome).await {
+    match simulator.end_payment(payment_id, request.outcome).await {
         Ok(()) => {}
-        Err(SettleError::Unknown) => return Err(not_found()),
-        Err(SettleError::AlreadyEnded) => {
-            return Err(TmfError::Conflict(format!(
+        Err(SandboxError::Unknown) => return Err(not_found()),
+        Err(SandboxError::AlreadyEnded) => {
+            return Err(ApiError::Conflict(format!(
                 "payment {id} has already ended at its gateway"
             )))
         }
-        Err(SettleError::Books(error)) => return Err(error.into()),
+        Err(SandboxError::Books(error)) => return Err(error.into()),
     }
     let gateway = state
         .store
         .find_gateway_payment(payment_id)
         .await
-        .map_err(TmfError::from)?
+        .map_err(ApiError::from)?
         .ok_or_else(not_found)?;
     Ok(Json(json!({
         "id": payment_id.to_string(),
@@ -91,14 +91,14 @@ struct SmsQuery {
 /// transactions sent to a subscriber (newest first), with their one-time code.
 async fn sms(
     State(state): State<AppState>,
-    TmfMerchant(merchant): TmfMerchant,
+    BearerMerchant(merchant): BearerMerchant,
     query: Result<axum::extract::Query<SmsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, TmfError> {
-    let axum::extract::Query(query) = query.map_err(|e| TmfError::InvalidQuery(e.body_text()))?;
+) -> Result<Json<Value>, ApiError> {
+    let axum::extract::Query(query) = query.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     let msisdn = query
         .msisdn
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| TmfError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
+        .ok_or_else(|| ApiError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
     let sent = state
         .carrier_billing
         .sms
@@ -113,7 +113,7 @@ async fn sms(
                     "text": sms.text,
                     "link": sms.link,
                     "code": sms.code,
-                    "sentAt": crate::api_tmf676::wire::format_time(sms.sent_at),
+                    "sentAt": crate::http::time::format_time(sms.sent_at),
                 })
             })
             .collect(),

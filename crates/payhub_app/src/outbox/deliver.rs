@@ -177,7 +177,7 @@ async fn tmf_body(state: &Services, delivery: &Delivery) -> Result<Option<String
         return Ok(None);
     };
     Ok(listeners
-        .envelope(state, &event)
+        .envelope(state.store.as_ref(), &state.config.public_base_url, &event)
         .await?
         .map(|envelope| envelope.to_string()))
 }

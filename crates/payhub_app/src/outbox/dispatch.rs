@@ -66,7 +66,10 @@ async fn matching_listeners(
     if subscriptions.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(envelope) = listeners.envelope(state, event).await? else {
+    let Some(envelope) = listeners
+        .envelope(state.store.as_ref(), &state.config.public_base_url, event)
+        .await?
+    else {
         return Ok(Vec::new());
     };
     Ok(subscriptions

@@ -24,10 +24,7 @@ use crate::state::AppState;
 
 /// The header of the stronger signature mode.
 pub const SHA256_HEADER: &str = "x-payhub-signature";
-/// The stored name of seed 003's signature mode.
-pub const MODE_SHA1: &str = "hmac-sha1";
-/// The stored name of the stronger mode.
-pub const MODE_SHA256: &str = "hmac-sha256";
+use crate::merchants::MODE_SHA256;
 
 /// Seed 003's sign of a timestamp (what a client computes).
 pub fn sha1_sign(secret: &str, timestamp: &str) -> String {

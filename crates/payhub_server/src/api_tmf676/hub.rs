@@ -203,15 +203,11 @@ pub struct HubListeners;
 impl payhub_app::hooks::EventListeners for HubListeners {
     async fn envelope(
         &self,
-        services: &payhub_app::Services,
+        store: &dyn Store,
+        public_base_url: &str,
         event: &LedgerEvent,
     ) -> Result<Option<Value>, StoreError> {
-        event_envelope(
-            services.store.as_ref(),
-            &services.config.public_base_url,
-            event,
-        )
-        .await
+        event_envelope(store, public_base_url, event).await
     }
 
     fn matches(&self, subscription: &Subscription, envelope: &Value) -> bool {

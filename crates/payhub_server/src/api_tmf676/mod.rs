@@ -28,7 +28,7 @@ pub use refund::create_refund;
 pub use wire::BASE_PATH;
 
 /// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = crate::http::MAX_BODY_BYTES;
 
 /// The TMF676 routes, to be nested at [`BASE_PATH`].
 pub fn router() -> Router<AppState> {

@@ -5,7 +5,7 @@
 //! owns (`id`, `href`, `status`, `statusDate`) are taken out. The core fields
 //! are parsed from it once, here, into the core's types.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use payhub_core::{
     Currency, Document, MerchantId, Money, NewPayment, NewRefund, Payment, PaymentId, Refund,
     Status,
@@ -34,17 +34,7 @@ const OBJECT_ATTRIBUTES: [&str; 5] = ["channel", "payer", "requestor", "amount",
 /// The path of the API under the public base URL.
 pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
-/// Formats a time the way every TMF676 response does (RFC 3339, milliseconds, UTC).
-pub fn format_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Parses a TMF date-time (RFC 3339, with any offset).
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
+pub use crate::http::time::{format_time, parse_time};
 
 /// A body parsed as a JSON object, or a clear 400.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TmfError> {

@@ -1,0 +1,126 @@
+//! Applying what a gateway says (an answer, a query, a notification) to the
+//! ledger, once.
+
+use super::*;
+
+/// Applies what a gateway said about a payment and schedules the next check.
+pub async fn apply_report(
+    state: &Services,
+    current: &GatewayPayment,
+    report: GatewayReport,
+) -> Result<GatewayApplied, UpdateStatusError> {
+    let update = update_from(
+        state,
+        current.expires_at,
+        current.checks,
+        current.action.clone(),
+        report,
+    );
+    let applied = state
+        .store
+        .apply_gateway_update(current.payment_id, &update, Utc::now())
+        .await?;
+    if let GatewayApplied::Changed(row) = &applied {
+        if row.state.is_final() {
+            tracing::info!(payment.id = %row.payment_id, gateway = row.gateway.as_str(), state = row.state.as_str(), "gateway payment ended");
+            ended(state, row).await;
+        }
+    }
+    Ok(applied)
+}
+
+pub(super) async fn apply_report_to(
+    state: &Services,
+    payment_id: payhub_core::PaymentId,
+    expires_at: DateTime<Utc>,
+    checks: i64,
+    report: GatewayReport,
+) {
+    let update = update_from(state, expires_at, checks, None, report);
+    match state
+        .store
+        .apply_gateway_update(payment_id, &update, Utc::now())
+        .await
+    {
+        Ok(GatewayApplied::Changed(row)) if row.state.is_final() => ended(state, &row).await,
+        Ok(_) => {}
+        Err(error) => {
+            // The check already scheduled will ask the gateway again.
+            tracing::warn!(payment.id = %payment_id, error.cause_chain = ?error, "cannot record a gateway answer; will check");
+        }
+    }
+}
+
+pub(super) fn update_from(
+    state: &Services,
+    expires_at: DateTime<Utc>,
+    checks: i64,
+    previous_action: Option<String>,
+    report: GatewayReport,
+) -> GatewayUpdate {
+    let now = Utc::now();
+    let next_check_at = match report.state {
+        GatewayState::Unknown => Some(retry_after(state, checks, now)),
+        GatewayState::AwaitingCustomer | GatewayState::Challenge => {
+            // Ask when it should have expired (or soon, if that is past).
+            Some(expires_at.max(retry_after(state, checks, now)))
+        }
+        _ => None,
+    };
+    GatewayUpdate {
+        state: report.state,
+        gw_ref: report.gw_ref,
+        action: report.qr_content.or(previous_action),
+        error: report.code,
+        next_check_at,
+        card: None,
+    }
+}
+
+/// Why a notification was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error("no such payment at this gateway")]
+    UnknownPayment,
+    #[error(transparent)]
+    Store(#[from] UpdateStatusError),
+}
+
+/// Takes a gateway's notification: verifies it, then applies it once.
+pub async fn receive_notification(
+    state: &Services,
+    kind: GatewayKind,
+    body: &[u8],
+) -> Result<(), NotificationError> {
+    let connector = state
+        .gateways
+        .connector(kind)
+        .ok_or(NotificationError::UnknownPayment)?;
+    let notification = connector.parse_notification(body)?;
+    let current = state
+        .store
+        .find_gateway_payment(notification.payment_id)
+        .await
+        .map_err(UpdateStatusError::Store)?
+        .filter(|row| row.gateway == kind.code())
+        .ok_or(NotificationError::UnknownPayment)?;
+    match apply_report(state, &current, notification.report).await? {
+        GatewayApplied::Changed(_) => {}
+        GatewayApplied::AlreadyFinal(_) => {
+            tracing::info!(payment.id = %current.payment_id, "duplicate gateway notification ignored");
+        }
+    }
+    Ok(())
+}
+
+/// What follows a gateway payment's end: the outbox has its event, and a
+/// dialect that waits on the gateway (telco card payments) moves on.
+pub(super) async fn ended(state: &Services, row: &GatewayPayment) {
+    crate::metrics::record_payment_ended(&row.gateway, row.state.as_str());
+    state.notify_outbox();
+    for dialect in state.hooks.dialects() {
+        dialect.gateway_payment_ended(state, row).await;
+    }
+}

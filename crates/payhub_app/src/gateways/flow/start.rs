@@ -1,0 +1,279 @@
+//! Recording a gateway payment and starting it: the payment and its gateway
+//! row are committed before the gateway is called, with a check scheduled.
+
+use super::*;
+
+/// Records a payment routed through a gateway and starts it there.
+pub async fn start_payment(
+    state: &Services,
+    new: NewGatewayPayment,
+) -> Result<(Payment, StartOutcome), FlowError> {
+    let connector = state
+        .gateways
+        .connector(new.gateway)
+        .ok_or(FlowError::NoConnector(new.gateway))?;
+    let now = Utc::now();
+    let expires_at = expiry(state, now);
+    let mut payment_fields = new.payment;
+    payment_fields.status = Some(Status::PendingAuthorization);
+    let mut attempt = 0;
+    let payment = loop {
+        let payment = Payment::record(payment_fields.clone(), now);
+        let event = LedgerEvent::new(
+            payment.merchant_id.clone(),
+            EventKind::PaymentCreate,
+            payment.id.get(),
+            payment.status,
+            now,
+        );
+        let row = gateway_row(
+            state,
+            &payment,
+            GatewayRow {
+                gateway: new.gateway,
+                lang: new.lang,
+                return_url: new.return_url.clone(),
+                fail_url: new.fail_url.clone(),
+                webhook_url: new.webhook_url.clone(),
+            },
+            expires_at,
+            now,
+        );
+        let reference = new
+            .reference
+            .as_ref()
+            .map(|(dialect, reference)| ExternalRef {
+                merchant_id: payment.merchant_id.clone(),
+                dialect: (*dialect).to_owned(),
+                reference: reference.clone(),
+                resource_kind: "payment".into(),
+                resource_id: payment.id.get(),
+            });
+        match state
+            .store
+            .insert_gateway_payment(&payment, &event, &row, reference.as_ref())
+            .await
+        {
+            Ok(()) => break payment,
+            Err(StoreError::DuplicateReference) => return Err(FlowError::DuplicateReference),
+            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    state.notify_outbox();
+    let amount = payment
+        .total_amount
+        .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
+    let outcome = start_recorded(
+        state,
+        connector.as_ref(),
+        payment.id,
+        amount,
+        new.subject,
+        expires_at,
+    )
+    .await;
+    Ok((payment, outcome))
+}
+
+/// Routes a payment already in the ledger (a telco card payment, after its
+/// consent) through a gateway: writes its gateway row, then starts it there.
+pub async fn start_for_existing(
+    state: &Services,
+    payment: &Payment,
+    gateway: GatewayKind,
+    lang: Lang,
+    subject: Option<String>,
+    return_url: Option<String>,
+) -> Result<StartOutcome, FlowError> {
+    let connector = state
+        .gateways
+        .connector(gateway)
+        .ok_or(FlowError::NoConnector(gateway))?;
+    let amount = payment
+        .total_amount
+        .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
+    let now = Utc::now();
+    let expires_at = expiry(state, now);
+    let row = gateway_row(
+        state,
+        payment,
+        GatewayRow {
+            gateway,
+            lang,
+            return_url,
+            fail_url: None,
+            webhook_url: None,
+        },
+        expires_at,
+        now,
+    );
+    state.store.insert_gateway_row(&row).await?;
+    Ok(start_recorded(
+        state,
+        connector.as_ref(),
+        payment.id,
+        amount,
+        subject,
+        expires_at,
+    )
+    .await)
+}
+
+/// What a gateway row needs beyond its payment.
+pub struct GatewayRow {
+    pub gateway: GatewayKind,
+    pub lang: Lang,
+    pub return_url: Option<String>,
+    pub fail_url: Option<String>,
+    pub webhook_url: Option<String>,
+}
+
+/// When an unpaid payment started now closes at its gateway.
+pub fn expiry(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(state.config.gateways.qr_expiry).unwrap_or_default()
+}
+
+/// The gateway row of a payment about to be recorded: outcome `unknown`,
+/// with its first check already scheduled.
+pub fn gateway_row(
+    state: &Services,
+    payment: &Payment,
+    row: GatewayRow,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> GatewayPayment {
+    GatewayPayment {
+        payment_id: payment.id,
+        merchant_id: payment.merchant_id.clone(),
+        gateway: row.gateway.code().to_owned(),
+        gw_ref: None,
+        state: GatewayState::Unknown,
+        action: None,
+        gw_error_code: None,
+        gw_error_message: None,
+        expires_at,
+        next_check_at: Some(first_check(state, now)),
+        checks: 0,
+        lang: row.lang.code().to_owned(),
+        return_url: row.return_url,
+        webhook_url: row.webhook_url,
+        fail_url: row.fail_url,
+        card: None,
+        created_at: now,
+    }
+}
+
+/// Starts a recorded payment at its gateway for `amount` and records the
+/// answer. Call only after the payment and its gateway row are committed.
+pub async fn start_recorded(
+    state: &Services,
+    connector: &dyn Connector,
+    payment_id: payhub_core::PaymentId,
+    amount: payhub_core::Money,
+    subject: Option<String>,
+    expires_at: DateTime<Utc>,
+) -> StartOutcome {
+    let request = StartRequest {
+        payment_id,
+        amount,
+        subject,
+        expires_at,
+    };
+    match call(state, connector.kind(), "start", connector.start(&request)).await {
+        Ok(Started::Qr { gw_ref, qr_content }) => {
+            let report = GatewayReport {
+                gw_ref: Some(gw_ref),
+                state: GatewayState::AwaitingCustomer,
+                qr_content: Some(qr_content),
+                code: None,
+            };
+            report::apply_report_to(state, payment_id, expires_at, 0, report).await;
+            StartOutcome::Ready
+        }
+        Ok(Started::CardForm { gw_ref }) => {
+            let report = GatewayReport {
+                gw_ref: Some(gw_ref),
+                state: GatewayState::AwaitingCustomer,
+                qr_content: Some(CARD_ACTION.to_owned()),
+                code: None,
+            };
+            report::apply_report_to(state, payment_id, expires_at, 0, report).await;
+            StartOutcome::Ready
+        }
+        Err(GatewayError::Rejected { code, message }) => {
+            let report = GatewayReport {
+                gw_ref: None,
+                state: GatewayState::Declined,
+                qr_content: None,
+                code: Some((code, message)),
+            };
+            report::apply_report_to(state, payment_id, expires_at, 0, report).await;
+            StartOutcome::Declined
+        }
+        Err(error) => {
+            tracing::warn!(payment.id = %payment_id, gateway = %connector.kind(), %error, "gateway start gave no answer; will check");
+            StartOutcome::TimedOut
+        }
+    }
+}
+
+/// How a charge of a stored method ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved,
+    Declined,
+    /// No answer in time; the checker will find out.
+    TimedOut,
+}
+
+/// Charges a recorded payment to a stored method (no customer present) for
+/// `amount` and records the answer, with the method's card on the gateway
+/// row. Call only after the payment and its gateway row are committed.
+pub async fn charge_recorded(
+    state: &Services,
+    connector: &dyn Connector,
+    request: &StartRequest,
+    method: &StoredMethod,
+) -> ChargeOutcome {
+    let report = match call(
+        state,
+        connector.kind(),
+        "charge_token",
+        connector.charge_token(request, method),
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(GatewayError::Rejected { code, message }) => GatewayReport {
+            gw_ref: None,
+            state: GatewayState::Declined,
+            qr_content: None,
+            code: Some((code, message)),
+        },
+        Err(error) => {
+            tracing::warn!(payment.id = %request.payment_id, gateway = %connector.kind(), %error, "stored-method charge gave no answer; will check");
+            return ChargeOutcome::TimedOut;
+        }
+    };
+    let outcome = match report.state {
+        GatewayState::Succeeded => ChargeOutcome::Approved,
+        GatewayState::Unknown => ChargeOutcome::TimedOut,
+        _ => ChargeOutcome::Declined,
+    };
+    let mut update = report::update_from(state, request.expires_at, 0, None, report);
+    update.card = method.token_card();
+    match state
+        .store
+        .apply_gateway_update(request.payment_id, &update, Utc::now())
+        .await
+    {
+        Ok(GatewayApplied::Changed(row)) if row.state.is_final() => state.notify_outbox(),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(payment.id = %request.payment_id, error.cause_chain = ?error, "cannot record a stored-method charge; will check");
+            return ChargeOutcome::TimedOut;
+        }
+    }
+    outcome
+}

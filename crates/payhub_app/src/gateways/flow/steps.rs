@@ -1,0 +1,105 @@
+//! The customer's steps on the hosted page: paying by card and answering
+//! a 3-D Secure challenge.
+
+use super::*;
+
+/// Why a customer's step on the hosted page was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("the payment is not waiting for this step")]
+    NotWaiting,
+    #[error(transparent)]
+    Store(#[from] UpdateStatusError),
+}
+
+/// Pays a card payment with the card the customer entered. Keeps only the
+/// token, brand and first six / last four digits.
+pub async fn pay_with_card(
+    state: &Services,
+    current: &GatewayPayment,
+    card: &CardInput,
+) -> Result<GatewayApplied, StepError> {
+    if current.state != GatewayState::AwaitingCustomer
+        || current.action.as_deref() != Some(CARD_ACTION)
+    {
+        return Err(StepError::NotWaiting);
+    }
+    let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
+    let answer = call(
+        state,
+        connector.kind(),
+        "pay_with_card",
+        connector.pay_with_card(current.payment_id, card),
+    )
+    .await;
+    let record = card_record(&card.number);
+    let mut report = match answer {
+        Ok(report) => report,
+        Err(GatewayError::Rejected { code, message }) => GatewayReport {
+            gw_ref: None,
+            state: GatewayState::Declined,
+            qr_content: None,
+            code: Some((code, message)),
+        },
+        Err(_) => GatewayReport {
+            gw_ref: None,
+            state: GatewayState::Unknown,
+            qr_content: None,
+            code: None,
+        },
+    };
+    if report.state == GatewayState::Challenge {
+        report.qr_content = Some("challenge".into());
+    }
+    let mut update =
+        report::update_from(state, current.expires_at, 0, current.action.clone(), report);
+    update.card = Some(record);
+    let applied = state
+        .store
+        .apply_gateway_update(current.payment_id, &update, Utc::now())
+        .await?;
+    if let GatewayApplied::Changed(row) = &applied {
+        if row.state.is_final() {
+            report::ended(state, row).await;
+        }
+    }
+    Ok(applied)
+}
+
+fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
+    payhub_store::CardRecord {
+        token: crate::card::card_token(),
+        brand: number.brand().name().to_owned(),
+        first6: number.first6().to_owned(),
+        last4: number.last4().to_owned(),
+    }
+}
+
+/// Answers a 3-D Secure challenge.
+pub async fn answer_challenge(
+    state: &Services,
+    current: &GatewayPayment,
+    code: &str,
+) -> Result<GatewayApplied, StepError> {
+    if current.state != GatewayState::Challenge {
+        return Err(StepError::NotWaiting);
+    }
+    let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
+    let report = match call(
+        state,
+        connector.kind(),
+        "answer_challenge",
+        connector.answer_challenge(current.payment_id, code),
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(_) => GatewayReport {
+            gw_ref: None,
+            state: GatewayState::Unknown,
+            qr_content: None,
+            code: None,
+        },
+    };
+    Ok(apply_report(state, current, report).await?)
+}

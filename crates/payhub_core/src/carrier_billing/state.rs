@@ -11,13 +11,13 @@ use crate::Status;
 /// How a carrier-billing transaction is charged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Channel {
-    /// 10: the amount is reserved on the bill, then committed or released.
+    /// The amount is reserved on the bill, then committed or released.
     ReserveAndCommit,
-    /// 11: charged to the bill at once.
+    /// Charged to the bill at once.
     DirectDebit,
-    /// 40: paid by card on the hosted card page.
+    /// Paid by card on the hosted card page.
     CreditCard,
-    /// 50: an in-app purchase, one item, charged to the bill at once.
+    /// An in-app purchase, one item, charged to the bill at once.
     InAppPurchase,
 }
 
@@ -46,19 +46,6 @@ impl Channel {
             Channel::DirectDebit => 11,
             Channel::CreditCard => 40,
             Channel::InAppPurchase => 50,
-        }
-    }
-
-    /// A payment method type name for this channel.
-    ///
-    /// Kept for compatibility; the TMF676 facade owns this mapping
-    /// (`api_tmf676::wire::carrier_payment_method_type`) and no longer calls it.
-    pub fn payment_method_type(self) -> &'static str {
-        match self {
-            Channel::ReserveAndCommit => "CarrierBillingReservation",
-            Channel::DirectDebit => "CarrierBillingDirectDebit",
-            Channel::CreditCard => "BankCard",
-            Channel::InAppPurchase => "InAppPurchase",
         }
     }
 }
@@ -107,13 +94,13 @@ impl Booking {
 pub enum TelcoState {
     /// Waiting for the subscriber's consent (SMS link and one-time code).
     ConsentRequested,
-    /// Consented; the subscriber is paying on the card page (channel 40).
+    /// Consented; the subscriber is paying on the card page (the card channel).
     AwaitingCard,
-    /// The amount is reserved on the bill (channel 10), awaiting commit or release.
+    /// The amount is reserved on the bill (reserve and commit), awaiting commit or release.
     Reserved,
     /// A reservation was committed: charged on the bill.
     Committed,
-    /// Charged at once (channels 11 and 50) or paid by card (40).
+    /// Charged at once (direct debit, in-app purchase) or paid by card.
     Charged,
     /// A reservation was released by the service, or expired.
     Released,

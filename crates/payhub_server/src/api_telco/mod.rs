@@ -12,6 +12,7 @@ pub mod basket;
 pub mod bill_refund;
 pub mod carrier;
 pub mod catalogue;
+pub mod channel;
 pub mod consent;
 pub mod flow;
 pub mod request;

@@ -10,6 +10,7 @@
 //! and the refund is `done`.
 
 use chrono::{DateTime, Utc};
+use payhub_core::gateway::CheckPolicy;
 use payhub_store::BillRefund;
 
 use crate::state::AppState;
@@ -18,12 +19,15 @@ use crate::state::AppState;
 const CHECK_BATCH: i64 = 32;
 
 /// When a freshly recorded bill refund is first checked: after the carrier
-/// call that follows it had its time.
+/// call that follows it had its time (the core's [`CheckPolicy::first_check`]).
 pub fn first_check(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(
-        state.settings.gateways.call_timeout + state.settings.gateways.check_base,
-    )
-    .unwrap_or_default()
+    let gateways = &state.settings.gateways;
+    CheckPolicy {
+        call_timeout: gateways.call_timeout,
+        check_base: gateways.check_base,
+        check_max: gateways.check_max,
+    }
+    .first_check(now)
 }
 
 /// Credits a recorded bill refund and marks it `done`. A carrier that does

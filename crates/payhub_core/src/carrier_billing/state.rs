@@ -178,6 +178,18 @@ impl TelcoState {
         }
     }
 
+    /// The ledger status a change from this state to `to` moves the payment
+    /// to; `None` when the ledger keeps its status. A card payment's status
+    /// is its gateway's: leaving `awaiting_card` follows the gateway and
+    /// does not move the ledger (the gateway already did).
+    pub fn ledger_move(self, to: TelcoState) -> Option<Status> {
+        if self == TelcoState::AwaitingCard {
+            None
+        } else {
+            to.payment_status()
+        }
+    }
+
     /// What a transaction's deadline does when it passes in this state.
     pub fn on_deadline(self) -> Deadline {
         match self {
@@ -325,6 +337,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn leaving_awaiting_card_never_moves_the_ledger() {
+        use TelcoState::*;
+        for from in TelcoState::ALL {
+            for to in TelcoState::ALL {
+                let want = if from == AwaitingCard {
+                    None
+                } else {
+                    to.payment_status()
+                };
+                assert_eq!(from.ledger_move(to), want, "{from:?} -> {to:?}");
+            }
+        }
+        assert_eq!(AwaitingCard.ledger_move(Charged), None);
+        assert_eq!(
+            ConsentRequested.ledger_move(Charged),
+            Some(Status::Captured)
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use payhub_core::gateway::CheckPolicy;
+
 use crate::callback_policy::CallbackPolicy;
 
 /// What the use cases and workers need to know.
@@ -38,6 +40,18 @@ pub struct GatewaySettings {
     pub check_max: Duration,
     /// The simulated gateways answer after a random delay up to this.
     pub simulated_latency: Duration,
+}
+
+impl GatewaySettings {
+    /// When payhub asks a gateway (or the carrier) again about an unknown
+    /// outcome: the core's rule, with these settings.
+    pub fn check_policy(&self) -> CheckPolicy {
+        CheckPolicy {
+            call_timeout: self.call_timeout,
+            check_base: self.check_base,
+            check_max: self.check_max,
+        }
+    }
 }
 
 /// How hub notifications are retried.

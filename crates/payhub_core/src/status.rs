@@ -24,6 +24,27 @@ pub enum Status {
     Done,
 }
 
+/// What a status means to someone waiting for the money: the one bucketing
+/// every dialect shows (APS `SUCCESS`/`IN_PROGRESS`/`FAILED`, retail
+/// `gwRefStatus` 01/05/02, the hosted page's paid or not, and whether a
+/// payment's end is notified), so that no dialect buckets on its own.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Outcome {
+    /// The money moved: captured, or done.
+    Succeeded,
+    /// Still open: it may yet succeed or fail.
+    Pending,
+    /// It ended without the money moving: failed, canceled or denied.
+    Failed,
+}
+
+impl Outcome {
+    /// Whether the outcome is decided; a decided payment is worth a notification.
+    pub fn is_decided(self) -> bool {
+        self != Outcome::Pending
+    }
+}
+
 /// A status change the machine does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cannot change status from {from} to {to}")]
@@ -78,6 +99,18 @@ impl Status {
         )
     }
 
+    /// What this status means for the money (see [`Outcome`]).
+    ///
+    /// `captured` is a success although a refund may still move it to
+    /// `done`: the customer has paid, which is what every dialect reports.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Status::Captured | Status::Done => Outcome::Succeeded,
+            Status::PendingAuthorization | Status::Authorized => Outcome::Pending,
+            Status::Failed | Status::Canceled | Status::Denied => Outcome::Failed,
+        }
+    }
+
     /// Whether a refund in this status still holds part of its payment's amount.
     /// Failed, denied and canceled refunds gave nothing back, so they do not count.
     pub fn counts_against_refundable(self) -> bool {
@@ -125,6 +158,36 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Ok(s));
         }
         assert!(Status::parse("Captured").is_err());
+    }
+
+    #[test]
+    fn every_status_has_the_outcome_the_dialects_show() {
+        use Status::*;
+        let table = [
+            (PendingAuthorization, Outcome::Pending),
+            (Authorized, Outcome::Pending),
+            (Captured, Outcome::Succeeded),
+            (Failed, Outcome::Failed),
+            (Canceled, Outcome::Failed),
+            (Denied, Outcome::Failed),
+            (Done, Outcome::Succeeded),
+        ];
+        assert_eq!(table.len(), Status::ALL.len());
+        for (status, outcome) in table {
+            assert_eq!(status.outcome(), outcome, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_decided_outcome_is_a_terminal_status_or_captured() {
+        // The hub notifies a payment's end exactly for these statuses.
+        for status in Status::ALL {
+            assert_eq!(
+                status.outcome().is_decided(),
+                status.is_terminal() || status == Status::Captured,
+                "{status}"
+            );
+        }
     }
 
     #[test]

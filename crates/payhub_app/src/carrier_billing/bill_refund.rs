@@ -18,12 +18,9 @@ use crate::Services;
 const CHECK_BATCH: i64 = 32;
 
 /// When a freshly recorded bill refund is first checked: after the carrier
-/// call that follows it had its time.
+/// call that follows it had its time (the core's [`payhub_core::gateway::CheckPolicy::first_check`]).
 pub fn first_check(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(
-        state.config.gateways.call_timeout + state.config.gateways.check_base,
-    )
-    .unwrap_or_default()
+    state.config.gateways.check_policy().first_check(now)
 }
 
 /// Credits a recorded bill refund and marks it `done`. A carrier that does

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payhub_core::credit;
-use payhub_core::{EventKind, LedgerEvent, NewPayment, Payment, Status};
+use payhub_core::{NewPayment, Payment};
 use payhub_store::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, CreditState, Merchant, MethodKind,
     SavedResponse, StoreError,
@@ -252,6 +252,16 @@ struct Planner<'a> {
     expires_at: DateTime<Utc>,
 }
 
+/// The store's name for the core's credit state (the store keeps its own
+/// copy of the enum until it uses the core's).
+fn stored_credit_state(state: credit::CreditState) -> CreditState {
+    match state {
+        credit::CreditState::None => CreditState::None,
+        credit::CreditState::Held => CreditState::Held,
+        credit::CreditState::Returned => CreditState::Returned,
+    }
+}
+
 impl Planner<'_> {
     fn plan(&self, available: i64) -> Result<ApsWrite, StoreError> {
         let split = credit::split(
@@ -261,18 +271,14 @@ impl Planner<'_> {
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let covered = split.covered_by_credit();
-        let status = if covered {
-            Status::Captured
-        } else {
-            Status::PendingAuthorization
-        };
+        let funding = credit::fund(&split, self.method.is_some());
         let mut payment = Payment::record(
             NewPayment {
                 merchant_id: self.account.merchant_id.clone(),
                 account_id: self.account.account_id.clone(),
                 correlator_id: None,
                 total_amount: Some(self.request.total),
-                status: Some(status),
+                status: Some(funding.status),
                 payment_date: None,
                 document: payhub_core::Document::default(),
             },
@@ -287,13 +293,7 @@ impl Planner<'_> {
             self.method,
             self.kind.code(),
         ));
-        let event = LedgerEvent::new(
-            payment.merchant_id.clone(),
-            EventKind::PaymentCreate,
-            payment.id.get(),
-            payment.status,
-            self.now,
-        );
+        let event = payment.create_event();
         let gateway = (!covered).then(|| {
             flow::gateway_row(
                 self.state,
@@ -315,13 +315,12 @@ impl Planner<'_> {
             merchant_id: self.account.merchant_id.clone(),
             credit_minor: split.credit.amount_minor(),
             method_minor: split.rest.amount_minor(),
-            credit_state: if split.credit.amount_minor() > 0 {
-                CreditState::Held
-            } else {
-                CreditState::None
-            },
-            payment_method_id: self.method.filter(|_| !covered).map(|m| m.id),
-            save_method: !covered && self.method.is_none(),
+            credit_state: stored_credit_state(funding.credit_state),
+            payment_method_id: self
+                .method
+                .filter(|_| funding.uses_stored_method)
+                .map(|m| m.id),
+            save_method: funding.save_method,
             notify_url: self.request.notify_url.clone(),
             created_at: self.now,
         };

@@ -2,7 +2,7 @@
 //! document of an APS payment, and the result appended to callback URLs.
 
 use payhub_core::credit::CreditSplit;
-use payhub_core::{Money, Payment, PaymentId, Status};
+use payhub_core::{Money, Outcome, Payment, PaymentId, Status};
 use payhub_store::{
     ApsAccount, ApsPayment, ApsPaymentMethod, GatewayPayment, MethodKind, Store, StoreError,
 };
@@ -19,10 +19,10 @@ pub fn number(amount: Money) -> Value {
 /// The APS status of a ledger status: `SUCCESS` once paid, `FAILED` when it
 /// ended unpaid, `IN_PROGRESS` until then.
 pub fn aps_status(status: Status) -> &'static str {
-    match status {
-        Status::Captured | Status::Done => "SUCCESS",
-        Status::PendingAuthorization | Status::Authorized => "IN_PROGRESS",
-        Status::Failed | Status::Canceled | Status::Denied => "FAILED",
+    match status.outcome() {
+        Outcome::Succeeded => "SUCCESS",
+        Outcome::Pending => "IN_PROGRESS",
+        Outcome::Failed => "FAILED",
     }
 }
 

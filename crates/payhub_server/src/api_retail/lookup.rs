@@ -167,7 +167,7 @@ pub(super) async fn sale_status(
         .await?;
     Ok(view::sale_status(
         sale.gateway.state,
-        view::fully_refunded(&sale.payment, &refunds.items),
+        payhub_core::ledger::fully_refunded(&sale.payment, &refunds.items),
     ))
 }
 

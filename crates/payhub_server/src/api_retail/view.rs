@@ -2,7 +2,7 @@
 //! (its `retail` attributes) and its gateway row. Used by `query`, the
 //! webhook body and the `returnUrl` redirect, so all three always agree.
 
-use payhub_core::{GatewayState, Money, Payment, Refund, Status};
+use payhub_core::{GatewayState, Money, Outcome, Payment, Refund, Status};
 use payhub_store::GatewayPayment;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -86,25 +86,11 @@ pub fn sale_status(state: GatewayState, fully_refunded: bool) -> &'static str {
 
 /// `GwRefStatus` of a refund: 01 done, 02 refused, 05 pending.
 pub fn refund_status(status: Status) -> &'static str {
-    match status {
-        Status::Done | Status::Captured => "01",
-        Status::PendingAuthorization | Status::Authorized => "05",
-        Status::Failed | Status::Denied | Status::Canceled => "02",
+    match status.outcome() {
+        Outcome::Succeeded => "01",
+        Outcome::Pending => "05",
+        Outcome::Failed => "02",
     }
-}
-
-/// Whether done refunds add up to the whole payment.
-pub fn fully_refunded(payment: &Payment, refunds: &[Refund]) -> bool {
-    let Some(total) = payment.total_amount else {
-        return false;
-    };
-    let refunded: i64 = refunds
-        .iter()
-        .filter(|r| r.status == Status::Done)
-        .filter_map(|r| r.total_amount)
-        .map(|m| m.amount_minor())
-        .fold(0_i64, i64::saturating_add);
-    refunded >= total.amount_minor()
 }
 
 fn amount_fields(amount: Option<Money>) -> (i64, String) {

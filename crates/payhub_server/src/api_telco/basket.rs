@@ -1,62 +1,23 @@
-//! The basket of a telco transaction: the requested items priced from the
-//! service's catalogue, and which of them the subscriber removed.
+//! The basket of a telco transaction. Its rules (pricing, removal, total)
+//! are the core's ([`payhub_core::carrier_billing::basket`]); this module
+//! only reads and writes its stored JSON.
 
-use payhub_core::{Currency, Money, MoneyError};
-use serde::{Deserialize, Serialize};
+pub use payhub_core::carrier_billing::basket::{Basket, BasketItem};
 
-/// One line of the basket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BasketItem {
-    pub id: String,
-    pub name: String,
-    pub unit_price_minor: i64,
-    pub count: i64,
-    pub is_removable: bool,
-    /// Taken out by the subscriber on the consent page.
-    #[serde(default)]
-    pub removed: bool,
-}
-
-/// The basket, in the catalogue's one currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Basket {
-    pub currency: String,
-    pub items: Vec<BasketItem>,
-}
-
-impl Basket {
+/// The stored JSON text of a basket.
+pub trait BasketJson: Sized {
     /// Reads a stored basket.
-    pub fn from_json(text: &str) -> Option<Basket> {
+    fn from_json(text: &str) -> Option<Self>;
+    fn to_json(&self) -> String;
+}
+
+impl BasketJson for Basket {
+    fn from_json(text: &str) -> Option<Basket> {
         serde_json::from_str(text).ok()
     }
 
-    pub fn to_json(&self) -> String {
+    fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// The basket's currency (always a catalogue's, so known).
-    pub fn currency(&self) -> Result<Currency, MoneyError> {
-        Currency::parse(&self.currency)
-            .map_err(|_| MoneyError::NotANumber(format!("currency {}", self.currency)))
-    }
-
-    /// A line's amount: unit price × count, checked.
-    pub fn line_total(&self, item: &BasketItem) -> Result<Money, MoneyError> {
-        let minor = item
-            .unit_price_minor
-            .checked_mul(item.count)
-            .ok_or(MoneyError::Overflow)?;
-        Money::from_minor(minor, self.currency()?)
-    }
-
-    /// What the subscriber pays: the lines not removed, summed with checks.
-    pub fn total(&self) -> Result<Money, MoneyError> {
-        let mut total = Money::zero(self.currency()?);
-        for item in self.items.iter().filter(|i| !i.removed) {
-            total = total.checked_add(self.line_total(item)?)?;
-        }
-        Ok(total)
     }
 }
 
@@ -96,5 +57,17 @@ mod tests {
             items: vec![item("1", i64::MAX / 2, 3, false)],
         };
         assert!(basket.total().is_err());
+    }
+
+    #[test]
+    fn the_stored_shape_is_unchanged() {
+        let basket = Basket {
+            currency: "TRY".into(),
+            items: vec![item("50", 1999, 2, false)],
+        };
+        assert_eq!(
+            basket.to_json(),
+            r#"{"currency":"TRY","items":[{"id":"50","name":"50","unitPriceMinor":1999,"count":2,"isRemovable":true,"removed":false}]}"#
+        );
     }
 }

@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use payhub_core::{Money, PaymentId, TelcoState};
 use payhub_store::TelcoTransaction;
 
-use super::basket::Basket;
+use super::basket::{Basket, BasketJson};
 use super::flow::{self, ConsentError, ConsentForm};
 use crate::page::layout::{from_user_agent, Layout};
 use crate::page::view::{message_page, shell};

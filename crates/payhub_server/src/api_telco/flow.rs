@@ -11,9 +11,11 @@
 //! the bill is never charged twice for one transaction.
 
 use chrono::{DateTime, Utc};
-use payhub_core::{
-    Channel, Document, EventKind, GatewayState, LedgerEvent, Money, NewPayment, Payment, TelcoState,
+use payhub_core::carrier_billing::basket::{self, Priced, PricingError, Wanted};
+use payhub_core::carrier_billing::{
+    after_card, after_settle, attempts_left, Booking, CarrierAnswer, Deadline,
 };
+use payhub_core::{Document, Money, NewPayment, Payment, TelcoState};
 use payhub_store::{
     ExternalRef, GatewayPayment, Merchant, StoreError, TelcoProduct, TelcoTransaction, TelcoUpdate,
 };
@@ -21,11 +23,12 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::basket::{Basket, BasketItem};
+use super::basket::{Basket, BasketJson};
+use super::channel;
 use super::request::PaymentRequest;
 use super::result::TelcoError;
 use super::DIALECT;
-use crate::api_tmf676::wire::money_json;
+use crate::api_tmf676::wire::{carrier_payment_method_type, money_json};
 use crate::state::AppState;
 use payhub_app::carrier_billing::carrier::CarrierError;
 use payhub_app::carrier_billing::sms::Sms;
@@ -51,37 +54,28 @@ pub fn consent_url(state: &AppState, payment_id: i64) -> String {
     )
 }
 
-/// Prices the request from the service's catalogue.
+/// Prices the request from the service's catalogue (the rules are the
+/// core's: every product known, one currency).
 pub fn price(request: &PaymentRequest, catalogue: &[TelcoProduct]) -> Result<Basket, TelcoError> {
-    let mut currency: Option<String> = None;
-    let mut items = Vec::with_capacity(request.items.len());
-    for wanted in &request.items {
-        let product = catalogue
+    let wanted = request.items.iter().map(|w| Wanted {
+        id: &w.id,
+        count: w.count,
+        is_removable: w.is_removable,
+    });
+    let lookup = |id: &str| {
+        catalogue
             .iter()
-            .find(|p| p.product_id == wanted.id)
-            .ok_or_else(|| TelcoError::UnknownProduct(wanted.id.clone()))?;
-        let code = product.unit_price.currency().code().to_owned();
-        match &currency {
-            Some(first) if *first != code => {
-                return Err(TelcoError::InvalidItemList(format!(
-                    "items are priced in {first} and {code}; one transaction has one currency"
-                )))
-            }
-            Some(_) => {}
-            None => currency = Some(code),
+            .find(|p| p.product_id == id)
+            .map(|p| Priced {
+                name: &p.name,
+                unit_price: p.unit_price,
+            })
+    };
+    basket::price(wanted, lookup).map_err(|error| match error {
+        PricingError::UnknownProduct(id) => TelcoError::UnknownProduct(id),
+        mixed @ PricingError::MixedCurrencies { .. } => {
+            TelcoError::InvalidItemList(mixed.to_string())
         }
-        items.push(BasketItem {
-            id: wanted.id.clone(),
-            name: product.name.clone(),
-            unit_price_minor: product.unit_price.amount_minor(),
-            count: wanted.count,
-            is_removable: wanted.is_removable,
-            removed: false,
-        });
-    }
-    Ok(Basket {
-        currency: currency.unwrap_or_default(),
-        items,
     })
 }
 
@@ -95,12 +89,7 @@ fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document
                    "isRemovable": i.is_removable, "removed": i.removed})
         })
         .collect();
-    let names: Vec<&str> = basket
-        .items
-        .iter()
-        .filter(|i| !i.removed)
-        .map(|i| i.name.as_str())
-        .collect();
+    let names = basket.kept_names();
     let mut document = Map::new();
     document.insert("@type".into(), json!("Payment"));
     document.insert("correlatorId".into(), json!(request.transaction_id));
@@ -108,11 +97,11 @@ fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document
     document.insert("account".into(), json!({"id": request.msisdn}));
     document.insert(
         "channel".into(),
-        json!({"id": request.channel.id().to_string()}),
+        json!({"id": channel::id(request.channel).to_string()}),
     );
     document.insert(
         "paymentMethod".into(),
-        json!({"@type": request.channel.payment_method_type()}),
+        json!({"@type": carrier_payment_method_type(request.channel)}),
     );
     document.insert("totalAmount".into(), money_json(total));
     document.insert(
@@ -120,7 +109,7 @@ fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document
         json!({
             "transactionId": request.transaction_id,
             "msisdn": request.msisdn,
-            "channelId": request.channel.id(),
+            "channelId": channel::id(request.channel),
             "paymentMethod": "reserve",
             "isDeliverable": request.is_deliverable,
             "isBillingRequired": request.is_billing_required,
@@ -166,14 +155,7 @@ pub async fn create(
     };
     let mut attempt = 0;
     let transaction = loop {
-        let payment = Payment::record(new.clone(), now);
-        let event = LedgerEvent::new(
-            payment.merchant_id.clone(),
-            EventKind::PaymentCreate,
-            payment.id.get(),
-            payment.status,
-            now,
-        );
+        let (payment, event) = Payment::record_with_event(new.clone(), now);
         let transaction = TelcoTransaction {
             payment_id: payment.id,
             merchant_id: merchant.id.clone(),
@@ -340,9 +322,7 @@ async fn count_wrong_code(
     if counted.state != TelcoState::ConsentRequested {
         state.notify_outbox();
     }
-    Err(ConsentError::WrongCode(
-        (MAX_OTP_ATTEMPTS - counted.otp_attempts).max(0),
-    ))
+    Err(ConsentError::WrongCode(attempts_left(counted.otp_attempts)))
 }
 
 /// The subscriber approves: checks the code and the form, then charges,
@@ -371,25 +351,9 @@ pub async fn approve(
     }
     let mut basket = Basket::from_json(&transaction.basket)
         .ok_or_else(|| StoreError::Corrupt("telco basket".into()))?;
-    for id in &form.removed {
-        let item = basket
-            .items
-            .iter_mut()
-            .find(|i| &i.id == id)
-            .ok_or_else(|| ConsentError::Invalid(format!("there is no item {id}")))?;
-        if !item.is_removable {
-            return Err(ConsentError::Invalid(format!(
-                "{} cannot be removed",
-                item.name
-            )));
-        }
-        item.removed = true;
-    }
-    if basket.items.iter().all(|i| i.removed) {
-        return Err(ConsentError::Invalid(
-            "keep at least one item, or decline the payment".into(),
-        ));
-    }
+    basket
+        .remove(&form.removed)
+        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
     let delivery_address = form.delivery_address.filter(|a| !a.trim().is_empty());
     let billing_address = form.billing_address.filter(|a| !a.trim().is_empty());
     if transaction.is_deliverable && delivery_address.is_none() {
@@ -503,17 +467,13 @@ async fn book_on_bill(
 ) -> Result<(TelcoState, Option<String>), CarrierError> {
     let carrier = &state.carrier_billing.carrier;
     let key = booking_key(transaction);
-    match transaction.channel {
-        Channel::ReserveAndCommit => carrier
-            .reserve(&key, &transaction.msisdn, amount)
-            .await
-            .map(|r| (TelcoState::Reserved, Some(r))),
-        Channel::DirectDebit | Channel::InAppPurchase => carrier
-            .charge(&key, &transaction.msisdn, amount)
-            .await
-            .map(|r| (TelcoState::Charged, Some(r))),
-        Channel::CreditCard => Ok((TelcoState::AwaitingCard, None)),
-    }
+    let booking = transaction.channel.booking();
+    let booked = match booking {
+        Booking::Reserve => carrier.reserve(&key, &transaction.msisdn, amount).await?,
+        Booking::Charge => carrier.charge(&key, &transaction.msisdn, amount).await?,
+        Booking::Card => return Ok((booking.booked_state(), None)),
+    };
+    Ok((booking.booked_state(), Some(booked)))
 }
 
 /// Takes back a booking whose state change lost: releases the reservation,
@@ -637,16 +597,15 @@ pub async fn settle(
     } else {
         carrier.release(&reference).await
     };
-    let to = match (commit, answer) {
-        (_, Err(CarrierError::Unavailable)) => {
-            drop_claim(state, &claimed, claim).await;
-            return Err(SettleError::CarrierUnavailable);
-        }
-        (true, Ok(())) => TelcoState::Committed,
-        // The carrier holds no such reservation: nothing was charged.
-        (true, Err(CarrierError::UnknownReservation)) => TelcoState::Released,
-        (true, Err(CarrierError::LimitExceeded { .. })) => TelcoState::Failed,
-        (false, _) => TelcoState::Released,
+    let answer = match answer {
+        Ok(()) => CarrierAnswer::Done,
+        Err(CarrierError::UnknownReservation) => CarrierAnswer::UnknownReservation,
+        Err(CarrierError::LimitExceeded { .. }) => CarrierAnswer::LimitExceeded,
+        Err(CarrierError::Unavailable) => CarrierAnswer::Unavailable,
+    };
+    let Some(to) = after_settle(commit, answer) else {
+        drop_claim(state, &claimed, claim).await;
+        return Err(SettleError::CarrierUnavailable);
     };
     let mut change = update(TelcoState::Reserved, to);
     change.claim = Some(claim);
@@ -665,11 +624,7 @@ pub async fn follow_gateway(state: &Services, row: &GatewayPayment) {
             return;
         }
     };
-    let to = if row.state == GatewayState::Succeeded {
-        TelcoState::Charged
-    } else {
-        TelcoState::Failed
-    };
+    let to = after_card(row.state);
     if let Err(error) = apply(state, &transaction, update(TelcoState::AwaitingCard, to)).await {
         tracing::warn!(payment.id = %row.payment_id, error.cause_chain = ?error, "cannot record a telco card outcome");
     }
@@ -688,15 +643,15 @@ pub async fn run_deadlines(state: &Services) -> usize {
     };
     let count = overdue.len();
     for transaction in overdue {
-        let result = match transaction.state {
-            TelcoState::ConsentRequested => apply(
+        let result = match transaction.state.on_deadline() {
+            Deadline::Expire => apply(
                 state,
                 &transaction,
                 update(TelcoState::ConsentRequested, TelcoState::Expired),
             )
             .await
             .map(|_| ()),
-            TelcoState::Reserved => {
+            Deadline::Release => {
                 tracing::info!(payment.id = %transaction.payment_id, "reservation not committed in time; releasing");
                 settle(state, &transaction, false)
                     .await
@@ -710,9 +665,13 @@ pub async fn run_deadlines(state: &Services) -> usize {
                     })
             }
             // A deadline left on a state that has none: clear it.
-            other => apply(state, &transaction, update(other, other))
-                .await
-                .map(|_| ()),
+            Deadline::Clear => apply(
+                state,
+                &transaction,
+                update(transaction.state, transaction.state),
+            )
+            .await
+            .map(|_| ()),
         };
         if let Err(error) = result {
             tracing::warn!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot handle a telco deadline");

@@ -10,6 +10,7 @@
 
 pub mod basket;
 pub mod catalogue;
+pub mod channel;
 pub mod consent;
 pub mod flow;
 pub mod hooks;

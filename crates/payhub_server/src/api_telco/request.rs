@@ -77,7 +77,10 @@ impl PaymentRequest {
         let is_billing_required =
             flag(&object, "isBillingRequired")?.unwrap_or(defaults.is_billing_required);
         let items = items(&object, defaults.is_removable)?;
-        if channel == Channel::InAppPurchase && items.len() != 1 {
+        if channel
+            .required_item_count()
+            .is_some_and(|count| items.len() != count)
+        {
             return Err(TelcoError::InvalidItemList(format!(
                 "an in-app purchase (channel 50) has exactly one item, not {}",
                 items.len()
@@ -197,7 +200,7 @@ fn channel(object: &Map<String, Value>) -> Result<Channel, TelcoError> {
     };
     text.parse::<i64>()
         .ok()
-        .and_then(Channel::from_id)
+        .and_then(super::channel::from_id)
         .ok_or(TelcoError::InvalidChannel(text))
 }
 

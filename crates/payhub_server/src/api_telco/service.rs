@@ -40,7 +40,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     .await;
     match result {
         Ok(transaction) => {
-            tracing::info!(payment.id = %transaction.payment_id, channel = transaction.channel.id(), "telco transaction awaits consent");
+            tracing::info!(payment.id = %transaction.payment_id, channel = super::channel::id(transaction.channel), "telco transaction awaits consent");
             state_answer(transaction.state, &transaction.transaction_id)
         }
         Err(error) => error.answer(&echoed),

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use payhub_core::credit::RefundSplit;
-use payhub_core::{Currency, Document, EventKind, LedgerEvent, Money, NewRefund, Refund, Status};
+use payhub_core::{Currency, Document, Money, NewRefund, Refund, Status};
 use payhub_store::{
     ApsPayment, ApsRefund, ApsRefundWrite, GatewayPayment, InsertRefundError, Merchant, StoreError,
 };
@@ -145,14 +145,7 @@ impl Planner<'_> {
             Status::Done
         });
         new.document = with_split(&new.document, &split);
-        let refund = Refund::record(new, self.now);
-        let event = LedgerEvent::new(
-            refund.merchant_id.clone(),
-            EventKind::RefundCreate,
-            refund.id.get(),
-            refund.status,
-            self.now,
-        );
+        let (refund, event) = Refund::record_with_event(new, self.now);
         let gateway = self
             .gateway
             .filter(|_| has_card_part)

@@ -1,7 +1,7 @@
 //! Payments as TMF676 resources.
 
 use chrono::{DateTime, Utc};
-use payhub_core::{EventKind, LedgerEvent, MerchantId, NewPayment, Payment, PaymentId};
+use payhub_core::{LedgerEvent, MerchantId, NewPayment, Payment, PaymentId};
 use payhub_store::{IdempotentResponse, ListFilter, Listed, Page, Store, StoreError};
 use serde_json::{Map, Value};
 
@@ -27,13 +27,7 @@ impl TmfResource for Payment {
     }
 
     fn create_event(&self) -> LedgerEvent {
-        LedgerEvent::new(
-            self.merchant_id.clone(),
-            EventKind::PaymentCreate,
-            self.id.get(),
-            self.status,
-            self.created_at,
-        )
+        Payment::create_event(self)
     }
 
     fn id_text(&self) -> String {

@@ -2,7 +2,7 @@
 //! refund rules apply (see `payhub_core::ledger::check_refund`).
 
 use chrono::{DateTime, Utc};
-use payhub_core::{EventKind, LedgerEvent, MerchantId, NewRefund, Refund, RefundId};
+use payhub_core::{LedgerEvent, MerchantId, NewRefund, Refund, RefundId};
 use payhub_store::{
     IdempotentResponse, InsertRefundError, ListFilter, Listed, Page, Store, StoreError,
 };
@@ -44,13 +44,7 @@ impl TmfResource for Refund {
     }
 
     fn create_event(&self) -> LedgerEvent {
-        LedgerEvent::new(
-            self.merchant_id.clone(),
-            EventKind::RefundCreate,
-            self.id.get(),
-            self.status,
-            self.created_at,
-        )
+        Refund::create_event(self)
     }
 
     fn id_text(&self) -> String {

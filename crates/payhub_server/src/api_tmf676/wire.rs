@@ -238,6 +238,17 @@ pub fn amount_number(amount: Money) -> Value {
         .map_or(Value::Null, Value::Number)
 }
 
+/// The TMF676 `paymentMethod.@type` of a carrier-billing payment on `channel`.
+pub fn carrier_payment_method_type(channel: payhub_core::Channel) -> &'static str {
+    use payhub_core::Channel;
+    match channel {
+        Channel::ReserveAndCommit => "CarrierBillingReservation",
+        Channel::DirectDebit => "CarrierBillingDirectDebit",
+        Channel::CreditCard => "BankCard",
+        Channel::InAppPurchase => "InAppPurchase",
+    }
+}
+
 /// An amount as TMF676 `Money`: `{"unit": "HKD", "value": 10.50}`.
 pub fn money_json(amount: Money) -> Value {
     serde_json::json!({"unit": amount.currency().code(), "value": amount_number(amount)})

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
-use payhub_core::{GatewayState, Money, Payment, PaymentId};
+use payhub_core::{GatewayState, Money, Outcome, Payment, PaymentId};
 use payhub_store::{ApsPayment, CreditState, GatewayPayment};
 use serde::Deserialize;
 use serde_json::Value;
@@ -151,10 +151,10 @@ fn card_and_credit(total: Money, aps: &ApsPayment) -> Option<(Money, Option<Mone
 }
 
 fn outcome_of(state: GatewayState) -> PageOutcome {
-    match state {
-        GatewayState::Succeeded => PageOutcome::Paid,
-        GatewayState::Expired => PageOutcome::Expired,
-        GatewayState::Canceled => PageOutcome::Canceled,
+    match (state.outcome(), state) {
+        (Outcome::Succeeded, _) => PageOutcome::Paid,
+        (_, GatewayState::Expired) => PageOutcome::Expired,
+        (_, GatewayState::Canceled) => PageOutcome::Canceled,
         _ => PageOutcome::Declined,
     }
 }
@@ -163,7 +163,7 @@ fn outcome_of(state: GatewayState) -> PageOutcome {
 /// failure URL (when it gave one and the payment failed) or `returnUrl`, with
 /// the result in its query, or payhub's result page.
 fn finished_redirect(loaded: &Loaded) -> Response {
-    let failed = loaded.gateway.state != GatewayState::Succeeded;
+    let failed = loaded.gateway.state.outcome() != Outcome::Succeeded;
     let target = match (failed, loaded.gateway.fail_url.as_deref()) {
         (true, Some(fail_url)) => Some(fail_url),
         _ => loaded.gateway.return_url.as_deref(),

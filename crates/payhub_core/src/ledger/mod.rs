@@ -1,20 +1,19 @@
-//! Payments and refunds: the records every dialect reads and writes.
+//! Payments and refunds: the records every dialect reads and writes, and
+//! the rules a refund must pass.
+//!
+//! - [`payment`]: a payment's record and its create event.
+//! - [`refund`]: a refund's record, its create event, and when a payment is
+//!   fully refunded.
 
-use chrono::{DateTime, Utc};
+pub mod payment;
+pub mod refund;
 
-use crate::ids::{MerchantId, PaymentId, RefundId};
+pub use payment::{NewPayment, Payment, DEFAULT_PAYMENT_STATUS};
+pub use refund::{fully_refunded, NewRefund, Refund, DEFAULT_REFUND_STATUS};
+
+use crate::ids::PaymentId;
 use crate::money::Money;
 use crate::status::Status;
-
-/// The status of a payment recorded without one.
-///
-/// TMF676 describes a payment as "a performed payment": a channel records money
-/// it has already taken. So a payment posted without a status is `captured`,
-/// which is also what makes it refundable.
-pub const DEFAULT_PAYMENT_STATUS: Status = Status::Captured;
-
-/// The status of a refund recorded without one: a performed refund is `done`.
-pub const DEFAULT_REFUND_STATUS: Status = Status::Done;
 
 /// The attributes a dialect keeps beyond the core fields, as a JSON object text
 /// in TMF676 shape.
@@ -32,105 +31,6 @@ impl Document {
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// A payment as the ledger holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Payment {
-    pub id: PaymentId,
-    pub merchant_id: MerchantId,
-    pub status: Status,
-    pub status_date: DateTime<Utc>,
-    pub payment_date: DateTime<Utc>,
-    /// The customer account the payment belongs to (TMF676 `account.id`).
-    pub account_id: String,
-    /// The channel's own reference (TMF676 `correlatorId`, the retail `rrn`, ...).
-    pub correlator_id: Option<String>,
-    /// The amount including taxes; TMF676 lets a client record a payment without one.
-    pub total_amount: Option<Money>,
-    pub document: Document,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What a dialect asks the ledger to record as a payment.
-#[derive(Clone, Debug)]
-pub struct NewPayment {
-    pub merchant_id: MerchantId,
-    pub account_id: String,
-    pub correlator_id: Option<String>,
-    pub total_amount: Option<Money>,
-    /// The status the client recorded; [`DEFAULT_PAYMENT_STATUS`] when absent.
-    pub status: Option<Status>,
-    /// When the payment was performed; the time of recording when absent.
-    pub payment_date: Option<DateTime<Utc>>,
-    pub document: Document,
-}
-
-impl Payment {
-    /// Builds the record of a new payment at `now` with a fresh id.
-    pub fn record(new: NewPayment, now: DateTime<Utc>) -> Payment {
-        Payment {
-            id: PaymentId::generate(now),
-            merchant_id: new.merchant_id,
-            status: new.status.unwrap_or(DEFAULT_PAYMENT_STATUS),
-            status_date: now,
-            payment_date: new.payment_date.unwrap_or(now),
-            account_id: new.account_id,
-            correlator_id: new.correlator_id,
-            total_amount: new.total_amount,
-            document: new.document,
-            created_at: now,
-        }
-    }
-}
-
-/// A refund as the ledger holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Refund {
-    pub id: RefundId,
-    pub merchant_id: MerchantId,
-    /// The payment it gives money back for; TMF676 also allows standalone refunds.
-    pub payment_id: Option<PaymentId>,
-    pub status: Status,
-    pub status_date: DateTime<Utc>,
-    pub refund_date: DateTime<Utc>,
-    pub account_id: String,
-    pub correlator_id: Option<String>,
-    pub total_amount: Option<Money>,
-    pub document: Document,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What a dialect asks the ledger to record as a refund.
-#[derive(Clone, Debug)]
-pub struct NewRefund {
-    pub merchant_id: MerchantId,
-    pub payment_id: Option<PaymentId>,
-    pub account_id: String,
-    pub correlator_id: Option<String>,
-    pub total_amount: Option<Money>,
-    pub status: Option<Status>,
-    pub refund_date: Option<DateTime<Utc>>,
-    pub document: Document,
-}
-
-impl Refund {
-    /// Builds the record of a new refund at `now` with a fresh id.
-    pub fn record(new: NewRefund, now: DateTime<Utc>) -> Refund {
-        Refund {
-            id: RefundId::generate(now),
-            merchant_id: new.merchant_id,
-            payment_id: new.payment_id,
-            status: new.status.unwrap_or(DEFAULT_REFUND_STATUS),
-            status_date: now,
-            refund_date: new.refund_date.unwrap_or(now),
-            account_id: new.account_id,
-            correlator_id: new.correlator_id,
-            total_amount: new.total_amount,
-            document: new.document,
-            created_at: now,
-        }
     }
 }
 
@@ -211,6 +111,8 @@ pub fn check_refund(
 mod tests {
     use super::*;
     use crate::currency::Currency;
+    use crate::ids::MerchantId;
+    use chrono::Utc;
 
     fn usd(minor: i64) -> Money {
         Money::from_minor(

@@ -1,10 +1,11 @@
-//! What payhub knows about a payment's or refund's progress at its gateway.
+//! The states of a payment and of a refund at their gateway.
 //!
-//! A gateway answers asynchronously, late, twice, or not at all. These states
-//! record what it last said; [`GatewayState::payment_status`] is the only
-//! place that turns a gateway's word into a ledger status, and only final
-//! states do. `Unknown` (the gateway did not answer) never becomes `failed`:
-//! payhub asks the gateway again until it knows.
+//! [`GatewayState::payment_status`] is the only place that turns a gateway's
+//! word into a ledger status, and only final states do. `Unknown` (the
+//! gateway did not answer) never becomes `failed`: payhub asks the gateway
+//! again until it knows.
+
+use crate::status::Outcome;
 
 /// The progress of a payment at its gateway.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,6 +83,15 @@ impl GatewayState {
     }
 }
 
+impl GatewayState {
+    /// What the state means for the money: the outcome of the ledger status
+    /// it gives, `Pending` while the gateway's word is not final.
+    pub fn outcome(self) -> Outcome {
+        self.payment_status()
+            .map_or(Outcome::Pending, crate::Status::outcome)
+    }
+}
+
 /// The progress of a refund at its gateway.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefundState {
@@ -156,5 +166,23 @@ mod tests {
             }
         }
         assert_eq!(GatewayState::Unknown.payment_status(), None);
+    }
+
+    #[test]
+    fn only_a_succeeded_payment_is_paid() {
+        use GatewayState::*;
+        let table = [
+            (AwaitingCustomer, Outcome::Pending),
+            (Challenge, Outcome::Pending),
+            (Unknown, Outcome::Pending),
+            (Succeeded, Outcome::Succeeded),
+            (Declined, Outcome::Failed),
+            (Expired, Outcome::Failed),
+            (Canceled, Outcome::Failed),
+        ];
+        assert_eq!(table.len(), GatewayState::ALL.len());
+        for (state, outcome) in table {
+            assert_eq!(state.outcome(), outcome, "{state:?}");
+        }
     }
 }

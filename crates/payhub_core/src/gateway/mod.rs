@@ -1,0 +1,16 @@
+//! What payhub knows about a payment's or refund's progress at its gateway,
+//! and the rules that move it.
+//!
+//! A gateway answers asynchronously, late, twice, or not at all:
+//! - [`state`]: the states a gateway payment and refund go through.
+//! - [`report`]: how a gateway's report changes what payhub holds
+//!   ([`apply_report`]); a final payment never moves again.
+//! - [`check`]: when to ask again and what a failed call means ([`CheckPolicy`]).
+
+pub mod check;
+pub mod report;
+pub mod state;
+
+pub use check::{CallFailure, CheckPolicy};
+pub use report::{apply_report, GatewayFields, Report, ReportApplied};
+pub use state::{GatewayState, RefundState};

@@ -1,0 +1,43 @@
+//! The telco dialect's numbers for the carrier-billing channels (seed 004's
+//! `channelId`). The core names channels by what they do; only this
+//! dialect knows their numbers.
+
+use payhub_core::Channel;
+
+/// Seed 004's `channelId` of a channel.
+pub fn id(channel: Channel) -> i64 {
+    match channel {
+        Channel::ReserveAndCommit => 10,
+        Channel::DirectDebit => 11,
+        Channel::CreditCard => 40,
+        Channel::InAppPurchase => 50,
+    }
+}
+
+/// The channel of a `channelId`.
+pub fn from_id(number: i64) -> Option<Channel> {
+    Channel::ALL.into_iter().find(|c| id(*c) == number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_numbers_round_trip_and_match_what_the_store_keeps() {
+        let table = [
+            (Channel::ReserveAndCommit, 10),
+            (Channel::DirectDebit, 11),
+            (Channel::CreditCard, 40),
+            (Channel::InAppPurchase, 50),
+        ];
+        assert_eq!(table.len(), Channel::ALL.len());
+        for (channel, number) in table {
+            assert_eq!(id(channel), number);
+            assert_eq!(from_id(number), Some(channel));
+            // The store still writes the core's copy; both must agree until it uses this one.
+            assert_eq!(channel.id(), number);
+        }
+        assert_eq!(from_id(12), None);
+    }
+}

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use payhub_core::LedgerEvent;
+use payhub_core::{LedgerEvent, Payment};
 use payhub_store::{GatewayPayment, NewWebhook, Store, StoreError, Subscription};
 
 use crate::Services;
@@ -35,6 +35,17 @@ pub trait DialectHooks: Send + Sync {
     /// A gateway payment reached a final state (paid, declined, expired,
     /// canceled): the dialect may move its own records along.
     async fn gateway_payment_ended(&self, _services: &Services, _row: &GatewayPayment) {}
+
+    /// The query parameters the customer's return URL gets when a payment
+    /// paid on the hosted page ends; `None` when the payment is not one this
+    /// dialect answers for. Dialects are asked in registration order.
+    fn return_parameters(
+        &self,
+        _payment: &Payment,
+        _row: &GatewayPayment,
+    ) -> Option<Vec<(&'static str, String)>> {
+        None
+    }
 
     /// Work of this dialect that comes due with time (deadlines); run by the
     /// workers on every pass. Returns how many items it handled.

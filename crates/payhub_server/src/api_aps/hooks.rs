@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use payhub_app::hooks::DialectHooks;
 use payhub_app::Services;
-use payhub_core::{LedgerEvent, PaymentId, Status};
-use payhub_store::{DeliveryKind, NewWebhook, StoreError};
+use payhub_core::{LedgerEvent, Payment, PaymentId, Status};
+use payhub_store::{DeliveryKind, GatewayPayment, NewWebhook, StoreError};
 
 /// The APS dialect's hooks.
 pub struct ApsHooks;
@@ -22,6 +22,15 @@ impl DialectHooks for ApsHooks {
         event: &LedgerEvent,
     ) -> Result<Option<NewWebhook>, StoreError> {
         aps_notification(services, event).await
+    }
+
+    /// An APS payment returns with its id and APS status.
+    fn return_parameters(
+        &self,
+        payment: &Payment,
+        _row: &GatewayPayment,
+    ) -> Option<Vec<(&'static str, String)>> {
+        super::view::callback_parameters(payment)
     }
 }
 

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use payhub_app::hooks::DialectHooks;
 use payhub_app::Services;
-use payhub_core::{LedgerEvent, PaymentId, RefundId, Status};
-use payhub_store::{DeliveryKind, NewWebhook, StoreError};
+use payhub_core::{LedgerEvent, Payment, PaymentId, RefundId, Status};
+use payhub_store::{DeliveryKind, GatewayPayment, NewWebhook, StoreError};
 
 use super::view::{self as retail, RetailAttributes};
 
@@ -24,6 +24,30 @@ impl DialectHooks for RetailHooks {
         event: &LedgerEvent,
     ) -> Result<Option<NewWebhook>, StoreError> {
         retail_webhook(services, event).await
+    }
+
+    /// Seed 003's return parameters. Asked last, it answers for every
+    /// hosted-page payment no other dialect claimed: a payment without retail
+    /// attributes is described by its gateway type and correlator.
+    fn return_parameters(
+        &self,
+        payment: &Payment,
+        row: &GatewayPayment,
+    ) -> Option<Vec<(&'static str, String)>> {
+        let retail =
+            RetailAttributes::from_document(payment.document.as_str()).unwrap_or_else(|| {
+                RetailAttributes {
+                    gateway: row.gateway.clone(),
+                    rrn: payment.correlator_id.clone().unwrap_or_default(),
+                    ..Default::default()
+                }
+            });
+        Some(retail::return_parameters(
+            &retail,
+            payment.total_amount,
+            row,
+            retail::sale_status(row.state, false),
+        ))
     }
 }
 

@@ -19,7 +19,6 @@ use serde_json::Value;
 
 use super::layout::{from_user_agent, Layout};
 use super::view::{self, CardFormView, PageOutcome, SaleView};
-use crate::api_retail::view::{return_parameters, sale_status, RetailAttributes};
 use crate::config::Mode;
 use crate::state::AppState;
 use payhub_app::card::check_card_form;
@@ -162,7 +161,7 @@ fn outcome_of(state: GatewayState) -> PageOutcome {
 /// Where the customer goes once the payment has ended: the merchant's
 /// failure URL (when it gave one and the payment failed) or `returnUrl`, with
 /// the result in its query, or payhub's result page.
-fn finished_redirect(loaded: &Loaded) -> Response {
+fn finished_redirect(state: &AppState, loaded: &Loaded) -> Response {
     let failed = loaded.gateway.state.outcome() != Outcome::Succeeded;
     let target = match (failed, loaded.gateway.fail_url.as_deref()) {
         (true, Some(fail_url)) => Some(fail_url),
@@ -171,38 +170,16 @@ fn finished_redirect(loaded: &Loaded) -> Response {
     let Some(return_url) = target else {
         return Redirect::to(&format!("{}/result", loaded.base)).into_response();
     };
-    if let Some(parameters) = crate::api_aps::view::callback_parameters(&loaded.payment) {
-        return match url::Url::parse(return_url) {
-            Ok(mut url) => {
-                url.query_pairs_mut().extend_pairs(parameters);
-                Redirect::to(url.as_str()).into_response()
-            }
-            Err(_) => Redirect::to(&format!("{}/result", loaded.base)).into_response(),
-        };
-    }
-    let status = sale_status(loaded.gateway.state, false);
-    let retail =
-        RetailAttributes::from_document(loaded.payment.document.as_str()).unwrap_or_else(|| {
-            RetailAttributes {
-                gateway: loaded.kind.code().to_owned(),
-                rrn: loaded.payment.correlator_id.clone().unwrap_or_default(),
-                ..Default::default()
-            }
-        });
+    let parameters = state
+        .hooks
+        .dialects()
+        .iter()
+        .find_map(|dialect| dialect.return_parameters(&loaded.payment, &loaded.gateway))
+        .unwrap_or_default();
     let Ok(mut url) = url::Url::parse(return_url) else {
         return Redirect::to(&format!("{}/result", loaded.base)).into_response();
     };
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in return_parameters(
-            &retail,
-            loaded.payment.total_amount,
-            &loaded.gateway,
-            status,
-        ) {
-            query.append_pair(name, &value);
-        }
-    }
+    url.query_pairs_mut().extend_pairs(parameters);
     Redirect::to(url.as_str()).into_response()
 }
 
@@ -219,7 +196,7 @@ async fn show(
         return not_found();
     };
     if loaded.gateway.state.is_final() {
-        return finished_redirect(&loaded);
+        return finished_redirect(&state, &loaded);
     }
     let layout = from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()));
     let (seller, subject) = describe(&loaded.payment);

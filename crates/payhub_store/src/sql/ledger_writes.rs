@@ -136,7 +136,7 @@ pub(super) async fn write_refund(
 }
 
 /// Writes payment rows, many per statement.
-pub(super) async fn insert_payment_rows(
+async fn insert_payment_rows(
     tx: &mut Transaction<'static, Any>,
     payments: &[&Payment],
 ) -> Result<(), sqlx::Error> {

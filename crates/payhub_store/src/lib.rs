@@ -1,8 +1,11 @@
 //! payhub's storage.
 //!
 //! # Layout
-//! - [`store`]: the [`Store`] trait, the one interface the server talks to.
-//! - [`sql`]: its implementation on SQLite and PostgreSQL.
+//! - [`traits`]: one small trait per aggregate (ledger, gateway, outbox,
+//!   idempotency, merchants, accounts, carrier billing, simulator, console),
+//!   gathered by [`Store`], the one handle the server holds. Callers bring
+//!   the traits into scope with `use payhub_store::prelude::*`.
+//! - [`sql`]: their implementation on SQLite and PostgreSQL.
 //! - [`records`]: merchants, subscriptions, deliveries, idempotency records.
 //! - [`aps`]: the APS dialect's accounts, credit and stored payment methods.
 //! - [`simulator`]: the simulated gateways' own books (sandbox mode).
@@ -16,11 +19,19 @@ pub mod aps;
 pub mod console;
 pub mod error;
 pub mod gauges;
-mod group_commit;
 pub mod records;
 pub mod simulator;
 pub mod sql;
-pub mod store;
+pub mod traits;
+
+/// Every store trait, so that their methods can be called on a `dyn Store`.
+pub mod prelude {
+    pub use crate::traits::{
+        ApsStore, CarrierStore, ConsoleStore, DeliveryStore, GatewayStore, IdempotencyStore,
+        LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore, Store,
+        SubscriptionStore, TelcoStore,
+    };
+}
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,15 +45,19 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use aps::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
-    ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
+    ApsWrite, CreditError, CreditState, MethodKind,
 };
-pub use console::{ConsoleStore, Operator, OperatorSession, PaymentSearch, VolumeRow};
+pub use console::{Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use gauges::StoreGauges;
 pub use records::*;
-pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};
+pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund};
 pub use sql::{Backend, SqlStore};
-pub use store::Store;
+pub use traits::{
+    ApsStore, CarrierStore, ConsoleStore, DeliveryStore, GatewayStore, IdempotencyStore,
+    LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore, Store,
+    SubscriptionStore, TelcoStore,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -371,7 +371,7 @@ pub struct TelcoUpdate {
     /// The new deadline (`None`: none any more).
     pub deadline: Option<DateTime<Utc>>,
     /// The claim this change is made under (see
-    /// [`Store::claim_telco_transaction`](crate::Store::claim_telco_transaction)):
+    /// [`TelcoStore::claim_telco_transaction`](crate::traits::TelcoStore::claim_telco_transaction)):
     /// while another live claim holds the transaction, the change is not
     /// made. Any change clears the claim.
     pub claim: Option<String>,

@@ -5,14 +5,11 @@
 //! not payhub's ledger: payhub learns what they say only through the
 //! connector, as it would from a real gateway. They are kept in the database
 //! so that every payhub node (and the same node after a restart) talks to the
-//! same sandbox. A separate trait, [`SimulatorStore`], that
-//! [`Store`](crate::Store) requires.
+//! same sandbox. The records only; the trait is
+//! [`SimulatorStore`](crate::traits::SimulatorStore).
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
-
-use crate::error::StoreError;
 
 /// One payment as a simulated gateway knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,34 +45,3 @@ pub struct SimulatorRefund {
 /// refund of the order, written in the same transaction, so that what was
 /// refunded and the refund itself are never out of step.
 pub type OrderChange<'a> = dyn FnMut(&mut SimulatorOrder) -> Option<SimulatorRefund> + Send + 'a;
-
-/// Where the simulated gateways keep their books.
-#[async_trait]
-pub trait SimulatorStore: Send + Sync {
-    /// Books an order; one already booked for the same gateway and payment is
-    /// replaced (payhub started it again), as a gateway keyed by order number does.
-    async fn put_simulator_order(
-        &self,
-        order: &SimulatorOrder,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Reads an order and applies `change` to it under a row lock, so two
-    /// nodes changing one order do so one after the other; writes it back
-    /// (and the refund `change` may book) when it changed. Returns the order
-    /// as it now stands, or `None` when the gateway has no such order.
-    async fn change_simulator_order(
-        &self,
-        gateway: &str,
-        payment_id: PaymentId,
-        now: DateTime<Utc>,
-        change: &mut OrderChange<'_>,
-    ) -> Result<Option<SimulatorOrder>, StoreError>;
-
-    /// A refund the gateway made, by payhub's refund id.
-    async fn find_simulator_refund(
-        &self,
-        gateway: &str,
-        refund_id: RefundId,
-    ) -> Result<Option<SimulatorRefund>, StoreError>;
-}

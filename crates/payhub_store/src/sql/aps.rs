@@ -8,17 +8,20 @@ use payhub_core::{Currency, GatewayState, MerchantId, Money, PaymentId, RefundId
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::gateway::{insert_gateway_refund_row, insert_gateway_row};
-use super::{
-    corrupt, counting_refund_statuses, from_micros, lock_payment, merchant_id, micros,
-    refunded_minor, write_payments, write_refund, Backend, SqlStore,
+use super::backend::Backend;
+use super::codec::{corrupt, from_micros, merchant_id, micros};
+use super::gateway_rows::{insert_gateway_payment_row, insert_gateway_refund_row};
+use super::ledger_writes::{
+    counting_refund_statuses, lock_payment, refunded_minor, write_payments, write_refund,
 };
+use super::SqlStore;
 use crate::aps::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
-    ApsStore, ApsWrite, CreditError, CreditState, MethodKind,
+    ApsWrite, CreditError, CreditState, MethodKind,
 };
 use crate::error::{InsertRefundError, StoreError};
 use crate::records::GatewayPayment;
+use crate::traits::ApsStore;
 
 /// The largest balance an account may hold, in minor units. Far above any
 /// real balance, and low enough that giving spent credit back can never
@@ -478,7 +481,7 @@ impl ApsStore for SqlStore {
         )
         .await?;
         if let Some(gateway) = &write.gateway {
-            insert_gateway_row(&mut tx, gateway).await?;
+            insert_gateway_payment_row(&mut tx, gateway).await?;
         }
         let aps = &write.aps;
         sqlx::query(&format!(

@@ -1,19 +1,22 @@
 //! The simulated carrier bill's books, the simulated SMS centre's messages
-//! and the refunds credited on the bill: the SQL behind those parts of
-//! [`Store`](crate::Store). Kept in the database so that every node of a
+//! and the refunds credited on the bill: the SQL behind
+//! [`CarrierStore`]. Kept in the database so that every node of a
 //! cluster sees the same bill and the same messages.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{EventKind, LedgerEvent, MerchantId, PaymentId, Refund, RefundId, Status};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{
-    corrupt, from_micros, lock_status, merchant_id, micros, move_status, write_refund, Backend,
-    SqlStore,
-};
+use super::backend::Backend;
+use super::codec::{corrupt, from_micros, merchant_id, micros};
+use super::ledger_writes::write_refund;
+use super::tx::{lock_status, move_status};
+use super::SqlStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{BillRefund, CarrierAnswer, CarrierOp, IdempotentResponse, SandboxSms};
+use crate::traits::CarrierStore;
 
 /// Messages the simulated SMS centre keeps; the oldest go first.
 const SMS_KEPT: i64 = 10_000;
@@ -146,74 +149,6 @@ fn bill_refund_from_row(row: &AnyRow) -> Result<BillRefund, StoreError> {
 }
 
 impl SqlStore {
-    pub(super) async fn write_carrier_booking(
-        &self,
-        op: &CarrierOp,
-        reference: &str,
-        now: DateTime<Utc>,
-    ) -> Result<CarrierAnswer, StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let answer = match op {
-            CarrierOp::Reserve {
-                key,
-                msisdn,
-                amount_minor,
-                limit_minor,
-            } => {
-                let entry = Entry {
-                    reference,
-                    kind: "reservation",
-                    key,
-                    msisdn,
-                    amount_minor: *amount_minor,
-                    state: "open",
-                };
-                self.book_hold(&mut tx, &entry, *limit_minor, now).await?
-            }
-            CarrierOp::Charge {
-                key,
-                msisdn,
-                amount_minor,
-                limit_minor,
-            } => {
-                let entry = Entry {
-                    reference,
-                    kind: "charge",
-                    key,
-                    msisdn,
-                    amount_minor: *amount_minor,
-                    state: "done",
-                };
-                self.book_hold(&mut tx, &entry, *limit_minor, now).await?
-            }
-            CarrierOp::Commit { reference } => {
-                self.settle_reservation(&mut tx, reference, true, now)
-                    .await?
-            }
-            CarrierOp::Release { reference } => {
-                self.settle_reservation(&mut tx, reference, false, now)
-                    .await?
-            }
-            CarrierOp::Credit {
-                key,
-                msisdn,
-                amount_minor,
-            } => {
-                let entry = Entry {
-                    reference,
-                    kind: "credit",
-                    key,
-                    msisdn,
-                    amount_minor: *amount_minor,
-                    state: "done",
-                };
-                self.book_credit(&mut tx, &entry, now).await?
-            }
-        };
-        tx.commit().await?;
-        Ok(answer)
-    }
-
     /// A reservation or charge: within the limit, once per key.
     async fn book_hold(
         &self,
@@ -313,8 +248,79 @@ impl SqlStore {
         insert_entry(tx, entry, now).await?;
         Ok(CarrierAnswer::Booked(entry.reference.to_owned()))
     }
+}
 
-    pub(super) async fn read_carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError> {
+#[async_trait]
+impl CarrierStore for SqlStore {
+    async fn book_carrier(
+        &self,
+        op: &CarrierOp,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CarrierAnswer, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let answer = match op {
+            CarrierOp::Reserve {
+                key,
+                msisdn,
+                amount_minor,
+                limit_minor,
+            } => {
+                let entry = Entry {
+                    reference,
+                    kind: "reservation",
+                    key,
+                    msisdn,
+                    amount_minor: *amount_minor,
+                    state: "open",
+                };
+                self.book_hold(&mut tx, &entry, *limit_minor, now).await?
+            }
+            CarrierOp::Charge {
+                key,
+                msisdn,
+                amount_minor,
+                limit_minor,
+            } => {
+                let entry = Entry {
+                    reference,
+                    kind: "charge",
+                    key,
+                    msisdn,
+                    amount_minor: *amount_minor,
+                    state: "done",
+                };
+                self.book_hold(&mut tx, &entry, *limit_minor, now).await?
+            }
+            CarrierOp::Commit { reference } => {
+                self.settle_reservation(&mut tx, reference, true, now)
+                    .await?
+            }
+            CarrierOp::Release { reference } => {
+                self.settle_reservation(&mut tx, reference, false, now)
+                    .await?
+            }
+            CarrierOp::Credit {
+                key,
+                msisdn,
+                amount_minor,
+            } => {
+                let entry = Entry {
+                    reference,
+                    kind: "credit",
+                    key,
+                    msisdn,
+                    amount_minor: *amount_minor,
+                    state: "done",
+                };
+                self.book_credit(&mut tx, &entry, now).await?
+            }
+        };
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    async fn carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT charged_minor FROM carrier_subscribers WHERE msisdn = $1")
             .bind(msisdn.to_owned())
             .fetch_optional(&self.pool)
@@ -325,7 +331,7 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn write_sandbox_sms(&self, sms: &SandboxSms) -> Result<(), StoreError> {
+    async fn insert_sandbox_sms(&self, sms: &SandboxSms) -> Result<(), StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sandbox_sms (merchant_id, msisdn, transaction_id, text, link, code, sent_at) \
@@ -348,7 +354,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn read_sandbox_sms(
+    async fn list_sandbox_sms(
         &self,
         merchant: &MerchantId,
         msisdn: &str,
@@ -376,7 +382,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn write_bill_refund(
+    async fn insert_bill_refund(
         &self,
         refund: &Refund,
         event: &LedgerEvent,
@@ -404,7 +410,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn claim_bill_refunds(
+    async fn claim_due_bill_refunds(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -423,7 +429,7 @@ impl SqlStore {
         rows.iter().map(bill_refund_from_row).collect()
     }
 
-    pub(super) async fn write_bill_refund_credited(
+    async fn settle_bill_refund(
         &self,
         refund_id: RefundId,
         carrier_ref: &str,

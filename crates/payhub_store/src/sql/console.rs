@@ -7,14 +7,17 @@ use payhub_core::{EventId, LedgerEvent, MerchantId, Payment, PaymentId, Refund, 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::gateway::{delivery_from_row, DELIVERY_COLUMNS};
-use super::{
-    bind_all, event_from_row, from_micros, merchant_id, micros, payment_from_row, refund_from_row,
-    Bind, SqlStore, EVENT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
+use super::codec::{
+    event_from_row, from_micros, merchant_id, micros, payment_from_row, refund_from_row,
+    EVENT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
-use crate::console::{ConsoleStore, Operator, OperatorSession, PaymentSearch, VolumeRow};
+use super::deliveries::{delivery_from_row, DELIVERY_COLUMNS};
+use super::filter::{bind_all, Bind};
+use super::SqlStore;
+use crate::console::{Operator, OperatorSession, PaymentSearch, VolumeRow};
 use crate::error::StoreError;
 use crate::records::{DeliveryRecord, Listed, Page};
+use crate::traits::ConsoleStore;
 
 const OPERATOR_COLUMNS: &str =
     "id, name, password_hash, merchant_id, failed_logins, locked_until, created_at";

@@ -6,9 +6,11 @@ use payhub_core::{GatewayState, PaymentId, RefundId, RefundState};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{corrupt, from_micros, micros, money, SqlStore};
+use super::codec::{corrupt, from_micros, micros, money};
+use super::SqlStore;
 use crate::error::StoreError;
-use crate::simulator::{OrderChange, SimulatorOrder, SimulatorRefund, SimulatorStore};
+use crate::simulator::{OrderChange, SimulatorOrder, SimulatorRefund};
+use crate::traits::SimulatorStore;
 
 const ORDER_COLUMNS: &str = "gateway, payment_id, gw_ref, amount_minor, currency, state, \
      qr_content, expires_at, code, message, refunded_minor";

@@ -1,6 +1,7 @@
-//! The telco payment service's catalogue and transactions: the SQL behind
-//! the telco part of [`Store`](crate::Store).
+//! The SQL behind [`TelcoStore`]: the telco payment service's catalogue and
+//! transactions.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{
     after_wrong_code, Channel, EventKind, LedgerEvent, MerchantId, Payment, PaymentId, TelcoState,
@@ -8,15 +9,16 @@ use payhub_core::{
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::gateway::claim_reference;
+use super::codec::{corrupt, from_micros, merchant_id, micros, money};
+use super::gateway_rows::claim_reference;
+use super::ledger_writes::write_payments;
+use super::tx::{lock_status, move_status};
 use super::SqlStore;
-use super::{
-    corrupt, from_micros, lock_status, merchant_id, micros, money, move_status, write_payments,
-};
 use crate::error::{StoreError, UpdateStatusError};
 use crate::records::{ExternalRef, TelcoProduct, TelcoTransaction, TelcoUpdate};
+use crate::traits::TelcoStore;
 
-/// Who holds a transaction (see `Store::claim_telco_transaction`).
+/// Who holds a transaction (see [`TelcoStore::claim_telco_transaction`]).
 struct Claim {
     holder: Option<String>,
     until: Option<DateTime<Utc>>,
@@ -77,181 +79,6 @@ fn product_from_row(row: &AnyRow) -> Result<TelcoProduct, StoreError> {
 }
 
 impl SqlStore {
-    pub(super) async fn write_telco_product(
-        &self,
-        product: &TelcoProduct,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO telco_products (merchant_id, product_id, name, unit_price_minor, currency, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, product_id) DO UPDATE SET \
-             name = excluded.name, unit_price_minor = excluded.unit_price_minor, \
-             currency = excluded.currency, updated_at = excluded.updated_at",
-        )
-        .bind(product.merchant_id.as_str().to_owned())
-        .bind(product.product_id.clone())
-        .bind(product.name.clone())
-        .bind(product.unit_price.amount_minor())
-        .bind(product.unit_price.currency().code().to_owned())
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn read_telco_products(
-        &self,
-        merchant: &MerchantId,
-    ) -> Result<Vec<TelcoProduct>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT merchant_id, product_id, name, unit_price_minor, currency FROM telco_products \
-             WHERE merchant_id = $1 ORDER BY product_id",
-        )
-        .bind(merchant.as_str().to_owned())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(product_from_row).collect()
-    }
-
-    pub(super) async fn write_telco_transaction(
-        &self,
-        payment: &Payment,
-        event: &LedgerEvent,
-        transaction: &TelcoTransaction,
-        reference: &ExternalRef,
-    ) -> Result<(), StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        claim_reference(&mut tx, reference, payment.created_at).await?;
-        write_payments(&mut tx, &[(payment, event, None)]).await?;
-        let sql = format!(
-            "INSERT INTO telco_transactions ({TRANSACTION_COLUMNS}, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        );
-        sqlx::query(&sql)
-            .bind(transaction.payment_id.get())
-            .bind(transaction.merchant_id.as_str().to_owned())
-            .bind(transaction.transaction_id.clone())
-            .bind(transaction.msisdn.clone())
-            .bind(transaction.channel.id())
-            .bind(i64::from(transaction.is_deliverable))
-            .bind(i64::from(transaction.is_billing_required))
-            .bind(transaction.language.clone())
-            .bind(transaction.basket.clone())
-            .bind(transaction.state.as_str())
-            .bind(transaction.otp_hash.clone())
-            .bind(transaction.otp_attempts)
-            .bind(transaction.delivery_address.clone())
-            .bind(transaction.billing_address.clone())
-            .bind(transaction.carrier_ref.clone())
-            .bind(transaction.deadline.map(micros))
-            .bind(micros(transaction.created_at))
-            .bind(micros(transaction.created_at))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn read_telco_transaction(
-        &self,
-        payment_id: PaymentId,
-    ) -> Result<Option<TelcoTransaction>, StoreError> {
-        let sql =
-            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(payment_id.get())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(transaction_from_row).transpose()
-    }
-
-    pub(super) async fn write_telco_update(
-        &self,
-        payment_id: PaymentId,
-        update: &TelcoUpdate,
-        now: DateTime<Utc>,
-    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
-        if current.state != update.from || claim.blocks(update.claim.as_deref(), now) {
-            return Ok(None);
-        }
-        let updated = self
-            .apply_telco_change(&mut tx, current, update, now)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(updated))
-    }
-
-    pub(super) async fn write_wrong_telco_code(
-        &self,
-        payment_id: PaymentId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
-        if current.state != TelcoState::ConsentRequested || claim.blocks(None, now) {
-            return Ok(None);
-        }
-        let (attempts, to) = after_wrong_code(current.otp_attempts);
-        let update = TelcoUpdate {
-            from: TelcoState::ConsentRequested,
-            to,
-            basket: None,
-            total: None,
-            otp_attempts: Some(attempts),
-            delivery_address: None,
-            billing_address: None,
-            carrier_ref: None,
-            deadline: (to == TelcoState::ConsentRequested)
-                .then_some(current.deadline)
-                .flatten(),
-            claim: None,
-        };
-        let updated = self
-            .apply_telco_change(&mut tx, current, &update, now)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(updated))
-    }
-
-    pub(super) async fn write_telco_claim(
-        &self,
-        payment_id: PaymentId,
-        from: TelcoState,
-        claim: &str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<TelcoTransaction>, StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
-        let claimed = sqlx::query(
-            "UPDATE telco_transactions SET claim = $1, claimed_until = $2, updated_at = $3 \
-             WHERE payment_id = $4 AND state = $5 AND (claimed_until IS NULL OR claimed_until <= $6)",
-        )
-        .bind(claim.to_owned())
-        .bind(micros(until))
-        .bind(micros(now))
-        .bind(payment_id.get())
-        .bind(from.as_str())
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let sql =
-            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(payment_id.get())
-            .fetch_one(&mut *tx)
-            .await?;
-        let transaction = transaction_from_row(&row)?;
-        tx.commit().await?;
-        Ok(Some(transaction))
-    }
-
     /// Reads a transaction and who holds it, locked for the rest of `tx`.
     async fn lock_telco_transaction(
         &self,
@@ -357,8 +184,186 @@ impl SqlStore {
             .await?;
         Ok(transaction_from_row(&row)?)
     }
+}
 
-    pub(super) async fn read_overdue_telco_transactions(
+#[async_trait]
+impl TelcoStore for SqlStore {
+    async fn upsert_telco_product(
+        &self,
+        product: &TelcoProduct,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO telco_products (merchant_id, product_id, name, unit_price_minor, currency, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, product_id) DO UPDATE SET \
+             name = excluded.name, unit_price_minor = excluded.unit_price_minor, \
+             currency = excluded.currency, updated_at = excluded.updated_at",
+        )
+        .bind(product.merchant_id.as_str().to_owned())
+        .bind(product.product_id.clone())
+        .bind(product.name.clone())
+        .bind(product.unit_price.amount_minor())
+        .bind(product.unit_price.currency().code().to_owned())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_telco_products(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<TelcoProduct>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, product_id, name, unit_price_minor, currency FROM telco_products \
+             WHERE merchant_id = $1 ORDER BY product_id",
+        )
+        .bind(merchant.as_str().to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(product_from_row).collect()
+    }
+
+    async fn insert_telco_transaction(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        transaction: &TelcoTransaction,
+        reference: &ExternalRef,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        claim_reference(&mut tx, reference, payment.created_at).await?;
+        write_payments(&mut tx, &[(payment, event, None)]).await?;
+        let sql = format!(
+            "INSERT INTO telco_transactions ({TRANSACTION_COLUMNS}, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        );
+        sqlx::query(&sql)
+            .bind(transaction.payment_id.get())
+            .bind(transaction.merchant_id.as_str().to_owned())
+            .bind(transaction.transaction_id.clone())
+            .bind(transaction.msisdn.clone())
+            .bind(transaction.channel.id())
+            .bind(i64::from(transaction.is_deliverable))
+            .bind(i64::from(transaction.is_billing_required))
+            .bind(transaction.language.clone())
+            .bind(transaction.basket.clone())
+            .bind(transaction.state.as_str())
+            .bind(transaction.otp_hash.clone())
+            .bind(transaction.otp_attempts)
+            .bind(transaction.delivery_address.clone())
+            .bind(transaction.billing_address.clone())
+            .bind(transaction.carrier_ref.clone())
+            .bind(transaction.deadline.map(micros))
+            .bind(micros(transaction.created_at))
+            .bind(micros(transaction.created_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        let sql =
+            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(transaction_from_row).transpose()
+    }
+
+    async fn apply_telco_update(
+        &self,
+        payment_id: PaymentId,
+        update: &TelcoUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
+        if current.state != update.from || claim.blocks(update.claim.as_deref(), now) {
+            return Ok(None);
+        }
+        let updated = self
+            .apply_telco_change(&mut tx, current, update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    async fn record_wrong_telco_code(
+        &self,
+        payment_id: PaymentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let (current, claim) = self.lock_telco_transaction(&mut tx, payment_id).await?;
+        if current.state != TelcoState::ConsentRequested || claim.blocks(None, now) {
+            return Ok(None);
+        }
+        let (attempts, to) = after_wrong_code(current.otp_attempts);
+        let update = TelcoUpdate {
+            from: TelcoState::ConsentRequested,
+            to,
+            basket: None,
+            total: None,
+            otp_attempts: Some(attempts),
+            delivery_address: None,
+            billing_address: None,
+            carrier_ref: None,
+            deadline: (to == TelcoState::ConsentRequested)
+                .then_some(current.deadline)
+                .flatten(),
+            claim: None,
+        };
+        let updated = self
+            .apply_telco_change(&mut tx, current, &update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    async fn claim_telco_transaction(
+        &self,
+        payment_id: PaymentId,
+        from: TelcoState,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TelcoTransaction>, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE telco_transactions SET claim = $1, claimed_until = $2, updated_at = $3 \
+             WHERE payment_id = $4 AND state = $5 AND (claimed_until IS NULL OR claimed_until <= $6)",
+        )
+        .bind(claim.to_owned())
+        .bind(micros(until))
+        .bind(micros(now))
+        .bind(payment_id.get())
+        .bind(from.as_str())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let sql =
+            format!("SELECT {TRANSACTION_COLUMNS} FROM telco_transactions WHERE payment_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        let transaction = transaction_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(transaction))
+    }
+
+    async fn list_overdue_telco_transactions(
         &self,
         now: DateTime<Utc>,
         limit: i64,
@@ -375,7 +380,7 @@ impl SqlStore {
         rows.iter().map(transaction_from_row).collect()
     }
 
-    pub(super) async fn write_telco_callback_url(
+    async fn set_telco_callback_url(
         &self,
         merchant: &MerchantId,
         url: Option<&str>,
@@ -390,7 +395,7 @@ impl SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub(super) async fn read_telco_callback_url(
+    async fn telco_callback_url(
         &self,
         merchant: &MerchantId,
     ) -> Result<Option<String>, StoreError> {

@@ -19,9 +19,10 @@ use payhub_core::{LedgerEvent, Payment, Refund};
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use super::backend::{Backend, WriteLock};
+use super::ledger_writes::{write_payments, write_refund, PaymentWrite};
 use crate::error::{InsertRefundError, StoreError};
 use crate::records::IdempotentResponse;
-use crate::sql::{write_payments, write_refund, Backend, PaymentWrite, WriteLock};
 
 /// The most jobs one transaction takes.
 const MAX_BATCH: usize = 256;

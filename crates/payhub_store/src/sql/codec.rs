@@ -1,0 +1,144 @@
+//! Row codecs: how ledger, merchant and subscription rows and their columns
+//! (times, money, ids) read from and write to SQL.
+
+use chrono::{DateTime, Utc};
+use payhub_core::{
+    Currency, Document, EventId, EventKind, LedgerEvent, MerchantId, Money, Payment, PaymentId,
+    Refund, RefundId, Status, SubscriptionId,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::StoreError;
+use crate::records::{DeliveryKind, Merchant, Subscription};
+
+pub(super) const PAYMENT_COLUMNS: &str =
+    "id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+     amount_minor, currency, document, created_at";
+pub(super) const REFUND_COLUMNS: &str =
+    "id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
+     correlator_id, amount_minor, currency, document, created_at";
+pub(super) const EVENT_COLUMNS: &str =
+    "id, merchant_id, event_type, resource_id, status, occurred_at";
+
+/// Times are stored as Unix microseconds; see the first migration.
+pub(super) fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+pub(super) fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {value}")))
+}
+
+pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(super) fn merchant_id(text: String) -> Result<MerchantId, StoreError> {
+    MerchantId::parse(&text).ok_or_else(|| corrupt(format!("merchant id {text}")))
+}
+
+pub(super) fn money(
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+) -> Result<Option<Money>, StoreError> {
+    match (amount_minor, currency) {
+        (Some(amount), Some(code)) => {
+            let currency = Currency::parse(&code).map_err(corrupt)?;
+            Money::from_minor(amount, currency)
+                .map(Some)
+                .map_err(corrupt)
+        }
+        _ => Ok(None),
+    }
+}
+
+pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
+    Ok(Payment {
+        id: PaymentId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("payment id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.try_get("status_date")?)?,
+        payment_date: from_micros(row.try_get("payment_date")?)?,
+        account_id: row.try_get("account_id")?,
+        correlator_id: row.try_get("correlator_id")?,
+        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        document: Document::new(row.try_get("document")?),
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+pub(super) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
+    let payment_id: Option<i64> = row.try_get("payment_id")?;
+    Ok(Refund {
+        id: RefundId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("refund id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        payment_id: payment_id.and_then(PaymentId::from_i64),
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.try_get("status_date")?)?,
+        refund_date: from_micros(row.try_get("refund_date")?)?,
+        account_id: row.try_get("account_id")?,
+        correlator_id: row.try_get("correlator_id")?,
+        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        document: Document::new(row.try_get("document")?),
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+pub(super) fn event_from_row(row: &AnyRow) -> Result<LedgerEvent, StoreError> {
+    let kind: String = row.try_get("event_type")?;
+    Ok(LedgerEvent {
+        id: EventId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("event id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        kind: EventKind::parse(&kind).ok_or_else(|| corrupt(format!("event type {kind}")))?,
+        resource_id: row.try_get("resource_id")?,
+        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
+        occurred_at: from_micros(row.try_get("occurred_at")?)?,
+    })
+}
+
+pub(super) const MERCHANT_COLUMNS: &str =
+    "id, name, api_key_hash, retail_api_key, gateways, retail_signature, created_at";
+
+pub(super) fn merchant_from_row(row: &AnyRow) -> Result<Merchant, StoreError> {
+    let gateways: String = row.try_get("gateways")?;
+    Ok(Merchant {
+        id: merchant_id(row.try_get("id")?)?,
+        name: row.try_get("name")?,
+        api_key_hash: row.try_get("api_key_hash")?,
+        retail_api_key: row
+            .try_get::<Option<String>, _>("retail_api_key")?
+            .unwrap_or_default(),
+        gateways: gateways
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        retail_signature: row.try_get("retail_signature")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+pub(super) fn subscription_from_row(row: &AnyRow) -> Result<Subscription, StoreError> {
+    Ok(Subscription {
+        id: SubscriptionId::from_i64(row.try_get("id")?)
+            .ok_or_else(|| corrupt("subscription id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        callback: row.try_get("callback")?,
+        query: row.try_get("query")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+pub(super) fn delivery_kind(row: &AnyRow) -> Result<DeliveryKind, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    DeliveryKind::parse(&kind).ok_or_else(|| corrupt(format!("delivery kind {kind}")))
+}
+
+pub(super) fn amount_columns(amount: Option<Money>) -> (Option<i64>, Option<String>) {
+    match amount {
+        Some(m) => (Some(m.amount_minor()), Some(m.currency().code().to_owned())),
+        None => (None, None),
+    }
+}

@@ -1,0 +1,233 @@
+//! The SQL behind [`DeliveryStore`]: webhook deliveries, their claims,
+//! outcomes and attempts, and the operator's reads and resends of them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{EventId, MerchantId, SubscriptionId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::codec::{corrupt, delivery_kind, from_micros, merchant_id, micros};
+use super::SqlStore;
+use crate::error::StoreError;
+use crate::records::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord};
+use crate::traits::DeliveryStore;
+
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, event_id, merchant_id, kind, callback, state, attempts, \
+     next_attempt_at, last_status, last_error, last_response, created_at, body";
+
+pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreError> {
+    Ok(DeliveryRecord {
+        id: row.try_get("id")?,
+        event_id: payhub_core::EventId::from_i64(row.try_get("event_id")?)
+            .ok_or_else(|| corrupt("event id"))?,
+        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        kind: delivery_kind(row)?,
+        url: row.try_get("callback")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: from_micros(row.try_get("next_attempt_at")?)?,
+        last_status: row.try_get("last_status")?,
+        last_error: row.try_get("last_error")?,
+        last_response: row.try_get("last_response")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        body: row.try_get("body")?,
+    })
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        let sql = format!(
+            "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
+             WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{}) \
+             RETURNING id, event_id, subscription_id, merchant_id, callback, attempts, kind, body",
+            self.backend.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Delivery {
+                    id: row.try_get("id")?,
+                    event_id: EventId::from_i64(row.try_get("event_id")?)
+                        .ok_or_else(|| corrupt("event id"))?,
+                    // Subscription id 0 marks a merchant webhook.
+                    subscription_id: SubscriptionId::from_i64(row.try_get("subscription_id")?),
+                    merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+                    callback: row.try_get("callback")?,
+                    attempts: row.try_get("attempts")?,
+                    kind: delivery_kind(row)?,
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_delivery_outcome(
+        &self,
+        delivery_id: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        // Only a pending delivery takes an outcome: one given up meanwhile
+        // (its listener removed) stays given up.
+        let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
+            (true, _) => ("delivered", now),
+            (false, Some(retry_at)) => ("pending", retry_at),
+            (false, None) => ("dead", now),
+        };
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let updated = sqlx::query(
+            "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
+             last_error = $4, last_response = $5, updated_at = $6 WHERE id = $7 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(micros(next_attempt_at))
+        .bind(outcome.status_code)
+        .bind(outcome.error.clone())
+        .bind(outcome.response.clone())
+        .bind(micros(now))
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO delivery_attempts (id, delivery_id, attempted_at, status_code, error, response) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(payhub_core::ids::generate_id(now))
+            .bind(delivery_id)
+            .bind(micros(now))
+            .bind(outcome.status_code)
+            .bind(outcome.error.clone())
+            .bind(outcome.response.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        enum Bind {
+            Int(i64),
+            Text(String),
+        }
+        let mut conditions: Vec<String> = Vec::new();
+        let mut binds = Vec::new();
+        // Adds a condition whose `?`s take `values`, in order.
+        let mut push = |template: &str, values: Vec<Bind>| {
+            let mut condition = String::new();
+            let mut parts = template.split('?');
+            condition.push_str(parts.next().unwrap_or_default());
+            for (part, value) in parts.zip(values) {
+                binds.push(value);
+                condition.push_str(&format!("${}{part}", binds.len()));
+            }
+            conditions.push(condition);
+        };
+        if let Some(merchant) = &filter.merchant {
+            push(
+                "merchant_id = ?",
+                vec![Bind::Text(merchant.as_str().to_owned())],
+            );
+        }
+        if let Some(payment) = filter.payment_id {
+            push(
+                "event_id IN (SELECT id FROM outbox_events WHERE resource_id = ? \
+                 OR resource_id IN (SELECT id FROM refunds WHERE payment_id = ?))",
+                vec![Bind::Int(payment), Bind::Int(payment)],
+            );
+        }
+        if let Some(state) = &filter.state {
+            push("state = ?", vec![Bind::Text(state.clone())]);
+        }
+        if let Some(from) = filter.created_from {
+            push("created_at >= ?", vec![Bind::Int(micros(from))]);
+        }
+        if let Some(before) = filter.created_before {
+            push("created_at < ?", vec![Bind::Int(micros(before))]);
+        }
+        if let Some(before_id) = filter.before_id {
+            push("id < ?", vec![Bind::Int(before_id)]);
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM hub_deliveries {where_clause} ORDER BY id DESC LIMIT {}",
+            filter.limit.max(1)
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    async fn list_delivery_attempts(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT attempted_at, status_code, error, response FROM delivery_attempts \
+             WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryAttempt {
+                    attempted_at: from_micros(row.try_get("attempted_at")?)?,
+                    status_code: row.try_get("status_code")?,
+                    error: row.try_get("error")?,
+                    response: row.try_get("response")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn resend_delivery(
+        &self,
+        merchant: Option<&MerchantId>,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        let done = sqlx::query(
+            "UPDATE hub_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $2 \
+             WHERE id = $3 AND ($4 = '' OR merchant_id = $4)",
+        )
+        .bind(micros(now))
+        .bind(micros(now))
+        .bind(delivery_id)
+        .bind(merchant.map(|m| m.as_str().to_owned()).unwrap_or_default())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

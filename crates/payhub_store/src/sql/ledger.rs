@@ -1,0 +1,194 @@
+//! The SQL behind [`LedgerStore`]: payments and refunds. Creates go through
+//! group commit; status changes move through the status machine with their
+//! event in the same transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{
+    EventKind, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, Status,
+};
+use sqlx::any::AnyRow;
+
+use super::codec::{payment_from_row, refund_from_row, PAYMENT_COLUMNS, REFUND_COLUMNS};
+use super::group_commit::Job;
+use super::ledger_writes::{write_payments, PaymentWrite};
+use super::tx::{lock_status, move_status};
+use super::SqlStore;
+use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
+use crate::records::{IdempotentResponse, ListFilter, Listed, Page};
+use crate::traits::LedgerStore;
+
+impl SqlStore {
+    async fn find_row(
+        &self,
+        table: &str,
+        columns: &str,
+        merchant: &MerchantId,
+        id: i64,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2");
+        Ok(sqlx::query(&sql)
+            .bind(id)
+            .bind(merchant.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Locks a payment or refund row, moves it through the status machine and
+    /// writes the change with its event. Returns nothing: callers re-read.
+    async fn update_status(
+        &self,
+        table: &str,
+        kind: EventKind,
+        merchant: &MerchantId,
+        id: i64,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<(), UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let from = lock_status(&mut tx, self.backend, table, merchant, id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)?;
+        move_status(&mut tx, table, kind, merchant, id, from, to, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LedgerStore for SqlStore {
+    async fn insert_payment(
+        &self,
+        payment: &Payment,
+        event: &LedgerEvent,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), StoreError> {
+        let job = Job::Payment {
+            payment: payment.clone(),
+            event: event.clone(),
+            kept: idempotent.cloned(),
+        };
+        match self.committer.submit(job).await {
+            Ok(()) => Ok(()),
+            Err(InsertRefundError::Store(error)) => Err(error),
+            Err(InsertRefundError::Rejected(rejection)) => Err(StoreError::Corrupt(format!(
+                "a payment was refused as a refund: {rejection}"
+            ))),
+        }
+    }
+
+    async fn insert_payments(&self, payments: &[(Payment, LedgerEvent)]) -> Result<(), StoreError> {
+        let writes: Vec<PaymentWrite<'_>> = payments.iter().map(|(p, e)| (p, e, None)).collect();
+        let (_turn, mut tx) = self.begin_write().await?;
+        write_payments(&mut tx, &writes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_payment(
+        &self,
+        merchant: &MerchantId,
+        id: PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        let row = self
+            .find_row("payments", PAYMENT_COLUMNS, merchant, id.get())
+            .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn list_payments(
+        &self,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> Result<Listed<Payment>, StoreError> {
+        let (rows, total) = self
+            .list_rows("payments", PAYMENT_COLUMNS, merchant, filter, page)
+            .await?;
+        let items = rows
+            .iter()
+            .map(payment_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+
+    async fn update_payment_status(
+        &self,
+        merchant: &MerchantId,
+        id: PaymentId,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, UpdateStatusError> {
+        self.update_status(
+            "payments",
+            EventKind::PaymentStateChange,
+            merchant,
+            id.get(),
+            to,
+            now,
+        )
+        .await?;
+        self.find_payment(merchant, id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)
+    }
+
+    async fn insert_refund(
+        &self,
+        refund: &Refund,
+        event: &LedgerEvent,
+        idempotent: Option<&IdempotentResponse>,
+    ) -> Result<(), InsertRefundError> {
+        let job = Job::Refund {
+            refund: refund.clone(),
+            event: event.clone(),
+            kept: idempotent.cloned(),
+        };
+        self.committer.submit(job).await
+    }
+
+    async fn find_refund(
+        &self,
+        merchant: &MerchantId,
+        id: RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        let row = self
+            .find_row("refunds", REFUND_COLUMNS, merchant, id.get())
+            .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    async fn list_refunds(
+        &self,
+        merchant: &MerchantId,
+        filter: &ListFilter,
+        page: Option<Page>,
+    ) -> Result<Listed<Refund>, StoreError> {
+        let (rows, total) = self
+            .list_rows("refunds", REFUND_COLUMNS, merchant, filter, page)
+            .await?;
+        let items = rows.iter().map(refund_from_row).collect::<Result<_, _>>()?;
+        Ok(Listed { items, total })
+    }
+
+    async fn update_refund_status(
+        &self,
+        merchant: &MerchantId,
+        id: RefundId,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Refund, UpdateStatusError> {
+        self.update_status(
+            "refunds",
+            EventKind::RefundStateChange,
+            merchant,
+            id.get(),
+            to,
+            now,
+        )
+        .await?;
+        self.find_refund(merchant, id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)
+    }
+}

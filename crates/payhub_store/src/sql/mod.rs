@@ -1,0 +1,100 @@
+//! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
+//!
+//! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
+//! placeholders, which both backends accept. Where the two dialects differ
+//! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
+//! which text to use. The dual-backend test suite is what keeps both honest.
+//!
+//! One module per job. Shared mechanisms: `backend` (dialect differences and
+//! the SQLite write lock), `codec` (row codecs), `filter` (list filters),
+//! `batch` (multi-row statements), `tx` (status moves), `ledger_writes`
+//! (payment and refund rows with their events, used by every writer),
+//! `gateway_rows` (gateway rows and dialect references), `checks` (claiming
+//! due checks), `group_commit` and `gauges`. Then one module per aggregate
+//! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
+//! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
+//! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`.
+
+use async_trait::async_trait;
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::error::StoreError;
+use crate::traits::Store;
+use backend::{WriteLock, WriteTurn};
+use group_commit::Committer;
+
+mod aps;
+mod backend;
+mod batch;
+mod carrier;
+mod checks;
+mod codec;
+mod console;
+mod deliveries;
+mod filter;
+mod gateway;
+mod gateway_rows;
+mod gauges;
+mod group_commit;
+mod idempotency;
+mod ledger;
+mod ledger_writes;
+mod merchants;
+mod outbox;
+mod settings;
+mod simulator;
+mod subscriptions;
+mod telco;
+mod tx;
+
+pub use backend::Backend;
+
+/// The SQL store.
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    write_lock: WriteLock,
+    committer: Committer,
+}
+
+impl SqlStore {
+    /// Wraps a migrated pool.
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        let write_lock = WriteLock::for_backend(backend);
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        let committer = Committer::start(pool.clone(), backend, write_lock.clone(), writers);
+        Self {
+            pool,
+            backend,
+            write_lock,
+            committer,
+        }
+    }
+
+    /// Starts a write transaction; keep the turn alive until it commits.
+    pub(super) async fn begin_write(
+        &self,
+    ) -> Result<(WriteTurn, Transaction<'static, Any>), StoreError> {
+        let turn = self.write_lock.acquire().await;
+        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        Ok((turn, tx))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! The SQL behind [`OutboxStore`]: ledger events written in the same
+//! transaction as their change, and their claim and dispatch into deliveries.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payhub_core::{EventId, LedgerEvent};
+use sqlx::{Any, Row, Transaction};
+
+use super::batch::{values_list, ROWS_PER_STATEMENT};
+use super::codec::{event_from_row, micros, EVENT_COLUMNS};
+use super::{gauges, SqlStore};
+use crate::error::StoreError;
+use crate::records::FanOut;
+use crate::traits::OutboxStore;
+
+pub(super) async fn insert_event(
+    tx: &mut Transaction<'static, Any>,
+    event: &LedgerEvent,
+) -> Result<(), sqlx::Error> {
+    insert_events(tx, &[event]).await
+}
+
+/// Writes outbox events, many rows per statement.
+pub(super) async fn insert_events(
+    tx: &mut Transaction<'static, Any>,
+    events: &[&LedgerEvent],
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
+             created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(event.id.get())
+                .bind(event.merchant_id.as_str().to_owned())
+                .bind(event.kind.as_str())
+                .bind(event.resource_id)
+                .bind(event.status.as_str())
+                .bind(micros(event.occurred_at))
+                .bind(0_i64)
+                .bind(micros(event.occurred_at))
+                .bind(micros(event.occurred_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_undispatched_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LedgerEvent>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        let sql = format!(
+            "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
+             WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}",
+            self.backend.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn complete_dispatch(
+        &self,
+        fan_out: &[FanOut],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        for FanOut {
+            event,
+            subscriptions,
+            webhooks,
+        } in fan_out
+        {
+            for webhook in webhooks {
+                // Subscription id 0 marks the event's one merchant webhook.
+                sqlx::query(
+                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
+                     next_attempt_at, created_at, updated_at, kind, body) \
+                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
+                )
+                .bind(payhub_core::ids::generate_id(now))
+                .bind(event.get())
+                .bind(webhook.merchant_id.as_str().to_owned())
+                .bind(webhook.url.clone())
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(webhook.kind.as_str())
+                .bind(webhook.body.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for subscription in subscriptions {
+                sqlx::query(
+                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
+                     next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8) \
+                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
+                )
+                .bind(payhub_core::ids::generate_id(now))
+                .bind(event.get())
+                .bind(subscription.id.get())
+                .bind(subscription.merchant_id.as_str().to_owned())
+                .bind(subscription.callback.clone())
+                .bind(micros(now))
+                .bind(micros(now))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        // One statement marks the whole batch dispatched.
+        let ids: Vec<i64> = fan_out.iter().map(|f| f.event.get()).collect();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(micros(now)).bind(micros(now));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_event(&self, id: EventId) -> Result<Option<LedgerEvent>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM outbox_events WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn count_undelivered(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM outbox_events WHERE dispatched_at IS NULL) \
+             + (SELECT COUNT(*) FROM hub_deliveries WHERE state = 'pending') AS n",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn read_gauges(&self) -> Result<crate::StoreGauges, StoreError> {
+        gauges::read(&self.pool).await
+    }
+}

@@ -111,8 +111,6 @@ const ALLOWED: &[Allowed] = &[
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/console/actions.rs", "tmf676", "the console refunds through the payhub_app use case (issue 10 step 1)"),
     allowed(Rule::TooLong, "crates/payhub_server/src/api_telco/flow.rs", "", "the telco table moves to core, the IO half to payhub_app (issue 10 steps 1-2)"),
     allowed(Rule::TooLong, "crates/payhub_server/src/page/view.rs", "", "split into hosted_page/view/ (issue 10 step 4)"),
-    allowed(Rule::TooLong, "crates/payhub_store/src/sql.rs", "", "split by aggregate, forwards deleted (issue 10 step 4)"),
-    allowed(Rule::TooLong, "crates/payhub_store/src/sql/gateway.rs", "", "report rules move to core apply_report (issue 10 steps 2 and 4)"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

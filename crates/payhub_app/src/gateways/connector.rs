@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payhub_core::gateway::CallFailure;
 use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
 
 use super::GatewayKind;
@@ -105,6 +106,19 @@ pub enum GatewayError {
     BadNotification(String),
 }
 
+impl From<&GatewayError> for CallFailure {
+    /// What a failed call means to the core's rules: a notification that does
+    /// not verify is no more an answer than a timeout is, so both leave the
+    /// outcome unknown.
+    fn from(error: &GatewayError) -> Self {
+        match error {
+            GatewayError::Timeout | GatewayError::BadNotification(_) => CallFailure::NoAnswer,
+            GatewayError::Rejected { .. } => CallFailure::Refused,
+            GatewayError::NotFound => CallFailure::NotFound,
+        }
+    }
+}
+
 /// A payment gateway integration.
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {
@@ -141,4 +155,31 @@ pub trait Connector: Send + Sync + 'static {
     async fn query_refund(&self, refund_id: RefundId) -> Result<RefundReport, GatewayError>;
     /// Verifies and reads a notification the gateway POSTed.
     fn parse_notification(&self, body: &[u8]) -> Result<Notification, GatewayError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_gateway_error_is_one_call_failure() {
+        let table = [
+            (GatewayError::Timeout, CallFailure::NoAnswer),
+            (
+                GatewayError::BadNotification("bad signature".into()),
+                CallFailure::NoAnswer,
+            ),
+            (
+                GatewayError::Rejected {
+                    code: "DECLINED".into(),
+                    message: "no funds".into(),
+                },
+                CallFailure::Refused,
+            ),
+            (GatewayError::NotFound, CallFailure::NotFound),
+        ];
+        for (error, failure) in table {
+            assert_eq!(CallFailure::from(&error), failure, "{error:?}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use payhub_app::hooks::DialectHooks;
 use payhub_app::Services;
-use payhub_core::{LedgerEvent, Payment, PaymentId, Status};
+use payhub_core::{LedgerEvent, Payment, PaymentId};
 use payhub_store::{DeliveryKind, GatewayPayment, NewWebhook, StoreError};
 
 /// The APS dialect's hooks.
@@ -40,7 +40,7 @@ async fn aps_notification(
     state: &Services,
     event: &LedgerEvent,
 ) -> Result<Option<NewWebhook>, StoreError> {
-    if event.kind.is_refund() || (!event.status.is_terminal() && event.status != Status::Captured) {
+    if event.kind.is_refund() || !event.status.outcome().is_decided() {
         return Ok(None);
     }
     let Some(id) = PaymentId::from_i64(event.resource_id) else {

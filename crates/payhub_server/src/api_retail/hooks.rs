@@ -104,7 +104,7 @@ async fn retail_webhook(
             body: body.to_string(),
         }));
     }
-    if !event.status.is_terminal() && event.status != Status::Captured {
+    if !event.status.outcome().is_decided() {
         return Ok(None);
     }
     let Some(id) = PaymentId::from_i64(event.resource_id) else {

@@ -31,16 +31,16 @@ pub async fn cancel(
     .await
     {
         Ok(report) => report,
-        Err(GatewayError::NotFound) => GatewayReport {
-            gw_ref: None,
-            state: GatewayState::Canceled,
-            qr_content: None,
-            code: Some((
-                "CANCELED".into(),
-                "canceled before the gateway had it".into(),
-            )),
-        },
-        Err(_) => return Err(CancelError::Timeout),
+        Err(error) => {
+            let (state, decided) = check::after_failed_cancel(CallFailure::from(&error))
+                .ok_or(CancelError::Timeout)?;
+            GatewayReport {
+                gw_ref: None,
+                state,
+                qr_content: None,
+                code: Some(decided_code(decided)),
+            }
+        }
     };
     match apply_report(state, current, report).await? {
         GatewayApplied::Changed(row) if row.state == GatewayState::Canceled => Ok(row),

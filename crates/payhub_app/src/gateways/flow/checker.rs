@@ -70,20 +70,16 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
     };
     let report = match answer {
         Ok(report) => report,
-        // The gateway never created it: nothing was paid.
-        Err(GatewayError::NotFound) => GatewayReport {
-            gw_ref: None,
-            state: GatewayState::Expired,
-            qr_content: None,
-            code: Some(("NOT_FOUND".into(), "the gateway has no such payment".into())),
-        },
         Err(error) => {
-            tracing::info!(payment.id = %row.payment_id, %error, checks = row.checks, "gateway still gives no answer");
+            let (state, decided) = check::after_failed_query(CallFailure::from(&error), row.state);
+            if decided.is_none() {
+                tracing::info!(payment.id = %row.payment_id, %error, checks = row.checks, "gateway still gives no answer");
+            }
             GatewayReport {
                 gw_ref: None,
-                state: row.state,
+                state,
                 qr_content: None,
-                code: None,
+                code: decided.map(decided_code),
             }
         }
     };

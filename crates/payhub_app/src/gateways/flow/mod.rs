@@ -11,9 +11,10 @@
 //!   so duplicate notifications change nothing.
 
 use chrono::{DateTime, Utc};
+use payhub_core::gateway::{check, CallFailure};
 use payhub_core::{
-    EventKind, GatewayState, LedgerEvent, Money, NewPayment, NewRefund, Payment, Refund, RefundId,
-    RefundRejection, RefundState, Status,
+    GatewayState, Money, NewPayment, NewRefund, Payment, Refund, RefundId, RefundRejection,
+    RefundState, Status,
 };
 use payhub_store::{
     ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotentResponse,
@@ -87,24 +88,9 @@ async fn call<T>(
     result
 }
 
-/// When to ask the gateway again after `checks` checks that gave no final answer.
-fn retry_after(state: &Services, checks: i64, now: DateTime<Utc>) -> DateTime<Utc> {
-    let settings = &state.config.gateways;
-    let exponent = u32::try_from(checks.clamp(0, 20)).unwrap_or(20);
-    let delay = settings
-        .check_base
-        .saturating_mul(2_u32.saturating_pow(exponent))
-        .min(settings.check_max);
-    now + chrono::Duration::from_std(delay).unwrap_or_default()
-}
-
-/// The first check of a freshly written row: after the call that follows
-/// has had its full time, so the checker never races it.
-fn first_check(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(
-        state.config.gateways.call_timeout + state.config.gateways.check_base,
-    )
-    .unwrap_or_default()
+/// The error code and message of an outcome the core decided, as a report carries them.
+fn decided_code((code, message): check::DecidedError) -> (String, String) {
+    (code.to_owned(), message.to_owned())
 }
 
 mod cancel;

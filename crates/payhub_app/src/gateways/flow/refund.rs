@@ -42,14 +42,7 @@ pub async fn record_refund(
     let now = Utc::now();
     let mut attempt = 0;
     let refund = loop {
-        let refund = Refund::record(new.clone(), now);
-        let event = LedgerEvent::new(
-            refund.merchant_id.clone(),
-            EventKind::RefundCreate,
-            refund.id.get(),
-            refund.status,
-            now,
-        );
+        let (refund, event) = Refund::record_with_event(new.clone(), now);
         let row = refund_row(state, current, &refund, now);
         let external = reference(&refund).map(|(dialect, reference)| ExternalRef {
             merchant_id: refund.merchant_id.clone(),
@@ -93,7 +86,7 @@ pub fn refund_row(
         gateway: current.gateway.clone(),
         gw_ref: None,
         state: RefundState::Unknown,
-        next_check_at: Some(first_check(state, now)),
+        next_check_at: Some(state.config.gateways.check_policy().first_check(now)),
         checks: 0,
     }
 }
@@ -150,13 +143,10 @@ pub(super) async fn apply_refund_report(
     let now = Utc::now();
     let (refund_state, gw_ref) = match answer {
         Ok(report) => (report.state, report.gw_ref),
-        Err(GatewayError::Rejected { .. } | GatewayError::NotFound) => {
-            (RefundState::Declined, None)
-        }
-        Err(_) => (RefundState::Unknown, None),
+        Err(error) => (check::after_failed_refund(CallFailure::from(&error)), None),
     };
-    let next_check_at =
-        (refund_state == RefundState::Unknown).then(|| retry_after(state, checks, now));
+    let policy = state.config.gateways.check_policy();
+    let next_check_at = policy.next_refund_check(refund_state, checks, now);
     match state
         .store
         .apply_refund_update(

@@ -58,15 +58,12 @@ pub(super) fn update_from(
     previous_action: Option<String>,
     report: GatewayReport,
 ) -> GatewayUpdate {
-    let now = Utc::now();
-    let next_check_at = match report.state {
-        GatewayState::Unknown => Some(retry_after(state, checks, now)),
-        GatewayState::AwaitingCustomer | GatewayState::Challenge => {
-            // Ask when it should have expired (or soon, if that is past).
-            Some(expires_at.max(retry_after(state, checks, now)))
-        }
-        _ => None,
-    };
+    let next_check_at = state.config.gateways.check_policy().next_check(
+        report.state,
+        expires_at,
+        checks,
+        Utc::now(),
+    );
     GatewayUpdate {
         state: report.state,
         gw_ref: report.gw_ref,

@@ -18,14 +18,7 @@ pub async fn start_payment(
     payment_fields.status = Some(Status::PendingAuthorization);
     let mut attempt = 0;
     let payment = loop {
-        let payment = Payment::record(payment_fields.clone(), now);
-        let event = LedgerEvent::new(
-            payment.merchant_id.clone(),
-            EventKind::PaymentCreate,
-            payment.id.get(),
-            payment.status,
-            now,
-        );
+        let (payment, event) = Payment::record_with_event(payment_fields.clone(), now);
         let row = gateway_row(
             state,
             &payment,
@@ -153,7 +146,7 @@ pub fn gateway_row(
         gw_error_code: None,
         gw_error_message: None,
         expires_at,
-        next_check_at: Some(first_check(state, now)),
+        next_check_at: Some(state.config.gateways.check_policy().first_check(now)),
         checks: 0,
         lang: row.lang.code().to_owned(),
         return_url: row.return_url,

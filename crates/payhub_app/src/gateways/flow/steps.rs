@@ -35,18 +35,15 @@ pub async fn pay_with_card(
     let record = card_record(&card.number);
     let mut report = match answer {
         Ok(report) => report,
+        // A card the gateway refuses is its answer (declined, with its
+        // reason), not a call that failed.
         Err(GatewayError::Rejected { code, message }) => GatewayReport {
             gw_ref: None,
             state: GatewayState::Declined,
             qr_content: None,
             code: Some((code, message)),
         },
-        Err(_) => GatewayReport {
-            gw_ref: None,
-            state: GatewayState::Unknown,
-            qr_content: None,
-            code: None,
-        },
+        Err(error) => unanswered_step(&error),
     };
     if report.state == GatewayState::Challenge {
         report.qr_content = Some("challenge".into());
@@ -64,6 +61,16 @@ pub async fn pay_with_card(
         }
     }
     Ok(applied)
+}
+
+/// The report of a step whose call failed (see [`check::after_failed_step`]).
+fn unanswered_step(error: &GatewayError) -> GatewayReport {
+    GatewayReport {
+        gw_ref: None,
+        state: check::after_failed_step(CallFailure::from(error)),
+        qr_content: None,
+        code: None,
+    }
 }
 
 fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
@@ -94,12 +101,7 @@ pub async fn answer_challenge(
     .await
     {
         Ok(report) => report,
-        Err(_) => GatewayReport {
-            gw_ref: None,
-            state: GatewayState::Unknown,
-            qr_content: None,
-            code: None,
-        },
+        Err(error) => unanswered_step(&error),
     };
     Ok(apply_report(state, current, report).await?)
 }

@@ -103,15 +103,9 @@ const fn allowed(
 #[rustfmt::skip]
 const ALLOWED: &[Allowed] = &[
     allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_tmf676/refund.rs", "retail", "refund routing by funding moves to payhub_app (issue 10 step 1)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_aps/view.rs", "tmf676", "shared wire formatting (times, amounts) moves out of TMF676 (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_telco/catalogue.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_telco/flow.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_retail/sales.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_retail/refund.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/page/routes.rs", "retail", "the page returns through DialectHooks, not by sniffing (issue 10 step 3)"),
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/page/routes.rs", "aps", "the page returns through DialectHooks, not by sniffing (issue 10 step 3)"),
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/console/actions.rs", "tmf676", "the console refunds through the payhub_app use case (issue 10 step 1)"),
-    allowed(Rule::TooLong, "crates/payhub_server/src/api_telco/flow.rs", "", "the telco table moves to core, the IO half to payhub_app (issue 10 steps 1-2)"),
     allowed(Rule::TooLong, "crates/payhub_server/src/page/view.rs", "", "split into hosted_page/view/ (issue 10 step 4)"),
     allowed(Rule::TooLong, "crates/payhub_store/src/sql.rs", "", "split by aggregate, forwards deleted (issue 10 step 4)"),
     allowed(Rule::TooLong, "crates/payhub_store/src/sql/gateway.rs", "", "report rules move to core apply_report (issue 10 steps 2 and 4)"),

@@ -16,6 +16,7 @@ pub struct ServiceSettings {
     pub public_base_url: String,
     pub gateways: GatewaySettings,
     pub hub: HubSettings,
+    pub carrier_billing: CarrierBillingSettings,
     /// The schedule of merchant webhooks acknowledged with `{"errorCode":"0"}`
     /// (seed 003: a fixed interval and a number of attempts).
     pub merchant_webhooks: WebhookSchedule,
@@ -52,6 +53,15 @@ impl GatewaySettings {
             check_max: self.check_max,
         }
     }
+}
+
+/// How long a carrier-billing transaction waits for its next step.
+#[derive(Clone, Debug)]
+pub struct CarrierBillingSettings {
+    /// How long the subscriber has to consent.
+    pub consent_ttl: Duration,
+    /// How long a reservation waits for its commit before it is released.
+    pub reservation_ttl: Duration,
 }
 
 /// How hub notifications are retried.

@@ -5,10 +5,28 @@
 //! - [`carrier`]: reserve, commit, release, charge and credit on a bill.
 //! - [`sms`]: the SMS centre that sends consent codes.
 //! - [`bill_refund`]: refunds credited back on the bill, and their checker.
+//!
+//! And a transaction's life, whoever moves it (the telco dialect translates
+//! its requests and pages into these calls):
+//!
+//! - [`transactions`]: a request recorded pending consent, the SMS sent.
+//! - [`consent`]: the subscriber approves (the bill booked or the card
+//!   payment started) or declines.
+//! - [`reservation`]: the service commits or releases a reservation.
+//! - [`card`]: a card transaction follows its gateway payment's end.
+//! - [`deadlines`]: consents and reservations that ran out of time.
+//! - [`basket`]: the basket as the store keeps it.
 
+pub mod basket;
 pub mod bill_refund;
+pub mod card;
 pub mod carrier;
+mod changes;
+pub mod consent;
+pub mod deadlines;
+pub mod reservation;
 pub mod sms;
+pub mod transactions;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,11 +9,11 @@ use payhub_store::{
 use serde_json::{json, Map, Value};
 
 use super::request::PayRequest;
-use crate::api_tmf676::wire::format_time;
+use crate::http::time::format_time;
 
 /// A money amount as a JSON number with its exact decimal text (`10.50`).
 pub fn number(amount: Money) -> Value {
-    crate::api_tmf676::wire::amount_number(amount)
+    crate::http::money::amount_number(amount)
 }
 
 /// The APS status of a ledger status: `SUCCESS` once paid, `FAILED` when it

@@ -275,7 +275,7 @@ fn tmf_document(sale: &Sale) -> Document {
     );
     document.insert(
         "totalAmount".into(),
-        crate::api_tmf676::wire::money_json(sale.amount),
+        crate::http::money::money_json(sale.amount),
     );
     document.insert(
         "retail".into(),

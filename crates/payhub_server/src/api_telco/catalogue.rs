@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::result::TelcoError;
 use super::service::authenticate;
-use crate::api_tmf676::wire::money_json;
+use crate::http::money::money_json;
 use crate::state::AppState;
 
 /// A product as JSON.

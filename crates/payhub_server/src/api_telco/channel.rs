@@ -1,6 +1,6 @@
-//! The telco dialect's numbers for the carrier-billing channels (seed 004's
-//! `channelId`). The core names channels by what they do; only this
-//! dialect knows their numbers.
+//! The telco dialect's names for the carrier-billing channels: seed 004's
+//! `channelId` and the payment method type its documents show. The core
+//! names channels by what they do; only this dialect knows their numbers.
 
 use payhub_core::Channel;
 
@@ -11,6 +11,17 @@ pub fn id(channel: Channel) -> i64 {
         Channel::DirectDebit => 11,
         Channel::CreditCard => 40,
         Channel::InAppPurchase => 50,
+    }
+}
+
+/// The `paymentMethod.@type` of the TMF676-shaped document a transaction
+/// on `channel` keeps (see docs/TELCO.md).
+pub fn payment_method_type(channel: Channel) -> &'static str {
+    match channel {
+        Channel::ReserveAndCommit => "CarrierBillingReservation",
+        Channel::DirectDebit => "CarrierBillingDirectDebit",
+        Channel::CreditCard => "BankCard",
+        Channel::InAppPurchase => "InAppPurchase",
     }
 }
 

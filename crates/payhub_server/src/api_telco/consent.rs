@@ -12,15 +12,28 @@ use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
+use payhub_app::carrier_billing::basket::BasketJson;
+use payhub_app::carrier_billing::consent::{self as use_case, ConsentError, ConsentForm};
+use payhub_app::lang::Lang;
+use payhub_app::Services;
+use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::{Money, PaymentId, TelcoState};
 use payhub_store::TelcoTransaction;
 
-use super::basket::{Basket, BasketJson};
-use super::flow::{self, ConsentError, ConsentForm};
+use super::document;
 use crate::page::layout::{from_user_agent, Layout};
 use crate::page::view::{message_page, shell};
 use crate::state::AppState;
-use payhub_app::lang::Lang;
+
+/// The consent page's address, sent to the subscriber.
+pub fn consent_url(state: &Services, payment_id: PaymentId) -> String {
+    format!(
+        "{}/consent/{}/{}",
+        state.config.public_base_url,
+        payment_id.get(),
+        state.master_key.consent_token(payment_id.get())
+    )
+}
 
 /// The transaction a consent link names, if the link is genuine.
 async fn transaction_of(
@@ -226,8 +239,8 @@ pub async fn submit(
     let here = format!("/consent/{payment_id}/{token}");
     let (action, form) = read_form(&body);
     let result = match action.as_str() {
-        "decline" => flow::decline(&state, &transaction).await,
-        "approve" => flow::approve(&state, &transaction, form).await,
+        "decline" => use_case::decline(&state, &transaction).await,
+        "approve" => use_case::approve(&state, &transaction, form, document::after_removal).await,
         _ => Err(ConsentError::Invalid("choose Approve or Decline".into())),
     };
     match result {

@@ -3,6 +3,7 @@
 //! following its gateway payment, and the consent and reservation deadlines.
 
 use async_trait::async_trait;
+use payhub_app::carrier_billing::{card, deadlines};
 use payhub_app::hooks::DialectHooks;
 use payhub_app::Services;
 use payhub_core::{LedgerEvent, PaymentId};
@@ -26,11 +27,11 @@ impl DialectHooks for TelcoHooks {
     }
 
     async fn gateway_payment_ended(&self, services: &Services, row: &GatewayPayment) {
-        super::flow::follow_gateway(services, row).await;
+        card::follow_gateway(services, row).await;
     }
 
     async fn run_due_work(&self, services: &Services) -> usize {
-        super::flow::run_deadlines(services).await
+        deadlines::run_deadlines(services).await
     }
 }
 

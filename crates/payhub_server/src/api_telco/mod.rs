@@ -2,18 +2,21 @@
 //!
 //! A thin translator like the other dialects: the request is read and
 //! checked once ([`request`]), priced from the calling service's catalogue
-//! ([`catalogue`], [`basket`]) and recorded in the ledger pending the
-//! subscriber's consent, which the subscriber gives on the consent page
-//! ([`consent`]) reached by SMS ([`sms`]). Then the transaction is charged
-//! on the subscriber's bill ([`carrier`]) or by card, as its channel says
-//! ([`flow`]). Every answer is `{resultCode, resultDesc, transactionId}` ([`result`]).
+//! ([`catalogue`], [`pricing`]) and recorded in the ledger with its
+//! TMF676-shaped [`document`] pending the subscriber's consent, which the
+//! subscriber gives on the consent page ([`consent`]) reached by SMS. What
+//! happens then (the bill booked or the card payment started, commits,
+//! releases, deadlines) is the carrier-billing use cases'
+//! ([`payhub_app::carrier_billing`]); this dialect translates ([`service`],
+//! [`hooks`]). Every answer is `{resultCode, resultDesc, transactionId}`
+//! ([`result`]); channels are numbered as seed 004 says ([`channel`]).
 
-pub mod basket;
 pub mod catalogue;
 pub mod channel;
 pub mod consent;
-pub mod flow;
+pub mod document;
 pub mod hooks;
+pub mod pricing;
 pub mod request;
 pub mod result;
 pub mod service;

@@ -5,9 +5,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use payhub_app::carrier_billing::reservation::{commit_or_release, ReservationError};
+use payhub_app::carrier_billing::transactions::{self, CreateError, NewTransaction};
 use payhub_store::{Merchant, TelcoTransaction};
 
-use super::flow::{self, SettleError};
+use super::consent::consent_url;
+use super::document::document;
+use super::pricing::price;
 use super::request::{transaction_id_of, PaymentRequest};
 use super::result::{state_answer, TelcoError};
 use super::DIALECT;
@@ -35,7 +39,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let result = async {
         let merchant = authenticate(&state, &headers).await?;
         let request = PaymentRequest::parse(&body, &state.settings.telco)?;
-        flow::create(&state, &merchant, request).await
+        create_transaction(&state, &merchant, request).await
     }
     .await;
     match result {
@@ -45,6 +49,40 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         }
         Err(error) => error.answer(&echoed),
     }
+}
+
+/// Prices the request, writes its document and records it pending consent.
+async fn create_transaction(
+    state: &AppState,
+    merchant: &Merchant,
+    request: PaymentRequest,
+) -> Result<TelcoTransaction, TelcoError> {
+    let catalogue = state.store.list_telco_products(&merchant.id).await?;
+    let basket = price(&request, &catalogue)?;
+    let total = basket.total().map_err(|e| {
+        TelcoError::InvalidItemList(format!("the basket's total cannot be computed: {e}"))
+    })?;
+    let document = document(&request, &basket, total);
+    let new = NewTransaction {
+        merchant_id: merchant.id.clone(),
+        dialect: DIALECT,
+        transaction_id: request.transaction_id,
+        msisdn: request.msisdn,
+        channel: request.channel,
+        is_deliverable: request.is_deliverable,
+        is_billing_required: request.is_billing_required,
+        language: request.language,
+        basket,
+        total,
+        document,
+        consent_link: consent_url,
+    };
+    transactions::create(state, new)
+        .await
+        .map_err(|error| match error {
+            CreateError::Duplicate(id) => TelcoError::DuplicateTransaction(id),
+            CreateError::Store(error) => error.into(),
+        })
 }
 
 /// The merchant's transaction with this `transactionId`.
@@ -86,7 +124,7 @@ pub async fn query(
     }
 }
 
-async fn settle(
+async fn end_reservation(
     state: AppState,
     headers: HeaderMap,
     transaction_id: String,
@@ -95,19 +133,19 @@ async fn settle(
     let result = async {
         let merchant = authenticate(&state, &headers).await?;
         let transaction = find(&state, &merchant, &transaction_id).await?;
-        flow::settle(&state, &transaction, commit)
+        commit_or_release(&state, &transaction, commit)
             .await
             .map_err(|error| match error {
-                SettleError::NotReserved(current) => TelcoError::InvalidState(format!(
+                ReservationError::NotReserved(current) => TelcoError::InvalidState(format!(
                     "only a reserved transaction can be {}; this one is {}",
                     if commit { "committed" } else { "released" },
                     super::result::state_result(current).1
                 )),
-                SettleError::Busy => TelcoError::InvalidState(
+                ReservationError::Busy => TelcoError::InvalidState(
                     "another commit or release of this transaction is under way".into(),
                 ),
-                SettleError::CarrierUnavailable => TelcoError::Internal,
-                SettleError::Store(error) => error.into(),
+                ReservationError::CarrierUnavailable => TelcoError::Internal,
+                ReservationError::Store(error) => error.into(),
             })
     }
     .await;
@@ -123,7 +161,7 @@ pub async fn commit(
     headers: HeaderMap,
     Path(transaction_id): Path<String>,
 ) -> Response {
-    settle(state, headers, transaction_id, true).await
+    end_reservation(state, headers, transaction_id, true).await
 }
 
 /// `POST /pgw/paymentService/{transactionId}/release`: give a reservation back.
@@ -132,5 +170,5 @@ pub async fn release(
     headers: HeaderMap,
     Path(transaction_id): Path<String>,
 ) -> Response {
-    settle(state, headers, transaction_id, false).await
+    end_reservation(state, headers, transaction_id, false).await
 }

@@ -34,6 +34,7 @@ const OBJECT_ATTRIBUTES: [&str; 5] = ["channel", "payer", "requestor", "amount",
 /// The path of the API under the public base URL.
 pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
+pub use crate::http::money::{amount_number, money_json};
 pub use crate::http::time::{format_time, parse_time};
 
 /// A body parsed as a JSON object, or a clear 400.
@@ -226,32 +227,6 @@ pub fn new_refund(merchant: &MerchantId, body: Map<String, Value>) -> Result<New
         refund_date,
         document: fields.document,
     })
-}
-
-/// An amount as a JSON number spelt with its exact decimal text (`10.50`),
-/// never through a float.
-pub fn amount_number(amount: Money) -> Value {
-    amount
-        .to_decimal()
-        .to_string()
-        .parse::<serde_json::Number>()
-        .map_or(Value::Null, Value::Number)
-}
-
-/// The TMF676 `paymentMethod.@type` of a carrier-billing payment on `channel`.
-pub fn carrier_payment_method_type(channel: payhub_core::Channel) -> &'static str {
-    use payhub_core::Channel;
-    match channel {
-        Channel::ReserveAndCommit => "CarrierBillingReservation",
-        Channel::DirectDebit => "CarrierBillingDirectDebit",
-        Channel::CreditCard => "BankCard",
-        Channel::InAppPurchase => "InAppPurchase",
-    }
-}
-
-/// An amount as TMF676 `Money`: `{"unit": "HKD", "value": 10.50}`.
-pub fn money_json(amount: Money) -> Value {
-    serde_json::json!({"unit": amount.currency().code(), "value": amount_number(amount)})
 }
 
 /// The absolute URL of a resource.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use payhub_app::callback_policy::CallbackPolicy;
+use payhub_app::settings::{CarrierBillingSettings, ServiceSettings, WebhookSchedule};
 pub use payhub_app::settings::{GatewaySettings, HubSettings};
-use payhub_app::settings::{ServiceSettings, WebhookSchedule};
 
 mod input;
 mod resolve;
@@ -95,6 +95,10 @@ impl Settings {
             public_base_url: self.public_base_url.clone(),
             gateways: self.gateways.clone(),
             hub: self.hub.clone(),
+            carrier_billing: CarrierBillingSettings {
+                consent_ttl: self.telco.consent_ttl,
+                reservation_ttl: self.telco.reservation_ttl,
+            },
             merchant_webhooks: WebhookSchedule {
                 interval: self.retail.webhook_interval,
                 attempts: self.retail.webhook_attempts,

@@ -103,13 +103,7 @@ const fn allowed(
 #[rustfmt::skip]
 const ALLOWED: &[Allowed] = &[
     allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_tmf676/refund.rs", "retail", "refund routing by funding moves to payhub_app (issue 10 step 1)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_aps/view.rs", "tmf676", "shared wire formatting (times, amounts) moves out of TMF676 (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_telco/catalogue.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_telco/flow.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_retail/sales.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_retail/refund.rs", "tmf676", "amounts rendered by the dialect itself, not TMF676 JSON (issue 10 step 3)"),
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/console/actions.rs", "tmf676", "the console refunds through the payhub_app use case (issue 10 step 1)"),
-    allowed(Rule::TooLong, "crates/payhub_server/src/api_telco/flow.rs", "", "the telco table moves to core, the IO half to payhub_app (issue 10 steps 1-2)"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

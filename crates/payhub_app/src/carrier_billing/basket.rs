@@ -1,6 +1,7 @@
-//! The basket of a telco transaction. Its rules (pricing, removal, total)
-//! are the core's ([`payhub_core::carrier_billing::basket`]); this module
-//! only reads and writes its stored JSON.
+//! The basket of a carrier-billing transaction as the store keeps it. Its
+//! rules (pricing, removal, total) are the core's
+//! ([`payhub_core::carrier_billing::basket`]); this module only reads and
+//! writes its stored JSON.
 
 pub use payhub_core::carrier_billing::basket::{Basket, BasketItem};
 

@@ -1,0 +1,241 @@
+//! The subscriber's answer on the consent page: approve (the code and the
+//! form checked, then the bill booked or the card payment started, as the
+//! channel says) or decline.
+
+use chrono::Utc;
+use payhub_core::carrier_billing::basket::Basket;
+use payhub_core::carrier_billing::{attempts_left, Booking};
+use payhub_core::{Document, Money, TelcoState};
+use payhub_store::{StoreError, TelcoTransaction};
+
+use super::basket::BasketJson;
+use super::card::start_card_payment;
+use super::carrier::CarrierError;
+use super::changes::{apply, drop_claim, new_claim, otp_hash, stored, update};
+use crate::Services;
+
+/// What the subscriber sent from the consent page.
+#[derive(Clone, Debug, Default)]
+pub struct ConsentForm {
+    pub otp: String,
+    pub removed: Vec<String>,
+    pub delivery_address: Option<String>,
+    pub billing_address: Option<String>,
+}
+
+/// The payment's document after the subscriber removed items, in the
+/// dialect's shape: from the stored document, the basket now and its total.
+pub type Redocument = fn(&Document, &Basket, Money) -> Document;
+
+/// Why a consent was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    #[error("this request no longer waits for consent")]
+    NotWaiting,
+    #[error("the code is wrong; {0} attempts left")]
+    WrongCode(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The carrier's key of a transaction's reservation or charge.
+fn booking_key(transaction: &TelcoTransaction) -> String {
+    transaction.payment_id.get().to_string()
+}
+
+/// Counts a wrong code where the count is kept, so that codes arriving
+/// together are each counted; the last allowed one rejects the consent.
+async fn count_wrong_code(
+    state: &Services,
+    transaction: &TelcoTransaction,
+) -> Result<TelcoTransaction, ConsentError> {
+    let counted = state
+        .store
+        .record_wrong_telco_code(transaction.payment_id, Utc::now())
+        .await
+        .map_err(stored)?
+        .ok_or(ConsentError::NotWaiting)?;
+    if counted.state != TelcoState::ConsentRequested {
+        state.notify_outbox();
+    }
+    Err(ConsentError::WrongCode(attempts_left(counted.otp_attempts)))
+}
+
+/// The subscriber approves: checks the code and the form, then charges,
+/// reserves, or starts the card payment, by channel. Returns the
+/// transaction as it now stands (`AwaitingCard`: the card page is next).
+pub async fn approve(
+    state: &Services,
+    transaction: &TelcoTransaction,
+    form: ConsentForm,
+    redocument: Redocument,
+) -> Result<TelcoTransaction, ConsentError> {
+    if transaction.state != TelcoState::ConsentRequested
+        || transaction.deadline.is_some_and(|d| d <= Utc::now())
+    {
+        return Err(ConsentError::NotWaiting);
+    }
+    let code_matches = {
+        use subtle::ConstantTimeEq;
+        bool::from(
+            otp_hash(form.otp.trim())
+                .as_bytes()
+                .ct_eq(transaction.otp_hash.as_bytes()),
+        )
+    };
+    if !code_matches {
+        return count_wrong_code(state, transaction).await;
+    }
+    let mut basket = Basket::from_json(&transaction.basket)
+        .ok_or_else(|| StoreError::Corrupt("telco basket".into()))?;
+    basket
+        .remove(&form.removed)
+        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
+    let delivery_address = form.delivery_address.filter(|a| !a.trim().is_empty());
+    let billing_address = form.billing_address.filter(|a| !a.trim().is_empty());
+    if transaction.is_deliverable && delivery_address.is_none() {
+        return Err(ConsentError::Invalid("enter a delivery address".into()));
+    }
+    if transaction.is_billing_required && billing_address.is_none() {
+        return Err(ConsentError::Invalid(
+            "enter a billing or e-bill address".into(),
+        ));
+    }
+    let total = basket
+        .total()
+        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
+    let payment = state
+        .store
+        .find_payment(&transaction.merchant_id, transaction.payment_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("telco payment missing".into()))?;
+    let new_total = (payment.total_amount != Some(total))
+        .then(|| (total, redocument(&payment.document, &basket, total)));
+    let mut change = update(TelcoState::ConsentRequested, TelcoState::ConsentRequested);
+    change.basket = Some(basket.to_json());
+    change.total = new_total;
+    change.delivery_address = delivery_address;
+    change.billing_address = billing_address;
+    let (claim, until) = new_claim(state);
+    let Some(claimed) = state
+        .store
+        .claim_telco_transaction(
+            transaction.payment_id,
+            TelcoState::ConsentRequested,
+            &claim,
+            until,
+            Utc::now(),
+        )
+        .await?
+    else {
+        // Another approval, a decline or the deadline got there first.
+        return Err(ConsentError::NotWaiting);
+    };
+    let (to, carrier_ref) = match book_on_bill(state, &claimed, total.amount_minor()).await {
+        Ok(booked) => booked,
+        Err(CarrierError::Unavailable) => {
+            drop_claim(state, &claimed, claim).await;
+            return Err(ConsentError::Invalid(
+                "the carrier did not answer; please try again".into(),
+            ));
+        }
+        Err(error) => {
+            tracing::info!(payment.id = %transaction.payment_id, %error, "carrier refused the charge");
+            (TelcoState::Failed, None)
+        }
+    };
+    change.to = to;
+    change.carrier_ref = carrier_ref.clone();
+    change.claim = Some(claim);
+    change.deadline = match to {
+        TelcoState::Reserved => Some(
+            Utc::now()
+                + chrono::Duration::from_std(state.config.carrier_billing.reservation_ttl)
+                    .unwrap_or_default(),
+        ),
+        _ => None,
+    };
+    let Some(updated) = apply(state, transaction, change).await? else {
+        // The claim lapsed and someone moved it meanwhile: unless that was
+        // this same booking recorded, take it back.
+        let now = state
+            .store
+            .find_telco_transaction(transaction.payment_id)
+            .await?;
+        if now.and_then(|t| t.carrier_ref) != carrier_ref {
+            undo_booking(
+                state,
+                &claimed,
+                to,
+                carrier_ref.as_deref(),
+                total.amount_minor(),
+            )
+            .await;
+        }
+        return Err(ConsentError::NotWaiting);
+    };
+    if to == TelcoState::AwaitingCard {
+        start_card_payment(state, transaction).await?;
+    }
+    Ok(updated)
+}
+
+/// Reserves or charges the approved amount, as the channel says (a card
+/// payment books nothing here): the state it leads to and the booking.
+async fn book_on_bill(
+    state: &Services,
+    transaction: &TelcoTransaction,
+    amount: i64,
+) -> Result<(TelcoState, Option<String>), CarrierError> {
+    let carrier = &state.carrier_billing.carrier;
+    let key = booking_key(transaction);
+    let booking = transaction.channel.booking();
+    let booked = match booking {
+        Booking::Reserve => carrier.reserve(&key, &transaction.msisdn, amount).await?,
+        Booking::Charge => carrier.charge(&key, &transaction.msisdn, amount).await?,
+        Booking::Card => return Ok((booking.booked_state(), None)),
+    };
+    Ok((booking.booked_state(), Some(booked)))
+}
+
+/// Takes back a booking whose state change lost: releases the reservation,
+/// or credits the charge back.
+async fn undo_booking(
+    state: &Services,
+    transaction: &TelcoTransaction,
+    to: TelcoState,
+    reference: Option<&str>,
+    amount: i64,
+) {
+    let carrier = &state.carrier_billing.carrier;
+    let undone = match (to, reference) {
+        (TelcoState::Reserved, Some(reference)) => carrier.release(reference).await,
+        (TelcoState::Charged, Some(_)) => {
+            let key = format!("void:{}", transaction.payment_id.get());
+            carrier
+                .credit(&key, &transaction.msisdn, amount)
+                .await
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    if let Err(error) = undone {
+        tracing::error!(payment.id = %transaction.payment_id, %error, "cannot take back a booking whose state change lost");
+    }
+}
+
+/// The subscriber declines.
+pub async fn decline(
+    state: &Services,
+    transaction: &TelcoTransaction,
+) -> Result<TelcoTransaction, ConsentError> {
+    apply(
+        state,
+        transaction,
+        update(TelcoState::ConsentRequested, TelcoState::Rejected),
+    )
+    .await?
+    .ok_or(ConsentError::NotWaiting)
+}

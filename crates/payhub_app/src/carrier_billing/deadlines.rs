@@ -1,0 +1,59 @@
+//! The deadline worker's pass: expires consents nobody gave and releases
+//! reservations nobody committed.
+
+use chrono::{DateTime, Utc};
+use payhub_core::carrier_billing::Deadline;
+use payhub_core::TelcoState;
+
+use super::changes::{apply, update};
+use super::reservation::{commit_or_release, ReservationError};
+use crate::Services;
+
+/// Handles the overdue transactions (a batch of them). Returns how many it handled.
+pub async fn run_deadlines(state: &Services) -> usize {
+    let now: DateTime<Utc> = Utc::now();
+    let overdue = match state.store.list_overdue_telco_transactions(now, 32).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::warn!(error.cause_chain = ?error, "cannot read overdue telco transactions");
+            return 0;
+        }
+    };
+    let count = overdue.len();
+    for transaction in overdue {
+        let result = match transaction.state.on_deadline() {
+            Deadline::Expire => apply(
+                state,
+                &transaction,
+                update(TelcoState::ConsentRequested, TelcoState::Expired),
+            )
+            .await
+            .map(|_| ()),
+            Deadline::Release => {
+                tracing::info!(payment.id = %transaction.payment_id, "reservation not committed in time; releasing");
+                commit_or_release(state, &transaction, false)
+                    .await
+                    .map(|_| ())
+                    .or_else(|e| match e {
+                        // Settled meanwhile, or being settled: nothing to do now.
+                        ReservationError::NotReserved(_) | ReservationError::Busy => Ok(()),
+                        // Asked again on the next pass.
+                        ReservationError::CarrierUnavailable => Ok(()),
+                        ReservationError::Store(e) => Err(e),
+                    })
+            }
+            // A deadline left on a state that has none: clear it.
+            Deadline::Clear => apply(
+                state,
+                &transaction,
+                update(transaction.state, transaction.state),
+            )
+            .await
+            .map(|_| ()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot handle a telco deadline");
+        }
+    }
+    count
+}

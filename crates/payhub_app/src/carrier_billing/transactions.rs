@@ -1,0 +1,142 @@
+//! A new carrier-billing transaction: recorded in the ledger pending the
+//! subscriber's consent, and the subscriber texted the link and code.
+
+use chrono::Utc;
+use payhub_core::carrier_billing::basket::Basket;
+use payhub_core::{
+    Channel, Document, MerchantId, Money, NewPayment, Payment, PaymentId, TelcoState,
+};
+use payhub_store::{ExternalRef, StoreError, TelcoTransaction};
+use rand::Rng;
+
+use super::basket::BasketJson;
+use super::changes::otp_hash;
+use super::sms::Sms;
+use crate::Services;
+
+/// Where the subscriber gives consent: the address of the dialect's consent
+/// page for a payment (the dialect owns the page and its links).
+pub type ConsentLink = fn(&Services, PaymentId) -> String;
+
+/// A priced request, as the dialect read it.
+pub struct NewTransaction {
+    pub merchant_id: MerchantId,
+    /// The namespace of the dialect's references (`transactionId`) in the ledger.
+    pub dialect: &'static str,
+    pub transaction_id: String,
+    pub msisdn: String,
+    pub channel: Channel,
+    pub is_deliverable: bool,
+    pub is_billing_required: bool,
+    pub language: Option<String>,
+    pub basket: Basket,
+    pub total: Money,
+    /// The payment's document, in the dialect's shape.
+    pub document: Document,
+    pub consent_link: ConsentLink,
+}
+
+/// Why a transaction was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The service already sent a request with this `transactionId`.
+    #[error("transaction {0} already exists")]
+    Duplicate(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records a request (pending consent) and texts the subscriber the link and code.
+pub async fn create(
+    state: &Services,
+    request: NewTransaction,
+) -> Result<TelcoTransaction, CreateError> {
+    if state
+        .store
+        .find_external_ref(
+            &request.merchant_id,
+            request.dialect,
+            &request.transaction_id,
+        )
+        .await?
+        .is_some()
+    {
+        return Err(CreateError::Duplicate(request.transaction_id));
+    }
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    let now = Utc::now();
+    let deadline = now
+        + chrono::Duration::from_std(state.config.carrier_billing.consent_ttl).unwrap_or_default();
+    let total = request.total;
+    let new = NewPayment {
+        merchant_id: request.merchant_id.clone(),
+        account_id: request.msisdn.clone(),
+        correlator_id: Some(request.transaction_id.clone()),
+        total_amount: Some(total),
+        status: Some(payhub_core::Status::PendingAuthorization),
+        payment_date: None,
+        document: request.document.clone(),
+    };
+    let mut attempt = 0;
+    let transaction = loop {
+        let (payment, event) = Payment::record_with_event(new.clone(), now);
+        let transaction = TelcoTransaction {
+            payment_id: payment.id,
+            merchant_id: request.merchant_id.clone(),
+            transaction_id: request.transaction_id.clone(),
+            msisdn: request.msisdn.clone(),
+            channel: request.channel,
+            is_deliverable: request.is_deliverable,
+            is_billing_required: request.is_billing_required,
+            language: request.language.clone(),
+            basket: request.basket.to_json(),
+            state: TelcoState::ConsentRequested,
+            otp_hash: otp_hash(&code),
+            otp_attempts: 0,
+            delivery_address: None,
+            billing_address: None,
+            carrier_ref: None,
+            deadline: Some(deadline),
+            created_at: now,
+        };
+        let reference = ExternalRef {
+            merchant_id: request.merchant_id.clone(),
+            dialect: request.dialect.to_owned(),
+            reference: request.transaction_id.clone(),
+            resource_kind: "payment".into(),
+            resource_id: payment.id.get(),
+        };
+        match state
+            .store
+            .insert_telco_transaction(&payment, &event, &transaction, &reference)
+            .await
+        {
+            Ok(()) => break transaction,
+            Err(StoreError::DuplicateReference) => {
+                return Err(CreateError::Duplicate(request.transaction_id))
+            }
+            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    state.notify_outbox();
+    let link = (request.consent_link)(state, transaction.payment_id);
+    let sent = state.carrier_billing.sms.send(Sms {
+        merchant_id: request.merchant_id,
+        msisdn: transaction.msisdn.clone(),
+        transaction_id: transaction.transaction_id.clone(),
+        text: format!(
+            "Your code is {code}. Review and approve your payment of {} {}: {link}",
+            total.to_decimal(),
+            total.currency().code()
+        ),
+        link,
+        code,
+        sent_at: now,
+    });
+    if let Err(error) = sent.await {
+        // The request stands; the subscriber can ask the service for a new one.
+        tracing::error!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot send the consent SMS");
+    }
+    Ok(transaction)
+}

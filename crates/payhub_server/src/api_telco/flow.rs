@@ -152,6 +152,7 @@ pub async fn create(
         status: Some(payhub_core::Status::PendingAuthorization),
         payment_date: None,
         document: document(&request, &basket, total),
+        origin: payhub_core::Origin::new(DIALECT),
     };
     let mut attempt = 0;
     let transaction = loop {

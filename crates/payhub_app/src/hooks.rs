@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use payhub_core::{LedgerEvent, Payment};
+use payhub_core::{LedgerEvent, Origin, Payment};
 use payhub_store::{GatewayPayment, NewWebhook, Store, StoreError, Subscription};
 
 use crate::Services;
@@ -18,12 +18,13 @@ use crate::Services;
 /// that does nothing, so a dialect implements only what it needs.
 #[async_trait]
 pub trait DialectHooks: Send + Sync {
-    /// The dialect's name, for logs.
+    /// The dialect's name: the origin of the payments it records, under
+    /// which the shared flows find these hooks.
     fn name(&self) -> &'static str;
 
-    /// The merchant notification an outbox event causes, when the event is
-    /// about a payment or refund this dialect answers for. The body is fixed
-    /// here, so every attempt sends the same bytes.
+    /// The merchant notification an outbox event about one of this dialect's
+    /// payments (or a refund of one) causes, if any. The body is fixed here,
+    /// so every attempt sends the same bytes.
     async fn merchant_notification(
         &self,
         _services: &Services,
@@ -37,8 +38,7 @@ pub trait DialectHooks: Send + Sync {
     async fn gateway_payment_ended(&self, _services: &Services, _row: &GatewayPayment) {}
 
     /// The query parameters the customer's return URL gets when a payment
-    /// paid on the hosted page ends; `None` when the payment is not one this
-    /// dialect answers for. Dialects are asked in registration order.
+    /// of this dialect, paid on the hosted page, ends.
     fn return_parameters(
         &self,
         _payment: &Payment,
@@ -94,6 +94,13 @@ impl Hooks {
     /// The dialects' hooks, in registration order.
     pub fn dialects(&self) -> &[Arc<dyn DialectHooks>] {
         &self.dialects
+    }
+
+    /// The hooks of the dialect that recorded a payment of this origin.
+    pub fn dialect(&self, origin: &Origin) -> Option<&Arc<dyn DialectHooks>> {
+        self.dialects
+            .iter()
+            .find(|hooks| hooks.name() == origin.as_str())
     }
 
     /// The event listeners, when a dialect registered them.

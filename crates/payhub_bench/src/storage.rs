@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use payhub_core::{
-    Currency, Document, EventKind, LedgerEvent, MerchantId, Money, NewPayment, Payment,
+    Currency, Document, EventKind, LedgerEvent, MerchantId, Money, NewPayment, Origin, Payment,
 };
 use payhub_store::Store;
 
@@ -34,6 +34,7 @@ pub fn payment_row(
             status: None,
             payment_date: None,
             document: Document::new(document),
+            origin: Origin::new("tmf676"),
         },
         Utc::now(),
     );

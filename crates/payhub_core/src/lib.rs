@@ -40,6 +40,6 @@ pub use currency::Currency;
 pub use events::{EventKind, LedgerEvent};
 pub use gateway::{GatewayState, RefundState};
 pub use ids::{EventId, MerchantId, PaymentId, RefundId, SubscriptionId};
-pub use ledger::{Document, NewPayment, NewRefund, Payment, Refund, RefundRejection};
+pub use ledger::{Document, NewPayment, NewRefund, Origin, Payment, Refund, RefundRejection};
 pub use money::{Money, MoneyError};
 pub use status::{transition, Outcome, Status, TransitionError};

@@ -191,8 +191,8 @@ fn connect_simulators(state: &AppState) {
     state.gateways.connect_simulators(sink);
 }
 
-/// What each dialect plugs into the shared flows. The order is the order
-/// in which an event's merchant notification is looked for.
+/// What each dialect plugs into the shared flows, found by the origin of a
+/// payment (each dialect's `DIALECT` name).
 fn dialect_hooks() -> Hooks {
     Hooks::default()
         .with_dialect(Arc::new(api_aps::hooks::ApsHooks))

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    Channel, Document, EventId, GatewayState, MerchantId, Money, PaymentId, RefundId, RefundState,
-    SubscriptionId, TelcoState,
+    Channel, Document, EventId, GatewayState, LedgerEvent, MerchantId, Money, Origin, PaymentId,
+    RefundId, RefundState, SubscriptionId, TelcoState,
 };
 
 /// A merchant and the hash of its API key.
@@ -123,6 +123,14 @@ impl DeliveryKind {
             _ => None,
         }
     }
+}
+
+/// An outbox event claimed for dispatch, with the origin of the payment it
+/// concerns (`None` for a refund of no payment, or a row older than origins).
+#[derive(Clone, Debug)]
+pub struct ClaimedEvent {
+    pub event: LedgerEvent,
+    pub origin: Option<Origin>,
 }
 
 /// One event's fan-out: the hub listeners it goes to and the webhooks it causes.

@@ -21,7 +21,8 @@ pub type ConsentLink = fn(&Services, PaymentId) -> String;
 /// A priced request, as the dialect read it.
 pub struct NewTransaction {
     pub merchant_id: MerchantId,
-    /// The namespace of the dialect's references (`transactionId`) in the ledger.
+    /// The dialect's name: the namespace of its references (`transactionId`)
+    /// in the ledger, and the payment's origin.
     pub dialect: &'static str,
     pub transaction_id: String,
     pub msisdn: String,
@@ -76,6 +77,7 @@ pub async fn create(
         status: Some(payhub_core::Status::PendingAuthorization),
         payment_date: None,
         document: request.document.clone(),
+        origin: payhub_core::Origin::new(request.dialect),
     };
     let mut attempt = 0;
     let transaction = loop {

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use payhub_core::{LedgerEvent, MerchantId};
-use payhub_store::{FanOut, NewWebhook, StoreError, Subscription};
+use payhub_core::{LedgerEvent, MerchantId, Origin};
+use payhub_store::{ClaimedEvent, FanOut, NewWebhook, StoreError, Subscription};
 
 use crate::Services;
 
@@ -34,7 +34,7 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
         .await?;
     let mut listeners: HashMap<MerchantId, Vec<Subscription>> = HashMap::new();
     let mut fan_out = Vec::with_capacity(events.len());
-    for event in &events {
+    for ClaimedEvent { event, origin } in &events {
         if !listeners.contains_key(&event.merchant_id) {
             let subscriptions = state.store.list_subscriptions(&event.merchant_id).await?;
             listeners.insert(event.merchant_id.clone(), subscriptions);
@@ -46,7 +46,10 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
         fan_out.push(FanOut {
             event: event.id,
             subscriptions: matching_listeners(state, event, subscriptions).await?,
-            webhooks: merchant_webhook(state, event).await?.into_iter().collect(),
+            webhooks: merchant_webhook(state, origin.as_ref(), event)
+                .await?
+                .into_iter()
+                .collect(),
         });
     }
     if !fan_out.is_empty() {
@@ -79,17 +82,17 @@ async fn matching_listeners(
         .collect())
 }
 
-/// The one merchant notification an event may cause: the first a dialect
-/// asks for (an APS payment's `notifyUrl`, a telco service's callback, a
-/// retail sale's `webhookUrl`).
+/// The one merchant notification an event may cause, as the dialect that
+/// recorded its payment decides (an APS payment's `notifyUrl`, a telco
+/// service's callback, a retail sale's `webhookUrl`); none for a payment
+/// recorded through a dialect without such hooks (TMF676).
 async fn merchant_webhook(
     state: &Services,
+    origin: Option<&Origin>,
     event: &LedgerEvent,
 ) -> Result<Option<NewWebhook>, StoreError> {
-    for dialect in state.hooks.dialects() {
-        if let Some(webhook) = dialect.merchant_notification(state, event).await? {
-            return Ok(Some(webhook));
-        }
+    match origin.and_then(|origin| state.hooks.dialect(origin)) {
+        Some(dialect) => dialect.merchant_notification(state, event).await,
+        None => Ok(None),
     }
-    Ok(None)
 }

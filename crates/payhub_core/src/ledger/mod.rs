@@ -34,6 +34,27 @@ impl Document {
     }
 }
 
+/// The dialect a payment was recorded through (its `origin` column).
+///
+/// The ledger does not interpret it: it is the key under which the shared
+/// flows find the hooks of the dialect that answers for the payment (its
+/// notifications, where its customer returns), so that nothing has to sniff
+/// documents or probe other tables to tell. A short lowercase name chosen by
+/// the dialect.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Origin(String);
+
+impl Origin {
+    /// A dialect's name as its origin.
+    pub fn new(name: &str) -> Self {
+        Self(name.to_owned())
+    }
+    /// The stored name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Why a refund cannot be recorded against its payment, in the order checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefundRejection {
@@ -132,6 +153,7 @@ mod tests {
                 status: None,
                 payment_date: None,
                 document: Document::default(),
+                origin: Origin::new("test"),
             },
             Utc::now(),
         );

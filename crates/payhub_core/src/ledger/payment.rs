@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Document;
+use super::{Document, Origin};
 use crate::events::{EventKind, LedgerEvent};
 use crate::ids::{MerchantId, PaymentId};
 use crate::money::Money;
@@ -30,6 +30,8 @@ pub struct Payment {
     /// The amount including taxes; TMF676 lets a client record a payment without one.
     pub total_amount: Option<Money>,
     pub document: Document,
+    /// The dialect the payment was recorded through.
+    pub origin: Origin,
     pub created_at: DateTime<Utc>,
 }
 
@@ -45,6 +47,8 @@ pub struct NewPayment {
     /// When the payment was performed; the time of recording when absent.
     pub payment_date: Option<DateTime<Utc>>,
     pub document: Document,
+    /// The dialect recording it.
+    pub origin: Origin,
 }
 
 impl Payment {
@@ -82,6 +86,7 @@ impl Payment {
             correlator_id: new.correlator_id,
             total_amount: new.total_amount,
             document: new.document,
+            origin: new.origin,
             created_at: now,
         }
     }
@@ -100,6 +105,7 @@ mod tests {
             status,
             payment_date: None,
             document: Document::default(),
+            origin: Origin::new("test"),
         }
     }
 

@@ -99,7 +99,7 @@ pub fn fully_refunded(payment: &Payment, refunds: &[Refund]) -> bool {
 mod tests {
     use super::*;
     use crate::currency::Currency;
-    use crate::ledger::NewPayment;
+    use crate::ledger::{NewPayment, Origin};
 
     fn usd(minor: i64) -> Money {
         let currency = Currency::parse("USD").unwrap_or_else(|e| unreachable!("{e}"));
@@ -116,6 +116,7 @@ mod tests {
                 status: None,
                 payment_date: None,
                 document: Document::default(),
+                origin: Origin::new("test"),
             },
             Utc::now(),
         )

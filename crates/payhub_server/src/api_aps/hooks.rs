@@ -13,7 +13,7 @@ pub struct ApsHooks;
 #[async_trait]
 impl DialectHooks for ApsHooks {
     fn name(&self) -> &'static str {
-        "aps"
+        super::DIALECT
     }
 
     async fn merchant_notification(
@@ -30,7 +30,7 @@ impl DialectHooks for ApsHooks {
         payment: &Payment,
         _row: &GatewayPayment,
     ) -> Option<Vec<(&'static str, String)>> {
-        super::view::callback_parameters(payment)
+        Some(super::view::callback_parameters(payment))
     }
 }
 

@@ -26,6 +26,8 @@ use error::ApsError;
 
 /// Where the dialect lives.
 pub const BASE_PATH: &str = "/aps/2/resources";
+/// The dialect's name: the origin of the payments it records.
+pub const DIALECT: &str = "aps";
 
 pub fn router() -> Router<AppState> {
     Router::new()

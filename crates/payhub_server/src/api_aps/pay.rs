@@ -281,6 +281,7 @@ impl Planner<'_> {
                 status: Some(funding.status),
                 payment_date: None,
                 document: payhub_core::Document::default(),
+                origin: payhub_core::Origin::new(super::DIALECT),
             },
             self.now,
         );

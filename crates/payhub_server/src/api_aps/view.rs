@@ -171,12 +171,10 @@ pub fn tmf_document(
 }
 
 /// The result appended to `callbackUrlOk` / `callbackUrlFail` when the hosted
-/// page is done: `paymentId` and `status`. `None` for payments of other dialects.
-pub fn callback_parameters(payment: &Payment) -> Option<Vec<(&'static str, String)>> {
-    let document: Value = serde_json::from_str(payment.document.as_str()).ok()?;
-    document.get("aps")?;
-    Some(vec![
+/// page is done with an APS payment: `paymentId` and `status`.
+pub fn callback_parameters(payment: &Payment) -> Vec<(&'static str, String)> {
+    vec![
         ("paymentId", payment.id.to_string()),
         ("status", aps_status(payment.status).to_owned()),
-    ])
+    ]
 }

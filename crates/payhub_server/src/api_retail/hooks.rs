@@ -15,7 +15,7 @@ pub struct RetailHooks;
 #[async_trait]
 impl DialectHooks for RetailHooks {
     fn name(&self) -> &'static str {
-        "retail"
+        super::DIALECT
     }
 
     async fn merchant_notification(
@@ -26,9 +26,8 @@ impl DialectHooks for RetailHooks {
         retail_webhook(services, event).await
     }
 
-    /// Seed 003's return parameters. Asked last, it answers for every
-    /// hosted-page payment no other dialect claimed: a payment without retail
-    /// attributes is described by its gateway type and correlator.
+    /// Seed 003's return parameters of a sale (a sale stored without its
+    /// retail attributes is described by its gateway type and correlator).
     fn return_parameters(
         &self,
         payment: &Payment,

@@ -60,6 +60,7 @@ pub async fn sales(
             status: None,
             payment_date: None,
             document: tmf_document(&sale),
+            origin: payhub_core::Origin::new(super::DIALECT),
         },
         gateway: sale.gateway,
         lang: sale.lang,

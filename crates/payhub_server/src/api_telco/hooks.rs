@@ -15,7 +15,7 @@ pub struct TelcoHooks;
 #[async_trait]
 impl DialectHooks for TelcoHooks {
     fn name(&self) -> &'static str {
-        "telco"
+        super::DIALECT
     }
 
     async fn merchant_notification(

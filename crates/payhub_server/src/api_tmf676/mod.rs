@@ -27,6 +27,9 @@ use crate::state::AppState;
 pub use refund::create_refund;
 pub use wire::BASE_PATH;
 
+/// The dialect's name: the origin of the payments it records.
+pub const DIALECT: &str = "tmf676";
+
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = crate::http::MAX_BODY_BYTES;
 

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    Currency, Document, MerchantId, Money, NewPayment, NewRefund, Payment, PaymentId, Refund,
-    Status,
+    Currency, Document, MerchantId, Money, NewPayment, NewRefund, Origin, Payment, PaymentId,
+    Refund, Status,
 };
 use serde_json::{Map, Value};
 
@@ -199,6 +199,7 @@ pub fn new_payment(
         status: fields.status,
         payment_date,
         document: fields.document,
+        origin: Origin::new(super::DIALECT),
     })
 }
 

@@ -418,6 +418,7 @@ mod tests {
             correlator_id: None,
             total_amount: None,
             document: Document::new("{}".into()),
+            origin: payhub_core::Origin::new("tmf676"),
             created_at: at(0),
         };
         let event = |seconds, kind, status| LedgerEvent {

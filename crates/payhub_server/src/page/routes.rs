@@ -172,9 +172,8 @@ fn finished_redirect(state: &AppState, loaded: &Loaded) -> Response {
     };
     let parameters = state
         .hooks
-        .dialects()
-        .iter()
-        .find_map(|dialect| dialect.return_parameters(&loaded.payment, &loaded.gateway))
+        .dialect(&loaded.payment.origin)
+        .and_then(|dialect| dialect.return_parameters(&loaded.payment, &loaded.gateway))
         .unwrap_or_default();
     let Ok(mut url) = url::Url::parse(return_url) else {
         return Redirect::to(&format!("{}/result", loaded.base)).into_response();

@@ -21,6 +21,7 @@ fn payment(merchant: &MerchantId, account: &str) -> (Payment, LedgerEvent) {
             document: Document::new(
                 r#"{"account":{"id":"x"},"paymentMethod":{},"totalAmount":{}}"#.into(),
             ),
+            origin: payhub_core::Origin::new("tmf676"),
         },
         Utc::now(),
     );

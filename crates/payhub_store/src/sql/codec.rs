@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    Currency, Document, EventId, EventKind, LedgerEvent, MerchantId, Money, Payment, PaymentId,
-    Refund, RefundId, Status, SubscriptionId,
+    Currency, Document, EventId, EventKind, LedgerEvent, MerchantId, Money, Origin, Payment,
+    PaymentId, Refund, RefundId, Status, SubscriptionId,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -14,7 +14,7 @@ use crate::records::{DeliveryKind, Merchant, Subscription};
 
 pub(super) const PAYMENT_COLUMNS: &str =
     "id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-     amount_minor, currency, document, created_at";
+     amount_minor, currency, document, origin, created_at";
 pub(super) const REFUND_COLUMNS: &str =
     "id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
      correlator_id, amount_minor, currency, document, created_at";
@@ -65,6 +65,7 @@ pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         correlator_id: row.try_get("correlator_id")?,
         total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
         document: Document::new(row.try_get("document")?),
+        origin: Origin::new(&row.try_get::<String, _>("origin")?),
         created_at: from_micros(row.try_get("created_at")?)?,
     })
 }

@@ -143,8 +143,8 @@ async fn insert_payment_rows(
     for chunk in payments.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-             amount_minor, currency, document, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 12)
+             amount_minor, currency, document, origin, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 13)
         );
         let mut query = sqlx::query(&sql);
         for payment in chunk {
@@ -160,6 +160,7 @@ async fn insert_payment_rows(
                 .bind(amount_minor)
                 .bind(currency)
                 .bind(payment.document.as_str().to_owned())
+                .bind(payment.origin.as_str().to_owned())
                 .bind(micros(payment.created_at))
                 .bind(micros(payment.created_at));
         }

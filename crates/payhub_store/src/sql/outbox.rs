@@ -3,14 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use payhub_core::{EventId, LedgerEvent};
+use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::{values_list, ROWS_PER_STATEMENT};
+use super::batch::ROWS_PER_STATEMENT;
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
-use crate::records::FanOut;
+use crate::records::{ClaimedEvent, FanOut};
 use crate::traits::OutboxStore;
 
 pub(super) async fn insert_event(
@@ -20,7 +20,11 @@ pub(super) async fn insert_event(
     insert_events(tx, &[event]).await
 }
 
-/// Writes outbox events, many rows per statement.
+/// Writes outbox events, many rows per statement. Each event's `origin` is
+/// the origin of the payment it concerns (a refund's, that of the payment it
+/// refunds), read in the same statement, so the dispatcher knows which
+/// dialect answers for it without reading anything else. The payment or
+/// refund row is always written before its events.
 pub(super) async fn insert_events(
     tx: &mut Transaction<'static, Any>,
     events: &[&LedgerEvent],
@@ -28,8 +32,8 @@ pub(super) async fn insert_events(
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
-             created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 9)
+             created_at, updated_at, origin) VALUES {}",
+            event_values(chunk)
         );
         let mut query = sqlx::query(&sql);
         for event in chunk {
@@ -49,6 +53,32 @@ pub(super) async fn insert_events(
     Ok(())
 }
 
+/// The `VALUES` rows of [`insert_events`]: nine placeholders per event, and
+/// its origin looked up by the resource id (the fourth placeholder).
+fn event_values(events: &[&LedgerEvent]) -> String {
+    const COLUMNS: usize = 9;
+    events
+        .iter()
+        .enumerate()
+        .map(|(row, event)| {
+            let placeholders: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("${}", row * COLUMNS + c))
+                .collect();
+            let resource = format!("${}", row * COLUMNS + 4);
+            let origin = if event.kind.is_refund() {
+                format!(
+                    "(SELECT p.origin FROM refunds r JOIN payments p ON p.id = r.payment_id \
+                     WHERE r.id = {resource})"
+                )
+            } else {
+                format!("(SELECT origin FROM payments WHERE id = {resource})")
+            };
+            format!("({}, {origin})", placeholders.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn claim_undispatched_events(
@@ -56,11 +86,11 @@ impl OutboxStore for SqlStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<LedgerEvent>, StoreError> {
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
         let _turn = self.write_lock.acquire().await;
         let sql = format!(
             "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
-             WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}",
+             WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}, origin",
             self.backend.skip_locked()
         );
         let rows = sqlx::query(&sql)
@@ -72,9 +102,15 @@ impl OutboxStore for SqlStore {
             .await?;
         let mut events = rows
             .iter()
-            .map(event_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        events.sort_by_key(|e| e.id);
+            .map(|row| {
+                let origin: Option<String> = row.try_get("origin")?;
+                Ok(ClaimedEvent {
+                    event: event_from_row(row)?,
+                    origin: origin.as_deref().map(Origin::new),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        events.sort_by_key(|e| e.event.id);
         Ok(events)
     }
 

@@ -8,21 +8,21 @@ use payhub_core::{EventId, LedgerEvent, MerchantId, SubscriptionId};
 
 use crate::error::StoreError;
 use crate::records::{
-    Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord, FanOut,
-    Subscription,
+    ClaimedEvent, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord,
+    FanOut, Subscription,
 };
 
 /// The outbox's events and their dispatch.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` events not yet fanned out, hiding them from other
-    /// dispatchers until `lease_until`.
+    /// dispatchers until `lease_until`, each with its payment's origin.
     async fn claim_undispatched_events(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<LedgerEvent>, StoreError>;
+    ) -> Result<Vec<ClaimedEvent>, StoreError>;
     /// Records the deliveries each event fans out into and marks the events
     /// dispatched, all in one transaction. Repeating it for the same event and
     /// subscription adds nothing.

@@ -65,35 +65,10 @@ pub struct ApsPaymentMethod {
     pub created_at: DateTime<Utc>,
 }
 
-/// Whether an APS payment's credit is spent, and whether it was given back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CreditState {
-    /// No credit was spent.
-    None,
-    /// The credit is spent.
-    Held,
-    /// The payment-method part failed and the credit was given back (once).
-    Returned,
-}
-
-impl CreditState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CreditState::None => "none",
-            CreditState::Held => "held",
-            CreditState::Returned => "returned",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<CreditState> {
-        match text {
-            "none" => Some(CreditState::None),
-            "held" => Some(CreditState::Held),
-            "returned" => Some(CreditState::Returned),
-            _ => None,
-        }
-    }
-}
+/// Whether an APS payment's credit is spent, and whether it was given back:
+/// the core's type, so that the rule ([`payhub_core::funding::settle`]) and
+/// the stored row speak of the same thing.
+pub use payhub_core::funding::CreditState;
 
 /// How an APS payment's total was covered.
 #[derive(Clone, Debug, PartialEq)]

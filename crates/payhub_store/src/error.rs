@@ -23,6 +23,11 @@ pub enum StoreError {
     /// A stored value no longer parses (a bug or a hand-edited row).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A caller asked for something the store's contract rules out (credit
+    /// an account cannot cover, a payment of another kind than the call
+    /// expects): a bug in the caller, not bad stored data.
+    #[error("the store refused the request: {0}")]
+    Invariant(String),
     /// Anything else the database reported.
     #[error("database error")]
     Other(#[source] sqlx::Error),

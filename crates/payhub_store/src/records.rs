@@ -249,20 +249,11 @@ pub struct GatewayPayment {
     pub created_at: DateTime<Utc>,
 }
 
-/// A change to a gateway payment; the payment's status follows when the new
-/// state is final.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GatewayUpdate {
-    pub state: GatewayState,
-    /// Set when `Some`; kept otherwise.
-    pub gw_ref: Option<String>,
-    /// Replaces the customer action.
-    pub action: Option<String>,
-    pub error: Option<(String, String)>,
-    pub next_check_at: Option<DateTime<Utc>>,
-    /// Set when `Some`; kept otherwise.
-    pub card: Option<CardRecord>,
-}
+/// A change to a gateway payment: the core's [`Report`](payhub_core::gateway::Report)
+/// carrying the store's card record, so that what a gateway said reaches
+/// [`payhub_core::gateway::apply_report`] unchanged; the payment's status
+/// follows when the new state is final.
+pub type GatewayUpdate = payhub_core::gateway::Report<CardRecord>;
 
 /// What applying a gateway update did.
 #[derive(Clone, Debug, PartialEq)]

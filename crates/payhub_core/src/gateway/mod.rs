@@ -4,7 +4,8 @@
 //! A gateway answers asynchronously, late, twice, or not at all:
 //! - [`state`]: the states a gateway payment and refund go through.
 //! - [`report`]: how a gateway's report changes what payhub holds
-//!   ([`apply_report`]); a final payment never moves again.
+//!   ([`apply_report`], [`apply_refund_report`]); a final payment or
+//!   refund never moves again.
 //! - [`check`]: when to ask again and what a failed call means ([`CheckPolicy`]).
 
 pub mod check;
@@ -12,5 +13,8 @@ pub mod report;
 pub mod state;
 
 pub use check::{CallFailure, CheckPolicy};
-pub use report::{apply_report, GatewayFields, Report, ReportApplied};
+pub use report::{
+    apply_refund_report, apply_report, GatewayFields, RefundFields, RefundReportApplied, Report,
+    ReportApplied,
+};
 pub use state::{GatewayState, RefundState};

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::state::GatewayState;
+use super::state::{GatewayState, RefundState};
 use crate::status::Status;
 
 /// The fields of a gateway payment that a report may change. `C` is the card
@@ -91,6 +91,51 @@ pub fn apply_report<C: Clone>(current: &GatewayFields<C>, report: &Report<C>) ->
             card: report.card.clone().or_else(|| current.card.clone()),
         },
         payment_status: report.state.payment_status(),
+    }
+}
+
+/// The fields of a gateway refund that a report may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundFields {
+    pub state: RefundState,
+    /// Set when `Some` in a report; the gateway's reference is kept otherwise.
+    pub gw_ref: Option<String>,
+    /// When payhub must next ask the gateway; `None` when nothing is due.
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// What applying a report to a gateway refund does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundReportApplied {
+    /// The refund's outcome was already known: nothing changes.
+    AlreadyFinal,
+    /// The new fields, and the ledger status the refund moves to when the
+    /// new state is final.
+    Changed {
+        fields: RefundFields,
+        refund_status: Option<Status>,
+    },
+}
+
+/// Applies a gateway's word on a refund, the refund's counterpart of
+/// [`apply_report`]: a final refund does not move (its `done` gives credit
+/// back once, so a second report must not repeat it), the reference is kept
+/// unless the report has one, and a final state has no further check.
+pub fn apply_refund_report(current: &RefundFields, report: &RefundFields) -> RefundReportApplied {
+    if current.state.is_final() {
+        return RefundReportApplied::AlreadyFinal;
+    }
+    RefundReportApplied::Changed {
+        fields: RefundFields {
+            state: report.state,
+            gw_ref: report.gw_ref.clone().or_else(|| current.gw_ref.clone()),
+            next_check_at: if report.state.is_final() {
+                None
+            } else {
+                report.next_check_at
+            },
+        },
+        refund_status: report.state.refund_status(),
     }
 }
 
@@ -212,6 +257,59 @@ mod tests {
                 ),
                 want,
                 "{report:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refund_moves_once_and_keeps_its_reference() {
+        use RefundState as R;
+        let refund = |state, gw_ref: Option<&str>, due| RefundFields {
+            state,
+            gw_ref: gw_ref.map(str::to_owned),
+            next_check_at: due,
+        };
+        let open = refund(R::Unknown, Some("r-1"), Some(at(1)));
+        // (current, report, expected fields, expected ledger status)
+        let table = [
+            (
+                open.clone(),
+                refund(R::Unknown, None, Some(at(9))),
+                Some((refund(R::Unknown, Some("r-1"), Some(at(9))), None)),
+            ),
+            (
+                open.clone(),
+                refund(R::Succeeded, Some("r-2"), Some(at(9))),
+                Some((refund(R::Succeeded, Some("r-2"), None), Some(Status::Done))),
+            ),
+            (
+                open,
+                refund(R::Declined, None, None),
+                Some((refund(R::Declined, Some("r-1"), None), Some(Status::Denied))),
+            ),
+            (
+                refund(R::Succeeded, None, None),
+                refund(R::Declined, None, None),
+                None,
+            ),
+            (
+                refund(R::Declined, None, None),
+                refund(R::Succeeded, None, None),
+                None,
+            ),
+        ];
+        for (current, report, want) in table {
+            let want = match want {
+                Some((fields, refund_status)) => RefundReportApplied::Changed {
+                    fields,
+                    refund_status,
+                },
+                None => RefundReportApplied::AlreadyFinal,
+            };
+            assert_eq!(
+                apply_refund_report(&current, &report),
+                want,
+                "{current:?} <- {report:?}"
             );
         }
     }

@@ -124,6 +124,11 @@ impl RefundState {
         .find(|s| s.as_str() == text)
     }
 
+    /// Whether the gateway's word is final; only `Unknown` may still change.
+    pub fn is_final(self) -> bool {
+        self != RefundState::Unknown
+    }
+
     /// The ledger status a final state gives the refund; `None` while unknown.
     pub fn refund_status(self) -> Option<crate::Status> {
         match self {

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use payhub_core::credit;
 use payhub_core::{NewPayment, Payment};
 use payhub_store::{
-    ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, CreditState, Merchant, MethodKind,
-    SavedResponse, StoreError,
+    ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, Merchant, MethodKind, SavedResponse,
+    StoreError,
 };
 
 use super::error::ApsError;
@@ -252,16 +252,6 @@ struct Planner<'a> {
     expires_at: DateTime<Utc>,
 }
 
-/// The store's name for the core's credit state (the store keeps its own
-/// copy of the enum until it uses the core's).
-fn stored_credit_state(state: credit::CreditState) -> CreditState {
-    match state {
-        credit::CreditState::None => CreditState::None,
-        credit::CreditState::Held => CreditState::Held,
-        credit::CreditState::Returned => CreditState::Returned,
-    }
-}
-
 impl Planner<'_> {
     fn plan(&self, available: i64) -> Result<ApsWrite, StoreError> {
         let split = credit::split(
@@ -269,7 +259,7 @@ impl Planner<'_> {
             available,
             self.request.use_available_credit,
         )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
         let covered = split.covered_by_credit();
         let funding = credit::fund(&split, self.method.is_some());
         let mut payment = Payment::record(
@@ -316,7 +306,7 @@ impl Planner<'_> {
             merchant_id: self.account.merchant_id.clone(),
             credit_minor: split.credit.amount_minor(),
             method_minor: split.rest.amount_minor(),
-            credit_state: stored_credit_state(funding.credit_state),
+            credit_state: funding.credit_state,
             payment_method_id: self
                 .method
                 .filter(|_| funding.uses_stored_method)

@@ -174,6 +174,7 @@ fn store_parts(error: &StoreError) -> (StatusCode, &'static str, &'static str) {
         StoreError::IdCollision
         | StoreError::DuplicateReference
         | StoreError::Corrupt(_)
+        | StoreError::Invariant(_)
         | StoreError::Other(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -193,6 +194,7 @@ impl From<StoreError> for ApiError {
             StoreError::IdCollision
             | StoreError::DuplicateReference
             | StoreError::Corrupt(_)
+            | StoreError::Invariant(_)
             | StoreError::Other(_) => {
                 tracing::error!(error.cause_chain = ?error, "storage failure");
                 ApiError::Internal

@@ -20,6 +20,7 @@ mod openapi;
 mod rate_limit;
 mod retail;
 mod security;
+mod store;
 mod telco;
 mod tmf676;
 mod webhook_examples;

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use payhub_core::credit::{self, Parts};
-use payhub_core::{Currency, GatewayState, MerchantId, Money, PaymentId, RefundId};
+use payhub_core::credit::{self, Parts, Settlement, MAX_CREDIT_MINOR};
+use payhub_core::{Currency, MerchantId, Money, PaymentId, RefundId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -20,13 +20,8 @@ use crate::aps::{
     ApsWrite, CreditError, CreditState, MethodKind,
 };
 use crate::error::{InsertRefundError, StoreError};
-use crate::records::GatewayPayment;
+use crate::records::{CardRecord, GatewayPayment};
 use crate::traits::ApsStore;
-
-/// The largest balance an account may hold, in minor units. Far above any
-/// real balance, and low enough that giving spent credit back can never
-/// overflow a 64-bit integer (SQLite would silently turn it into a float).
-pub const MAX_CREDIT_MINOR: i64 = 1_000_000_000_000_000;
 
 const ACCOUNT_COLUMNS: &str =
     "aps_id, merchant_id, account_id, currency, available_credit_minor, created_at";
@@ -153,7 +148,9 @@ async fn write_aps_refund(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(aps) = row.as_ref().map(aps_payment_from_row).transpose()? else {
-        return Err(corrupt(format!("payment {payment_id} is not an APS payment")).into());
+        return Err(
+            StoreError::Invariant(format!("payment {payment_id} is not an APS payment")).into(),
+        );
     };
     let refunded = refunded_parts(tx, payment_id).await?;
     let split = credit::split_refund(requested, paid_parts(&aps), refunded)?;
@@ -261,8 +258,8 @@ async fn insert_method_row(
 }
 
 /// What an APS payment's final gateway state does to its account, inside the
-/// transaction that records that state: a failure gives the spent credit back
-/// (once: only a `held` credit is returned), a success saves the hosted page's
+/// transaction that records that state, as [`credit::settle`] decides: a
+/// failure gives the spent credit back, a success saves the hosted page's
 /// card as a payment method. Payments of other dialects have no APS row and
 /// are left alone.
 pub(super) async fn settle_aps_payment(
@@ -283,32 +280,60 @@ pub(super) async fn settle_aps_payment(
         return Ok(());
     };
     let aps = aps_payment_from_row(&row)?;
-    if gateway.state == GatewayState::Succeeded {
-        let (true, Some(card)) = (aps.save_method, gateway.card.as_ref()) else {
-            return Ok(());
-        };
-        let method = ApsPaymentMethod {
-            id: payhub_core::ids::generate_id(now),
-            aps_id: aps.aps_id.clone(),
-            kind: MethodKind::Card,
-            gateway: gateway.gateway.clone(),
-            token: card.token.clone(),
-            brand: Some(card.brand.clone()),
-            first6: Some(card.first6.clone()),
-            last4: Some(card.last4.clone()),
-            created_at: now,
-        };
-        insert_method_row(tx, &method).await?;
-        sqlx::query(
-            "UPDATE aps_payments SET payment_method_id = $1, save_method = 0, updated_at = $2 WHERE payment_id = $3",
-        )
-        .bind(method.id)
-        .bind(micros(now))
-        .bind(aps.payment_id.get())
-        .execute(&mut **tx)
-        .await?;
-        return Ok(());
+    let settlement = credit::settle(
+        gateway.state,
+        aps.credit_state,
+        aps.save_method,
+        gateway.card.is_some(),
+    );
+    match (settlement, gateway.card.as_ref()) {
+        (Settlement::SaveCard, Some(card)) => save_card(tx, &aps, gateway, card, now).await,
+        (Settlement::ReturnCredit, _) => give_credit_back(tx, &aps, now).await,
+        (Settlement::Nothing | Settlement::SaveCard, _) => Ok(()),
     }
+}
+
+/// Saves the card a succeeded hosted-page payment saw as the account's
+/// payment method, and links it to the payment.
+async fn save_card(
+    tx: &mut Transaction<'static, Any>,
+    aps: &ApsPayment,
+    gateway: &GatewayPayment,
+    card: &CardRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let method = ApsPaymentMethod {
+        id: payhub_core::ids::generate_id(now),
+        aps_id: aps.aps_id.clone(),
+        kind: MethodKind::Card,
+        gateway: gateway.gateway.clone(),
+        token: card.token.clone(),
+        brand: Some(card.brand.clone()),
+        first6: Some(card.first6.clone()),
+        last4: Some(card.last4.clone()),
+        created_at: now,
+    };
+    insert_method_row(tx, &method).await?;
+    sqlx::query(
+        "UPDATE aps_payments SET payment_method_id = $1, save_method = 0, updated_at = $2 WHERE payment_id = $3",
+    )
+    .bind(method.id)
+    .bind(micros(now))
+    .bind(aps.payment_id.get())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives a failed payment's held credit back to its account. The
+/// `credit_state = 'held'` guard is the lock that makes it happen once, even
+/// if the row read before was stale: only the update that turns `held` into
+/// `returned` adds the credit.
+async fn give_credit_back(
+    tx: &mut Transaction<'static, Any>,
+    aps: &ApsPayment,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let returned = sqlx::query(
         "UPDATE aps_payments SET credit_state = 'returned', updated_at = $1 \
          WHERE payment_id = $2 AND credit_state = 'held'",
@@ -336,7 +361,9 @@ pub(super) async fn settle_aps_payment(
 impl ApsStore for SqlStore {
     async fn insert_aps_account(&self, account: &ApsAccount) -> Result<(), StoreError> {
         if !(0..=MAX_CREDIT_MINOR).contains(&account.available_credit_minor) {
-            return Err(corrupt("an account's credit must be 0 to the maximum"));
+            return Err(StoreError::Invariant(
+                "an account's credit must be 0 to the maximum".into(),
+            ));
         }
         let _turn = self.write_lock.acquire().await;
         sqlx::query(&format!(
@@ -383,10 +410,7 @@ impl ApsStore for SqlStore {
             return Err(CreditError::NotFound);
         };
         let mut account = account_from_row(&row)?;
-        let balance = account
-            .available_credit_minor
-            .checked_add(amount_minor)
-            .filter(|b| (0..=MAX_CREDIT_MINOR).contains(b))
+        let balance = credit::add_credit(account.available_credit_minor, amount_minor)
             .ok_or(CreditError::Overflow)?;
         sqlx::query(
             "UPDATE aps_accounts SET available_credit_minor = $1, updated_at = $2 WHERE aps_id = $3",
@@ -452,7 +476,7 @@ impl ApsStore for SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(corrupt(format!("no APS account {aps_id}")));
+            return Err(StoreError::Invariant(format!("no APS account {aps_id}")));
         };
         let available: i64 = row.try_get("available_credit_minor")?;
         let write = plan(available)?;
@@ -470,8 +494,8 @@ impl ApsStore for SqlStore {
             .await?
             .rows_affected();
             if debited != 1 {
-                return Err(corrupt(
-                    "an APS plan spent more credit than the account holds",
+                return Err(StoreError::Invariant(
+                    "an APS plan spent more credit than the account holds".into(),
                 ));
             }
         }

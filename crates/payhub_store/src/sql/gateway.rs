@@ -4,6 +4,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payhub_core::gateway::{
+    apply_refund_report, apply_report, GatewayFields, RefundFields, RefundReportApplied,
+    ReportApplied,
+};
 use payhub_core::{
     EventKind, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, RefundState,
 };
@@ -20,9 +24,24 @@ use super::tx::{lock_status, move_status};
 use super::SqlStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
-    ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotentResponse,
+    CardRecord, ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate,
+    IdempotentResponse,
 };
 use crate::traits::GatewayStore;
+
+/// The fields of a stored gateway payment that a gateway's report may change.
+fn report_fields(payment: &GatewayPayment) -> GatewayFields<CardRecord> {
+    GatewayFields {
+        state: payment.state,
+        gw_ref: payment.gw_ref.clone(),
+        action: payment.action.clone(),
+        error_code: payment.gw_error_code.clone(),
+        error_message: payment.gw_error_message.clone(),
+        next_check_at: payment.next_check_at,
+        checks: payment.checks,
+        card: payment.card.clone(),
+    }
+}
 
 #[async_trait]
 impl GatewayStore for SqlStore {
@@ -109,10 +128,15 @@ impl GatewayStore for SqlStore {
             return Err(UpdateStatusError::NotFound);
         };
         let current = gateway_payment_from_row(&row)?;
-        if current.state.is_final() {
-            return Ok(GatewayApplied::AlreadyFinal(current));
-        }
-        if let Some(to) = update.state.payment_status() {
+        // What changes is the core's decision; the store only writes it.
+        let (fields, payment_status) = match apply_report(&report_fields(&current), update) {
+            ReportApplied::AlreadyFinal => return Ok(GatewayApplied::AlreadyFinal(current)),
+            ReportApplied::Changed {
+                fields,
+                payment_status,
+            } => (fields, payment_status),
+        };
+        if let Some(to) = payment_status {
             let from = lock_status(
                 &mut tx,
                 self.backend,
@@ -134,31 +158,19 @@ impl GatewayStore for SqlStore {
             )
             .await?;
         }
-        let (error_code, error_message) = match &update.error {
-            Some((code, message)) => (Some(code.clone()), Some(message.clone())),
-            None => (
-                current.gw_error_code.clone(),
-                current.gw_error_message.clone(),
-            ),
-        };
-        let card = update.card.as_ref().or(current.card.as_ref());
-        let next_check_at = if update.state.is_final() {
-            None
-        } else {
-            update.next_check_at
-        };
+        let card = fields.card.as_ref();
         sqlx::query(
             "UPDATE gateway_payments SET state = $1, gw_ref = $2, action = $3, gw_error_code = $4, \
              gw_error_message = $5, next_check_at = $6, checks = $7, card_token = $8, card_brand = $9, \
              card_first6 = $10, card_last4 = $11, updated_at = $12 WHERE payment_id = $13",
         )
-        .bind(update.state.as_str())
-        .bind(update.gw_ref.clone().or(current.gw_ref.clone()))
-        .bind(update.action.clone())
-        .bind(error_code)
-        .bind(error_message)
-        .bind(next_check_at.map(micros))
-        .bind(current.checks)
+        .bind(fields.state.as_str())
+        .bind(fields.gw_ref.clone())
+        .bind(fields.action.clone())
+        .bind(fields.error_code.clone())
+        .bind(fields.error_message.clone())
+        .bind(fields.next_check_at.map(micros))
+        .bind(fields.checks)
         .bind(card.map(|c| c.token.clone()))
         .bind(card.map(|c| c.brand.clone()))
         .bind(card.map(|c| c.first6.clone()))
@@ -250,10 +262,24 @@ impl GatewayStore for SqlStore {
             return Err(UpdateStatusError::NotFound);
         };
         let current = gateway_refund_from_row(&row)?;
-        if current.state != RefundState::Unknown {
-            return Ok(false);
-        }
-        if let Some(to) = state.refund_status() {
+        let report = RefundFields {
+            state,
+            gw_ref: gw_ref.map(str::to_owned),
+            next_check_at,
+        };
+        let current_fields = RefundFields {
+            state: current.state,
+            gw_ref: current.gw_ref.clone(),
+            next_check_at: current.next_check_at,
+        };
+        let (fields, refund_status) = match apply_refund_report(&current_fields, &report) {
+            RefundReportApplied::AlreadyFinal => return Ok(false),
+            RefundReportApplied::Changed {
+                fields,
+                refund_status,
+            } => (fields, refund_status),
+        };
+        if let Some(to) = refund_status {
             let from = lock_status(
                 &mut tx,
                 self.backend,
@@ -278,18 +304,13 @@ impl GatewayStore for SqlStore {
                 return_credit_of_done_refund(&mut tx, refund_id, now).await?;
             }
         }
-        let next_check_at = if state == RefundState::Unknown {
-            next_check_at
-        } else {
-            None
-        };
         sqlx::query(
             "UPDATE gateway_refunds SET state = $1, gw_ref = $2, next_check_at = $3, updated_at = $4 \
              WHERE refund_id = $5",
         )
-        .bind(state.as_str())
-        .bind(gw_ref.map(str::to_owned).or(current.gw_ref))
-        .bind(next_check_at.map(micros))
+        .bind(fields.state.as_str())
+        .bind(fields.gw_ref)
+        .bind(fields.next_check_at.map(micros))
         .bind(micros(now))
         .bind(refund_id.get())
         .execute(&mut *tx)

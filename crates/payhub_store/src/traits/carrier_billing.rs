@@ -42,7 +42,9 @@ pub trait TelcoStore: Send + Sync {
     ) -> Result<Option<TelcoTransaction>, StoreError>;
     /// Applies `update` if the transaction is still in `update.from`, with the
     /// payment's status change and its event; `None` when it was not (someone
-    /// else moved it first: nothing was changed).
+    /// else moved it first: nothing was changed), or when
+    /// [`TelcoState::may_become`](payhub_core::TelcoState::may_become) forbids
+    /// `from → to`.
     async fn apply_telco_update(
         &self,
         payment_id: PaymentId,

@@ -30,7 +30,7 @@ pub(crate) async fn start_card_payment(
         start_for_existing(state, &payment, CARD_GATEWAY, Lang::En, None, None).await
     {
         tracing::error!(payment.id = %transaction.payment_id, %error, "cannot start the card payment");
-        return Err(StoreError::Corrupt(error.to_string()));
+        return Err(StoreError::Invariant(error.to_string()));
     }
     Ok(())
 }

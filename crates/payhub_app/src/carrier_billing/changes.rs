@@ -25,7 +25,7 @@ pub(crate) fn otp_hash(code: &str) -> String {
 pub(crate) fn stored(error: UpdateStatusError) -> StoreError {
     match error {
         UpdateStatusError::Store(error) => error,
-        other => StoreError::Corrupt(other.to_string()),
+        other => StoreError::Invariant(other.to_string()),
     }
 }
 

@@ -33,6 +33,7 @@ fn pending_payment(merchant: &MerchantId, minor: i64) -> Payment {
             status: Some(Status::PendingAuthorization),
             payment_date: None,
             document: Document::new(r#"{"account":{"id":"acct-store"}}"#.into()),
+            origin: payhub_core::Origin::new("tmf676"),
         },
         Utc::now(),
     )

@@ -13,11 +13,48 @@
 //! (2 to 6). A run of more than 19 digits written together (a hash, a long id)
 //! is not a card number; within grouped digits every run of whole groups is
 //! checked, so digits written next to a card number (`4111 … 1111 737`) do not
-//! hide it.
+//! hide it. A UUID (8-4-4-4-12 hexadecimal digits) is an identifier, never a
+//! card number: about one random UUID in 600 would otherwise hold digit
+//! groups that pass as one (`…-6b48-4665-9540-340232cc…`), and payhub's own
+//! APS account ids are UUIDs.
 
 /// Whether `text` contains something that looks like a full card number.
 pub fn contains_pan(text: &str) -> bool {
-    digit_runs(text).iter().any(|groups| has_pan(groups))
+    let text = without_uuids(text);
+    digit_runs(&text).iter().any(|groups| has_pan(groups))
+}
+
+/// `text` with every UUID (8-4-4-4-12 hexadecimal digits) replaced by as many
+/// `x`, so its digits form no run.
+fn without_uuids(text: &str) -> std::borrow::Cow<'_, str> {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    const LEN: usize = 36;
+    let bytes = text.as_bytes();
+    let is_uuid_at = |start: usize| {
+        let Some(candidate) = bytes.get(start..start + LEN) else {
+            return false;
+        };
+        let mut position = 0;
+        SHAPE.iter().enumerate().all(|(index, &width)| {
+            let group_ok = candidate[position..position + width]
+                .iter()
+                .all(u8::is_ascii_hexdigit);
+            position += width;
+            let dash_ok = index == SHAPE.len() - 1 || candidate[position] == b'-';
+            position += 1;
+            group_ok && dash_ok
+        })
+    };
+    let starts: Vec<usize> = (0..bytes.len()).filter(|&i| is_uuid_at(i)).collect();
+    if starts.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut masked = bytes.to_vec();
+    for start in starts {
+        masked[start..start + LEN].fill(b'x');
+    }
+    // Only ASCII bytes were replaced by ASCII, so the text stays UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&masked).into_owned())
 }
 
 /// Whether a JSON member name is that of a card security code
@@ -144,6 +181,10 @@ mod tests {
             ("4111 1111 1111 1111 737", "followed by its security code"),
             ("exp 12 4111 1111 1111 1111", "after another number"),
             ("abc4111111111111111def", "between letters"),
+            (
+                "d010c41a-6b48-4665-9540-340232ccdfdf 4111 1111 1111 1111",
+                "next to a UUID",
+            ),
         ];
         for (text, why) in found {
             assert!(contains_pan(text), "{why}: {text}");
@@ -169,6 +210,14 @@ mod tests {
                 "a hash",
             ),
             ("INV-2021-0042", "an invoice number"),
+            (
+                "d010c41a-6b48-4665-9540-340232ccdfdf",
+                "a UUID whose digit groups pass the Luhn check",
+            ),
+            (
+                "account d010c41a-6b48-4665-9540-340232ccdfdf here",
+                "a UUID inside text",
+            ),
             ("", "nothing"),
         ];
         for (text, why) in not_found {

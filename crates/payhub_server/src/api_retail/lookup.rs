@@ -1,8 +1,6 @@
 //! `gateway`, `query` and `cancel`: reading and closing sales.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -12,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::RetailError;
 use super::request::Fields;
-use super::signature::authenticate;
+use super::signature::SignedRequest;
 use super::view::{self, RetailAttributes};
 use super::DIALECT;
 use crate::state::AppState;
@@ -22,12 +20,8 @@ use payhub_app::lang::Lang;
 
 /// `POST /online/gateway`: the payment types the merchant may use.
 pub async fn gateway(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedRequest { fields, merchant }: SignedRequest,
 ) -> Result<Json<Value>, RetailError> {
-    let fields = Fields::parse(&body)?;
-    let merchant = authenticate(&state, &fields, &headers, &body).await?;
     let lang = fields
         .optional("lang")?
         .and_then(|code| Lang::parse(&code))
@@ -174,11 +168,8 @@ pub(super) async fn sale_status(
 /// `POST /online/query`: a sale's (or refund's) current result.
 pub async fn query(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedRequest { fields, merchant }: SignedRequest,
 ) -> Result<Json<Value>, RetailError> {
-    let fields = Fields::parse(&body)?;
-    let merchant = authenticate(&state, &fields, &headers, &body).await?;
     match find(&state, &merchant, &fields).await? {
         Found::Sale(sale) => {
             let status = sale_status(&state, &sale).await?;
@@ -218,11 +209,8 @@ pub(super) async fn refund_body(
 /// `POST /online/cancel`: closes a sale the customer has not paid.
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedRequest { fields, merchant }: SignedRequest,
 ) -> Result<Json<Value>, RetailError> {
-    let fields = Fields::parse(&body)?;
-    let merchant = authenticate(&state, &fields, &headers, &body).await?;
     let Found::Sale(sale) = find(&state, &merchant, &fields).await? else {
         return Err(RetailError::NotCancelable(
             "a refund cannot be canceled".into(),

@@ -2,9 +2,7 @@
 //! new `rrn` with `orgRrn` naming the sale. It goes back through the sale's
 //! gateway; the ledger's rules keep refunds within what was paid.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
 use payhub_core::{Document, GatewayState, Money, NewRefund, RefundRejection, Status};
@@ -12,8 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::RetailError;
 use super::lookup::{find_sale, refund_body};
-use super::request::Fields;
-use super::signature::authenticate;
+use super::signature::SignedRequest;
 use super::view::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
@@ -21,11 +18,8 @@ use payhub_app::gateways::flow::{self, RefundFlowError};
 
 pub async fn refund(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedRequest { fields, merchant }: SignedRequest,
 ) -> Result<Json<Value>, RetailError> {
-    let fields = Fields::parse(&body)?;
-    let merchant = authenticate(&state, &fields, &headers, &body).await?;
     let type_code = fields.required("type")?;
     let rrn = fields.reference("rrn", 64)?;
     let org_rrn = fields.required("orgRrn")?;

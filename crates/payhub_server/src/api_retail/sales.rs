@@ -1,8 +1,6 @@
 //! `POST /online/sales`: a new sale, routed to its gateway, paid on the hosted page.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use chrono::DateTime;
 use payhub_core::{Currency, Document, Money, NewPayment};
@@ -10,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::RetailError;
 use super::request::Fields;
-use super::signature::authenticate;
+use super::signature::SignedRequest;
 use super::view::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
@@ -37,11 +35,8 @@ struct Sale {
 
 pub async fn sales(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedRequest { fields, merchant }: SignedRequest,
 ) -> Result<Json<Value>, RetailError> {
-    let fields = Fields::parse(&body)?;
-    let merchant = authenticate(&state, &fields, &headers, &body).await?;
     let sale = read_sale(&state, &fields, &merchant.gateways).await?;
     if state
         .store

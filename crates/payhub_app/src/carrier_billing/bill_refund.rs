@@ -41,7 +41,7 @@ pub async fn credit(state: &Services, row: &BillRefund) {
     };
     match state
         .store
-        .settle_bill_refund(row.refund_id, &reference, Utc::now())
+        .complete_bill_refund(row.refund_id, &reference, Utc::now())
         .await
     {
         Ok(true) => {

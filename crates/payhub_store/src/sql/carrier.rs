@@ -179,7 +179,7 @@ impl SqlStore {
     }
 
     /// Commits or releases an open reservation; doing it again answers the same.
-    async fn settle_reservation(
+    async fn end_reservation(
         &self,
         tx: &mut Transaction<'static, Any>,
         reference: &str,
@@ -293,12 +293,10 @@ impl CarrierStore for SqlStore {
                 self.book_hold(&mut tx, &entry, *limit_minor, now).await?
             }
             CarrierOp::Commit { reference } => {
-                self.settle_reservation(&mut tx, reference, true, now)
-                    .await?
+                self.end_reservation(&mut tx, reference, true, now).await?
             }
             CarrierOp::Release { reference } => {
-                self.settle_reservation(&mut tx, reference, false, now)
-                    .await?
+                self.end_reservation(&mut tx, reference, false, now).await?
             }
             CarrierOp::Credit {
                 key,
@@ -429,7 +427,7 @@ impl CarrierStore for SqlStore {
         rows.iter().map(bill_refund_from_row).collect()
     }
 
-    async fn settle_bill_refund(
+    async fn complete_bill_refund(
         &self,
         refund_id: RefundId,
         carrier_ref: &str,

@@ -130,7 +130,7 @@ pub trait CarrierStore: Send + Sync {
     ) -> Result<Vec<BillRefund>, StoreError>;
     /// Records that a bill refund was credited: the refund becomes `done`
     /// (with its event) and is checked no more. `false` if it was already.
-    async fn settle_bill_refund(
+    async fn complete_bill_refund(
         &self,
         refund_id: RefundId,
         carrier_ref: &str,

@@ -85,14 +85,16 @@ pub async fn funding_of(services: &Services, new: &NewRefund) -> Result<Funding,
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
+    use chrono::{DateTime, Utc};
     use payhub_core::{Channel, GatewayState, PaymentId, TelcoState};
     use payhub_store::CreditState;
 
     use super::*;
 
+    /// The seed's example payment id (any valid id would do).
     fn payment_id() -> PaymentId {
-        PaymentId::from_i64(819_613_055).unwrap()
+        PaymentId::from_i64(819_613_055)
+            .unwrap_or_else(|| PaymentId::generate(DateTime::UNIX_EPOCH))
     }
 
     fn aps(merchant: &MerchantId, method_minor: i64) -> ApsPayment {
@@ -106,7 +108,7 @@ mod tests {
             payment_method_id: None,
             save_method: false,
             notify_url: None,
-            created_at: Utc.timestamp_opt(0, 0).unwrap(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 
@@ -120,7 +122,7 @@ mod tests {
             action: None,
             gw_error_code: None,
             gw_error_message: None,
-            expires_at: Utc.timestamp_opt(0, 0).unwrap(),
+            expires_at: DateTime::<Utc>::UNIX_EPOCH,
             next_check_at: None,
             checks: 0,
             lang: "en".into(),
@@ -128,7 +130,7 @@ mod tests {
             webhook_url: None,
             fail_url: None,
             card: None,
-            created_at: Utc.timestamp_opt(0, 0).unwrap(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 
@@ -150,7 +152,7 @@ mod tests {
             billing_address: None,
             carrier_ref: None,
             deadline: None,
-            created_at: Utc.timestamp_opt(0, 0).unwrap(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 

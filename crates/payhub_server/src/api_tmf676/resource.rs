@@ -1,9 +1,11 @@
 //! The handlers payments and refunds share, written once over [`TmfResource`].
 //!
-//! Both are recorded the same way (parse, give an id, render, insert with the
-//! create event and the idempotent response, retry on an id collision), read
-//! the same way and listed the same way; only their wire parsing, rendering and
-//! storage calls differ, and those are the trait's methods.
+//! Both are read the same way and listed the same way; only their rendering
+//! and storage calls differ, and those are the trait's methods. A payment is
+//! recorded here as a plain ledger entry ([`create`] over [`Creatable`]:
+//! parse, give an id, render, insert with the create event and the
+//! idempotent response, retry on an id collision); a refund is not, as its
+//! money goes back the way the payment's came (`refund::create_refund`).
 
 use std::str::FromStr;
 

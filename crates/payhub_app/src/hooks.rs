@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use payhub_core::{LedgerEvent, Origin, Payment};
+use payhub_core::{LedgerEvent, Origin, Payment, Refund};
 use payhub_store::{GatewayPayment, NewWebhook, Store, StoreError, Subscription};
 
 use crate::Services;
@@ -44,6 +44,19 @@ pub trait DialectHooks: Send + Sync {
         _payment: &Payment,
         _row: &GatewayPayment,
     ) -> Option<Vec<(&'static str, String)>> {
+        None
+    }
+
+    /// What this dialect calls a refund of `payment` made through another
+    /// dialect, as (dialect, reference), when the payment is one it answers
+    /// for: claimed with the refund, so the dialect finds it by that name
+    /// (a retail sale's refund goes by an rrn). Dialects are asked in
+    /// registration order; the first answer counts.
+    fn refund_reference(
+        &self,
+        _payment: &Payment,
+        _refund: &Refund,
+    ) -> Option<(&'static str, String)> {
         None
     }
 

@@ -14,6 +14,7 @@
 //! - [`gateways`]: connectors, the simulated gateways and the gateway flow.
 //! - [`carrier_billing`]: the (simulated) carrier and SMS centre, bill refunds.
 //! - [`outbox`]: dispatching events to deliveries and delivering them.
+//! - [`refunds`]: a refund, routed back the way its payment was funded.
 //! - [`hooks`]: what a dialect plugs into those flows.
 //! - [`card`], [`lang`], [`secrets`], [`webhook_signing`], [`callback_policy`]:
 //!   the card form's input, page languages, derived secrets, Standard Webhooks
@@ -26,7 +27,9 @@ pub mod gateways;
 pub mod hooks;
 pub mod lang;
 pub mod metrics;
+pub mod money_json;
 pub mod outbox;
+pub mod refunds;
 pub mod secrets;
 pub mod settings;
 pub mod webhook_signing;

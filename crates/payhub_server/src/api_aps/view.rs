@@ -13,7 +13,7 @@ use crate::http::time::format_time;
 
 /// A money amount as a JSON number with its exact decimal text (`10.50`).
 pub fn number(amount: Money) -> Value {
-    crate::http::money::amount_number(amount)
+    payhub_app::money_json::amount_number(amount)
 }
 
 /// The APS status of a ledger status: `SUCCESS` once paid, `FAILED` when it

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use payhub_app::hooks::DialectHooks;
 use payhub_app::Services;
-use payhub_core::{LedgerEvent, Payment, PaymentId, RefundId, Status};
+use payhub_core::{LedgerEvent, Payment, PaymentId, Refund, RefundId, Status};
 use payhub_store::{DeliveryKind, GatewayPayment, NewWebhook, StoreError};
 
 use super::view::{self as retail, RetailAttributes};
@@ -47,6 +47,18 @@ impl DialectHooks for RetailHooks {
             row,
             retail::sale_status(row.state, false),
         ))
+    }
+
+    /// A refund of a retail sale made through another dialect (TMF676, the
+    /// console) is named in the retail dialect too, by the rrn its webhook
+    /// announces, so that `query` finds it.
+    fn refund_reference(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+    ) -> Option<(&'static str, String)> {
+        RetailAttributes::from_document(payment.document.as_str())
+            .map(|_| (super::DIALECT, retail::refund_rrn(refund)))
     }
 }
 

@@ -139,7 +139,10 @@ fn refund_document(payment_id: &str, amount: Money, retail: &RetailAttributes) -
     document.insert("account".into(), json!({"id": retail.store_code}));
     document.insert("payment".into(), json!({"id": payment_id}));
     document.insert("paymentMethod".into(), json!({"@type": retail.gateway}));
-    document.insert("totalAmount".into(), crate::http::money::money_json(amount));
+    document.insert(
+        "totalAmount".into(),
+        payhub_app::money_json::money_json(amount),
+    );
     document.insert(
         "retail".into(),
         serde_json::to_value(retail).unwrap_or(Value::Null),

@@ -271,7 +271,7 @@ fn tmf_document(sale: &Sale) -> Document {
     );
     document.insert(
         "totalAmount".into(),
-        crate::http::money::money_json(sale.amount),
+        payhub_app::money_json::money_json(sale.amount),
     );
     document.insert(
         "retail".into(),

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::result::TelcoError;
 use super::service::authenticate;
-use crate::http::money::money_json;
 use crate::state::AppState;
+use payhub_app::money_json::money_json;
 
 /// A product as JSON.
 pub fn render(product: &TelcoProduct) -> Value {

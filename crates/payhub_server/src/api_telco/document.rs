@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::channel;
 use super::request::PaymentRequest;
-use crate::http::money::money_json;
+use payhub_app::money_json::money_json;
 
 /// The TMF676 view of a telco payment.
 pub fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document {

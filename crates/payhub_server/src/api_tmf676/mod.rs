@@ -4,7 +4,6 @@
 //! envelope ([`error`]); the ledger rules live in `payhub_core` and `payhub_store`.
 //! Handlers: extract, authenticate, call the store, map.
 
-mod aps_refund;
 mod create;
 pub mod error;
 pub mod extract;

@@ -7,28 +7,15 @@ use serde_json::{Map, Value};
 
 use super::error::TmfError;
 use super::list::Collection;
-use super::resource::{Inserted, TmfResource};
+use super::resource::{Creatable, Inserted, TmfResource};
 use super::wire;
 
 impl TmfResource for Payment {
-    type New = NewPayment;
     type Id = PaymentId;
     const COLLECTION: Collection = Collection {
         name: "payment",
         has_payment_ref: false,
     };
-
-    fn parse(merchant: &MerchantId, body: Map<String, Value>) -> Result<NewPayment, TmfError> {
-        wire::new_payment(merchant, body)
-    }
-
-    fn record(new: NewPayment, now: DateTime<Utc>) -> Self {
-        Payment::record(new, now)
-    }
-
-    fn create_event(&self) -> LedgerEvent {
-        Payment::create_event(self)
-    }
 
     fn id_text(&self) -> String {
         self.id.to_string()
@@ -36,19 +23,6 @@ impl TmfResource for Payment {
 
     fn render(&self, base_url: &str) -> Value {
         wire::render_payment(self, base_url)
-    }
-
-    async fn insert(
-        store: &dyn Store,
-        payment: &Self,
-        event: &LedgerEvent,
-        kept: Option<&IdempotentResponse>,
-    ) -> Result<Inserted, TmfError> {
-        match store.insert_payment(payment, event, kept).await {
-            Ok(()) => Ok(Inserted::Committed),
-            Err(StoreError::IdCollision) => Ok(Inserted::IdTaken),
-            Err(error) => Err(error.into()),
-        }
     }
 
     async fn find(
@@ -66,5 +40,34 @@ impl TmfResource for Payment {
         page: Option<Page>,
     ) -> Result<Listed<Self>, StoreError> {
         store.list_payments(merchant, filter, page).await
+    }
+}
+
+impl Creatable for Payment {
+    type New = NewPayment;
+
+    fn parse(merchant: &MerchantId, body: Map<String, Value>) -> Result<NewPayment, TmfError> {
+        wire::new_payment(merchant, body)
+    }
+
+    fn record(new: NewPayment, now: DateTime<Utc>) -> Self {
+        Payment::record(new, now)
+    }
+
+    fn create_event(&self) -> LedgerEvent {
+        Payment::create_event(self)
+    }
+
+    async fn insert(
+        store: &dyn Store,
+        payment: &Self,
+        event: &LedgerEvent,
+        kept: Option<&IdempotentResponse>,
+    ) -> Result<Inserted, TmfError> {
+        match store.insert_payment(payment, event, kept).await {
+            Ok(()) => Ok(Inserted::Committed),
+            Err(StoreError::IdCollision) => Ok(Inserted::IdTaken),
+            Err(error) => Err(error.into()),
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The handlers payments and refunds share, written once over [`TmfResource`].
 //!
-//! Both are recorded the same way (parse, give an id, render, insert with the
-//! create event and the idempotent response, retry on an id collision), read
-//! the same way and listed the same way; only their wire parsing, rendering and
-//! storage calls differ, and those are the trait's methods.
+//! Both are read the same way and listed the same way; only their rendering
+//! and storage calls differ, and those are the trait's methods. A payment is
+//! recorded here as a plain ledger entry ([`create`] over [`Creatable`]:
+//! parse, give an id, render, insert with the create event and the
+//! idempotent response, retry on an id collision); a refund is not, as its
+//! money goes back the way the payment's came (`refund::create_refund`).
 
 use std::str::FromStr;
 
@@ -34,24 +36,14 @@ pub enum Inserted {
     IdTaken,
 }
 
-/// A TMF676 resource kept in the ledger (payment or refund).
+/// A TMF676 resource kept in the ledger (payment or refund), as it is read:
+/// found, listed and rendered.
 pub trait TmfResource: Sized + Send + Sync {
-    /// What a create request becomes before it gets an id.
-    type New: Clone + Send + Sync;
     type Id: FromStr + Send;
     const COLLECTION: Collection;
 
-    fn parse(merchant: &MerchantId, body: Map<String, Value>) -> Result<Self::New, TmfError>;
-    fn record(new: Self::New, now: DateTime<Utc>) -> Self;
-    fn create_event(&self) -> LedgerEvent;
     fn id_text(&self) -> String;
     fn render(&self, base_url: &str) -> Value;
-    fn insert(
-        store: &dyn Store,
-        resource: &Self,
-        event: &LedgerEvent,
-        kept: Option<&IdempotentResponse>,
-    ) -> impl std::future::Future<Output = Result<Inserted, TmfError>> + Send;
     fn find(
         store: &dyn Store,
         merchant: &MerchantId,
@@ -65,8 +57,26 @@ pub trait TmfResource: Sized + Send + Sync {
     ) -> impl std::future::Future<Output = Result<Listed<Self>, StoreError>> + Send;
 }
 
+/// A resource [`create`] records as a plain ledger entry. Refunds are not
+/// one: they are routed by how their payment was funded
+/// (`payhub_app::refunds`).
+pub trait Creatable: TmfResource {
+    /// What a create request becomes before it gets an id.
+    type New: Clone + Send + Sync;
+
+    fn parse(merchant: &MerchantId, body: Map<String, Value>) -> Result<Self::New, TmfError>;
+    fn record(new: Self::New, now: DateTime<Utc>) -> Self;
+    fn create_event(&self) -> LedgerEvent;
+    fn insert(
+        store: &dyn Store,
+        resource: &Self,
+        event: &LedgerEvent,
+        kept: Option<&IdempotentResponse>,
+    ) -> impl std::future::Future<Output = Result<Inserted, TmfError>> + Send;
+}
+
 /// `POST /{collection}`: records a resource (201, `Location`).
-pub async fn create<T: TmfResource>(
+pub async fn create<T: Creatable>(
     State(state): State<AppState>,
     TmfMerchant(merchant): TmfMerchant,
     headers: HeaderMap,

@@ -34,8 +34,8 @@ const OBJECT_ATTRIBUTES: [&str; 5] = ["channel", "payer", "requestor", "amount",
 /// The path of the API under the public base URL.
 pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
-pub use crate::http::money::{amount_number, money_json};
 pub use crate::http::time::{format_time, parse_time};
+pub use payhub_app::money_json::{amount_number, money_json};
 
 /// A body parsed as a JSON object, or a clear 400.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TmfError> {

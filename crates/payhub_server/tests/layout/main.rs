@@ -102,7 +102,6 @@ const fn allowed(
 /// Today's breaches. Remove an entry when its step lands (the test says so).
 #[rustfmt::skip]
 const ALLOWED: &[Allowed] = &[
-    allowed(Rule::DialectImportsDialect, "crates/payhub_server/src/api_tmf676/refund.rs", "retail", "refund routing by funding moves to payhub_app (issue 10 step 1)"),
     allowed(Rule::GenericImportsDialect, "crates/payhub_server/src/console/actions.rs", "tmf676", "the console refunds through the payhub_app use case (issue 10 step 1)"),
 ];
 

@@ -1,4 +1,4 @@
-//! Amounts in JSON answers: TMF630's `Money` shape (`{"unit", "value"}`),
+//! Amounts in JSON answers and documents: TMF630's `Money` shape (`{"unit", "value"}`),
 //! which TMF676 defines and the retail, telco and APS answers adopted, and
 //! its value spelt exactly.
 

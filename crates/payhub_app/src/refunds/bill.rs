@@ -1,0 +1,54 @@
+//! A refund of a payment charged on the subscriber's bill: recorded
+//! `pendingAuthorization` under the ledger's rules with its scheduled check
+//! (and the kept answer), then credited on the bill and marked `done`, by
+//! this node or, if it stops first, by the checker of any node (see
+//! [`crate::carrier_billing::bill_refund`]).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use payhub_core::{NewRefund, Refund, Status};
+use payhub_store::{BillRefund, InsertRefundError, StoreError, TelcoTransaction};
+
+use super::{KeptAnswer, RefundError, ID_ATTEMPTS};
+use crate::carrier_billing::bill_refund;
+use crate::Services;
+
+/// Records the refund with its bill row, then asks the carrier to credit it.
+pub(super) async fn create(
+    services: &Arc<Services>,
+    mut new: NewRefund,
+    transaction: &TelcoTransaction,
+    kept: &impl KeptAnswer,
+) -> Result<Refund, RefundError> {
+    new.status = Some(Status::PendingAuthorization);
+    for _ in 0..ID_ATTEMPTS {
+        let now = Utc::now();
+        let (refund, event) = Refund::record_with_event(new.clone(), now);
+        let answer = kept(&refund);
+        let row = BillRefund {
+            refund_id: refund.id,
+            payment_id: transaction.payment_id,
+            merchant_id: refund.merchant_id.clone(),
+            msisdn: transaction.msisdn.clone(),
+            amount_minor: refund.total_amount.map_or(0, |m| m.amount_minor()),
+            carrier_ref: None,
+            next_check_at: Some(bill_refund::first_check(services, now)),
+            checks: 0,
+        };
+        match services
+            .store
+            .insert_bill_refund(&refund, &event, &row, answer.as_ref())
+            .await
+        {
+            Ok(()) => {}
+            Err(InsertRefundError::Store(StoreError::IdCollision)) => continue,
+            Err(error) => return Err(error.into()),
+        }
+        services.notify_outbox();
+        let services = services.clone();
+        tokio::spawn(async move { bill_refund::credit(&services, &row).await });
+        return Ok(refund);
+    }
+    Err(StoreError::IdCollision.into())
+}

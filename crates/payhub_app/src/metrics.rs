@@ -1,33 +1,6 @@
 //! The series the use cases record (docs/METRICS.md); the server renders
-//! them at `/metrics`.
-
-use std::time::Duration;
-
-use crate::gateways::connector::GatewayError;
-use crate::gateways::GatewayKind;
-
-/// One call to a gateway connector, whatever it answered.
-pub fn record_gateway_call<T>(
-    gateway: GatewayKind,
-    operation: &'static str,
-    result: &Result<T, GatewayError>,
-    latency: Duration,
-) {
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(GatewayError::Timeout) => "timeout",
-        Err(GatewayError::Rejected { .. }) => "rejected",
-        Err(GatewayError::NotFound) => "not_found",
-        Err(GatewayError::BadNotification(_)) => "bad_notification",
-    };
-    let gateway = gateway.code();
-    metrics::counter!("payhub_gateway_calls_total",
-        "gateway" => gateway, "operation" => operation, "outcome" => outcome)
-    .increment(1);
-    metrics::histogram!("payhub_gateway_call_duration_seconds",
-        "gateway" => gateway, "operation" => operation)
-    .record(latency.as_secs_f64());
-}
+//! them at `/metrics`. A gateway call's series is recorded where the call
+//! is made (`gateways::flow`).
 
 /// A gateway payment reached a final state.
 pub fn record_payment_ended(gateway: &str, state: &'static str) {

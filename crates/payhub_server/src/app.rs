@@ -274,7 +274,7 @@ pub fn router(state: AppState) -> Router {
                     crate::edge::guard::<page::PageEdge>,
                 ))
                 .layer(axum::middleware::from_fn(
-                    rate_limit::per_address::<rate_limit::PageAnswer>,
+                    rate_limit::per_address::<page::PageAnswer>,
                 )),
         ))
         .merge(gateway_notifications::router())

@@ -19,82 +19,25 @@
 use std::fmt;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use payhub_app::lang::Lang;
+pub use crate::config::{
+    parse_trusted_proxies, Rate, RateLimitSettings, DEFAULT_ADDRESS_PER_S, DEFAULT_MERCHANT_PER_S,
+};
 
-/// Default requests per second from one client address.
-pub const DEFAULT_ADDRESS_PER_S: u32 = 50;
-/// Default requests per second of one merchant.
-pub const DEFAULT_MERCHANT_PER_S: u32 = 200;
-
-/// A sustained rate and the burst allowed above it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    pub per_second: NonZeroU32,
-    pub burst: NonZeroU32,
-}
-
-impl Rate {
-    /// `per_second` 0 means no limit; the burst defaults to twice the rate.
-    pub fn new(per_second: u32, burst: Option<u32>) -> Result<Option<Rate>, String> {
-        let Some(per_second) = NonZeroU32::new(per_second) else {
-            return Ok(None);
-        };
-        let burst = burst.unwrap_or_else(|| per_second.get().saturating_mul(2));
-        let burst = NonZeroU32::new(burst).ok_or("the burst must be at least 1")?;
-        Ok(Some(Rate { per_second, burst }))
-    }
-
-    fn quota(self) -> Quota {
-        Quota::per_second(self.per_second).allow_burst(self.burst)
-    }
-}
-
-/// The rate limit settings (see docs/CONFIGURATION.md).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimitSettings {
-    /// Requests from one client address; `None`: unlimited.
-    pub per_address: Option<Rate>,
-    /// Requests of one authenticated merchant; `None`: unlimited.
-    pub per_merchant: Option<Rate>,
-    /// Proxies whose `X-Forwarded-For` names the client (default: none).
-    pub trusted_proxies: Vec<IpNet>,
-}
-
-impl RateLimitSettings {
-    /// No limits at all (what the API tests start with).
-    pub fn unlimited() -> Self {
-        RateLimitSettings {
-            per_address: None,
-            per_merchant: None,
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-/// Parses a comma-separated list of trusted proxies: CIDRs or single addresses.
-pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("'{item}' is not an address or CIDR"))
-        })
-        .collect()
+/// A rate as the limiter's quota.
+fn quota(rate: Rate) -> Quota {
+    Quota::per_second(rate.per_second).allow_burst(rate.burst)
 }
 
 /// A request refused for going over a limit: when to come back.
@@ -147,7 +90,7 @@ const SWEEP_EVERY: u64 = 4096;
 impl<K: Hash + Eq + Clone> Keyed<K> {
     fn new(rate: Rate) -> Self {
         Keyed {
-            limiter: RateLimiter::keyed(rate.quota()),
+            limiter: RateLimiter::keyed(quota(rate)),
             checks: AtomicU64::new(0),
         }
     }
@@ -262,26 +205,6 @@ pub async fn per_address<D: ThrottledAnswer>(request: Request, next: Next) -> Re
         }
     }
     next.run(request).await
-}
-
-/// The hosted pages' answer: a short HTML page.
-pub struct PageAnswer;
-
-impl ThrottledAnswer for PageAnswer {
-    fn throttled(throttled: Throttled) -> Response {
-        let page = crate::page::view::message_page(
-            Lang::En,
-            "Too many requests",
-            &format!(
-                "Please wait {} seconds and reload this page.",
-                throttled.retry_after_s()
-            ),
-        );
-        let mut response =
-            (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
-        throttled.set_retry_after(&mut response);
-        response
-    }
 }
 
 #[cfg(test)]

@@ -17,10 +17,16 @@ use payhub_app::settings::{CarrierBillingSettings, ServiceSettings, WebhookSched
 pub use payhub_app::settings::{GatewaySettings, HubSettings};
 
 mod input;
+mod limits;
+mod metrics;
 mod resolve;
 mod telco;
 
 pub use input::{DataInput, SettingsInput};
+pub use limits::{
+    parse_trusted_proxies, Rate, RateLimitSettings, DEFAULT_ADDRESS_PER_S, DEFAULT_MERCHANT_PER_S,
+};
+pub use metrics::MetricsSettings;
 pub use resolve::SettingsError;
 pub use telco::{ChannelDefaults, TelcoSettings};
 
@@ -63,9 +69,9 @@ pub struct Settings {
     /// How long a connection may stay open with no request in progress.
     pub idle_timeout: Duration,
     /// Where `/metrics` is served and who may read it (none by default).
-    pub metrics: crate::metrics::MetricsSettings,
+    pub metrics: MetricsSettings,
     /// Requests per second per client address and per merchant (see `crate::rate_limit`).
-    pub rate_limits: crate::rate_limit::RateLimitSettings,
+    pub rate_limits: RateLimitSettings,
 }
 
 /// Whether the sandbox endpoints exist.

@@ -35,7 +35,7 @@ impl SettingsInput {
     /// Applies defaults and checks every value.
     pub fn resolve(self) -> Result<Settings, SettingsError> {
         let telco = self.telco_settings()?;
-        let metrics = crate::metrics::MetricsSettings::resolve(
+        let metrics = super::MetricsSettings::resolve(
             self.metrics_token.as_deref(),
             self.metrics_listen.as_deref(),
         )?;
@@ -157,8 +157,8 @@ impl SettingsInput {
         })
     }
 
-    fn rate_limit_settings(&self) -> Result<crate::rate_limit::RateLimitSettings, SettingsError> {
-        use crate::rate_limit::{self as limits, Rate};
+    fn rate_limit_settings(&self) -> Result<super::RateLimitSettings, SettingsError> {
+        use super::{self as limits, Rate};
         let rate = |name, per_s: Option<u32>, default, burst| {
             Rate::new(per_s.unwrap_or(default), burst)
                 .map_err(|reason| SettingsError::Invalid { name, reason })
@@ -257,9 +257,8 @@ mod tests {
     #[test]
     fn rate_limits_default_to_the_documented_values() -> Result<(), SettingsError> {
         let limits = SettingsInput::default().resolve()?.rate_limits;
-        let pair = |rate: Option<crate::rate_limit::Rate>| {
-            rate.map(|r| (r.per_second.get(), r.burst.get()))
-        };
+        let pair =
+            |rate: Option<crate::config::Rate>| rate.map(|r| (r.per_second.get(), r.burst.get()));
         assert_eq!(pair(limits.per_address), Some((50, 100)));
         assert_eq!(pair(limits.per_merchant), Some((200, 400)));
         assert!(limits.trusted_proxies.is_empty());

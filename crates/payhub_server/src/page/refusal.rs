@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::i18n::texts;
 use super::view::message_page;
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
+use crate::rate_limit::{Throttled, ThrottledAnswer};
 use payhub_app::lang::Lang;
 
 /// The pages' answers to edge refusals.
@@ -40,5 +41,25 @@ impl Dialect for PageEdge {
             Html(message_page(lang, title, &message).into_string()),
         )
             .into_response()
+    }
+}
+
+/// The hosted pages' answer: a short HTML page.
+pub struct PageAnswer;
+
+impl ThrottledAnswer for PageAnswer {
+    fn throttled(throttled: Throttled) -> Response {
+        let page = message_page(
+            Lang::En,
+            "Too many requests",
+            &format!(
+                "Please wait {} seconds and reload this page.",
+                throttled.retry_after_s()
+            ),
+        );
+        let mut response =
+            (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
+        throttled.set_retry_after(&mut response);
+        response
     }
 }

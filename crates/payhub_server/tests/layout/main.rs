@@ -8,7 +8,9 @@
 //!   (once it exists) sees none;
 //! - **c** `payhub_core` depends only on [`CORE_DEPENDENCIES`];
 //! - **d** no source file has more than [`MAX_LINES`] lines before its tests;
-//! - **e** `payhub_app` depends on no HTTP framework ([`APP_FORBIDDEN`]).
+//! - **e** `payhub_app` depends on no HTTP framework ([`APP_FORBIDDEN`]);
+//! - **f** no import circle spans more than one module: within each crate,
+//!   the top-level modules' imports (outside their tests) form no circle.
 //!
 //! Today's code breaks some of these; each breach is listed in [`ALLOWED`]
 //! with the step of issue 10 that removes it (the steps are the "five most
@@ -18,7 +20,7 @@
 
 mod scan;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -112,6 +114,7 @@ enum Rule {
     CoreDependency,
     TooLong,
     AppDependency,
+    ImportCircle,
 }
 
 impl fmt::Display for Rule {
@@ -122,6 +125,7 @@ impl fmt::Display for Rule {
             Rule::CoreDependency => "c: payhub_core depends on a crate outside its list",
             Rule::TooLong => "d: a source file is too long",
             Rule::AppDependency => "e: payhub_app depends on HTTP or the dialects",
+            Rule::ImportCircle => "f: top-level modules import each other in a circle",
         })
     }
 }
@@ -377,6 +381,10 @@ fn violations_in(root: &Path) -> Vec<Violation> {
         let mut files = Vec::new();
         rust_files(&krate.join("src"), &mut files);
         files.sort();
+        found.extend(circle_violations(
+            &format!("crates/{name}/src"),
+            &module_imports(&krate.join("src"), &files),
+        ));
         for path in files {
             let display = path
                 .strip_prefix(root)
@@ -402,6 +410,87 @@ fn violations_in(root: &Path) -> Vec<Violation> {
     }
     found.sort();
     found
+}
+
+/// Which top-level modules of a crate each top-level module imports (from
+/// every file below it, outside its tests; the crate root is left out).
+fn module_imports(src: &Path, files: &[PathBuf]) -> BTreeMap<String, BTreeSet<String>> {
+    let module_paths: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| module_of(f.strip_prefix(src).unwrap()))
+        .collect();
+    let tops: BTreeSet<&str> = module_paths
+        .iter()
+        .filter_map(|m| m.first().map(String::as_str))
+        .filter(|m| !matches!(*m, "lib" | "main"))
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, module) in files.iter().zip(&module_paths) {
+        let Some(top) = module.first().filter(|t| tops.contains(t.as_str())) else {
+            continue;
+        };
+        let source = read(file);
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for path in scan::rooted_paths(code) {
+            let Some(target) = scan::resolve(module, &path) else {
+                continue;
+            };
+            if let Some(to) = target
+                .first()
+                .filter(|t| *t != top && tops.contains(t.as_str()))
+            {
+                edges.entry(top.clone()).or_default().insert(to.clone());
+            }
+        }
+    }
+    edges
+}
+
+/// The groups of modules that reach each other through `edges` (a module
+/// alone is no circle).
+fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reach = |from: &String| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.clone()];
+        while let Some(next) = todo.pop() {
+            for to in edges.get(&next).into_iter().flatten() {
+                if seen.insert(to.clone()) {
+                    todo.push(to.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reached: BTreeMap<&String, BTreeSet<String>> =
+        edges.keys().map(|m| (m, reach(m))).collect();
+    let mut grouped = BTreeSet::new();
+    let mut out = Vec::new();
+    for (module, from_it) in &reached {
+        if grouped.contains(*module) || !from_it.contains(*module) {
+            continue;
+        }
+        let group: Vec<String> = from_it
+            .iter()
+            .filter(|other| reached.get(other).is_some_and(|r| r.contains(*module)))
+            .cloned()
+            .collect();
+        grouped.extend(group.iter().cloned());
+        out.push(group);
+    }
+    out
+}
+
+fn circle_violations(src: &str, edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Violation> {
+    circles(edges)
+        .into_iter()
+        .map(|group| Violation {
+            rule: Rule::ImportCircle,
+            file: src.to_owned(),
+            what: group.join(", "),
+            line: 0,
+            message: format!("{} import each other: break the circle", group.join(" ⇄ ")),
+        })
+        .collect()
 }
 
 impl Allowed {
@@ -480,6 +569,30 @@ fn the_allowlist_names_each_breach_once_with_a_reason() {
 #[cfg(test)]
 mod rules {
     use super::*;
+
+    fn graph(pairs: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in pairs {
+            edges
+                .entry((*from).into())
+                .or_default()
+                .insert((*to).into());
+        }
+        edges
+    }
+
+    #[test]
+    fn rule_f_finds_circles_of_modules_and_only_those() {
+        let circular = graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e")]);
+        assert_eq!(
+            circles(&circular),
+            vec![vec!["a".to_owned(), "b".into(), "c".into()]]
+        );
+        let layered = graph(&[("a", "b"), ("b", "c"), ("a", "c")]);
+        assert!(circles(&layered).is_empty());
+        let two = graph(&[("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")]);
+        assert_eq!(circles(&two).len(), 2);
+    }
 
     fn module(path: &str) -> Vec<String> {
         module_of(Path::new(path))

@@ -84,7 +84,7 @@ async fn call<T>(
     let result = tokio::time::timeout(state.config.gateways.call_timeout, future)
         .await
         .unwrap_or(Err(GatewayError::Timeout));
-    crate::metrics::record_gateway_call(gateway, operation, &result, started.elapsed());
+    record_gateway_call(gateway, operation, &result, started.elapsed());
     result
 }
 
@@ -111,3 +111,26 @@ pub use start::{
     ChargeOutcome, GatewayRow,
 };
 pub use steps::{answer_challenge, pay_with_card, StepError};
+
+/// One call to a gateway connector, whatever it answered (docs/METRICS.md).
+fn record_gateway_call<T>(
+    gateway: GatewayKind,
+    operation: &'static str,
+    result: &Result<T, GatewayError>,
+    latency: std::time::Duration,
+) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(GatewayError::Timeout) => "timeout",
+        Err(GatewayError::Rejected { .. }) => "rejected",
+        Err(GatewayError::NotFound) => "not_found",
+        Err(GatewayError::BadNotification(_)) => "bad_notification",
+    };
+    let gateway = gateway.code();
+    metrics::counter!("payhub_gateway_calls_total",
+        "gateway" => gateway, "operation" => operation, "outcome" => outcome)
+    .increment(1);
+    metrics::histogram!("payhub_gateway_call_duration_seconds",
+        "gateway" => gateway, "operation" => operation)
+    .record(latency.as_secs_f64());
+}

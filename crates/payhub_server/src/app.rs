@@ -279,7 +279,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(gateway_notifications::router())
         .merge(deliveries::router())
-        .merge(crate::console::router())
+        .merge(crate::console::router(Arc::new(
+            api_tmf676::operator_refund::ConsoleRefunds,
+        )))
         .merge(crate::metrics::router(&state.settings.metrics))
         .merge(match state.settings.mode {
             Mode::Sandbox => sandbox::router(),

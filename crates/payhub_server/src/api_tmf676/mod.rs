@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod hub;
 mod list;
+pub mod operator_refund;
 mod payment;
 pub mod query;
 mod refund;

@@ -26,6 +26,8 @@ pub mod session;
 pub mod timeline;
 pub mod view;
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -54,7 +56,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
 ];
 
 /// The console's routes, with their full paths (merged into the app's router).
-pub fn router() -> Router<AppState> {
+pub fn router(refunds: Arc<dyn actions::OperatorRefunds>) -> Router<AppState> {
     Router::new()
         .route(BASE, get(|| async { Redirect::to("/console/payments") }))
         .route("/console/console.css", get(view::stylesheet))
@@ -75,6 +77,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/charts", get(charts::show_charts))
         .route("/console/{*rest}", get(not_found))
+        .layer(axum::Extension(refunds))
         .layer(axum::middleware::map_response(with_security_headers))
 }
 

@@ -30,7 +30,7 @@ impl DialectHooks for ApsHooks {
         payment: &Payment,
         _row: &GatewayPayment,
     ) -> Option<Vec<(&'static str, String)>> {
-        Some(super::view::callback_parameters(payment))
+        Some(super::wire::callback_parameters(payment))
     }
 }
 
@@ -56,7 +56,7 @@ async fn aps_notification(
     let Some(account) = store.find_aps_account(&aps.aps_id).await? else {
         return Ok(None);
     };
-    let Some(body) = super::view::load_aps_payment(store, &account, &aps).await? else {
+    let Some(body) = super::wire::load_aps_payment(store, &account, &aps).await? else {
         return Ok(None);
     };
     Ok(Some(NewWebhook {

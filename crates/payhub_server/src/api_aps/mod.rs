@@ -13,7 +13,7 @@ pub mod hooks;
 pub mod pay;
 pub mod payments;
 pub mod request;
-pub mod view;
+pub mod wire;
 
 use axum::http::HeaderMap;
 use axum::routing::{get, post};

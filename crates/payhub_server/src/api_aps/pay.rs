@@ -20,7 +20,7 @@ use payhub_store::{
 
 use super::error::ApsError;
 use super::request::PayRequest;
-use super::view;
+use super::wire;
 use super::{find_account, merchant_of};
 use crate::idempotency::{self, Admission, IdempotencyScope};
 use crate::state::AppState;
@@ -276,7 +276,7 @@ impl Planner<'_> {
             self.now,
         );
         payment.correlator_id = Some(payment.id.to_string());
-        payment.document = payhub_core::Document::new(view::tmf_document(
+        payment.document = payhub_core::Document::new(wire::tmf_document(
             self.account,
             payment.id,
             self.request,
@@ -333,7 +333,7 @@ impl Planner<'_> {
         SavedResponse {
             status: StatusCode::OK.as_u16(),
             location: None,
-            body: view::creation_result(write.payment.id, redirect).to_string(),
+            body: wire::creation_result(write.payment.id, redirect).to_string(),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::error::ApsError;
 use super::request::parse_payment_ids;
-use super::view::load_aps_payment;
+use super::wire::load_aps_payment;
 use super::{find_account, merchant_of};
 use crate::state::AppState;
 

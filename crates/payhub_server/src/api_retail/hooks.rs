@@ -7,7 +7,7 @@ use payhub_app::Services;
 use payhub_core::{LedgerEvent, Payment, PaymentId, Refund, RefundId, Status};
 use payhub_store::{DeliveryKind, GatewayPayment, NewWebhook, StoreError};
 
-use super::view::{self as retail, RetailAttributes};
+use super::wire::{self as retail, RetailAttributes};
 
 /// The retail dialect's hooks.
 pub struct RetailHooks;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::error::RetailError;
 use super::request::Fields;
 use super::signature::SignedRequest;
-use super::view::{self, RetailAttributes};
+use super::wire::{self, RetailAttributes};
 use super::DIALECT;
 use crate::state::AppState;
 use payhub_app::gateways::flow::{self, CancelError};
@@ -100,7 +100,7 @@ async fn find(
             .await?
             .ok_or_else(not_found)?;
         // A refund made through TMF676 is described by its sale.
-        let retail = view::refund_attributes(&refund, &sale).ok_or_else(not_found)?;
+        let retail = wire::refund_attributes(&refund, &sale).ok_or_else(not_found)?;
         Found::Refund(refund, retail)
     } else {
         Found::Sale(
@@ -159,7 +159,7 @@ pub(super) async fn sale_status(
             None,
         )
         .await?;
-    Ok(view::sale_status(
+    Ok(wire::sale_status(
         sale.gateway.state,
         payhub_core::ledger::fully_refunded(&sale.payment, &refunds.items),
     ))
@@ -173,7 +173,7 @@ pub async fn query(
     match find(&state, &merchant, &fields).await? {
         Found::Sale(sale) => {
             let status = sale_status(&state, &sale).await?;
-            Ok(Json(view::sale_query_body(
+            Ok(Json(wire::sale_query_body(
                 &sale.payment,
                 &sale.gateway,
                 &sale.retail,
@@ -198,7 +198,7 @@ pub(super) async fn refund_body(
         .await?
         .ok_or(RetailError::Internal)?;
     let gw_refund = state.store.find_gateway_refund(refund.id).await?;
-    Ok(view::refund_query_body(
+    Ok(wire::refund_query_body(
         refund,
         retail,
         &sale.gateway,
@@ -234,7 +234,7 @@ pub async fn cancel(
         .await?
         .ok_or(RetailError::Internal)?;
     let status = sale_status(&state, &sale).await?;
-    Ok(Json(view::sale_query_body(
+    Ok(Json(wire::sale_query_body(
         &sale.payment,
         &sale.gateway,
         &sale.retail,

@@ -12,7 +12,7 @@ pub mod refund;
 pub mod request;
 pub mod sales;
 pub mod signature;
-pub mod view;
+pub mod wire;
 
 use axum::routing::post;
 use axum::Router;

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::error::RetailError;
 use super::lookup::{find_sale, refund_body};
 use super::signature::SignedRequest;
-use super::view::RetailAttributes;
+use super::wire::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
 use payhub_app::gateways::flow::{self, RefundFlowError};

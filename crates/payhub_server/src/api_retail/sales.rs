@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::error::RetailError;
 use super::request::Fields;
 use super::signature::SignedRequest;
-use super::view::RetailAttributes;
+use super::wire::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
 use payhub_app::callback_policy::CallbackRefused;

@@ -187,7 +187,7 @@ async fn print_account(
             "merchantId": account.merchant_id.as_str(),
             "accountId": account.account_id,
             "currency": account.currency.code(),
-            "availableCredit": crate::api_aps::view::number(credit),
+            "availableCredit": crate::api_aps::wire::number(credit),
             "paymentMethods": methods,
         });
         println!("{view}");

@@ -26,3 +26,11 @@ pub fn record_delivery_attempt(kind: &'static str, delivered: bool, gave_up: boo
         metrics::counter!("payhub_webhook_dead_letters_total", "kind" => kind).increment(1);
     }
 }
+
+/// A payment or refund reached a decided state (paid or failed), counted by
+/// the dialect that recorded the payment, when its event is fanned out.
+pub fn record_ledger_outcome(origin: &str, resource: &'static str, status: &'static str) {
+    metrics::counter!("payhub_ledger_outcomes_total",
+        "origin" => origin.to_owned(), "resource" => resource, "status" => status)
+    .increment(1);
+}

@@ -35,6 +35,7 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
     let mut listeners: HashMap<MerchantId, Vec<Subscription>> = HashMap::new();
     let mut fan_out = Vec::with_capacity(events.len());
     for ClaimedEvent { event, origin } in &events {
+        count_outcome(origin.as_ref(), event);
         if !listeners.contains_key(&event.merchant_id) {
             let subscriptions = state.store.list_subscriptions(&event.merchant_id).await?;
             listeners.insert(event.merchant_id.clone(), subscriptions);
@@ -95,4 +96,19 @@ async fn merchant_webhook(
         Some(dialect) => dialect.merchant_notification(state, event).await,
         None => Ok(None),
     }
+}
+
+/// Counts a decided payment or refund by its origin (docs/METRICS.md). A
+/// dispatch repeated after a lapsed lease may count an event twice.
+fn count_outcome(origin: Option<&Origin>, event: &LedgerEvent) {
+    if !event.status.outcome().is_decided() {
+        return;
+    }
+    let resource = if event.kind.is_refund() {
+        "refund"
+    } else {
+        "payment"
+    };
+    let origin = origin.map_or("none", Origin::as_str);
+    crate::metrics::record_ledger_outcome(origin, resource, event.status.as_str());
 }

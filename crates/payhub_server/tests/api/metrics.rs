@@ -137,6 +137,29 @@ async fn metrics_are_scraped_with_the_token(backend: Backend) {
         ) >= 1.0
     );
 
+    // A TMF676 payment (captured as recorded) is counted by its origin once
+    // its event is fanned out.
+    let outcome = [
+        ("origin", "tmf676"),
+        ("resource", "payment"),
+        ("status", "captured"),
+    ];
+    let outcomes = "payhub_ledger_outcomes_total";
+    let counted_before = value_of(&after, outcomes, &outcome);
+    app.create_payment(&crate::helpers::kit_payment()).await;
+    let mut counted = counted_before;
+    for _ in 0..100 {
+        counted = value_of(&app.scrape().await, outcomes, &outcome);
+        if counted > counted_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        counted >= counted_before + 1.0,
+        "{outcomes} did not count the payment"
+    );
+
     // The database gauges are there (their values are whatever the last scrape saw).
     for gauge in [
         "payhub_outbox_backlog ",

@@ -22,6 +22,7 @@
 pub mod callback_policy;
 pub mod card;
 pub mod carrier_billing;
+pub mod error;
 pub mod gateways;
 pub mod hooks;
 pub mod lang;
@@ -33,4 +34,5 @@ pub mod webhook_signing;
 
 mod services;
 
+pub use error::AppError;
 pub use services::Services;

@@ -18,7 +18,8 @@ use crate::edge;
 use crate::http::error::ApiError;
 use crate::http::merchant::{ApiEdge, BearerMerchant};
 use crate::state::AppState;
-use payhub_app::gateways::simulated::{SandboxError, SandboxOutcome};
+use payhub_app::gateways::simulated::SandboxOutcome;
+use payhub_app::AppError;
 use payhub_app::gateways::GatewayKind;
 
 pub fn router() -> Router<AppState> {
@@ -59,16 +60,10 @@ async fn set_outcome(
     let simulator = GatewayKind::parse(&gateway.gateway)
         .and_then(|kind| state.gateways.simulator(kind))
         .ok_or_else(not_found)?;
-    match simulator.end_payment(payment_id, request.outcome).await {
-        Ok(()) => {}
-        Err(SandboxError::Unknown) => return Err(not_found()),
-        Err(SandboxError::AlreadyEnded) => {
-            return Err(ApiError::Conflict(format!(
-                "payment {id} has already ended at its gateway"
-            )))
-        }
-        Err(SandboxError::Books(error)) => return Err(error.into()),
-    }
+    simulator
+        .end_payment(payment_id, request.outcome)
+        .await
+        .map_err(|error| refusal(error, &id))?;
     let gateway = state
         .store
         .find_gateway_payment(payment_id)
@@ -80,6 +75,36 @@ async fn set_outcome(
         "gateway": gateway.gateway,
         "gatewayState": gateway.state.as_str(),
     })))
+}
+
+/// The sandbox's answer to each outcome of ending a payment, in one place;
+/// `id` is the payment id as the path gave it, which the messages repeat.
+/// Outcomes ending a simulated payment cannot meet would be a wiring bug:
+/// logged, and answered as payhub's own failure.
+fn refusal(error: AppError, id: &str) -> ApiError {
+    match error {
+        AppError::UnknownPayment(_) => {
+            ApiError::NotFound(format!("no payment {id} at a simulated gateway"))
+        }
+        AppError::AlreadyEnded(_) => {
+            ApiError::Conflict(format!("payment {id} has already ended at its gateway"))
+        }
+        AppError::Store(error) => error.into(),
+        unexpected @ (AppError::DuplicateReference(_)
+        | AppError::RefundRejected(_)
+        | AppError::NotReserved { .. }
+        | AppError::Busy
+        | AppError::NotWaiting
+        | AppError::WrongCode(_)
+        | AppError::ConsentInvalid(_)
+        | AppError::NoConnector(_)
+        | AppError::GatewayUnavailable
+        | AppError::CarrierUnavailable
+        | AppError::BadNotification(_)) => {
+            tracing::error!(error = %unexpected, "sandbox met an outcome it cannot answer");
+            ApiError::Internal
+        }
+    }
 }
 
 #[derive(Deserialize)]

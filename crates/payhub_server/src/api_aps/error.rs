@@ -8,6 +8,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use payhub_app::AppError;
 use payhub_store::{SavedResponse, StoreError};
 use serde_json::{json, Value};
 
@@ -146,6 +147,34 @@ impl ApsError {
             status: self.status().as_u16(),
             location: None,
             body: self.body().to_string(),
+        }
+    }
+}
+
+impl From<AppError> for ApsError {
+    /// The APS answer to each use-case outcome, in one place. APS payments
+    /// start their gateway call after answering, so only a missing
+    /// connector and the store reach here today; the rest would be a wiring
+    /// bug: logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::NoConnector(kind) => ApsError::GatewayUnavailable(kind.code().into()),
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::DuplicateReference(_)
+            | AppError::RefundRejected(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::GatewayUnavailable
+            | AppError::CarrierUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "APS request met an outcome it cannot answer");
+                ApsError::Internal
+            }
         }
     }
 }

@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use payhub_app::AppError;
+use payhub_core::RefundRejection;
+
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
 use crate::rate_limit::{Throttled, ThrottledAnswer};
 
@@ -107,6 +110,44 @@ impl From<payhub_store::StoreError> for RetailError {
     fn from(error: payhub_store::StoreError) -> Self {
         tracing::error!(error.cause_chain = ?error, "retail request failed in the store");
         RetailError::Internal
+    }
+}
+
+impl From<AppError> for RetailError {
+    /// The retail answer to each use-case outcome, in one place. Outcomes
+    /// no retail request can meet (consent, carrier, notifications) would
+    /// be a wiring bug: logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::DuplicateReference(rrn) => RetailError::DuplicateRrn(rrn),
+            AppError::NoConnector(kind) => RetailError::UnsupportedType(kind.code().into()),
+            AppError::AlreadyEnded(ended) => RetailError::NotCancelable(format!(
+                "the sale has already ended ({}); refund a paid sale instead",
+                ended.as_str()
+            )),
+            AppError::GatewayUnavailable => RetailError::GatewayTimeout,
+            AppError::RefundRejected(RefundRejection::ExceedsRefundable { remaining, .. }) => {
+                RetailError::RefundNotAllowed(format!(
+                    "only {} minor units are still refundable",
+                    remaining.amount_minor()
+                ))
+            }
+            AppError::RefundRejected(rejection) => {
+                RetailError::RefundNotAllowed(rejection.to_string())
+            }
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::CarrierUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "retail request met an outcome it cannot answer");
+                RetailError::Internal
+            }
+        }
     }
 }
 

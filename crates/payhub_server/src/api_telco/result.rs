@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use payhub_app::AppError;
 use payhub_core::TelcoState;
 use serde_json::json;
 
@@ -124,6 +125,41 @@ impl From<payhub_store::StoreError> for TelcoError {
     fn from(error: payhub_store::StoreError) -> Self {
         tracing::error!(error.cause_chain = ?error, "telco request failed in the store");
         TelcoError::Internal
+    }
+}
+
+impl From<AppError> for TelcoError {
+    /// The telco answer to each use-case outcome, in one place. Outcomes
+    /// no telco API request can meet (gateway steps, refunds, the consent
+    /// page's own) would be a wiring bug: logged, and answered as payhub's
+    /// own failure. A silent carrier is one too, as the dialect has no code
+    /// for it; nothing was changed, so retrying is safe.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::DuplicateReference(id) => TelcoError::DuplicateTransaction(id),
+            AppError::NotReserved { state, commit } => TelcoError::InvalidState(format!(
+                "only a reserved transaction can be {}; this one is {}",
+                if commit { "committed" } else { "released" },
+                state_result(state).1
+            )),
+            AppError::Busy => TelcoError::InvalidState(
+                "another commit or release of this transaction is under way".into(),
+            ),
+            AppError::CarrierUnavailable => TelcoError::Internal,
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::RefundRejected(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::NoConnector(_)
+            | AppError::GatewayUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "telco request met an outcome it cannot answer");
+                TelcoError::Internal
+            }
+        }
     }
 }
 

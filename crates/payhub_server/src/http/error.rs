@@ -8,6 +8,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use payhub_app::AppError;
 use payhub_core::RefundRejection;
 use payhub_store::{InsertRefundError, SavedResponse, StoreError};
 use serde_json::json;
@@ -197,6 +198,40 @@ impl From<StoreError> for ApiError {
             | StoreError::Invariant(_)
             | StoreError::Other(_) => {
                 tracing::error!(error.cause_chain = ?error, "storage failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    /// The TMF676 and operator answer to each use-case outcome, in one
+    /// place: a refused refund is TMF's refund refusal, a state that does
+    /// not allow the request a conflict, a silent gateway or carrier a 503
+    /// (the outcome is being checked; asking again is safe). The consent
+    /// page's and notifications' own outcomes would be a wiring bug here:
+    /// logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::UnknownPayment(Some(id)) => {
+                ApiError::NotFound(format!("no payment {id} at its gateway"))
+            }
+            AppError::UnknownPayment(None) => {
+                ApiError::NotFound("no such payment at its gateway".into())
+            }
+            AppError::RefundRejected(rejection) => ApiError::RefundRejected(rejection),
+            conflict @ (AppError::DuplicateReference(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting) => ApiError::Conflict(conflict.to_string()),
+            AppError::GatewayUnavailable | AppError::CarrierUnavailable => ApiError::Unavailable,
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::NoConnector(_)
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "request met an outcome it cannot answer");
                 ApiError::Internal
             }
         }

@@ -36,7 +36,7 @@ pub enum AppError {
     RefundRejected(#[from] RefundRejection),
     /// The payment had already ended at its gateway (in this state), so it
     /// cannot be canceled or ended again.
-    #[error("the payment has already ended ({0:?})")]
+    #[error("the payment has already ended ({})", .0.as_str())]
     AlreadyEnded(GatewayState),
     /// A commit (`commit = true`) or release asked of a transaction that is
     /// not reserved.
@@ -129,5 +129,43 @@ impl AppError {
             RefundFlowError::DuplicateReference => AppError::DuplicateReference(reference.into()),
             RefundFlowError::Store(store) => AppError::Store(store),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The position of a variant; exhaustive, so a new variant must be
+    /// numbered here, and then given an example, before tests pass.
+    fn variant(error: &AppError) -> usize {
+        match error {
+            AppError::UnknownPayment(_) => 0,
+            AppError::DuplicateReference(_) => 1,
+            AppError::RefundRejected(_) => 2,
+            AppError::AlreadyEnded(_) => 3,
+            AppError::NotReserved { .. } => 4,
+            AppError::Busy => 5,
+            AppError::NotWaiting => 6,
+            AppError::WrongCode(_) => 7,
+            AppError::ConsentInvalid(_) => 8,
+            AppError::NoConnector(_) => 9,
+            AppError::GatewayUnavailable => 10,
+            AppError::CarrierUnavailable => 11,
+            AppError::BadNotification(_) => 12,
+            AppError::Store(_) => 13,
+        }
+    }
+
+    #[test]
+    fn examples_name_every_variant_once_in_order() {
+        let order: Vec<usize> = AppError::examples().iter().map(variant).collect();
+        assert_eq!(order, (0..14).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_refused_status_change_is_an_invariant_not_corruption() {
+        let error = AppError::from(UpdateStatusError::NotFound);
+        assert!(matches!(error, AppError::Store(StoreError::Invariant(_))));
     }
 }

@@ -72,3 +72,23 @@ fn refusal(kind: GatewayKind, error: AppError) -> (StatusCode, &'static str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every use-case outcome's answer to a gateway, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_notification_answer() {
+        let retry = (StatusCode::SERVICE_UNAVAILABLE, "retry");
+        let mut table = vec![(StatusCode::NOT_FOUND, "unknown payment")];
+        table.extend([retry; 11]);
+        table.push((StatusCode::UNAUTHORIZED, "refused"));
+        table.push(retry);
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, expected) in examples.into_iter().zip(table) {
+            assert_eq!(refusal(GatewayKind::Vmpay, error), expected);
+        }
+    }
+}

@@ -19,8 +19,8 @@ use crate::http::error::ApiError;
 use crate::http::merchant::{ApiEdge, BearerMerchant};
 use crate::state::AppState;
 use payhub_app::gateways::simulated::SandboxOutcome;
-use payhub_app::AppError;
 use payhub_app::gateways::GatewayKind;
+use payhub_app::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -143,4 +143,34 @@ async fn sms(
             })
             .collect(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+
+    /// Every use-case outcome's sandbox answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_sandbox_answer() {
+        let internal = (500, "internal error");
+        let mut table = vec![
+            (404, "no payment 007 at a simulated gateway"),
+            internal,
+            internal,
+            (409, "payment 007 has already ended at its gateway"),
+        ];
+        table.extend([internal; 9]);
+        table.push((503, "the service is temporarily unavailable; retry later"));
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, message)) in examples.into_iter().zip(table) {
+            let answer = refusal(error, "007");
+            let text = answer.to_string();
+            assert_eq!(
+                (answer.into_response().status().as_u16(), text.as_str()),
+                (status, message)
+            );
+        }
+    }
 }

@@ -50,9 +50,9 @@ pub async fn commit_or_release(
                     commit,
                 },
                 None => AppError::NotReserved {
-            state: transaction.state,
-            commit,
-        },
+                    state: transaction.state,
+                    commit,
+                },
             },
         );
     };

@@ -308,4 +308,43 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), table.len());
     }
+
+    /// Every use-case outcome's APS answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_aps_answer() {
+        let internal = (500, "internal_error", "internal error".to_owned());
+        let table = [
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                422,
+                "gateway_unavailable",
+                "gateway VMPAY is not available to this merchant".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                503,
+                "service_unavailable",
+                "payhub is temporarily unavailable; retry later".into(),
+            ),
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, code, message)) in examples.into_iter().zip(table) {
+            let answer = ApsError::from(error);
+            assert_eq!(
+                (answer.status().as_u16(), answer.code(), answer.to_string()),
+                (status, code, message)
+            );
+        }
+    }
 }

@@ -231,4 +231,41 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), all.len());
     }
+
+    /// Every use-case outcome's retail answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_retail_answer() {
+        let internal = ("40002", "other error".to_owned());
+        let table = [
+            internal.clone(),
+            ("40008", "rrn 'R-1' is duplicated".into()),
+            (
+                "40011",
+                "refund not allowed: refund currency USD differs from payment currency EUR".into(),
+            ),
+            (
+                "40010",
+                "the transaction cannot be canceled: the sale has already ended (succeeded); refund a paid sale instead".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            ("40007", "payment type 'VMPAY' is not available".into()),
+            (
+                "3",
+                "the gateway did not answer in time; query the rrn for the result".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (code, message)) in examples.into_iter().zip(table) {
+            let answer = RetailError::from(error);
+            assert_eq!((answer.code(), answer.to_string()), (code, message));
+        }
+    }
 }

@@ -327,3 +327,34 @@ fn refusal(error: AppError) -> Refusal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every use-case outcome's consent-page answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_consent_answer() {
+        let table = [
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Again,
+            Refusal::WrongCode(2),
+            Refusal::Form("choose Approve or Decline".into()),
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Form("the carrier did not answer; please try again".into()),
+            Refusal::Failed,
+            Refusal::Failed,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, expected) in examples.into_iter().zip(table) {
+            assert_eq!(refusal(error), expected);
+        }
+    }
+}

@@ -226,4 +226,42 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), count);
     }
+
+    /// Every use-case outcome's telco answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_telco_answer() {
+        let internal = (2099, TelcoError::Internal.to_string());
+        let table = [
+            internal.clone(),
+            (
+                2005,
+                "DUPLICATE_TRANSACTION_ID: transactionId 'R-1' was already used".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            (
+                2012,
+                "INVALID_STATE: only a reserved transaction can be committed; this one is COMMITTED"
+                    .into(),
+            ),
+            (
+                2012,
+                "INVALID_STATE: another commit or release of this transaction is under way".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (code, message)) in examples.into_iter().zip(table) {
+            let answer = TelcoError::from(error);
+            assert_eq!((answer.code(), answer.to_string()), (code, message));
+        }
+    }
 }

@@ -381,4 +381,58 @@ mod tests {
             assert!(body["reason"].is_string() && body["message"].is_string());
         }
     }
+
+    /// Every use-case outcome's TMF676 and operator answer, in
+    /// `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_api_answer() {
+        let internal = (500, "internal_error", "internal error".to_owned());
+        let conflict = |message: &str| (409, "conflict", message.to_owned());
+        let table = [
+            (
+                404,
+                "not_found",
+                "no payment 819613055 at its gateway".to_owned(),
+            ),
+            conflict("the reference R-1 is already used"),
+            (
+                422,
+                "currency_mismatch",
+                "refund currency USD differs from payment currency EUR".into(),
+            ),
+            conflict("the payment has already ended (succeeded)"),
+            conflict("the transaction is Committed, not reserved"),
+            conflict("another commit or release of this transaction is under way"),
+            conflict("the payment is not waiting for this step"),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            internal,
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, code, message)) in examples.into_iter().zip(table) {
+            let answer = ApiError::from(error);
+            let (found, found_code, _) = answer.parts();
+            assert_eq!(
+                (found.as_u16(), found_code, answer.to_string()),
+                (status, code, message)
+            );
+        }
+    }
 }

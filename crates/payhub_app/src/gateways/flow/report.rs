@@ -88,8 +88,7 @@ pub async fn receive_notification(
     let current = state
         .store
         .find_gateway_payment(notification.payment_id)
-        .await
-        ?
+        .await?
         .filter(|row| row.gateway == kind.code())
         .ok_or(AppError::UnknownPayment(Some(notification.payment_id)))?;
     match apply_report(state, &current, notification.report).await? {

@@ -23,6 +23,7 @@
 pub mod callback_policy;
 pub mod card;
 pub mod carrier_billing;
+pub mod error;
 pub mod gateways;
 pub mod hooks;
 pub mod lang;
@@ -36,4 +37,5 @@ pub mod webhook_signing;
 
 mod services;
 
+pub use error::AppError;
 pub use services::Services;

@@ -11,8 +11,9 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::state::AppState;
-use payhub_app::gateways::flow::{receive_notification, NotificationError};
+use payhub_app::gateways::flow::receive_notification;
 use payhub_app::gateways::GatewayKind;
+use payhub_app::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/gateways/{gateway}/notifications", post(notification))
@@ -32,22 +33,62 @@ async fn notification(
     };
     match receive_notification(&state, kind, &body).await {
         Ok(()) => Json(json!({"result": "ok"})).into_response(),
-        Err(NotificationError::Gateway(error)) => {
-            tracing::warn!(gateway = kind.code(), %error, "gateway notification refused");
-            (StatusCode::UNAUTHORIZED, Json(json!({"result": "refused"}))).into_response()
+        Err(error) => {
+            let (status, result) = refusal(kind, error);
+            (status, Json(json!({ "result": result }))).into_response()
         }
-        Err(NotificationError::UnknownPayment) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"result": "unknown payment"})),
-        )
-            .into_response(),
-        Err(NotificationError::Store(error)) => {
+    }
+}
+
+/// The answer to a notification not applied, for each use-case outcome, in
+/// one place: the gateway retries on 503, and gives up on 401 and 404.
+/// Outcomes a notification cannot meet would be a wiring bug: logged, and
+/// answered "retry", as a store failure is, so the gateway's retry finds
+/// the fixed node.
+fn refusal(kind: GatewayKind, error: AppError) -> (StatusCode, &'static str) {
+    match error {
+        AppError::BadNotification(error) => {
+            tracing::warn!(gateway = kind.code(), %error, "gateway notification refused");
+            (StatusCode::UNAUTHORIZED, "refused")
+        }
+        AppError::UnknownPayment(_) => (StatusCode::NOT_FOUND, "unknown payment"),
+        AppError::Store(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot apply a gateway notification");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"result": "retry"})),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "retry")
+        }
+        unexpected @ (AppError::DuplicateReference(_)
+        | AppError::RefundRejected(_)
+        | AppError::AlreadyEnded(_)
+        | AppError::NotReserved { .. }
+        | AppError::Busy
+        | AppError::NotWaiting
+        | AppError::WrongCode(_)
+        | AppError::ConsentInvalid(_)
+        | AppError::NoConnector(_)
+        | AppError::GatewayUnavailable
+        | AppError::CarrierUnavailable) => {
+            tracing::error!(error = %unexpected, "gateway notification met an outcome it cannot answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "retry")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every use-case outcome's answer to a gateway, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_notification_answer() {
+        let retry = (StatusCode::SERVICE_UNAVAILABLE, "retry");
+        let mut table = vec![(StatusCode::NOT_FOUND, "unknown payment")];
+        table.extend([retry; 11]);
+        table.push((StatusCode::UNAUTHORIZED, "refused"));
+        table.push(retry);
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, expected) in examples.into_iter().zip(table) {
+            assert_eq!(refusal(GatewayKind::Vmpay, error), expected);
         }
     }
 }

@@ -18,8 +18,9 @@ use crate::edge;
 use crate::http::error::ApiError;
 use crate::http::merchant::{ApiEdge, BearerMerchant};
 use crate::state::AppState;
-use payhub_app::gateways::simulated::{SandboxError, SandboxOutcome};
+use payhub_app::gateways::simulated::SandboxOutcome;
 use payhub_app::gateways::GatewayKind;
+use payhub_app::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,16 +60,10 @@ async fn set_outcome(
     let simulator = GatewayKind::parse(&gateway.gateway)
         .and_then(|kind| state.gateways.simulator(kind))
         .ok_or_else(not_found)?;
-    match simulator.end_payment(payment_id, request.outcome).await {
-        Ok(()) => {}
-        Err(SandboxError::Unknown) => return Err(not_found()),
-        Err(SandboxError::AlreadyEnded) => {
-            return Err(ApiError::Conflict(format!(
-                "payment {id} has already ended at its gateway"
-            )))
-        }
-        Err(SandboxError::Books(error)) => return Err(error.into()),
-    }
+    simulator
+        .end_payment(payment_id, request.outcome)
+        .await
+        .map_err(|error| refusal(error, &id))?;
     let gateway = state
         .store
         .find_gateway_payment(payment_id)
@@ -80,6 +75,36 @@ async fn set_outcome(
         "gateway": gateway.gateway,
         "gatewayState": gateway.state.as_str(),
     })))
+}
+
+/// The sandbox's answer to each outcome of ending a payment, in one place;
+/// `id` is the payment id as the path gave it, which the messages repeat.
+/// Outcomes ending a simulated payment cannot meet would be a wiring bug:
+/// logged, and answered as payhub's own failure.
+fn refusal(error: AppError, id: &str) -> ApiError {
+    match error {
+        AppError::UnknownPayment(_) => {
+            ApiError::NotFound(format!("no payment {id} at a simulated gateway"))
+        }
+        AppError::AlreadyEnded(_) => {
+            ApiError::Conflict(format!("payment {id} has already ended at its gateway"))
+        }
+        AppError::Store(error) => error.into(),
+        unexpected @ (AppError::DuplicateReference(_)
+        | AppError::RefundRejected(_)
+        | AppError::NotReserved { .. }
+        | AppError::Busy
+        | AppError::NotWaiting
+        | AppError::WrongCode(_)
+        | AppError::ConsentInvalid(_)
+        | AppError::NoConnector(_)
+        | AppError::GatewayUnavailable
+        | AppError::CarrierUnavailable
+        | AppError::BadNotification(_)) => {
+            tracing::error!(error = %unexpected, "sandbox met an outcome it cannot answer");
+            ApiError::Internal
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,4 +143,34 @@ async fn sms(
             })
             .collect(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+
+    /// Every use-case outcome's sandbox answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_sandbox_answer() {
+        let internal = (500, "internal error");
+        let mut table = vec![
+            (404, "no payment 007 at a simulated gateway"),
+            internal,
+            internal,
+            (409, "payment 007 has already ended at its gateway"),
+        ];
+        table.extend([internal; 9]);
+        table.push((503, "the service is temporarily unavailable; retry later"));
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, message)) in examples.into_iter().zip(table) {
+            let answer = refusal(error, "007");
+            let text = answer.to_string();
+            assert_eq!(
+                (answer.into_response().status().as_u16(), text.as_str()),
+                (status, message)
+            );
+        }
+    }
 }

@@ -12,7 +12,7 @@ use super::basket::BasketJson;
 use super::card::start_card_payment;
 use super::carrier::CarrierError;
 use super::changes::{apply, drop_claim, new_claim, otp_hash, stored, update};
-use crate::Services;
+use crate::{AppError, Services};
 
 /// What the subscriber sent from the consent page.
 #[derive(Clone, Debug, Default)]
@@ -27,19 +27,6 @@ pub struct ConsentForm {
 /// dialect's shape: from the stored document, the basket now and its total.
 pub type Redocument = fn(&Document, &Basket, Money) -> Document;
 
-/// Why a consent was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum ConsentError {
-    #[error("this request no longer waits for consent")]
-    NotWaiting,
-    #[error("the code is wrong; {0} attempts left")]
-    WrongCode(i64),
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// The carrier's key of a transaction's reservation or charge.
 fn booking_key(transaction: &TelcoTransaction) -> String {
     transaction.payment_id.get().to_string()
@@ -50,17 +37,17 @@ fn booking_key(transaction: &TelcoTransaction) -> String {
 async fn count_wrong_code(
     state: &Services,
     transaction: &TelcoTransaction,
-) -> Result<TelcoTransaction, ConsentError> {
+) -> Result<TelcoTransaction, AppError> {
     let counted = state
         .store
         .record_wrong_telco_code(transaction.payment_id, Utc::now())
         .await
         .map_err(stored)?
-        .ok_or(ConsentError::NotWaiting)?;
+        .ok_or(AppError::NotWaiting)?;
     if counted.state != TelcoState::ConsentRequested {
         state.notify_outbox();
     }
-    Err(ConsentError::WrongCode(attempts_left(counted.otp_attempts)))
+    Err(AppError::WrongCode(attempts_left(counted.otp_attempts)))
 }
 
 /// The subscriber approves: checks the code and the form, then charges,
@@ -71,11 +58,11 @@ pub async fn approve(
     transaction: &TelcoTransaction,
     form: ConsentForm,
     redocument: Redocument,
-) -> Result<TelcoTransaction, ConsentError> {
+) -> Result<TelcoTransaction, AppError> {
     if transaction.state != TelcoState::ConsentRequested
         || transaction.deadline.is_some_and(|d| d <= Utc::now())
     {
-        return Err(ConsentError::NotWaiting);
+        return Err(AppError::NotWaiting);
     }
     let code_matches = {
         use subtle::ConstantTimeEq;
@@ -92,20 +79,20 @@ pub async fn approve(
         .ok_or_else(|| StoreError::Corrupt("telco basket".into()))?;
     basket
         .remove(&form.removed)
-        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
+        .map_err(|e| AppError::ConsentInvalid(e.to_string()))?;
     let delivery_address = form.delivery_address.filter(|a| !a.trim().is_empty());
     let billing_address = form.billing_address.filter(|a| !a.trim().is_empty());
     if transaction.is_deliverable && delivery_address.is_none() {
-        return Err(ConsentError::Invalid("enter a delivery address".into()));
+        return Err(AppError::ConsentInvalid("enter a delivery address".into()));
     }
     if transaction.is_billing_required && billing_address.is_none() {
-        return Err(ConsentError::Invalid(
+        return Err(AppError::ConsentInvalid(
             "enter a billing or e-bill address".into(),
         ));
     }
     let total = basket
         .total()
-        .map_err(|e| ConsentError::Invalid(e.to_string()))?;
+        .map_err(|e| AppError::ConsentInvalid(e.to_string()))?;
     let payment = state
         .store
         .find_payment(&transaction.merchant_id, transaction.payment_id)
@@ -131,15 +118,13 @@ pub async fn approve(
         .await?
     else {
         // Another approval, a decline or the deadline got there first.
-        return Err(ConsentError::NotWaiting);
+        return Err(AppError::NotWaiting);
     };
     let (to, carrier_ref) = match book_on_bill(state, &claimed, total.amount_minor()).await {
         Ok(booked) => booked,
         Err(CarrierError::Unavailable) => {
             drop_claim(state, &claimed, claim).await;
-            return Err(ConsentError::Invalid(
-                "the carrier did not answer; please try again".into(),
-            ));
+            return Err(AppError::CarrierUnavailable);
         }
         Err(error) => {
             tracing::info!(payment.id = %transaction.payment_id, %error, "carrier refused the charge");
@@ -174,7 +159,7 @@ pub async fn approve(
             )
             .await;
         }
-        return Err(ConsentError::NotWaiting);
+        return Err(AppError::NotWaiting);
     };
     if to == TelcoState::AwaitingCard {
         start_card_payment(state, transaction).await?;
@@ -230,12 +215,12 @@ async fn undo_booking(
 pub async fn decline(
     state: &Services,
     transaction: &TelcoTransaction,
-) -> Result<TelcoTransaction, ConsentError> {
+) -> Result<TelcoTransaction, AppError> {
     apply(
         state,
         transaction,
         update(TelcoState::ConsentRequested, TelcoState::Rejected),
     )
     .await?
-    .ok_or(ConsentError::NotWaiting)
+    .ok_or(AppError::NotWaiting)
 }

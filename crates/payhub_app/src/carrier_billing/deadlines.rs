@@ -6,7 +6,8 @@ use payhub_core::carrier_billing::Deadline;
 use payhub_core::TelcoState;
 
 use super::changes::{apply, update};
-use super::reservation::{commit_or_release, ReservationError};
+use super::reservation::commit_or_release;
+use crate::AppError;
 use crate::Services;
 
 /// Handles the overdue transactions (a batch of them). Returns how many it handled.
@@ -35,11 +36,14 @@ pub async fn run_deadlines(state: &Services) -> usize {
                     .await
                     .map(|_| ())
                     .or_else(|e| match e {
-                        // Settled meanwhile, or being settled: nothing to do now.
-                        ReservationError::NotReserved(_) | ReservationError::Busy => Ok(()),
-                        // Asked again on the next pass.
-                        ReservationError::CarrierUnavailable => Ok(()),
-                        ReservationError::Store(e) => Err(e),
+                        AppError::Store(e) => Err(e),
+                        // Settled meanwhile (not reserved), being settled
+                        // (busy), or the carrier was silent (asked again on
+                        // the next pass): nothing to do now.
+                        other => {
+                            tracing::debug!(payment.id = %transaction.payment_id, %other, "release not done now");
+                            Ok(())
+                        }
                     })
             }
             // A deadline left on a state that has none: clear it.

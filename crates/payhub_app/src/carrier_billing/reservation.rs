@@ -5,36 +5,26 @@
 use chrono::Utc;
 use payhub_core::carrier_billing::{after_settle, CarrierAnswer};
 use payhub_core::TelcoState;
-use payhub_store::{StoreError, TelcoTransaction};
+use payhub_store::TelcoTransaction;
 
 use super::carrier::CarrierError;
 use super::changes::{apply, drop_claim, new_claim, update};
-use crate::Services;
-
-/// Why a commit or release was not done.
-#[derive(Debug, thiserror::Error)]
-pub enum ReservationError {
-    #[error("the transaction is {0:?}, not reserved")]
-    NotReserved(TelcoState),
-    /// Another commit or release of it is under way.
-    #[error("another commit or release of this transaction is under way")]
-    Busy,
-    /// The carrier did not answer; nothing changed here, and asking again is safe.
-    #[error("the carrier did not answer")]
-    CarrierUnavailable,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::{AppError, Services};
 
 /// Commits (`commit = true`) or releases a reservation. The transaction is
-/// claimed first, so one commit or release calls the carrier.
+/// claimed first, so one commit or release calls the carrier. Answers
+/// [`AppError::NotReserved`], [`AppError::Busy`] (another holds the claim)
+/// or [`AppError::CarrierUnavailable`] (nothing changed; ask again).
 pub async fn commit_or_release(
     state: &Services,
     transaction: &TelcoTransaction,
     commit: bool,
-) -> Result<TelcoTransaction, ReservationError> {
+) -> Result<TelcoTransaction, AppError> {
     if transaction.state != TelcoState::Reserved {
-        return Err(ReservationError::NotReserved(transaction.state));
+        return Err(AppError::NotReserved {
+            state: transaction.state,
+            commit,
+        });
     }
     let (claim, until) = new_claim(state);
     let Some(claimed) = state
@@ -54,9 +44,15 @@ pub async fn commit_or_release(
                 .find_telco_transaction(transaction.payment_id)
                 .await?
             {
-                Some(current) if current.state == TelcoState::Reserved => ReservationError::Busy,
-                Some(current) => ReservationError::NotReserved(current.state),
-                None => ReservationError::NotReserved(transaction.state),
+                Some(current) if current.state == TelcoState::Reserved => AppError::Busy,
+                Some(current) => AppError::NotReserved {
+                    state: current.state,
+                    commit,
+                },
+                None => AppError::NotReserved {
+                    state: transaction.state,
+                    commit,
+                },
             },
         );
     };
@@ -75,11 +71,14 @@ pub async fn commit_or_release(
     };
     let Some(to) = after_settle(commit, answer) else {
         drop_claim(state, &claimed, claim).await;
-        return Err(ReservationError::CarrierUnavailable);
+        return Err(AppError::CarrierUnavailable);
     };
     let mut change = update(TelcoState::Reserved, to);
     change.claim = Some(claim);
     apply(state, &claimed, change)
         .await?
-        .ok_or(ReservationError::NotReserved(transaction.state))
+        .ok_or(AppError::NotReserved {
+            state: transaction.state,
+            commit,
+        })
 }

@@ -12,7 +12,7 @@ use rand::Rng;
 use super::basket::BasketJson;
 use super::changes::otp_hash;
 use super::sms::Sms;
-use crate::Services;
+use crate::{AppError, Services};
 
 /// Where the subscriber gives consent: the address of the dialect's consent
 /// page for a payment (the dialect owns the page and its links).
@@ -37,21 +37,13 @@ pub struct NewTransaction {
     pub consent_link: ConsentLink,
 }
 
-/// Why a transaction was not recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateError {
-    /// The service already sent a request with this `transactionId`.
-    #[error("transaction {0} already exists")]
-    Duplicate(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Records a request (pending consent) and texts the subscriber the link and code.
+/// Records a request (pending consent) and texts the subscriber the link
+/// and code. A `transactionId` the service already sent is
+/// [`AppError::DuplicateReference`].
 pub async fn create(
     state: &Services,
     request: NewTransaction,
-) -> Result<TelcoTransaction, CreateError> {
+) -> Result<TelcoTransaction, AppError> {
     if state
         .store
         .find_external_ref(
@@ -62,7 +54,7 @@ pub async fn create(
         .await?
         .is_some()
     {
-        return Err(CreateError::Duplicate(request.transaction_id));
+        return Err(AppError::DuplicateReference(request.transaction_id));
     }
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
     let now = Utc::now();
@@ -115,7 +107,7 @@ pub async fn create(
         {
             Ok(()) => break transaction,
             Err(StoreError::DuplicateReference) => {
-                return Err(CreateError::Duplicate(request.transaction_id))
+                return Err(AppError::DuplicateReference(request.transaction_id))
             }
             Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
             Err(error) => return Err(error.into()),

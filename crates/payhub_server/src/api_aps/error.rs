@@ -8,6 +8,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use payhub_app::AppError;
 use payhub_store::{SavedResponse, StoreError};
 use serde_json::{json, Value};
 
@@ -150,6 +151,34 @@ impl ApsError {
     }
 }
 
+impl From<AppError> for ApsError {
+    /// The APS answer to each use-case outcome, in one place. APS payments
+    /// start their gateway call after answering, so only a missing
+    /// connector and the store reach here today; the rest would be a wiring
+    /// bug: logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::NoConnector(kind) => ApsError::GatewayUnavailable(kind.code().into()),
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::DuplicateReference(_)
+            | AppError::RefundRejected(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::GatewayUnavailable
+            | AppError::CarrierUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "APS request met an outcome it cannot answer");
+                ApsError::Internal
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApsError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -278,5 +307,44 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), table.len());
+    }
+
+    /// Every use-case outcome's APS answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_aps_answer() {
+        let internal = (500, "internal_error", "internal error".to_owned());
+        let table = [
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                422,
+                "gateway_unavailable",
+                "gateway VMPAY is not available to this merchant".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                503,
+                "service_unavailable",
+                "payhub is temporarily unavailable; retry later".into(),
+            ),
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, code, message)) in examples.into_iter().zip(table) {
+            let answer = ApsError::from(error);
+            assert_eq!(
+                (answer.status().as_u16(), answer.code(), answer.to_string()),
+                (status, code, message)
+            );
+        }
     }
 }

@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use payhub_app::AppError;
+use payhub_core::RefundRejection;
+
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
 use crate::rate_limit::{Throttled, ThrottledAnswer};
 
@@ -110,6 +113,44 @@ impl From<payhub_store::StoreError> for RetailError {
     }
 }
 
+impl From<AppError> for RetailError {
+    /// The retail answer to each use-case outcome, in one place. Outcomes
+    /// no retail request can meet (consent, carrier, notifications) would
+    /// be a wiring bug: logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::DuplicateReference(rrn) => RetailError::DuplicateRrn(rrn),
+            AppError::NoConnector(kind) => RetailError::UnsupportedType(kind.code().into()),
+            AppError::AlreadyEnded(ended) => RetailError::NotCancelable(format!(
+                "the sale has already ended ({}); refund a paid sale instead",
+                ended.as_str()
+            )),
+            AppError::GatewayUnavailable => RetailError::GatewayTimeout,
+            AppError::RefundRejected(RefundRejection::ExceedsRefundable { remaining, .. }) => {
+                RetailError::RefundNotAllowed(format!(
+                    "only {} minor units are still refundable",
+                    remaining.amount_minor()
+                ))
+            }
+            AppError::RefundRejected(rejection) => {
+                RetailError::RefundNotAllowed(rejection.to_string())
+            }
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::CarrierUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "retail request met an outcome it cannot answer");
+                RetailError::Internal
+            }
+        }
+    }
+}
+
 impl IntoResponse for RetailError {
     fn into_response(self) -> Response {
         let status = match self {
@@ -189,5 +230,42 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+    }
+
+    /// Every use-case outcome's retail answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_retail_answer() {
+        let internal = ("40002", "other error".to_owned());
+        let table = [
+            internal.clone(),
+            ("40008", "rrn 'R-1' is duplicated".into()),
+            (
+                "40011",
+                "refund not allowed: refund currency USD differs from payment currency EUR".into(),
+            ),
+            (
+                "40010",
+                "the transaction cannot be canceled: the sale has already ended (succeeded); refund a paid sale instead".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            ("40007", "payment type 'VMPAY' is not available".into()),
+            (
+                "3",
+                "the gateway did not answer in time; query the rrn for the result".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (code, message)) in examples.into_iter().zip(table) {
+            let answer = RetailError::from(error);
+            assert_eq!((answer.code(), answer.to_string()), (code, message));
+        }
     }
 }

@@ -14,7 +14,7 @@ use super::signature::SignedRequest;
 use super::wire::{self, RetailAttributes};
 use super::DIALECT;
 use crate::state::AppState;
-use payhub_app::gateways::flow::{self, CancelError};
+use payhub_app::gateways::flow;
 use payhub_app::gateways::GatewayKind;
 use payhub_app::lang::Lang;
 
@@ -216,20 +216,7 @@ pub async fn cancel(
             "a refund cannot be canceled".into(),
         ));
     };
-    match flow::cancel(&state, &sale.gateway).await {
-        Ok(_) => {}
-        Err(CancelError::AlreadyEnded(ended)) => {
-            return Err(RetailError::NotCancelable(format!(
-                "the sale has already ended ({}); refund a paid sale instead",
-                ended.as_str()
-            )))
-        }
-        Err(CancelError::Timeout) => return Err(RetailError::GatewayTimeout),
-        Err(CancelError::Store(error)) => {
-            tracing::error!(error.cause_chain = ?error, "cannot record a cancel");
-            return Err(RetailError::Internal);
-        }
-    }
+    flow::cancel(&state, &sale.gateway).await?;
     let sale = find_sale(&state, &merchant, sale.payment.id.get())
         .await?
         .ok_or(RetailError::Internal)?;

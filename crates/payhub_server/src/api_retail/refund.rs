@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use payhub_core::{Document, GatewayState, Money, NewRefund, RefundRejection, Status};
+use payhub_core::{Document, GatewayState, Money, NewRefund, Status};
 use serde_json::{json, Map, Value};
 
 use super::error::RetailError;
@@ -14,7 +14,8 @@ use super::signature::SignedRequest;
 use super::wire::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
-use payhub_app::gateways::flow::{self, RefundFlowError};
+use payhub_app::gateways::flow;
+use payhub_app::AppError;
 
 pub async fn refund(
     State(state): State<AppState>,
@@ -98,23 +99,9 @@ pub async fn refund(
         refund_date: None,
         document: refund_document(&sale.payment.id.to_string(), amount, &retail),
     };
-    let refund = match flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone()))).await
-    {
-        Ok(refund) => refund,
-        Err(RefundFlowError::DuplicateReference) => return Err(RetailError::DuplicateRrn(rrn)),
-        Err(RefundFlowError::Rejected(RefundRejection::ExceedsRefundable {
-            remaining, ..
-        })) => {
-            return Err(RetailError::RefundNotAllowed(format!(
-                "only {} minor units are still refundable",
-                remaining.amount_minor()
-            )))
-        }
-        Err(RefundFlowError::Rejected(rejection)) => {
-            return Err(RetailError::RefundNotAllowed(rejection.to_string()))
-        }
-        Err(RefundFlowError::Store(error)) => return Err(error.into()),
-    };
+    let refund = flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone())))
+        .await
+        .map_err(|error| AppError::from_refund(error, &rrn))?;
     let mut answer = refund_body(&state, &merchant, &refund, &retail).await?;
     let (code, message) = match refund.status {
         Status::Done => ("0", "SUCCESS".to_owned()),

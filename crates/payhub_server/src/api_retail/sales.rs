@@ -14,7 +14,7 @@ use super::DIALECT;
 use crate::state::AppState;
 use payhub_app::callback_policy::CallbackRefused;
 use payhub_app::card::{find_card_data, find_card_data_in_members};
-use payhub_app::gateways::flow::{self, FlowError, NewGatewayPayment, StartOutcome};
+use payhub_app::gateways::flow::{self, NewGatewayPayment, StartOutcome};
 use payhub_app::gateways::GatewayKind;
 use payhub_app::lang::Lang;
 
@@ -65,16 +65,7 @@ pub async fn sales(
         fail_url: None,
         reference: Some((DIALECT, sale.retail.rrn.clone())),
     };
-    let (payment, outcome) = match flow::start_payment(&state, new).await {
-        Ok(started) => started,
-        Err(FlowError::DuplicateReference) => {
-            return Err(RetailError::DuplicateRrn(sale.retail.rrn))
-        }
-        Err(FlowError::NoConnector(_)) => {
-            return Err(RetailError::UnsupportedType(sale.gateway.code().into()))
-        }
-        Err(FlowError::Store(error)) => return Err(error.into()),
-    };
+    let (payment, outcome) = flow::start_payment(&state, new).await?;
     let gateway = state
         .store
         .find_gateway_payment(payment.id)

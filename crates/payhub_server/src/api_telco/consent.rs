@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use payhub_app::carrier_billing::basket::BasketJson;
-use payhub_app::carrier_billing::consent::{self as use_case, ConsentError, ConsentForm};
+use payhub_app::carrier_billing::consent::{self as use_case, ConsentForm};
 use payhub_app::lang::Lang;
-use payhub_app::Services;
+use payhub_app::{AppError, Services};
 use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::{Money, PaymentId, TelcoState};
 use payhub_store::TelcoTransaction;
@@ -241,14 +241,19 @@ pub async fn submit(
     let result = match action.as_str() {
         "decline" => use_case::decline(&state, &transaction).await,
         "approve" => use_case::approve(&state, &transaction, form, document::after_removal).await,
-        _ => Err(ConsentError::Invalid("choose Approve or Decline".into())),
+        _ => Err(AppError::ConsentInvalid("choose Approve or Decline".into())),
     };
-    match result {
+    let refusal = match result {
         Ok(done) if done.state == TelcoState::AwaitingCard => {
-            Redirect::to(&crate::page::payment_path(&state, done.payment_id)).into_response()
+            return Redirect::to(&crate::page::payment_path(&state, done.payment_id))
+                .into_response()
         }
-        Ok(_) | Err(ConsentError::NotWaiting) => Redirect::to(&here).into_response(),
-        Err(ConsentError::WrongCode(left)) => {
+        Ok(_) => return Redirect::to(&here).into_response(),
+        Err(error) => refusal(error),
+    };
+    match refusal {
+        Refusal::Again => Redirect::to(&here).into_response(),
+        Refusal::WrongCode(left) => {
             let fresh = state
                 .store
                 .find_telco_transaction(transaction.payment_id)
@@ -265,20 +270,91 @@ pub async fn submit(
                 form_page(&fresh, layout_of(&headers), Some(&message)),
             )
         }
-        Err(ConsentError::Invalid(message)) => page(
+        Refusal::Form(message) => page(
             StatusCode::UNPROCESSABLE_ENTITY,
             form_page(&transaction, layout_of(&headers), Some(&message)),
         ),
-        Err(ConsentError::Store(error)) => {
+        Refusal::Failed => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            message_page(
+                Lang::En,
+                "Try again",
+                "Something went wrong; please try again.",
+            ),
+        ),
+    }
+}
+
+/// How the consent page answers a consent it could not take.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Show the page again: it shows where the request now stands.
+    Again,
+    /// The code was wrong: the form again, with the attempts left.
+    WrongCode(i64),
+    /// The form again (422), with this message to the subscriber.
+    Form(String),
+    /// payhub failed (500): ask the subscriber to try again.
+    Failed,
+}
+
+/// The consent page's answer to each use-case outcome, in one place.
+/// Outcomes no consent can meet would be a wiring bug: logged, and
+/// answered as payhub's own failure.
+fn refusal(error: AppError) -> Refusal {
+    match error {
+        AppError::NotWaiting => Refusal::Again,
+        AppError::WrongCode(left) => Refusal::WrongCode(left),
+        AppError::ConsentInvalid(message) => Refusal::Form(message),
+        AppError::CarrierUnavailable => {
+            Refusal::Form("the carrier did not answer; please try again".into())
+        }
+        AppError::Store(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot record a consent");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                message_page(
-                    Lang::En,
-                    "Try again",
-                    "Something went wrong; please try again.",
-                ),
-            )
+            Refusal::Failed
+        }
+        unexpected @ (AppError::UnknownPayment(_)
+        | AppError::DuplicateReference(_)
+        | AppError::RefundRejected(_)
+        | AppError::AlreadyEnded(_)
+        | AppError::NotReserved { .. }
+        | AppError::Busy
+        | AppError::NoConnector(_)
+        | AppError::GatewayUnavailable
+        | AppError::BadNotification(_)) => {
+            tracing::error!(error = %unexpected, "consent met an outcome it cannot answer");
+            Refusal::Failed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every use-case outcome's consent-page answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_consent_answer() {
+        let table = [
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Again,
+            Refusal::WrongCode(2),
+            Refusal::Form("choose Approve or Decline".into()),
+            Refusal::Failed,
+            Refusal::Failed,
+            Refusal::Form("the carrier did not answer; please try again".into()),
+            Refusal::Failed,
+            Refusal::Failed,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, expected) in examples.into_iter().zip(table) {
+            assert_eq!(refusal(error), expected);
         }
     }
 }

@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use payhub_app::AppError;
 use payhub_core::TelcoState;
 use serde_json::json;
 
@@ -127,6 +128,41 @@ impl From<payhub_store::StoreError> for TelcoError {
     }
 }
 
+impl From<AppError> for TelcoError {
+    /// The telco answer to each use-case outcome, in one place. Outcomes
+    /// no telco API request can meet (gateway steps, refunds, the consent
+    /// page's own) would be a wiring bug: logged, and answered as payhub's
+    /// own failure. A silent carrier is one too, as the dialect has no code
+    /// for it; nothing was changed, so retrying is safe.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::DuplicateReference(id) => TelcoError::DuplicateTransaction(id),
+            AppError::NotReserved { state, commit } => TelcoError::InvalidState(format!(
+                "only a reserved transaction can be {}; this one is {}",
+                if commit { "committed" } else { "released" },
+                state_result(state).1
+            )),
+            AppError::Busy => TelcoError::InvalidState(
+                "another commit or release of this transaction is under way".into(),
+            ),
+            AppError::CarrierUnavailable => TelcoError::Internal,
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::UnknownPayment(_)
+            | AppError::RefundRejected(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotWaiting
+            | AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::NoConnector(_)
+            | AppError::GatewayUnavailable
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "telco request met an outcome it cannot answer");
+                TelcoError::Internal
+            }
+        }
+    }
+}
+
 /// The telco dialect's answers to requests refused at the edge (see
 /// [`crate::edge`]); no transaction id was read yet, so it is empty.
 pub struct TelcoEdge;
@@ -189,5 +225,43 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), count);
+    }
+
+    /// Every use-case outcome's telco answer, in `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_telco_answer() {
+        let internal = (2099, TelcoError::Internal.to_string());
+        let table = [
+            internal.clone(),
+            (
+                2005,
+                "DUPLICATE_TRANSACTION_ID: transactionId 'R-1' was already used".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            (
+                2012,
+                "INVALID_STATE: only a reserved transaction can be committed; this one is COMMITTED"
+                    .into(),
+            ),
+            (
+                2012,
+                "INVALID_STATE: another commit or release of this transaction is under way".into(),
+            ),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            internal,
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (code, message)) in examples.into_iter().zip(table) {
+            let answer = TelcoError::from(error);
+            assert_eq!((answer.code(), answer.to_string()), (code, message));
+        }
     }
 }

@@ -5,8 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use payhub_app::carrier_billing::reservation::{commit_or_release, ReservationError};
-use payhub_app::carrier_billing::transactions::{self, CreateError, NewTransaction};
+use payhub_app::carrier_billing::reservation::commit_or_release;
+use payhub_app::carrier_billing::transactions::{self, NewTransaction};
 use payhub_store::{Merchant, TelcoTransaction};
 
 use super::consent::consent_url;
@@ -77,12 +77,7 @@ async fn create_transaction(
         document,
         consent_link: consent_url,
     };
-    transactions::create(state, new)
-        .await
-        .map_err(|error| match error {
-            CreateError::Duplicate(id) => TelcoError::DuplicateTransaction(id),
-            CreateError::Store(error) => error.into(),
-        })
+    Ok(transactions::create(state, new).await?)
 }
 
 /// The merchant's transaction with this `transactionId`.
@@ -133,20 +128,7 @@ async fn end_reservation(
     let result = async {
         let merchant = authenticate(&state, &headers).await?;
         let transaction = find(&state, &merchant, &transaction_id).await?;
-        commit_or_release(&state, &transaction, commit)
-            .await
-            .map_err(|error| match error {
-                ReservationError::NotReserved(current) => TelcoError::InvalidState(format!(
-                    "only a reserved transaction can be {}; this one is {}",
-                    if commit { "committed" } else { "released" },
-                    super::result::state_result(current).1
-                )),
-                ReservationError::Busy => TelcoError::InvalidState(
-                    "another commit or release of this transaction is under way".into(),
-                ),
-                ReservationError::CarrierUnavailable => TelcoError::Internal,
-                ReservationError::Store(error) => error.into(),
-            })
+        Ok::<_, TelcoError>(commit_or_release(&state, &transaction, commit).await?)
     }
     .await;
     match result {

@@ -8,6 +8,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use payhub_app::AppError;
 use payhub_core::RefundRejection;
 use payhub_store::{InsertRefundError, SavedResponse, StoreError};
 use serde_json::json;
@@ -203,6 +204,40 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    /// The TMF676 and operator answer to each use-case outcome, in one
+    /// place: a refused refund is TMF's refund refusal, a state that does
+    /// not allow the request a conflict, a silent gateway or carrier a 503
+    /// (the outcome is being checked; asking again is safe). The consent
+    /// page's and notifications' own outcomes would be a wiring bug here:
+    /// logged, and answered as payhub's own failure.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::UnknownPayment(Some(id)) => {
+                ApiError::NotFound(format!("no payment {id} at its gateway"))
+            }
+            AppError::UnknownPayment(None) => {
+                ApiError::NotFound("no such payment at its gateway".into())
+            }
+            AppError::RefundRejected(rejection) => ApiError::RefundRejected(rejection),
+            conflict @ (AppError::DuplicateReference(_)
+            | AppError::AlreadyEnded(_)
+            | AppError::NotReserved { .. }
+            | AppError::Busy
+            | AppError::NotWaiting) => ApiError::Conflict(conflict.to_string()),
+            AppError::GatewayUnavailable | AppError::CarrierUnavailable => ApiError::Unavailable,
+            AppError::Store(error) => error.into(),
+            unexpected @ (AppError::WrongCode(_)
+            | AppError::ConsentInvalid(_)
+            | AppError::NoConnector(_)
+            | AppError::BadNotification(_)) => {
+                tracing::error!(error = %unexpected, "request met an outcome it cannot answer");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<InsertRefundError> for ApiError {
     fn from(error: InsertRefundError) -> Self {
         match error {
@@ -344,6 +379,60 @@ mod tests {
             assert_eq!(body["status"], status.to_string());
             assert_eq!(body["@type"], "Error");
             assert!(body["reason"].is_string() && body["message"].is_string());
+        }
+    }
+
+    /// Every use-case outcome's TMF676 and operator answer, in
+    /// `AppError::examples()` order.
+    #[test]
+    fn each_use_case_outcome_has_one_api_answer() {
+        let internal = (500, "internal_error", "internal error".to_owned());
+        let conflict = |message: &str| (409, "conflict", message.to_owned());
+        let table = [
+            (
+                404,
+                "not_found",
+                "no payment 819613055 at its gateway".to_owned(),
+            ),
+            conflict("the reference R-1 is already used"),
+            (
+                422,
+                "currency_mismatch",
+                "refund currency USD differs from payment currency EUR".into(),
+            ),
+            conflict("the payment has already ended (succeeded)"),
+            conflict("the transaction is Committed, not reserved"),
+            conflict("another commit or release of this transaction is under way"),
+            conflict("the payment is not waiting for this step"),
+            internal.clone(),
+            internal.clone(),
+            internal.clone(),
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            internal,
+            (
+                503,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+        ];
+        let examples = AppError::examples();
+        assert_eq!(examples.len(), table.len());
+        for (error, (status, code, message)) in examples.into_iter().zip(table) {
+            let answer = ApiError::from(error);
+            let (found, found_code, _) = answer.parts();
+            assert_eq!(
+                (found.as_u16(), found_code, answer.to_string()),
+                (status, code, message)
+            );
         }
     }
 }

@@ -2,26 +2,18 @@
 
 use super::*;
 
-/// Why a cancel did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum CancelError {
-    #[error("the payment has already ended ({0:?})")]
-    AlreadyEnded(GatewayState),
-    #[error("the gateway did not answer; the payment's state is being checked")]
-    Timeout,
-    #[error(transparent)]
-    Store(#[from] UpdateStatusError),
-}
-
-/// Closes an unpaid payment at its gateway.
+/// Closes an unpaid payment at its gateway. Answers
+/// [`AppError::AlreadyEnded`] for a payment that has ended (before or
+/// during the call) and [`AppError::GatewayUnavailable`] when the gateway
+/// gave no answer to act on.
 pub async fn cancel(
     state: &Services,
     current: &GatewayPayment,
-) -> Result<GatewayPayment, CancelError> {
+) -> Result<GatewayPayment, AppError> {
     if current.state.is_final() {
-        return Err(CancelError::AlreadyEnded(current.state));
+        return Err(AppError::AlreadyEnded(current.state));
     }
-    let connector = connector_for(state, &current.gateway).ok_or(CancelError::Timeout)?;
+    let connector = connector_for(state, &current.gateway).ok_or(AppError::GatewayUnavailable)?;
     let report = match call(
         state,
         connector.kind(),
@@ -33,7 +25,7 @@ pub async fn cancel(
         Ok(report) => report,
         Err(error) => {
             let (state, decided) = check::after_failed_cancel(CallFailure::from(&error))
-                .ok_or(CancelError::Timeout)?;
+                .ok_or(AppError::GatewayUnavailable)?;
             GatewayReport {
                 gw_ref: None,
                 state,
@@ -45,7 +37,7 @@ pub async fn cancel(
     match apply_report(state, current, report).await? {
         GatewayApplied::Changed(row) if row.state == GatewayState::Canceled => Ok(row),
         GatewayApplied::Changed(row) | GatewayApplied::AlreadyFinal(row) => {
-            Err(CancelError::AlreadyEnded(row.state))
+            Err(AppError::AlreadyEnded(row.state))
         }
     }
 }

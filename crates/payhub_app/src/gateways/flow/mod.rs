@@ -27,7 +27,7 @@ use super::connector::{
 use super::{Connector, GatewayKind};
 use crate::card::{CardInput, CardNumber};
 use crate::lang::Lang;
-use crate::Services;
+use crate::{AppError, Services};
 
 /// The customer action stored for a card payment waiting for its card.
 pub const CARD_ACTION: &str = "card";
@@ -55,17 +55,6 @@ pub enum StartOutcome {
     Declined,
     /// No answer in time; the checker will find out.
     TimedOut,
-}
-
-/// Why a gateway payment could not be recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    #[error("the reference is already used")]
-    DuplicateReference,
-    #[error("no connector for gateway {0}")]
-    NoConnector(GatewayKind),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 fn connector_for(state: &Services, gateway: &str) -> Option<std::sync::Arc<dyn Connector>> {
@@ -100,17 +89,17 @@ mod report;
 mod start;
 mod steps;
 
-pub use cancel::{cancel, CancelError};
+pub use cancel::cancel;
 pub use checker::run_checks;
 pub use refund::{
     record_refund, refund, refund_row, send_refund, send_refund_part, RefundFlowError,
 };
-pub use report::{apply_report, receive_notification, NotificationError};
+pub use report::{apply_report, receive_notification};
 pub use start::{
     charge_recorded, expiry, gateway_row, start_for_existing, start_payment, start_recorded,
     ChargeOutcome, GatewayRow,
 };
-pub use steps::{answer_challenge, pay_with_card, StepError};
+pub use steps::{answer_challenge, pay_with_card};
 
 /// One call to a gateway connector, whatever it answered (docs/METRICS.md).
 fn record_gateway_call<T>(

@@ -74,35 +74,23 @@ pub(super) fn update_from(
     }
 }
 
-/// Why a notification was not applied.
-#[derive(Debug, thiserror::Error)]
-pub enum NotificationError {
-    #[error(transparent)]
-    Gateway(#[from] GatewayError),
-    #[error("no such payment at this gateway")]
-    UnknownPayment,
-    #[error(transparent)]
-    Store(#[from] UpdateStatusError),
-}
-
 /// Takes a gateway's notification: verifies it, then applies it once.
 pub async fn receive_notification(
     state: &Services,
     kind: GatewayKind,
     body: &[u8],
-) -> Result<(), NotificationError> {
+) -> Result<(), AppError> {
     let connector = state
         .gateways
         .connector(kind)
-        .ok_or(NotificationError::UnknownPayment)?;
+        .ok_or(AppError::UnknownPayment(None))?;
     let notification = connector.parse_notification(body)?;
     let current = state
         .store
         .find_gateway_payment(notification.payment_id)
-        .await
-        .map_err(UpdateStatusError::Store)?
+        .await?
         .filter(|row| row.gateway == kind.code())
-        .ok_or(NotificationError::UnknownPayment)?;
+        .ok_or(AppError::UnknownPayment(Some(notification.payment_id)))?;
     match apply_report(state, &current, notification.report).await? {
         GatewayApplied::Changed(_) => {}
         GatewayApplied::AlreadyFinal(_) => {

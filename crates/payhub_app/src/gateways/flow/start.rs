@@ -7,11 +7,11 @@ use super::*;
 pub async fn start_payment(
     state: &Services,
     new: NewGatewayPayment,
-) -> Result<(Payment, StartOutcome), FlowError> {
+) -> Result<(Payment, StartOutcome), AppError> {
     let connector = state
         .gateways
         .connector(new.gateway)
-        .ok_or(FlowError::NoConnector(new.gateway))?;
+        .ok_or(AppError::NoConnector(new.gateway))?;
     let now = Utc::now();
     let expires_at = expiry(state, now);
     let mut payment_fields = new.payment;
@@ -48,15 +48,19 @@ pub async fn start_payment(
             .await
         {
             Ok(()) => break payment,
-            Err(StoreError::DuplicateReference) => return Err(FlowError::DuplicateReference),
+            Err(StoreError::DuplicateReference) => {
+                let reference = new.reference.map(|(_, reference)| reference);
+                return Err(AppError::DuplicateReference(reference.unwrap_or_default()));
+            }
             Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
             Err(error) => return Err(error.into()),
         }
     };
     state.notify_outbox();
+    // The caller built this payment a moment ago: no amount is its bug.
     let amount = payment
         .total_amount
-        .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
+        .ok_or_else(|| StoreError::Invariant("a gateway payment without an amount".into()))?;
     let outcome = start_recorded(
         state,
         connector.as_ref(),
@@ -78,11 +82,11 @@ pub async fn start_for_existing(
     lang: Lang,
     subject: Option<String>,
     return_url: Option<String>,
-) -> Result<StartOutcome, FlowError> {
+) -> Result<StartOutcome, AppError> {
     let connector = state
         .gateways
         .connector(gateway)
-        .ok_or(FlowError::NoConnector(gateway))?;
+        .ok_or(AppError::NoConnector(gateway))?;
     let amount = payment
         .total_amount
         .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;

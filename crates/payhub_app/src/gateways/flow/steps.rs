@@ -3,28 +3,19 @@
 
 use super::*;
 
-/// Why a customer's step on the hosted page was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error("the payment is not waiting for this step")]
-    NotWaiting,
-    #[error(transparent)]
-    Store(#[from] UpdateStatusError),
-}
-
 /// Pays a card payment with the card the customer entered. Keeps only the
 /// token, brand and first six / last four digits.
 pub async fn pay_with_card(
     state: &Services,
     current: &GatewayPayment,
     card: &CardInput,
-) -> Result<GatewayApplied, StepError> {
+) -> Result<GatewayApplied, AppError> {
     if current.state != GatewayState::AwaitingCustomer
         || current.action.as_deref() != Some(CARD_ACTION)
     {
-        return Err(StepError::NotWaiting);
+        return Err(AppError::NotWaiting);
     }
-    let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
+    let connector = connector_for(state, &current.gateway).ok_or(AppError::NotWaiting)?;
     let answer = call(
         state,
         connector.kind(),
@@ -87,11 +78,11 @@ pub async fn answer_challenge(
     state: &Services,
     current: &GatewayPayment,
     code: &str,
-) -> Result<GatewayApplied, StepError> {
+) -> Result<GatewayApplied, AppError> {
     if current.state != GatewayState::Challenge {
-        return Err(StepError::NotWaiting);
+        return Err(AppError::NotWaiting);
     }
-    let connector = connector_for(state, &current.gateway).ok_or(StepError::NotWaiting)?;
+    let connector = connector_for(state, &current.gateway).ok_or(AppError::NotWaiting)?;
     let report = match call(
         state,
         connector.kind(),

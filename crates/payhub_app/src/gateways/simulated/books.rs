@@ -69,9 +69,9 @@ pub(super) fn close_if_expired(order: &mut SimulatorOrder, now: DateTime<Utc>) {
 pub(super) fn end_order(
     order: &mut SimulatorOrder,
     outcome: SandboxOutcome,
-) -> Result<SimulatorOrder, SandboxError> {
+) -> Result<SimulatorOrder, AppError> {
     if order.state.is_final() {
-        return Err(SandboxError::AlreadyEnded);
+        return Err(AppError::AlreadyEnded(order.state));
     }
     let (state, code) = match outcome {
         SandboxOutcome::Success => (GatewayState::Succeeded, ("SUCCESS", "paid")),

@@ -54,6 +54,7 @@ use super::connector::{
 };
 use super::{GatewayKind, PayMethod};
 use crate::card::{CardBrand, CardInput};
+use crate::AppError;
 
 /// The 3-D Secure code the simulated issuers accept.
 pub const CHALLENGE_CODE: &str = "123456";
@@ -73,17 +74,6 @@ pub enum SandboxOutcome {
     Success,
     Decline,
     Expire,
-}
-
-/// Why the sandbox could not settle a payment.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("the gateway does not know this payment")]
-    Unknown,
-    #[error("the payment has already ended at the gateway")]
-    AlreadyEnded,
-    #[error("the gateway's books cannot be read or written")]
-    Books(#[from] StoreError),
 }
 
 /// A simulated gateway of one kind.
@@ -217,15 +207,17 @@ impl SimulatedGateway {
 
     /// Ends a payment as the customer (or issuer) would and notifies
     /// payhub, twice. Returns once both notifications were handled.
+    /// Answers [`AppError::UnknownPayment`] for a payment the books lack
+    /// and [`AppError::AlreadyEnded`] for one that has ended.
     pub async fn end_payment(
         &self,
         payment_id: PaymentId,
         outcome: SandboxOutcome,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<(), AppError> {
         let order = self
             .book(payment_id, |order| (end_order(order, outcome), None))
             .await?
-            .ok_or(SandboxError::Unknown)??;
+            .ok_or(AppError::UnknownPayment(Some(payment_id)))??;
         self.notify(payment_id, &order).await;
         Ok(())
     }

@@ -18,6 +18,7 @@
 pub mod aps;
 pub mod console;
 pub mod error;
+pub mod fresh_ids;
 pub mod gauges;
 pub mod records;
 pub mod simulator;
@@ -49,6 +50,7 @@ pub use aps::{
 };
 pub use console::{Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
+pub use fresh_ids::{with_fresh_ids, IdTaken, ID_ATTEMPTS};
 pub use gauges::StoreGauges;
 pub use records::*;
 pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund};

@@ -6,7 +6,7 @@ use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::{
     Channel, Document, MerchantId, Money, NewPayment, Payment, PaymentId, TelcoState,
 };
-use payhub_store::{ExternalRef, StoreError, TelcoTransaction};
+use payhub_store::{with_fresh_ids, ExternalRef, StoreError, TelcoTransaction};
 use rand::Rng;
 
 use super::basket::BasketJson;
@@ -71,21 +71,21 @@ pub async fn create(
         document: request.document.clone(),
         origin: payhub_core::Origin::new(request.dialect),
     };
-    let mut attempt = 0;
-    let transaction = loop {
+    let (new, request_ref, code_ref) = (&new, &request, &code);
+    let transaction = with_fresh_ids(|| async move {
         let (payment, event) = Payment::record_with_event(new.clone(), now);
         let transaction = TelcoTransaction {
             payment_id: payment.id,
-            merchant_id: request.merchant_id.clone(),
-            transaction_id: request.transaction_id.clone(),
-            msisdn: request.msisdn.clone(),
-            channel: request.channel,
-            is_deliverable: request.is_deliverable,
-            is_billing_required: request.is_billing_required,
-            language: request.language.clone(),
-            basket: request.basket.to_json(),
+            merchant_id: request_ref.merchant_id.clone(),
+            transaction_id: request_ref.transaction_id.clone(),
+            msisdn: request_ref.msisdn.clone(),
+            channel: request_ref.channel,
+            is_deliverable: request_ref.is_deliverable,
+            is_billing_required: request_ref.is_billing_required,
+            language: request_ref.language.clone(),
+            basket: request_ref.basket.to_json(),
             state: TelcoState::ConsentRequested,
-            otp_hash: otp_hash(&code),
+            otp_hash: otp_hash(code_ref),
             otp_attempts: 0,
             delivery_address: None,
             billing_address: None,
@@ -94,25 +94,25 @@ pub async fn create(
             created_at: now,
         };
         let reference = ExternalRef {
-            merchant_id: request.merchant_id.clone(),
-            dialect: request.dialect.to_owned(),
-            reference: request.transaction_id.clone(),
+            merchant_id: request_ref.merchant_id.clone(),
+            dialect: request_ref.dialect.to_owned(),
+            reference: request_ref.transaction_id.clone(),
             resource_kind: "payment".into(),
             resource_id: payment.id.get(),
         };
-        match state
+        state
             .store
             .insert_telco_transaction(&payment, &event, &transaction, &reference)
             .await
-        {
-            Ok(()) => break transaction,
-            Err(StoreError::DuplicateReference) => {
-                return Err(AppError::DuplicateReference(request.transaction_id))
-            }
-            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
-            Err(error) => return Err(error.into()),
+            .map(|()| transaction)
+    })
+    .await
+    .map_err(|error| match error {
+        StoreError::DuplicateReference => {
+            AppError::DuplicateReference(request.transaction_id.clone())
         }
-    };
+        error => error.into(),
+    })?;
     state.notify_outbox();
     let link = (request.consent_link)(state, transaction.payment_id);
     let sent = state.carrier_billing.sms.send(Sms {

@@ -13,12 +13,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use payhub_core::credit::RefundSplit;
 use payhub_core::{Document, Money, NewRefund, Refund, Status};
-use payhub_store::{
-    ApsPayment, ApsRefund, ApsRefundWrite, GatewayPayment, InsertRefundError, StoreError,
-};
+use payhub_store::{with_fresh_ids, ApsPayment, ApsRefund, ApsRefundWrite, GatewayPayment};
 use serde_json::{json, Map, Value};
 
-use super::{KeptAnswer, RefundError, ID_ATTEMPTS};
+use super::{KeptAnswer, RefundError};
 use crate::gateways::flow;
 use crate::money_json::amount_number;
 use crate::Services;
@@ -64,25 +62,19 @@ async fn record<K: KeptAnswer>(
     requested: Money,
 ) -> Result<ApsRefundWrite, RefundError> {
     let plan = |split: RefundSplit| planner.plan(split);
-    let mut attempt = 0;
-    loop {
-        let inserted = services
+    let plan = &plan;
+    Ok(with_fresh_ids(|| async move {
+        services
             .store
             .insert_aps_refund(
                 &planner.payment.merchant_id,
                 planner.payment.payment_id,
                 requested,
-                &plan,
+                plan,
             )
-            .await;
-        match inserted {
-            Ok(write) => return Ok(write),
-            Err(InsertRefundError::Store(StoreError::IdCollision)) if attempt < ID_ATTEMPTS => {
-                attempt += 1
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+            .await
+    })
+    .await?)
 }
 
 /// Builds an APS refund's rows once its split is known.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use payhub_core::{NewRefund, Refund, Status};
-use payhub_store::{BillRefund, InsertRefundError, StoreError, TelcoTransaction};
+use payhub_store::{with_fresh_ids, BillRefund, TelcoTransaction};
 
-use super::{KeptAnswer, RefundError, ID_ATTEMPTS};
+use super::{KeptAnswer, RefundError};
 use crate::carrier_billing::bill_refund;
 use crate::Services;
 
@@ -22,7 +22,8 @@ pub(super) async fn create(
     kept: &impl KeptAnswer,
 ) -> Result<Refund, RefundError> {
     new.status = Some(Status::PendingAuthorization);
-    for _ in 0..ID_ATTEMPTS {
+    let new = &new;
+    let (refund, row) = with_fresh_ids(|| async move {
         let now = Utc::now();
         let (refund, event) = Refund::record_with_event(new.clone(), now);
         let answer = kept(&refund);
@@ -36,19 +37,15 @@ pub(super) async fn create(
             next_check_at: Some(bill_refund::first_check(services, now)),
             checks: 0,
         };
-        match services
+        services
             .store
             .insert_bill_refund(&refund, &event, &row, answer.as_ref())
             .await
-        {
-            Ok(()) => {}
-            Err(InsertRefundError::Store(StoreError::IdCollision)) => continue,
-            Err(error) => return Err(error.into()),
-        }
-        services.notify_outbox();
-        let services = services.clone();
-        tokio::spawn(async move { bill_refund::credit(&services, &row).await });
-        return Ok(refund);
-    }
-    Err(StoreError::IdCollision.into())
+            .map(|()| (refund, row))
+    })
+    .await?;
+    services.notify_outbox();
+    let services = services.clone();
+    tokio::spawn(async move { bill_refund::credit(&services, &row).await });
+    Ok(refund)
 }

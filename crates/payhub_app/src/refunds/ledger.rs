@@ -3,9 +3,9 @@
 
 use chrono::Utc;
 use payhub_core::{NewRefund, Refund};
-use payhub_store::{InsertRefundError, StoreError};
+use payhub_store::with_fresh_ids;
 
-use super::{KeptAnswer, RefundError, ID_ATTEMPTS};
+use super::{KeptAnswer, RefundError};
 use crate::Services;
 
 /// Records the refund with its create event and the kept answer.
@@ -14,22 +14,18 @@ pub(super) async fn create(
     new: NewRefund,
     kept: &impl KeptAnswer,
 ) -> Result<Refund, RefundError> {
-    for _ in 0..ID_ATTEMPTS {
+    let new = &new;
+    let refund = with_fresh_ids(|| async move {
         let (refund, event) = Refund::record_with_event(new.clone(), Utc::now());
         let answer = kept(&refund);
-        match services
+        services
             .store
             .insert_refund(&refund, &event, answer.as_ref())
             .await
-        {
-            Ok(()) => {
-                tracing::info!(resource = "refund", id = %refund.id, "recorded");
-                services.notify_outbox();
-                return Ok(refund);
-            }
-            Err(InsertRefundError::Store(StoreError::IdCollision)) => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(StoreError::IdCollision.into())
+            .map(|()| refund)
+    })
+    .await?;
+    tracing::info!(resource = "refund", id = %refund.id, "recorded");
+    services.notify_outbox();
+    Ok(refund)
 }

@@ -33,10 +33,6 @@ pub use route::Funding;
 
 use crate::Services;
 
-/// How many fresh refund ids a writer draws before giving up on a
-/// (vanishingly rare) collision.
-const ID_ATTEMPTS: usize = 3;
-
 /// Why a refund was not recorded. Each dialect maps this with one `match`.
 #[derive(Debug, thiserror::Error)]
 pub enum RefundError {

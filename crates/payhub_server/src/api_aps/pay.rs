@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use payhub_core::credit;
 use payhub_core::{NewPayment, Payment};
 use payhub_store::{
-    ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, Merchant, MethodKind, SavedResponse,
-    StoreError,
+    with_fresh_ids, ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, Merchant, MethodKind,
+    SavedResponse, StoreError,
 };
 
 use super::error::ApsError;
@@ -132,14 +132,12 @@ async fn pay_once(
         expires_at,
     };
     let plan = |available: i64| planner.plan(available);
-    let mut attempt = 0;
-    let write = loop {
-        match state.store.insert_aps_payment(&account.aps_id, &plan).await {
-            Ok(write) => break write,
-            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
-            Err(error) => return Err(error.into()),
-        }
-    };
+    let plan = &plan;
+    let write =
+        with_fresh_ids(
+            || async move { state.store.insert_aps_payment(&account.aps_id, plan).await },
+        )
+        .await?;
     state.notify_outbox();
     tracing::info!(payment.id = %write.payment.id, aps.id = account.aps_id.as_str(),
         credit_minor = write.aps.credit_minor, method_minor = write.aps.method_minor, "APS payment recorded");

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::TmfError;
 use super::list::Collection;
-use super::resource::{Creatable, Inserted, TmfResource};
+use super::resource::{Creatable, TmfResource};
 use super::wire;
 
 impl TmfResource for Payment {
@@ -63,11 +63,7 @@ impl Creatable for Payment {
         payment: &Self,
         event: &LedgerEvent,
         kept: Option<&IdempotentResponse>,
-    ) -> Result<Inserted, TmfError> {
-        match store.insert_payment(payment, event, kept).await {
-            Ok(()) => Ok(Inserted::Committed),
-            Err(StoreError::IdCollision) => Ok(Inserted::IdTaken),
-            Err(error) => Err(error.into()),
-        }
+    ) -> Result<(), StoreError> {
+        store.insert_payment(payment, event, kept).await
     }
 }

@@ -16,7 +16,9 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payhub_core::{LedgerEvent, MerchantId};
-use payhub_store::{IdempotentResponse, ListFilter, Listed, Page, Store, StoreError};
+use payhub_store::{
+    with_fresh_ids, IdempotentResponse, ListFilter, Listed, Page, Store, StoreError,
+};
 use serde_json::{Map, Value};
 
 use super::create::{idempotent_create, Created};
@@ -26,15 +28,6 @@ use super::list::{self, Collection};
 use super::query::{parse_list_query, select_fields};
 use super::wire;
 use crate::state::AppState;
-
-/// How many fresh ids to draw before giving up on a (vanishingly rare) collision.
-const ID_ATTEMPTS: usize = 3;
-
-/// Whether an insert was committed or lost a race for its fresh id.
-pub enum Inserted {
-    Committed,
-    IdTaken,
-}
 
 /// A TMF676 resource kept in the ledger (payment or refund), as it is read:
 /// found, listed and rendered.
@@ -72,7 +65,7 @@ pub trait Creatable: TmfResource {
         resource: &Self,
         event: &LedgerEvent,
         kept: Option<&IdempotentResponse>,
-    ) -> impl std::future::Future<Output = Result<Inserted, TmfError>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// `POST /{collection}`: records a resource (201, `Location`).
@@ -85,25 +78,38 @@ pub async fn create<T: Creatable>(
 ) -> Result<Response, TmfError> {
     let body = extract::body(body)?;
     let (state, merchant, body) = (&state, &merchant, &body);
-    idempotent_create(state, merchant, &headers, uri.path(), body, |scope| async move {
-        let new = T::parse(&merchant.id, wire::parse_object(body)?)?;
-        let base = &state.settings.public_base_url;
-        for _ in 0..ID_ATTEMPTS {
-            let resource = T::record(new.clone(), Utc::now());
-            let created =
-                Created::new(wire::href(base, T::COLLECTION.name, resource.id_text()), &resource.render(base));
-            let kept = scope.as_ref().map(|s| s.keep(created.saved()));
-            match T::insert(state.store.as_ref(), &resource, &resource.create_event(), kept.as_ref()).await? {
-                Inserted::Committed => {
-                    tracing::info!(resource = T::COLLECTION.name, id = %resource.id_text(), "recorded");
-                    state.notify_outbox();
-                    return Ok(created);
-                }
-                Inserted::IdTaken => continue,
-            }
-        }
-        Err(StoreError::IdCollision.into())
-    })
+    idempotent_create(
+        state,
+        merchant,
+        &headers,
+        uri.path(),
+        body,
+        |scope| async move {
+            let new = T::parse(&merchant.id, wire::parse_object(body)?)?;
+            let base = &state.settings.public_base_url;
+            let (new, scope) = (&new, &scope);
+            let (resource, created) = with_fresh_ids(|| async move {
+                let resource = T::record(new.clone(), Utc::now());
+                let created = Created::new(
+                    wire::href(base, T::COLLECTION.name, resource.id_text()),
+                    &resource.render(base),
+                );
+                let kept = scope.as_ref().map(|s| s.keep(created.saved()));
+                T::insert(
+                    state.store.as_ref(),
+                    &resource,
+                    &resource.create_event(),
+                    kept.as_ref(),
+                )
+                .await
+                .map(|()| (resource, created))
+            })
+            .await?;
+            tracing::info!(resource = T::COLLECTION.name, id = %resource.id_text(), "recorded");
+            state.notify_outbox();
+            Ok(created)
+        },
+    )
     .await
 }
 

@@ -17,8 +17,8 @@ use payhub_core::{
     RefundState, Status,
 };
 use payhub_store::{
-    ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate, IdempotentResponse,
-    InsertRefundError, StoreError, UpdateStatusError,
+    with_fresh_ids, ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate,
+    IdempotentResponse, InsertRefundError, StoreError, UpdateStatusError,
 };
 
 use super::connector::{

@@ -40,8 +40,8 @@ pub async fn record_refund(
 ) -> Result<Refund, RefundFlowError> {
     new.status = Some(Status::PendingAuthorization);
     let now = Utc::now();
-    let mut attempt = 0;
-    let refund = loop {
+    let (new, reference, kept) = (&new, &reference, &kept);
+    let refund = with_fresh_ids(|| async move {
         let (refund, event) = Refund::record_with_event(new.clone(), now);
         let row = refund_row(state, current, &refund, now);
         let external = reference(&refund).map(|(dialect, reference)| ExternalRef {
@@ -52,20 +52,20 @@ pub async fn record_refund(
             resource_id: refund.id.get(),
         });
         let kept = kept(&refund);
-        match state
+        state
             .store
             .insert_gateway_refund(&refund, &event, &row, external.as_ref(), kept.as_ref())
             .await
-        {
-            Ok(()) => break refund,
-            Err(InsertRefundError::Rejected(rejection)) => return Err(rejection.into()),
-            Err(InsertRefundError::Store(StoreError::DuplicateReference)) => {
-                return Err(RefundFlowError::DuplicateReference)
-            }
-            Err(InsertRefundError::Store(StoreError::IdCollision)) if attempt < 3 => attempt += 1,
-            Err(InsertRefundError::Store(error)) => return Err(error.into()),
+            .map(|()| refund)
+    })
+    .await
+    .map_err(|error| match error {
+        InsertRefundError::Rejected(rejection) => rejection.into(),
+        InsertRefundError::Store(StoreError::DuplicateReference) => {
+            RefundFlowError::DuplicateReference
         }
-    };
+        InsertRefundError::Store(error) => error.into(),
+    })?;
     state.notify_outbox();
     Ok(refund)
 }

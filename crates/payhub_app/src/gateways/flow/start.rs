@@ -16,46 +16,48 @@ pub async fn start_payment(
     let expires_at = expiry(state, now);
     let mut payment_fields = new.payment;
     payment_fields.status = Some(Status::PendingAuthorization);
-    let mut attempt = 0;
-    let payment = loop {
-        let (payment, event) = Payment::record_with_event(payment_fields.clone(), now);
+    let (fields, gateway, lang, reference) =
+        (&payment_fields, new.gateway, new.lang, &new.reference);
+    let (return_url, fail_url, webhook_url) = (&new.return_url, &new.fail_url, &new.webhook_url);
+    let payment = with_fresh_ids(|| async move {
+        let (payment, event) = Payment::record_with_event(fields.clone(), now);
         let row = gateway_row(
             state,
             &payment,
             GatewayRow {
-                gateway: new.gateway,
-                lang: new.lang,
-                return_url: new.return_url.clone(),
-                fail_url: new.fail_url.clone(),
-                webhook_url: new.webhook_url.clone(),
+                gateway,
+                lang,
+                return_url: return_url.clone(),
+                fail_url: fail_url.clone(),
+                webhook_url: webhook_url.clone(),
             },
             expires_at,
             now,
         );
-        let reference = new
-            .reference
-            .as_ref()
-            .map(|(dialect, reference)| ExternalRef {
-                merchant_id: payment.merchant_id.clone(),
-                dialect: (*dialect).to_owned(),
-                reference: reference.clone(),
-                resource_kind: "payment".into(),
-                resource_id: payment.id.get(),
-            });
-        match state
+        let reference = reference.as_ref().map(|(dialect, reference)| ExternalRef {
+            merchant_id: payment.merchant_id.clone(),
+            dialect: (*dialect).to_owned(),
+            reference: reference.clone(),
+            resource_kind: "payment".into(),
+            resource_id: payment.id.get(),
+        });
+        state
             .store
             .insert_gateway_payment(&payment, &event, &row, reference.as_ref())
             .await
-        {
-            Ok(()) => break payment,
-            Err(StoreError::DuplicateReference) => {
-                let reference = new.reference.map(|(_, reference)| reference);
-                return Err(AppError::DuplicateReference(reference.unwrap_or_default()));
-            }
-            Err(StoreError::IdCollision) if attempt < 3 => attempt += 1,
-            Err(error) => return Err(error.into()),
+            .map(|()| payment)
+    })
+    .await
+    .map_err(|error| match error {
+        StoreError::DuplicateReference => {
+            let reference = new
+                .reference
+                .as_ref()
+                .map(|(_, reference)| reference.clone());
+            AppError::DuplicateReference(reference.unwrap_or_default())
         }
-    };
+        error => error.into(),
+    })?;
     state.notify_outbox();
     // The caller built this payment a moment ago: no amount is its bug.
     let amount = payment

@@ -10,7 +10,7 @@ use super::backend::Backend;
 use super::batch::{values_list, ROWS_PER_STATEMENT};
 use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
 use super::idempotency::save_idempotent_response;
-use super::outbox::{insert_event, insert_events};
+use super::outbox::{insert_event, insert_events, EventOrigin};
 use crate::error::StoreError;
 use crate::records::IdempotentResponse;
 
@@ -38,7 +38,10 @@ pub(super) async fn write_payments(
         return Ok(());
     }
     let payments: Vec<&Payment> = writes.iter().map(|(p, _, _)| *p).collect();
-    let events: Vec<&LedgerEvent> = writes.iter().map(|(_, e, _)| *e).collect();
+    let events: Vec<(&LedgerEvent, EventOrigin)> = writes
+        .iter()
+        .map(|(payment, event, _)| (*event, EventOrigin::Known(Some(payment.origin.as_str()))))
+        .collect();
     insert_payment_rows(tx, &payments).await?;
     insert_events(tx, &events).await?;
     for (payment, _, kept) in writes {
@@ -97,6 +100,7 @@ pub(super) async fn write_refund(
     event: &LedgerEvent,
     kept: Option<&IdempotentResponse>,
 ) -> Result<Result<(), RefundRejection>, StoreError> {
+    let mut origin = None;
     if let Some(payment_id) = refund.payment_id {
         let Some(payment) = lock_payment(tx, backend, &refund.merchant_id, payment_id).await?
         else {
@@ -106,6 +110,7 @@ pub(super) async fn write_refund(
         if let Err(rejection) = payhub_core::ledger::check_refund(&payment, refunded, refund) {
             return Ok(Err(rejection));
         }
+        origin = Some(payment.origin);
     }
     let (amount_minor, currency) = amount_columns(refund.total_amount);
     sqlx::query(
@@ -128,7 +133,8 @@ pub(super) async fn write_refund(
     .bind(micros(refund.created_at))
     .execute(&mut **tx)
     .await?;
-    insert_event(tx, event).await?;
+    let origin = origin.as_ref().map(payhub_core::Origin::as_str);
+    insert_event(tx, event, EventOrigin::Known(origin)).await?;
     if let Some(saved) = kept {
         save_idempotent_response(tx, saved, refund.created_at).await?;
     }

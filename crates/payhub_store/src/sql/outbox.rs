@@ -12,22 +12,34 @@ use super::{gauges, SqlStore};
 use crate::error::StoreError;
 use crate::records::{ClaimedEvent, FanOut};
 use crate::traits::OutboxStore;
+/// Where an outbox event's `origin` (the origin of the payment it concerns)
+/// comes from when it is written.
+#[derive(Clone, Copy)]
+pub(super) enum EventOrigin<'a> {
+    /// The writer has the payment at hand (a create, a refund of a locked
+    /// payment): bound as it is, no lookup. `None`: a refund of no payment.
+    Known(Option<&'a str>),
+    /// A status change: read from the payment (for a refund, the payment it
+    /// refunds) in the same statement.
+    OfResource,
+}
 
+/// Writes one outbox event.
 pub(super) async fn insert_event(
     tx: &mut Transaction<'static, Any>,
     event: &LedgerEvent,
+    origin: EventOrigin<'_>,
 ) -> Result<(), sqlx::Error> {
-    insert_events(tx, &[event]).await
+    insert_events(tx, &[(event, origin)]).await
 }
 
-/// Writes outbox events, many rows per statement. Each event's `origin` is
-/// the origin of the payment it concerns (a refund's, that of the payment it
-/// refunds), read in the same statement, so the dispatcher knows which
-/// dialect answers for it without reading anything else. The payment or
-/// refund row is always written before its events.
+/// Writes outbox events, many rows per statement, each with the origin of
+/// the payment it concerns, so the dispatcher knows which dialect answers
+/// for it without reading anything else. The payment or refund row is
+/// always written before its events.
 pub(super) async fn insert_events(
     tx: &mut Transaction<'static, Any>,
-    events: &[&LedgerEvent],
+    events: &[(&LedgerEvent, EventOrigin<'_>)],
 ) -> Result<(), sqlx::Error> {
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -36,7 +48,7 @@ pub(super) async fn insert_events(
             event_values(chunk)
         );
         let mut query = sqlx::query(&sql);
-        for event in chunk {
+        for (event, origin) in chunk {
             query = query
                 .bind(event.id.get())
                 .bind(event.merchant_id.as_str().to_owned())
@@ -47,33 +59,40 @@ pub(super) async fn insert_events(
                 .bind(0_i64)
                 .bind(micros(event.occurred_at))
                 .bind(micros(event.occurred_at));
+            if let EventOrigin::Known(origin) = origin {
+                query = query.bind(origin.map(str::to_owned));
+            }
         }
         query.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// The `VALUES` rows of [`insert_events`]: nine placeholders per event, and
-/// its origin looked up by the resource id (the fourth placeholder).
-fn event_values(events: &[&LedgerEvent]) -> String {
-    const COLUMNS: usize = 9;
+/// The `VALUES` rows of [`insert_events`]: nine placeholders per event, then
+/// its origin: one more placeholder when known, else looked up by the
+/// resource id (the event's fourth placeholder).
+fn event_values(events: &[(&LedgerEvent, EventOrigin<'_>)]) -> String {
+    let mut next = 0;
+    let mut placeholder = || {
+        next += 1;
+        format!("${next}")
+    };
     events
         .iter()
-        .enumerate()
-        .map(|(row, event)| {
-            let placeholders: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", row * COLUMNS + c))
-                .collect();
-            let resource = format!("${}", row * COLUMNS + 4);
-            let origin = if event.kind.is_refund() {
-                format!(
+        .map(|(event, origin)| {
+            let columns: Vec<String> = (0..9).map(|_| placeholder()).collect();
+            let origin = match origin {
+                EventOrigin::Known(_) => placeholder(),
+                EventOrigin::OfResource if event.kind.is_refund() => format!(
                     "(SELECT p.origin FROM refunds r JOIN payments p ON p.id = r.payment_id \
-                     WHERE r.id = {resource})"
-                )
-            } else {
-                format!("(SELECT origin FROM payments WHERE id = {resource})")
+                     WHERE r.id = {})",
+                    columns[3]
+                ),
+                EventOrigin::OfResource => {
+                    format!("(SELECT origin FROM payments WHERE id = {})", columns[3])
+                }
             };
-            format!("({}, {origin})", placeholders.join(", "))
+            format!("({}, {origin})", columns.join(", "))
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -7,7 +7,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
 use super::codec::{corrupt, micros};
-use super::outbox::insert_event;
+use super::outbox::{insert_event, EventOrigin};
 use crate::error::{StoreError, UpdateStatusError};
 
 /// Reads (and on PostgreSQL locks) the status of a merchant's payment or
@@ -59,6 +59,7 @@ pub(super) async fn move_status(
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    insert_event(tx, &LedgerEvent::new(merchant.clone(), kind, id, to, now)).await?;
+    let event = LedgerEvent::new(merchant.clone(), kind, id, to, now);
+    insert_event(tx, &event, EventOrigin::OfResource).await?;
     Ok(to)
 }

@@ -14,10 +14,9 @@
 //! is fine, the caller is wrong.
 
 use payhub_core::{GatewayState, PaymentId, RefundRejection, TelcoState};
-use payhub_store::{StoreError, UpdateStatusError};
+use payhub_store::{InsertRefundError, StoreError, UpdateStatusError};
 
 use crate::gateways::connector::GatewayError;
-use crate::gateways::flow::RefundFlowError;
 use crate::gateways::GatewayKind;
 
 /// What a use case can answer instead of doing what it was asked.
@@ -72,6 +71,10 @@ pub enum AppError {
     /// The store failed, or refused a change the rules forbid (a bug).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A refund of a payment funded in parts (APS: credit and card) must
+    /// say how much, to be split between the parts.
+    #[error("a refund of a payment funded in parts needs an amount")]
+    AmountRequired,
 }
 
 impl From<UpdateStatusError> for AppError {
@@ -115,20 +118,24 @@ impl AppError {
             AppError::CarrierUnavailable,
             AppError::BadNotification(GatewayError::BadNotification("bad signature".into())),
             AppError::Store(StoreError::WriterStopped),
+            AppError::AmountRequired,
         ]
     }
 }
 
-impl AppError {
-    /// A gateway refund's failure in this vocabulary, for a dialect that
-    /// gave `reference`. A bridge while gateway refunds keep their own
-    /// [`RefundFlowError`] (the refunds use case replaces it).
-    pub fn from_refund(error: RefundFlowError, reference: &str) -> AppError {
+impl From<InsertRefundError> for AppError {
+    fn from(error: InsertRefundError) -> Self {
         match error {
-            RefundFlowError::Rejected(rejection) => AppError::RefundRejected(rejection),
-            RefundFlowError::DuplicateReference => AppError::DuplicateReference(reference.into()),
-            RefundFlowError::Store(store) => AppError::Store(store),
+            InsertRefundError::Rejected(rejection) => AppError::RefundRejected(rejection),
+            InsertRefundError::Store(error) => AppError::Store(error),
         }
+    }
+}
+
+impl payhub_store::IdTaken for AppError {
+    /// Only the store's id collision: the writer records afresh.
+    fn id_taken(&self) -> bool {
+        matches!(self, AppError::Store(StoreError::IdCollision))
     }
 }
 
@@ -154,13 +161,14 @@ mod tests {
             AppError::CarrierUnavailable => 11,
             AppError::BadNotification(_) => 12,
             AppError::Store(_) => 13,
+            AppError::AmountRequired => 14,
         }
     }
 
     #[test]
     fn examples_name_every_variant_once_in_order() {
         let order: Vec<usize> = AppError::examples().iter().map(variant).collect();
-        assert_eq!(order, (0..14).collect::<Vec<_>>());
+        assert_eq!(order, (0..15).collect::<Vec<_>>());
     }
 
     #[test]

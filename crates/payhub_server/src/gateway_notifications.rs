@@ -66,7 +66,8 @@ fn refusal(kind: GatewayKind, error: AppError) -> (StatusCode, &'static str) {
         | AppError::ConsentInvalid(_)
         | AppError::NoConnector(_)
         | AppError::GatewayUnavailable
-        | AppError::CarrierUnavailable) => {
+        | AppError::CarrierUnavailable
+        | AppError::AmountRequired) => {
             tracing::error!(error = %unexpected, "gateway notification met an outcome it cannot answer");
             (StatusCode::SERVICE_UNAVAILABLE, "retry")
         }
@@ -84,6 +85,8 @@ mod tests {
         let mut table = vec![(StatusCode::NOT_FOUND, "unknown payment")];
         table.extend([retry; 11]);
         table.push((StatusCode::UNAUTHORIZED, "refused"));
+        table.push(retry);
+        // The last example: a refund without the amount a split needs.
         table.push(retry);
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());

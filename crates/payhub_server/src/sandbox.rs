@@ -100,7 +100,8 @@ fn refusal(error: AppError, id: &str) -> ApiError {
         | AppError::NoConnector(_)
         | AppError::GatewayUnavailable
         | AppError::CarrierUnavailable
-        | AppError::BadNotification(_)) => {
+        | AppError::BadNotification(_)
+        | AppError::AmountRequired) => {
             tracing::error!(error = %unexpected, "sandbox met an outcome it cannot answer");
             ApiError::Internal
         }
@@ -162,6 +163,8 @@ mod tests {
         ];
         table.extend([internal; 9]);
         table.push((503, "the service is temporarily unavailable; retry later"));
+        // The last example: a refund without the amount a split needs.
+        table.push(internal);
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, (status, message)) in examples.into_iter().zip(table) {

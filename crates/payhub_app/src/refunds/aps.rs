@@ -16,9 +16,10 @@ use payhub_core::{Document, Money, NewRefund, Refund, Status};
 use payhub_store::{with_fresh_ids, ApsPayment, ApsRefund, ApsRefundWrite, GatewayPayment};
 use serde_json::{json, Map, Value};
 
-use super::{KeptAnswer, RefundError};
+use super::KeptAnswer;
 use crate::gateways::flow;
 use crate::money_json::amount_number;
+use crate::AppError;
 use crate::Services;
 
 /// Records the refund split between the payment's parts, then sends its
@@ -29,8 +30,8 @@ pub(super) async fn create(
     payment: &ApsPayment,
     card: Option<&GatewayPayment>,
     kept: &impl KeptAnswer,
-) -> Result<Refund, RefundError> {
-    let requested = new.total_amount.ok_or(RefundError::AmountRequired)?;
+) -> Result<Refund, AppError> {
+    let requested = new.total_amount.ok_or(AppError::AmountRequired)?;
     let planner = Planner {
         services,
         new,
@@ -60,7 +61,7 @@ async fn record<K: KeptAnswer>(
     services: &Services,
     planner: &Planner<'_, K>,
     requested: Money,
-) -> Result<ApsRefundWrite, RefundError> {
+) -> Result<ApsRefundWrite, AppError> {
     let plan = |split: RefundSplit| planner.plan(split);
     let plan = &plan;
     Ok(with_fresh_ids(|| async move {

@@ -10,8 +10,9 @@ use chrono::Utc;
 use payhub_core::{NewRefund, Refund, Status};
 use payhub_store::{with_fresh_ids, BillRefund, TelcoTransaction};
 
-use super::{KeptAnswer, RefundError};
+use super::KeptAnswer;
 use crate::carrier_billing::bill_refund;
+use crate::AppError;
 use crate::Services;
 
 /// Records the refund with its bill row, then asks the carrier to credit it.
@@ -20,7 +21,7 @@ pub(super) async fn create(
     mut new: NewRefund,
     transaction: &TelcoTransaction,
     kept: &impl KeptAnswer,
-) -> Result<Refund, RefundError> {
+) -> Result<Refund, AppError> {
     new.status = Some(Status::PendingAuthorization);
     let new = &new;
     let (refund, row) = with_fresh_ids(|| async move {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use payhub_core::{NewRefund, Payment, Refund};
 use payhub_store::GatewayPayment;
 
-use super::{KeptAnswer, RefundError};
-use crate::gateways::flow::{self, RefundFlowError};
+use super::KeptAnswer;
+use crate::gateways::flow;
+use crate::AppError;
 use crate::Services;
 
 /// Records the refund through [`flow::record_refund`], named in the dialect
@@ -19,7 +20,7 @@ pub(super) async fn create(
     new: NewRefund,
     row: &GatewayPayment,
     kept: &impl KeptAnswer,
-) -> Result<Refund, RefundError> {
+) -> Result<Refund, AppError> {
     let payment = services
         .store
         .find_payment(&new.merchant_id, row.payment_id)
@@ -29,13 +30,7 @@ pub(super) async fn create(
             .as_ref()
             .and_then(|payment| reference_of(services, payment, refund))
     };
-    let refund = flow::record_refund(services, row, new, reference, kept)
-        .await
-        .map_err(|error| match error {
-            RefundFlowError::Rejected(rejection) => RefundError::Rejected(rejection),
-            RefundFlowError::DuplicateReference => RefundError::DuplicateReference,
-            RefundFlowError::Store(error) => RefundError::Store(error),
-        })?;
+    let refund = flow::record_refund(services, row, new, reference, kept).await?;
     tracing::info!(refund.id = %refund.id, gateway = row.gateway.as_str(), "refund recorded; sending it to the gateway");
     let (services, row, sent) = (services.clone(), row.clone(), refund.clone());
     tokio::spawn(async move {

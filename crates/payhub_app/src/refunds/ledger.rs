@@ -5,7 +5,8 @@ use chrono::Utc;
 use payhub_core::{NewRefund, Refund};
 use payhub_store::with_fresh_ids;
 
-use super::{KeptAnswer, RefundError};
+use super::KeptAnswer;
+use crate::AppError;
 use crate::Services;
 
 /// Records the refund with its create event and the kept answer.
@@ -13,7 +14,7 @@ pub(super) async fn create(
     services: &Services,
     new: NewRefund,
     kept: &impl KeptAnswer,
-) -> Result<Refund, RefundError> {
+) -> Result<Refund, AppError> {
     let new = &new;
     let refund = with_fresh_ids(|| async move {
         let (refund, event) = Refund::record_with_event(new.clone(), Utc::now());

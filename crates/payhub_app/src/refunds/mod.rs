@@ -26,49 +26,12 @@ pub mod route;
 
 use std::sync::Arc;
 
-use payhub_core::{NewRefund, Refund, RefundRejection};
-use payhub_store::{IdempotentResponse, InsertRefundError, StoreError};
+use payhub_core::{NewRefund, Refund};
+use payhub_store::IdempotentResponse;
 
 pub use route::Funding;
 
-use crate::Services;
-
-/// Why a refund was not recorded. Each dialect maps this with one `match`.
-#[derive(Debug, thiserror::Error)]
-pub enum RefundError {
-    /// The ledger's refund rules refused it (`payhub_core::ledger::check_refund`).
-    #[error(transparent)]
-    Rejected(RefundRejection),
-    /// The refund's reference is already another resource's name in the
-    /// dialect that names refunds of this payment (a retail rrn).
-    #[error("the reference is already used")]
-    DuplicateReference,
-    /// An APS payment is refunded by splitting an amount between its parts,
-    /// so the refund must say how much.
-    #[error("a refund of an APS payment needs an amount")]
-    AmountRequired,
-    /// The store holds a payment whose funding rows contradict each other;
-    /// logged where it is found.
-    #[error("the payment's funding records are inconsistent")]
-    Inconsistent,
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<StoreError> for RefundError {
-    fn from(error: StoreError) -> Self {
-        RefundError::Store(error)
-    }
-}
-
-impl From<InsertRefundError> for RefundError {
-    fn from(error: InsertRefundError) -> Self {
-        match error {
-            InsertRefundError::Rejected(rejection) => RefundError::Rejected(rejection),
-            InsertRefundError::Store(error) => RefundError::Store(error),
-        }
-    }
-}
+use crate::{AppError, Services};
 
 /// The answer the caller keeps with a refund (its idempotent response, if
 /// the request has a key), built from the refund as it is about to be
@@ -89,7 +52,7 @@ pub async fn create(
     services: &Arc<Services>,
     new: NewRefund,
     kept: impl KeptAnswer,
-) -> Result<Refund, RefundError> {
+) -> Result<Refund, AppError> {
     match route::funding_of(services, &new).await? {
         Funding::Aps { payment, card } => {
             aps::create(services, new, &payment, card.as_ref(), &kept).await

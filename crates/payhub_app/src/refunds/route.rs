@@ -7,7 +7,7 @@
 use payhub_core::{MerchantId, NewRefund};
 use payhub_store::{ApsPayment, GatewayPayment, TelcoTransaction};
 
-use super::RefundError;
+use crate::AppError;
 use crate::Services;
 
 /// How the payment a refund names was funded, with the rows its refund
@@ -46,12 +46,14 @@ pub struct Rows {
 /// as no row, so a refund never reaches money it cannot see. An APS payment
 /// with a card part but no gateway row is refused as inconsistent, rather
 /// than refunding its card part nowhere.
-pub fn decide(merchant: &MerchantId, rows: Rows) -> Result<Funding, RefundError> {
+pub fn decide(merchant: &MerchantId, rows: Rows) -> Result<Funding, AppError> {
     let Rows { aps, gateway, bill } = rows;
     if let Some(payment) = aps.filter(|aps| &aps.merchant_id == merchant) {
         if payment.method_minor > 0 && gateway.is_none() {
             tracing::error!(payment.id = %payment.payment_id, "an APS payment with a card part has no gateway row");
-            return Err(RefundError::Inconsistent);
+            return Err(AppError::Store(payhub_store::StoreError::Invariant(
+                "the payment's funding records are inconsistent".into(),
+            )));
         }
         return Ok(Funding::Aps {
             payment,
@@ -70,7 +72,7 @@ pub fn decide(merchant: &MerchantId, rows: Rows) -> Result<Funding, RefundError>
 /// Reads the rows of the payment `new` names and decides its funding; a
 /// refund naming no payment is a ledger entry (the ledger's rules then
 /// decide whether it may be one).
-pub async fn funding_of(services: &Services, new: &NewRefund) -> Result<Funding, RefundError> {
+pub async fn funding_of(services: &Services, new: &NewRefund) -> Result<Funding, AppError> {
     let Some(payment_id) = new.payment_id else {
         return Ok(Funding::Ledger);
     };
@@ -157,14 +159,14 @@ mod tests {
     }
 
     /// The funding's name, for the table.
-    fn kind(decided: &Result<Funding, RefundError>) -> &'static str {
+    fn kind(decided: &Result<Funding, AppError>) -> &'static str {
         match decided {
             Ok(Funding::Aps { card: Some(_), .. }) => "aps with card",
             Ok(Funding::Aps { card: None, .. }) => "aps credit only",
             Ok(Funding::Gateway(_)) => "gateway",
             Ok(Funding::Bill(_)) => "bill",
             Ok(Funding::Ledger) => "ledger",
-            Err(RefundError::Inconsistent) => "inconsistent",
+            Err(AppError::Store(payhub_store::StoreError::Invariant(_))) => "inconsistent",
             Err(_) => "other error",
         }
     }

@@ -171,7 +171,8 @@ impl From<AppError> for ApsError {
             | AppError::ConsentInvalid(_)
             | AppError::GatewayUnavailable
             | AppError::CarrierUnavailable
-            | AppError::BadNotification(_)) => {
+            | AppError::BadNotification(_)
+            | AppError::AmountRequired) => {
                 tracing::error!(error = %unexpected, "APS request met an outcome it cannot answer");
                 ApsError::Internal
             }
@@ -337,6 +338,11 @@ mod tests {
                 "payhub is temporarily unavailable; retry later".into(),
             ),
         ];
+        // The last example: a refund without the amount a split needs.
+        let table: Vec<_> = table
+            .into_iter()
+            .chain([(500, "internal_error", "internal error".to_owned())])
+            .collect();
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, (status, code, message)) in examples.into_iter().zip(table) {

@@ -143,7 +143,8 @@ impl From<AppError> for RetailError {
             | AppError::WrongCode(_)
             | AppError::ConsentInvalid(_)
             | AppError::CarrierUnavailable
-            | AppError::BadNotification(_)) => {
+            | AppError::BadNotification(_)
+            | AppError::AmountRequired) => {
                 tracing::error!(error = %unexpected, "retail request met an outcome it cannot answer");
                 RetailError::Internal
             }
@@ -261,6 +262,11 @@ mod tests {
             internal.clone(),
             internal,
         ];
+        // The last example: a refund without the amount a split needs.
+        let table: Vec<_> = table
+            .into_iter()
+            .chain([("40002", "other error".to_owned())])
+            .collect();
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, (code, message)) in examples.into_iter().zip(table) {

@@ -15,7 +15,6 @@ use super::wire::RetailAttributes;
 use super::DIALECT;
 use crate::state::AppState;
 use payhub_app::gateways::flow;
-use payhub_app::AppError;
 
 pub async fn refund(
     State(state): State<AppState>,
@@ -99,9 +98,7 @@ pub async fn refund(
         refund_date: None,
         document: refund_document(&sale.payment.id.to_string(), amount, &retail),
     };
-    let refund = flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone())))
-        .await
-        .map_err(|error| AppError::from_refund(error, &rrn))?;
+    let refund = flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone()))).await?;
     let mut answer = refund_body(&state, &merchant, &refund, &retail).await?;
     let (code, message) = match refund.status {
         Status::Done => ("0", "SUCCESS".to_owned()),

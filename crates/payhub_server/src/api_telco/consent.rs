@@ -321,7 +321,8 @@ fn refusal(error: AppError) -> Refusal {
         | AppError::Busy
         | AppError::NoConnector(_)
         | AppError::GatewayUnavailable
-        | AppError::BadNotification(_)) => {
+        | AppError::BadNotification(_)
+        | AppError::AmountRequired) => {
             tracing::error!(error = %unexpected, "consent met an outcome it cannot answer");
             Refusal::Failed
         }
@@ -351,6 +352,8 @@ mod tests {
             Refusal::Failed,
             Refusal::Failed,
         ];
+        // The last example: a refund without the amount a split needs.
+        let table: Vec<_> = table.into_iter().chain([Refusal::Failed]).collect();
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, expected) in examples.into_iter().zip(table) {

@@ -155,7 +155,8 @@ impl From<AppError> for TelcoError {
             | AppError::ConsentInvalid(_)
             | AppError::NoConnector(_)
             | AppError::GatewayUnavailable
-            | AppError::BadNotification(_)) => {
+            | AppError::BadNotification(_)
+            | AppError::AmountRequired) => {
                 tracing::error!(error = %unexpected, "telco request met an outcome it cannot answer");
                 TelcoError::Internal
             }
@@ -257,6 +258,11 @@ mod tests {
             internal.clone(),
             internal,
         ];
+        // The last example: a refund without the amount a split needs.
+        let table: Vec<_> = table
+            .into_iter()
+            .chain([(2099, TelcoError::Internal.to_string())])
+            .collect();
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, (code, message)) in examples.into_iter().zip(table) {

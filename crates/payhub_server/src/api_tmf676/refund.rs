@@ -8,7 +8,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use payhub_app::refunds::{self, RefundError};
+use payhub_app::refunds;
 use payhub_core::{MerchantId, Refund, RefundId};
 use payhub_store::{ListFilter, Listed, Page, Store, StoreError};
 use serde_json::Value;
@@ -90,26 +90,9 @@ pub async fn create_refund(
             let kept = |refund: &Refund| scope.as_ref().map(|s| s.keep(answer(refund).saved()));
             let refund = refunds::create(&state.services, new, kept)
                 .await
-                .map_err(refund_error)?;
+                .map_err(TmfError::from)?;
             Ok(answer(&refund))
         },
     )
     .await
-}
-
-/// TMF's answer to a refund the use case did not record.
-fn refund_error(error: RefundError) -> TmfError {
-    match error {
-        RefundError::Rejected(rejection) => TmfError::RefundRejected(rejection),
-        RefundError::DuplicateReference => TmfError::Conflict(
-            "the refund's correlatorId is already the rrn of another sale or refund \
-             of the retail dialect"
-                .into(),
-        ),
-        RefundError::AmountRequired => {
-            TmfError::InvalidAttribute("'totalAmount' is required to refund an APS payment".into())
-        }
-        RefundError::Inconsistent => TmfError::Internal,
-        RefundError::Store(error) => error.into(),
-    }
 }

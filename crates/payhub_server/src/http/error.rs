@@ -220,8 +220,17 @@ impl From<AppError> for ApiError {
                 ApiError::NotFound("no such payment at its gateway".into())
             }
             AppError::RefundRejected(rejection) => ApiError::RefundRejected(rejection),
-            conflict @ (AppError::DuplicateReference(_)
-            | AppError::AlreadyEnded(_)
+            // Only a refund meets a taken reference here: its correlatorId
+            // is already a retail rrn (the name of a refund of a retail sale).
+            AppError::DuplicateReference(_) => ApiError::Conflict(
+                "the refund's correlatorId is already the rrn of another sale or refund \
+                 of the retail dialect"
+                    .into(),
+            ),
+            AppError::AmountRequired => ApiError::InvalidAttribute(
+                "'totalAmount' is required to refund an APS payment".into(),
+            ),
+            conflict @ (AppError::AlreadyEnded(_)
             | AppError::NotReserved { .. }
             | AppError::Busy
             | AppError::NotWaiting) => ApiError::Conflict(conflict.to_string()),
@@ -394,7 +403,9 @@ mod tests {
                 "not_found",
                 "no payment 819613055 at its gateway".to_owned(),
             ),
-            conflict("the reference R-1 is already used"),
+            conflict(
+                "the refund's correlatorId is already the rrn of another sale or refund of the retail dialect",
+            ),
             (
                 422,
                 "currency_mismatch",
@@ -424,6 +435,15 @@ mod tests {
                 "the service is temporarily unavailable; retry later".into(),
             ),
         ];
+        // The last example: a refund without the amount a split needs.
+        let table: Vec<_> = table
+            .into_iter()
+            .chain([(
+                400,
+                "invalid_attribute",
+                "'totalAmount' is required to refund an APS payment".to_owned(),
+            )])
+            .collect();
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, (status, code, message)) in examples.into_iter().zip(table) {

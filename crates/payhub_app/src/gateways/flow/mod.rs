@@ -13,8 +13,7 @@
 use chrono::{DateTime, Utc};
 use payhub_core::gateway::{check, CallFailure};
 use payhub_core::{
-    GatewayState, Money, NewPayment, NewRefund, Payment, Refund, RefundId, RefundRejection,
-    RefundState, Status,
+    GatewayState, Money, NewPayment, NewRefund, Payment, Refund, RefundId, RefundState, Status,
 };
 use payhub_store::{
     with_fresh_ids, ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate,
@@ -91,9 +90,7 @@ mod steps;
 
 pub use cancel::cancel;
 pub use checker::run_checks;
-pub use refund::{
-    record_refund, refund, refund_row, send_refund, send_refund_part, RefundFlowError,
-};
+pub use refund::{record_refund, refund, refund_row, send_refund, send_refund_part};
 pub use report::{apply_report, receive_notification};
 pub use start::{
     charge_recorded, expiry, gateway_row, start_for_existing, start_payment, start_recorded,

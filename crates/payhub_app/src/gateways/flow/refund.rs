@@ -3,17 +3,6 @@
 
 use super::*;
 
-/// Why a refund through a gateway was not made.
-#[derive(Debug, thiserror::Error)]
-pub enum RefundFlowError {
-    #[error(transparent)]
-    Rejected(#[from] RefundRejection),
-    #[error("the reference is already used")]
-    DuplicateReference,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Refunds (part of) a gateway payment: records the refund as pending, asks
 /// the gateway, and records its answer. A refund whose answer is lost stays
 /// pending and is checked until the gateway tells.
@@ -22,7 +11,7 @@ pub async fn refund(
     current: &GatewayPayment,
     new: NewRefund,
     reference: Option<(&'static str, String)>,
-) -> Result<Refund, RefundFlowError> {
+) -> Result<Refund, AppError> {
     let refund = record_refund(state, current, new, |_| reference.clone(), |_| None).await?;
     Ok(send_refund(state, current, refund).await?)
 }
@@ -37,7 +26,7 @@ pub async fn record_refund(
     mut new: NewRefund,
     reference: impl Fn(&Refund) -> Option<(&'static str, String)>,
     kept: impl Fn(&Refund) -> Option<IdempotentResponse>,
-) -> Result<Refund, RefundFlowError> {
+) -> Result<Refund, AppError> {
     new.status = Some(Status::PendingAuthorization);
     let now = Utc::now();
     let (new, reference, kept) = (&new, &reference, &kept);
@@ -52,20 +41,21 @@ pub async fn record_refund(
             resource_id: refund.id.get(),
         });
         let kept = kept(&refund);
+        let name = external.as_ref().map(|r| r.reference.clone());
         state
             .store
             .insert_gateway_refund(&refund, &event, &row, external.as_ref(), kept.as_ref())
             .await
             .map(|()| refund)
+            .map_err(|error| match error {
+                InsertRefundError::Rejected(rejection) => AppError::RefundRejected(rejection),
+                InsertRefundError::Store(StoreError::DuplicateReference) => {
+                    AppError::DuplicateReference(name.unwrap_or_default())
+                }
+                InsertRefundError::Store(error) => AppError::Store(error),
+            })
     })
-    .await
-    .map_err(|error| match error {
-        InsertRefundError::Rejected(rejection) => rejection.into(),
-        InsertRefundError::Store(StoreError::DuplicateReference) => {
-            RefundFlowError::DuplicateReference
-        }
-        InsertRefundError::Store(error) => error.into(),
-    })?;
+    .await?;
     state.notify_outbox();
     Ok(refund)
 }

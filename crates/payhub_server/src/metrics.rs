@@ -29,7 +29,7 @@ use subtle::ConstantTimeEq;
 use crate::state::AppState;
 use payhub_app::gateways::GatewayKind;
 
-pub use crate::config::MetricsSettings;
+use crate::config::MetricsSettings;
 
 /// Latency buckets in seconds: 1 ms to 30 s, enough for requests, gateway
 /// calls and SQLite queueing alike.

@@ -31,9 +31,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-pub use crate::config::{
-    parse_trusted_proxies, Rate, RateLimitSettings, DEFAULT_ADDRESS_PER_S, DEFAULT_MERCHANT_PER_S,
-};
+use crate::config::{Rate, RateLimitSettings};
 
 /// A rate as the limiter's quota.
 fn quota(rate: Rate) -> Quota {
@@ -210,6 +208,7 @@ pub async fn per_address<D: ThrottledAnswer>(request: Request, next: Next) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_trusted_proxies;
 
     fn headers(forwarded: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

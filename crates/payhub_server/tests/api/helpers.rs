@@ -132,7 +132,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.hub.request_timeout = Duration::from_secs(2);
     // Many tests fire bursts from one address; tests/api/rate_limit.rs turns
     // the limits on where they are the subject.
-    settings.rate_limits = payhub_server::rate_limit::RateLimitSettings::unlimited();
+    settings.rate_limits = payhub_server::config::RateLimitSettings::unlimited();
     settings
 }
 

@@ -6,8 +6,8 @@
 //! and series only this file produces (a 404 path it alone asks for).
 
 use axum::http::StatusCode;
+use payhub_server::config::MetricsSettings;
 use payhub_server::config::Settings;
-use payhub_server::metrics::MetricsSettings;
 
 use crate::helpers::{test_settings, Backend, TestApp};
 use crate::retail::sale;

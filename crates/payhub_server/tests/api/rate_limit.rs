@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use payhub_server::api_retail::signature::sha1_sign;
 use payhub_server::config::Settings;
-use payhub_server::rate_limit::{parse_trusted_proxies, Rate};
+use payhub_server::config::{parse_trusted_proxies, Rate};
 use reqwest::RequestBuilder;
 use serde_json::{json, Value};
 

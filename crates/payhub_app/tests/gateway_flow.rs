@@ -110,6 +110,7 @@ fn qr_payment(merchant: &MerchantId, minor: i64) -> NewGatewayPayment {
             account_id: "store-1".into(),
             correlator_id: None,
             total_amount: Some(Money::from_minor(minor, hkd).unwrap()),
+            amount_decimals: None,
             status: None,
             payment_date: None,
             document: Document::new("{}".into()),

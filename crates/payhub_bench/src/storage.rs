@@ -31,6 +31,7 @@ pub fn payment_row(
             account_id: account.to_owned(),
             correlator_id: None,
             total_amount: amount,
+            amount_decimals: None,
             status: None,
             payment_date: None,
             document: Document::new(document),

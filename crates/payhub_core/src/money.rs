@@ -53,13 +53,25 @@ impl Money {
 
     /// Parses decimal text (`"50"`, `"10.25"`, `"1e2"`) exactly into minor units.
     pub fn parse_decimal(text: &str, currency: Currency) -> Result<Self, MoneyError> {
+        Self::parse_written(text, currency).map(|(money, _)| money)
+    }
+
+    /// Parses decimal text like [`Money::parse_decimal`], and also says how
+    /// many decimals it was written with (`10.1` one, `10` none, `10.100`
+    /// three): a dialect that echoes its client's spelling keeps that next to
+    /// the amount and renders it back with [`Money::to_decimal_written`].
+    pub fn parse_written(text: &str, currency: Currency) -> Result<(Self, u8), MoneyError> {
         let not_a_number = || MoneyError::NotANumber(text.to_owned());
         let value = if text.contains(['e', 'E']) {
             Decimal::from_scientific(text).map_err(|_| not_a_number())?
         } else {
             Decimal::from_str_exact(text).map_err(|_| not_a_number())?
         };
-        Self::from_decimal(value.normalize(), currency, text)
+        let decimals = u8::try_from(value.scale()).map_err(|_| not_a_number())?;
+        Ok((
+            Self::from_decimal(value.normalize(), currency, text)?,
+            decimals,
+        ))
     }
 
     fn from_decimal(value: Decimal, currency: Currency, text: &str) -> Result<Self, MoneyError> {
@@ -127,6 +139,19 @@ impl Money {
             self.amount_minor,
             u32::from(self.currency.minor_unit_exponent()),
         )
+    }
+
+    /// The amount in major units written with `decimals` decimals (`1010`
+    /// EUR cents with one is `10.1`), or with the currency's exponent when
+    /// `None`. Never fewer decimals than the amount needs, so nothing is
+    /// rounded away whatever `decimals` says.
+    pub fn to_decimal_written(&self, decimals: Option<u8>) -> Decimal {
+        let mut value = self.to_decimal();
+        if let Some(decimals) = decimals {
+            let needed = value.normalize().scale();
+            value.rescale(u32::from(decimals).max(needed));
+        }
+        value
     }
 }
 
@@ -212,6 +237,41 @@ mod tests {
             Err(MoneyError::CurrencyMismatch(..))
         ));
         assert_eq!(one.checked_add(one).map(|m| m.amount_minor()), Ok(2));
+    }
+
+    #[test]
+    fn an_amount_renders_back_as_its_client_wrote_it() {
+        // text, currency, minor units, decimals written, rendered back
+        let cases = [
+            ("10.1", "EUR", 1010, 1, "10.1"),
+            ("10", "EUR", 1000, 0, "10"),
+            ("10.10", "EUR", 1010, 2, "10.10"),
+            ("10.100", "EUR", 1010, 3, "10.100"),
+            ("100.0", "JPY", 100, 1, "100.0"),
+            ("1.5", "KWD", 1500, 1, "1.5"),
+            ("0", "USD", 0, 0, "0"),
+            ("1e2", "USD", 10000, 0, "100"),
+        ];
+        for (text, code, minor, decimals, rendered) in cases {
+            let parsed = Money::parse_written(text, cur(code));
+            let Ok((money, written)) = parsed else {
+                unreachable!("{text} {code}: {parsed:?}")
+            };
+            assert_eq!((money.amount_minor(), written), (minor, decimals), "{text}");
+            let back = money.to_decimal_written(Some(written)).to_string();
+            assert_eq!(back, rendered, "{text} {code}");
+        }
+    }
+
+    #[test]
+    fn a_written_spelling_never_rounds_and_none_means_the_exponent() {
+        let eur = cur("EUR");
+        let m = Money::from_minor(1055, eur).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(m.to_decimal_written(Some(0)).to_string(), "10.55");
+        assert_eq!(m.to_decimal_written(None).to_string(), "10.55");
+        let whole = Money::from_minor(1000, eur).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(whole.to_decimal_written(None).to_string(), "10.00");
+        assert_eq!(whole.to_decimal_written(Some(0)).to_string(), "10");
     }
 
     #[test]

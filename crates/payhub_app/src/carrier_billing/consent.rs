@@ -5,7 +5,7 @@
 use chrono::Utc;
 use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::carrier_billing::{attempts_left, Booking};
-use payhub_core::{Document, Money, TelcoState};
+use payhub_core::{Document, TelcoState};
 use payhub_store::{StoreError, TelcoTransaction};
 
 use super::basket::BasketJson;
@@ -24,8 +24,9 @@ pub struct ConsentForm {
 }
 
 /// The payment's document after the subscriber removed items, in the
-/// dialect's shape: from the stored document, the basket now and its total.
-pub type Redocument = fn(&Document, &Basket, Money) -> Document;
+/// dialect's shape: from the stored document and the basket now. (The new
+/// total goes to the payment's amount columns, not into the document.)
+pub type Redocument = fn(&Document, &Basket) -> Document;
 
 /// The carrier's key of a transaction's reservation or charge.
 fn booking_key(transaction: &TelcoTransaction) -> String {
@@ -99,7 +100,7 @@ pub async fn approve(
         .await?
         .ok_or_else(|| StoreError::Corrupt("telco payment missing".into()))?;
     let new_total = (payment.total_amount != Some(total))
-        .then(|| (total, redocument(&payment.document, &basket, total)));
+        .then(|| (total, redocument(&payment.document, &basket)));
     let mut change = update(TelcoState::ConsentRequested, TelcoState::ConsentRequested);
     change.basket = Some(basket.to_json());
     change.total = new_total;

@@ -66,6 +66,7 @@ pub async fn create(
         account_id: request.msisdn.clone(),
         correlator_id: Some(request.transaction_id.clone()),
         total_amount: Some(total),
+        amount_decimals: None,
         status: Some(payhub_core::Status::PendingAuthorization),
         payment_date: None,
         document: request.document.clone(),

@@ -22,32 +22,14 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel. Each dialect numbers or names them its own way (the
+    /// telco dialect's `channelId`); the core knows them by what they do.
     pub const ALL: [Channel; 4] = [
         Channel::ReserveAndCommit,
         Channel::DirectDebit,
         Channel::CreditCard,
         Channel::InAppPurchase,
     ];
-
-    /// The channel of a stored `channelId`.
-    ///
-    /// Kept for the store (sql/telco.rs) and config.rs, which still store and
-    /// read the telco dialect's numbers; the dialect's own mapping is
-    /// `api_telco::channel` in the server, and a test there keeps both equal.
-    /// Remove once those callers use it.
-    pub fn from_id(id: i64) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.id() == id)
-    }
-
-    /// The stored `channelId` (see [`Channel::from_id`] for why it is still here).
-    pub fn id(self) -> i64 {
-        match self {
-            Channel::ReserveAndCommit => 10,
-            Channel::DirectDebit => 11,
-            Channel::CreditCard => 40,
-            Channel::InAppPurchase => 50,
-        }
-    }
 }
 
 /// What approving a consent books on the channel.
@@ -268,11 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn channels_and_states_round_trip() {
-        for channel in Channel::ALL {
-            assert_eq!(Channel::from_id(channel.id()), Some(channel));
-        }
-        assert_eq!(Channel::from_id(12), None);
+    fn states_round_trip() {
         for state in TelcoState::ALL {
             assert_eq!(TelcoState::parse(state.as_str()), Some(state));
         }

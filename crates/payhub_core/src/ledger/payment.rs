@@ -29,6 +29,11 @@ pub struct Payment {
     pub correlator_id: Option<String>,
     /// The amount including taxes; TMF676 lets a client record a payment without one.
     pub total_amount: Option<Money>,
+    /// How many decimals the client wrote `total_amount` with, for a dialect
+    /// that echoes its client's spelling (TMF676 renders `10.1` as `10.1`);
+    /// `None` spells it with the currency's exponent. See
+    /// [`Money::to_decimal_written`].
+    pub amount_decimals: Option<u8>,
     pub document: Document,
     /// The dialect the payment was recorded through.
     pub origin: Origin,
@@ -42,6 +47,11 @@ pub struct NewPayment {
     pub account_id: String,
     pub correlator_id: Option<String>,
     pub total_amount: Option<Money>,
+    /// How many decimals the client wrote `total_amount` with, for a dialect
+    /// that echoes its client's spelling (TMF676 renders `10.1` as `10.1`);
+    /// `None` spells it with the currency's exponent. See
+    /// [`Money::to_decimal_written`].
+    pub amount_decimals: Option<u8>,
     /// The status the client recorded; [`DEFAULT_PAYMENT_STATUS`] when absent.
     pub status: Option<Status>,
     /// When the payment was performed; the time of recording when absent.
@@ -85,6 +95,7 @@ impl Payment {
             account_id: new.account_id,
             correlator_id: new.correlator_id,
             total_amount: new.total_amount,
+            amount_decimals: new.amount_decimals,
             document: new.document,
             origin: new.origin,
             created_at: now,
@@ -102,6 +113,7 @@ mod tests {
             account_id: "a".into(),
             correlator_id: None,
             total_amount: None,
+            amount_decimals: None,
             status,
             payment_date: None,
             document: Document::default(),

@@ -25,6 +25,11 @@ pub struct Refund {
     pub account_id: String,
     pub correlator_id: Option<String>,
     pub total_amount: Option<Money>,
+    /// How many decimals the client wrote `total_amount` with, for a dialect
+    /// that echoes its client's spelling (TMF676 renders `10.1` as `10.1`);
+    /// `None` spells it with the currency's exponent. See
+    /// [`Money::to_decimal_written`].
+    pub amount_decimals: Option<u8>,
     pub document: Document,
     pub created_at: DateTime<Utc>,
 }
@@ -37,6 +42,11 @@ pub struct NewRefund {
     pub account_id: String,
     pub correlator_id: Option<String>,
     pub total_amount: Option<Money>,
+    /// How many decimals the client wrote `total_amount` with, for a dialect
+    /// that echoes its client's spelling (TMF676 renders `10.1` as `10.1`);
+    /// `None` spells it with the currency's exponent. See
+    /// [`Money::to_decimal_written`].
+    pub amount_decimals: Option<u8>,
     pub status: Option<Status>,
     pub refund_date: Option<DateTime<Utc>>,
     pub document: Document,
@@ -73,6 +83,7 @@ impl Refund {
             account_id: new.account_id,
             correlator_id: new.correlator_id,
             total_amount: new.total_amount,
+            amount_decimals: new.amount_decimals,
             document: new.document,
             created_at: now,
         }
@@ -113,6 +124,7 @@ mod tests {
                 account_id: "a".into(),
                 correlator_id: None,
                 total_amount: total.map(usd),
+                amount_decimals: None,
                 status: None,
                 payment_date: None,
                 document: Document::default(),
@@ -130,6 +142,7 @@ mod tests {
                 account_id: "a".into(),
                 correlator_id: None,
                 total_amount: minor.map(usd),
+                amount_decimals: None,
                 status: Some(status),
                 refund_date: None,
                 document: Document::default(),

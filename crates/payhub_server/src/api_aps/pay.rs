@@ -266,6 +266,7 @@ impl Planner<'_> {
                 account_id: self.account.account_id.clone(),
                 correlator_id: None,
                 total_amount: Some(self.request.total),
+                amount_decimals: None,
                 status: Some(funding.status),
                 payment_date: None,
                 document: payhub_core::Document::default(),

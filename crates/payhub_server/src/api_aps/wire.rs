@@ -164,7 +164,7 @@ pub fn tmf_document(
         "description": "APS payment",
         "account": {"id": account.account_id, "@referredType": "CustomerAccount"},
         "paymentMethod": payment_method,
-        "totalAmount": {"unit": account.currency.code(), "value": number(split.credit.checked_add(split.rest).unwrap_or(split.rest))},
+        "totalAmount": payhub_app::money_json::amount_slot(),
         "aps": aps,
     })
     .to_string()

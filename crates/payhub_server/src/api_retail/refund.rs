@@ -94,9 +94,10 @@ pub async fn refund(
         account_id: sale.payment.account_id.clone(),
         correlator_id: Some(rrn.clone()),
         total_amount: Some(amount),
+        amount_decimals: None,
         status: None,
         refund_date: None,
-        document: refund_document(&sale.payment.id.to_string(), amount, &retail),
+        document: refund_document(&sale.payment.id.to_string(), &retail),
     };
     let refund = flow::refund(&state, &sale.gateway, new, Some((DIALECT, rrn.clone()))).await?;
     let mut answer = refund_body(&state, &merchant, &refund, &retail).await?;
@@ -116,17 +117,14 @@ pub async fn refund(
 }
 
 /// The refund as a TMF676 refund document (see docs/RETAIL.md).
-fn refund_document(payment_id: &str, amount: Money, retail: &RetailAttributes) -> Document {
+fn refund_document(payment_id: &str, retail: &RetailAttributes) -> Document {
     let mut document = Map::new();
     document.insert("@type".into(), json!("Refund"));
     document.insert("correlatorId".into(), json!(retail.rrn));
     document.insert("account".into(), json!({"id": retail.store_code}));
     document.insert("payment".into(), json!({"id": payment_id}));
     document.insert("paymentMethod".into(), json!({"@type": retail.gateway}));
-    document.insert(
-        "totalAmount".into(),
-        payhub_app::money_json::money_json(amount),
-    );
+    document.insert("totalAmount".into(), payhub_app::money_json::amount_slot());
     document.insert(
         "retail".into(),
         serde_json::to_value(retail).unwrap_or(Value::Null),

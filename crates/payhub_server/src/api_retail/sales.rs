@@ -52,6 +52,7 @@ pub async fn sales(
             account_id: sale.retail.store_code.clone(),
             correlator_id: Some(sale.retail.rrn.clone()),
             total_amount: Some(sale.amount),
+            amount_decimals: None,
             status: None,
             payment_date: None,
             document: tmf_document(&sale),
@@ -260,10 +261,7 @@ fn tmf_document(sale: &Sale) -> Document {
         "paymentMethod".into(),
         json!({"@type": sale.gateway.code(), "name": sale.gateway.description()}),
     );
-    document.insert(
-        "totalAmount".into(),
-        payhub_app::money_json::money_json(sale.amount),
-    );
+    document.insert("totalAmount".into(), payhub_app::money_json::amount_slot());
     document.insert(
         "retail".into(),
         serde_json::to_value(&sale.retail).unwrap_or(Value::Null),

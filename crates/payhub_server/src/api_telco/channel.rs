@@ -35,7 +35,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_numbers_round_trip_and_match_what_the_store_keeps() {
+    fn the_seed_numbers_round_trip_and_the_configuration_uses_them() {
         let table = [
             (Channel::ReserveAndCommit, 10),
             (Channel::DirectDebit, 11),
@@ -46,8 +46,11 @@ mod tests {
         for (channel, number) in table {
             assert_eq!(id(channel), number);
             assert_eq!(from_id(number), Some(channel));
-            // The store still writes the core's copy; both must agree until it uses this one.
-            assert_eq!(channel.id(), number);
+            // The operator's configuration names channels the same way.
+            assert_eq!(
+                crate::config::telco::channel_of_number(number),
+                Some(channel)
+            );
         }
         assert_eq!(from_id(12), None);
     }

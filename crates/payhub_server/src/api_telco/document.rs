@@ -3,15 +3,15 @@
 //! subscriber removes items on the consent page.
 
 use payhub_core::carrier_billing::basket::Basket;
-use payhub_core::{Document, Money};
+use payhub_core::Document;
 use serde_json::{json, Map, Value};
 
 use super::channel;
 use super::request::PaymentRequest;
-use payhub_app::money_json::money_json;
+use payhub_app::money_json::amount_slot;
 
 /// The TMF676 view of a telco payment.
-pub fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Document {
+pub fn document(request: &PaymentRequest, basket: &Basket) -> Document {
     let items: Vec<Value> = basket
         .items
         .iter()
@@ -34,7 +34,7 @@ pub fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Docu
         "paymentMethod".into(),
         json!({"@type": channel::payment_method_type(request.channel)}),
     );
-    document.insert("totalAmount".into(), money_json(total));
+    document.insert("totalAmount".into(), amount_slot());
     document.insert(
         "telco".into(),
         json!({
@@ -52,11 +52,11 @@ pub fn document(request: &PaymentRequest, basket: &Basket, total: Money) -> Docu
     Document::new(Value::Object(document).to_string())
 }
 
-/// The document after the subscriber removed items: the new total, the
-/// description of what stays, and each item marked kept or removed.
-pub fn after_removal(stored: &Document, basket: &Basket, total: Money) -> Document {
+/// The document after the subscriber removed items: the description of
+/// what stays, and each item marked kept or removed. (The new total is the
+/// payment's amount, kept in its columns.)
+pub fn after_removal(stored: &Document, basket: &Basket) -> Document {
     let mut document: Value = serde_json::from_str(stored.as_str()).unwrap_or(Value::Null);
-    document["totalAmount"] = money_json(total);
     let names: Vec<&str> = basket
         .items
         .iter()

@@ -62,7 +62,7 @@ async fn create_transaction(
     let total = basket.total().map_err(|e| {
         TelcoError::InvalidItemList(format!("the basket's total cannot be computed: {e}"))
     })?;
-    let document = document(&request, &basket, total);
+    let document = document(&request, &basket);
     let new = NewTransaction {
         merchant_id: merchant.id.clone(),
         dialect: DIALECT,

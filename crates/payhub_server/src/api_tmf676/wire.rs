@@ -3,7 +3,9 @@
 //! A request body is kept as the client sent it (so unknown and `@type`
 //! extension attributes round-trip unchanged), after the attributes the server
 //! owns (`id`, `href`, `status`, `statusDate`) are taken out. The core fields
-//! are parsed from it once, here, into the core's types.
+//! are parsed from it once, here, into the core's types. The amount goes to
+//! the record's columns only: the document keeps `totalAmount`'s place, and
+//! rendering writes the ledger's amount back into it, as the client spelt it.
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
@@ -36,6 +38,7 @@ pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
 pub use crate::http::time::{format_time, parse_time};
 pub use payhub_app::money_json::{amount_number, money_json};
+use payhub_app::money_json::{empty_amount_slot, written_number};
 
 /// A body parsed as a JSON object, or a clear 400.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TmfError> {
@@ -78,6 +81,12 @@ fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<Strin
 /// The value is read from the number's exact text, so `10.10` is 1010 cents and
 /// `0.001` USD is refused, never rounded.
 pub fn parse_money(name: &str, value: &Value) -> Result<Option<Money>, TmfError> {
+    Ok(parse_written_money(name, value)?.map(|(money, _)| money))
+}
+
+/// [`parse_money`], with how many decimals the client wrote the value with,
+/// so that the amount renders back as it was sent.
+fn parse_written_money(name: &str, value: &Value) -> Result<Option<(Money, u8)>, TmfError> {
     let Value::Object(map) = value else {
         return Err(invalid(format!("'{name}' must be an object")));
     };
@@ -88,7 +97,7 @@ pub fn parse_money(name: &str, value: &Value) -> Result<Option<Money>, TmfError>
         (Some(Value::String(code)), Some(Value::Number(number))) => {
             let currency =
                 Currency::parse(code).map_err(|e| invalid(format!("'{name}.unit': {e}")))?;
-            Money::parse_decimal(&number.to_string(), currency)
+            Money::parse_written(&number.to_string(), currency)
                 .map(Some)
                 .map_err(|e| invalid(format!("'{name}.value': {e}")))
         }
@@ -109,6 +118,7 @@ struct CommonFields {
     account_id: String,
     correlator_id: Option<String>,
     total_amount: Option<Money>,
+    amount_decimals: Option<u8>,
     status: Option<Status>,
     document: Document,
 }
@@ -124,8 +134,8 @@ fn common_fields(
         None => return Err(invalid("'account.id' is required")),
     };
     required_object(&body, "paymentMethod")?;
-    let total_amount = match body.get("totalAmount") {
-        Some(value) => parse_money("totalAmount", value)?,
+    let written = match body.get("totalAmount") {
+        Some(value) => parse_written_money("totalAmount", value)?,
         None => return Err(invalid("'totalAmount' is required")),
     };
     for name in OBJECT_ATTRIBUTES {
@@ -159,10 +169,17 @@ fn common_fields(
     for name in SERVER_OWNED {
         body.remove(name);
     }
+    // The amount is kept in the record's columns; the document keeps its place.
+    if written.is_some() {
+        if let Some(place) = body.get_mut("totalAmount") {
+            empty_amount_slot(place);
+        }
+    }
     Ok(CommonFields {
         account_id,
         correlator_id,
-        total_amount,
+        total_amount: written.map(|(money, _)| money),
+        amount_decimals: written.map(|(_, decimals)| decimals),
         status,
         document: Document::new(Value::Object(body).to_string()),
     })
@@ -196,6 +213,7 @@ pub fn new_payment(
         account_id: fields.account_id,
         correlator_id: fields.correlator_id,
         total_amount: fields.total_amount,
+        amount_decimals: fields.amount_decimals,
         status: fields.status,
         payment_date,
         document: fields.document,
@@ -224,6 +242,7 @@ pub fn new_refund(merchant: &MerchantId, body: Map<String, Value>) -> Result<New
         account_id: fields.account_id,
         correlator_id: fields.correlator_id,
         total_amount: fields.total_amount,
+        amount_decimals: fields.amount_decimals,
         status: fields.status,
         refund_date,
         document: fields.document,
@@ -242,14 +261,41 @@ fn stored_document(document: &Document) -> Map<String, Value> {
     }
 }
 
-/// Lays out a resource: `id` and `href` first, then the client's attributes,
-/// then what the server sets (overriding nothing the client may own).
+/// Writes the ledger's amount into its place in a rendered resource
+/// (`totalAmount.unit` and `.value`, where the document put them), spelt
+/// with the decimals the client wrote. A resource without an amount keeps
+/// what its document has there (`{}`).
+fn fill_amount(resource: &mut Map<String, Value>, amount: Option<Money>, decimals: Option<u8>) {
+    let Some(amount) = amount else {
+        return;
+    };
+    let place = resource
+        .entry("totalAmount")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !place.is_object() {
+        *place = Value::Object(Map::new());
+    }
+    if let Value::Object(members) = place {
+        members.insert(
+            "unit".into(),
+            Value::String(amount.currency().code().into()),
+        );
+        members.insert("value".into(), written_number(amount, decimals));
+    }
+}
+
+/// The amount of a resource as the ledger keeps it, and how it is spelt.
+type LedgerAmount = (Option<Money>, Option<u8>);
+
+/// Lays out a resource: `id` and `href` first, then the client's attributes
+/// with the ledger's amount in its place, then what the server sets
+/// (overriding nothing the client may own).
 fn render(
     id: String,
     href: String,
     document: &Document,
-    status: Status,
-    status_date: DateTime<Utc>,
+    amount: LedgerAmount,
+    (status, status_date): (Status, DateTime<Utc>),
     date_attribute: (&str, DateTime<Utc>),
     type_name: &str,
 ) -> Value {
@@ -259,6 +305,7 @@ fn render(
     for (name, value) in stored_document(document) {
         resource.insert(name, value);
     }
+    fill_amount(&mut resource, amount.0, amount.1);
     resource.insert("status".into(), Value::String(status.as_str().into()));
     resource.insert("statusDate".into(), Value::String(format_time(status_date)));
     let (date_name, date) = date_attribute;
@@ -277,8 +324,8 @@ pub fn render_payment(payment: &Payment, base_url: &str) -> Value {
         payment.id.to_string(),
         href(base_url, "payment", payment.id),
         &payment.document,
-        payment.status,
-        payment.status_date,
+        (payment.total_amount, payment.amount_decimals),
+        (payment.status, payment.status_date),
         ("paymentDate", payment.payment_date),
         "Payment",
     )
@@ -290,8 +337,8 @@ pub fn render_refund(refund: &Refund, base_url: &str) -> Value {
         refund.id.to_string(),
         href(base_url, "refund", refund.id),
         &refund.document,
-        refund.status,
-        refund.status_date,
+        (refund.total_amount, refund.amount_decimals),
+        (refund.status, refund.status_date),
         ("refundDate", refund.refund_date),
         "Refund",
     )

@@ -20,7 +20,7 @@ mod input;
 mod limits;
 mod metrics;
 mod resolve;
-mod telco;
+pub(crate) mod telco;
 
 pub use input::{DataInput, SettingsInput};
 pub use limits::{

@@ -48,6 +48,23 @@ impl TelcoSettings {
     }
 }
 
+/// The channel an operator's list names by `number` (`10=false`): the
+/// configuration names channels by the telco API's `channelId`, so that an
+/// operator writes what the API's clients send. The telco dialect's own
+/// mapping (`api_telco::channel`) has a test that both agree; config cannot
+/// use the dialect's, as the dialect reads its settings from here.
+pub(crate) fn channel_of_number(number: i64) -> Option<Channel> {
+    Channel::ALL.into_iter().find(|channel| {
+        number
+            == match channel {
+                Channel::ReserveAndCommit => 10,
+                Channel::DirectDebit => 11,
+                Channel::CreditCard => 40,
+                Channel::InAppPurchase => 50,
+            }
+    })
+}
+
 /// Seed 004's defaults per channel: (deliverable, billing required, removable).
 const SEED_004_DEFAULTS: [(i64, bool, bool, bool); 4] = [
     (10, false, false, true),
@@ -76,7 +93,7 @@ fn channel_flags(
             .trim()
             .parse::<i64>()
             .ok()
-            .and_then(Channel::from_id)
+            .and_then(channel_of_number)
             .ok_or_else(|| invalid(format!("'{id}' is not a channel (10, 11, 40, 50)")))?;
         let flag = match flag.trim() {
             "true" => true,
@@ -97,7 +114,7 @@ impl SettingsInput {
         let seed = |pick: fn(&(i64, bool, bool, bool)) -> bool| -> Vec<(Channel, bool)> {
             SEED_004_DEFAULTS
                 .iter()
-                .filter_map(|entry| Channel::from_id(entry.0).map(|c| (c, pick(entry))))
+                .filter_map(|entry| channel_of_number(entry.0).map(|c| (c, pick(entry))))
                 .collect()
         };
         let deliverable = channel_flags(

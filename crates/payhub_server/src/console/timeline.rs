@@ -417,6 +417,7 @@ mod tests {
             account_id: "acct".into(),
             correlator_id: None,
             total_amount: None,
+            amount_decimals: None,
             document: Document::new("{}".into()),
             origin: payhub_core::Origin::new("tmf676"),
             created_at: at(0),

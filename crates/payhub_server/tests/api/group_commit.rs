@@ -16,6 +16,7 @@ fn payment(merchant: &MerchantId, account: &str) -> (Payment, LedgerEvent) {
             account_id: account.into(),
             correlator_id: None,
             total_amount: None,
+            amount_decimals: None,
             status: None,
             payment_date: None,
             document: Document::new(

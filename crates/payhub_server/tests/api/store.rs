@@ -30,6 +30,7 @@ fn pending_payment(merchant: &MerchantId, minor: i64) -> Payment {
             account_id: "acct-store".into(),
             correlator_id: None,
             total_amount: Some(eur(minor)),
+            amount_decimals: None,
             status: Some(Status::PendingAuthorization),
             payment_date: None,
             document: Document::new(r#"{"account":{"id":"acct-store"}}"#.into()),

@@ -14,10 +14,10 @@ use crate::records::{DeliveryKind, Merchant, Subscription};
 
 pub(super) const PAYMENT_COLUMNS: &str =
     "id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-     amount_minor, currency, document, origin, created_at";
+     amount_minor, currency, amount_decimals, document, origin, created_at";
 pub(super) const REFUND_COLUMNS: &str =
     "id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
-     correlator_id, amount_minor, currency, document, created_at";
+     correlator_id, amount_minor, currency, amount_decimals, document, created_at";
 pub(super) const EVENT_COLUMNS: &str =
     "id, merchant_id, event_type, resource_id, status, occurred_at";
 
@@ -54,6 +54,13 @@ pub(super) fn money(
     }
 }
 
+/// The `amount_decimals` column: how many decimals the client wrote the amount with.
+fn decimals(column: Option<i64>) -> Result<Option<u8>, StoreError> {
+    column
+        .map(|d| u8::try_from(d).map_err(|_| corrupt(format!("amount decimals {d}"))))
+        .transpose()
+}
+
 pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
     Ok(Payment {
         id: PaymentId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("payment id"))?,
@@ -64,6 +71,7 @@ pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         account_id: row.try_get("account_id")?,
         correlator_id: row.try_get("correlator_id")?,
         total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        amount_decimals: decimals(row.try_get("amount_decimals")?)?,
         document: Document::new(row.try_get("document")?),
         origin: Origin::new(&row.try_get::<String, _>("origin")?),
         created_at: from_micros(row.try_get("created_at")?)?,
@@ -82,6 +90,7 @@ pub(super) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
         account_id: row.try_get("account_id")?,
         correlator_id: row.try_get("correlator_id")?,
         total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
+        amount_decimals: decimals(row.try_get("amount_decimals")?)?,
         document: Document::new(row.try_get("document")?),
         created_at: from_micros(row.try_get("created_at")?)?,
     })

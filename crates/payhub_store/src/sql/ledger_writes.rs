@@ -115,8 +115,8 @@ pub(super) async fn write_refund(
     let (amount_minor, currency) = amount_columns(refund.total_amount);
     sqlx::query(
         "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
-         correlator_id, amount_minor, currency, document, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         correlator_id, amount_minor, currency, amount_decimals, document, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(refund.id.get())
     .bind(refund.merchant_id.as_str().to_owned())
@@ -128,6 +128,7 @@ pub(super) async fn write_refund(
     .bind(refund.correlator_id.clone())
     .bind(amount_minor)
     .bind(currency)
+    .bind(refund.amount_decimals.map(i64::from))
     .bind(refund.document.as_str().to_owned())
     .bind(micros(refund.created_at))
     .bind(micros(refund.created_at))
@@ -149,8 +150,8 @@ async fn insert_payment_rows(
     for chunk in payments.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-             amount_minor, currency, document, origin, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 13)
+             amount_minor, currency, amount_decimals, document, origin, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 14)
         );
         let mut query = sqlx::query(&sql);
         for payment in chunk {
@@ -165,6 +166,7 @@ async fn insert_payment_rows(
                 .bind(payment.correlator_id.clone())
                 .bind(amount_minor)
                 .bind(currency)
+                .bind(payment.amount_decimals.map(i64::from))
                 .bind(payment.document.as_str().to_owned())
                 .bind(payment.origin.as_str().to_owned())
                 .bind(micros(payment.created_at))

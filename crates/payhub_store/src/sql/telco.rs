@@ -36,6 +36,25 @@ const TRANSACTION_COLUMNS: &str = "payment_id, merchant_id, transaction_id, msis
      is_deliverable, is_billing_required, language, basket, state, otp_hash, otp_attempts, \
      delivery_address, billing_address, carrier_ref, deadline, created_at";
 
+/// The `channel_id` column's code of a channel. These are storage codes: they
+/// were taken from seed 004's `channelId` when the table was made and are
+/// kept as they are, so stored rows keep their meaning whatever a dialect
+/// calls the channels (the telco dialect's own numbers are in
+/// `api_telco::channel`).
+fn channel_code(channel: Channel) -> i64 {
+    match channel {
+        Channel::ReserveAndCommit => 10,
+        Channel::DirectDebit => 11,
+        Channel::CreditCard => 40,
+        Channel::InAppPurchase => 50,
+    }
+}
+
+/// The channel of a stored `channel_id` code.
+fn channel_of_code(code: i64) -> Option<Channel> {
+    Channel::ALL.into_iter().find(|c| channel_code(*c) == code)
+}
+
 fn transaction_from_row(row: &AnyRow) -> Result<TelcoTransaction, StoreError> {
     let channel_id: i64 = row.try_get("channel_id")?;
     let state: String = row.try_get("state")?;
@@ -45,7 +64,7 @@ fn transaction_from_row(row: &AnyRow) -> Result<TelcoTransaction, StoreError> {
         merchant_id: merchant_id(row.try_get("merchant_id")?)?,
         transaction_id: row.try_get("transaction_id")?,
         msisdn: row.try_get("msisdn")?,
-        channel: Channel::from_id(channel_id)
+        channel: channel_of_code(channel_id)
             .ok_or_else(|| corrupt(format!("telco channel {channel_id}")))?,
         is_deliverable: row.try_get::<i64, _>("is_deliverable")? != 0,
         is_billing_required: row.try_get::<i64, _>("is_billing_required")? != 0,
@@ -249,7 +268,7 @@ impl TelcoStore for SqlStore {
             .bind(transaction.merchant_id.as_str().to_owned())
             .bind(transaction.transaction_id.clone())
             .bind(transaction.msisdn.clone())
-            .bind(transaction.channel.id())
+            .bind(channel_code(transaction.channel))
             .bind(i64::from(transaction.is_deliverable))
             .bind(i64::from(transaction.is_billing_required))
             .bind(transaction.language.clone())
@@ -417,5 +436,20 @@ impl TelcoStore for SqlStore {
             Some(row) => row.try_get("telco_callback_url")?,
             None => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_has_one_storage_code_that_reads_back() {
+        let codes: Vec<i64> = Channel::ALL.into_iter().map(channel_code).collect();
+        assert_eq!(codes, [10, 11, 40, 50], "stored codes never change");
+        for channel in Channel::ALL {
+            assert_eq!(channel_of_code(channel_code(channel)), Some(channel));
+        }
+        assert_eq!(channel_of_code(12), None);
     }
 }

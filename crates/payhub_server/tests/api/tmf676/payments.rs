@@ -44,6 +44,36 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_amount_is_kept_only_in_the_ledger_columns_and_answered_as_written(app: TestApp) {
+        // Spellings a client may use, each answered back byte for byte, in
+        // the place and among the members the client gave it.
+        for (sent, minor) in [
+            (r#"{"@type":"Money","value":10.1,"unit":"EUR"}"#, 1010),
+            (r#"{"unit":"EUR","value":10}"#, 1000),
+            (r#"{"unit":"EUR","value":10.100}"#, 1010),
+            (r#"{"unit":"JPY","value":500.0}"#, 500),
+        ] {
+            let body = format!(
+                r#"{{"account":{{"id":"A-9"}},"totalAmount":{sent},"paymentMethod":{{}}}}"#
+            );
+            let response = app.post_raw("/payment", &body, None).await;
+            assert_eq!(response.status(), StatusCode::CREATED, "{sent}");
+            let created: Value = response.json().await.unwrap();
+            let id = created["id"].as_str().unwrap();
+            let text = app.get(&format!("/payment/{id}")).await.text().await.unwrap();
+            assert!(text.contains(&format!(r#""totalAmount":{sent}"#)), "{sent}: {text}");
+
+            let merchant = payhub_core::MerchantId::parse(&app.merchant.merchant_id).unwrap();
+            let stored = app.store.find_payment(&merchant, id.parse().unwrap()).await.unwrap().unwrap();
+            assert_eq!(stored.total_amount.map(|m| m.amount_minor()), Some(minor), "{sent}");
+            let document: Value = serde_json::from_str(stored.document.as_str()).unwrap();
+            assert!(document["totalAmount"]["value"].is_null(), "{sent}: the document keeps no amount");
+            assert!(document["totalAmount"]["unit"].is_null(), "{sent}: the document keeps no currency");
+        }
+    }
+}
+
+both_backends! {
     async fn a_recorded_status_is_kept(app: TestApp) {
         let mut body = kit_payment();
         body["status"] = json!("pendingAuthorization");

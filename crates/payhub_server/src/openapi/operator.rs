@@ -110,6 +110,7 @@ pub fn docs_file() {}
     params(("limit" = Option<i64>, Query, description = "At most this many")),
     responses(
         (status = 200, description = "The merchant's deliveries with their attempts", body = Vec<serde_json::Value>),
+        (status = 400, description = "A filter, time or cursor that cannot be read", body = DeliveryError),
         (status = 401, description = "Unauthorized", body = DeliveryError),
     ))]
 pub fn list_deliveries() {}

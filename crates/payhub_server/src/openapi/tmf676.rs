@@ -287,13 +287,15 @@ pub fn api_index() {}
 /// The query of a list: attribute selection, paging and filters.
 #[utoipa::path(get, path = "/payment", operation_id = "listPayment", tag = "payment",
     params(
-        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return; the answer then holds only those (and `id`, `href`), so a selected resource may lack attributes the schema requires (TMF630 attribute selection)"),
         ("offset" = Option<u32>, Query, description = "Index of the first item"),
         ("limit" = Option<u32>, Query, description = "Number of items"),
         ("correlatorId" = Option<String>, Query, description = "A filter; any attribute may be filtered (docs/TMF676.md)"),
     ),
     responses(
         (status = 200, description = "Success", body = Vec<Payment>,
+            headers(("X-Total-Count" = u64), ("X-Result-Count" = u64))),
+        (status = 206, description = "Partial Content: one page of a longer list (TMF630)", body = Vec<Payment>,
             headers(("X-Total-Count" = u64), ("X-Result-Count" = u64))),
         (status = 400, description = "Bad Request", body = Error),
         (status = 401, description = "Unauthorized", body = Error),
@@ -320,7 +322,7 @@ pub fn create_payment() {}
 #[utoipa::path(get, path = "/payment/{id}", operation_id = "retrievePayment", tag = "payment",
     params(
         ("id" = String, Path, description = "Identifier of the Payment"),
-        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return; the answer then holds only those (and `id`, `href`), so a selected resource may lack attributes the schema requires (TMF630 attribute selection)"),
     ),
     responses(
         (status = 200, description = "Success", body = Payment),
@@ -332,12 +334,14 @@ pub fn retrieve_payment() {}
 /// The merchant's refunds.
 #[utoipa::path(get, path = "/refund", operation_id = "listRefund", tag = "refund",
     params(
-        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return; the answer then holds only those (and `id`, `href`), so a selected resource may lack attributes the schema requires (TMF630 attribute selection)"),
         ("offset" = Option<u32>, Query, description = "Index of the first item"),
         ("limit" = Option<u32>, Query, description = "Number of items"),
     ),
     responses(
         (status = 200, description = "Success", body = Vec<Refund>,
+            headers(("X-Total-Count" = u64), ("X-Result-Count" = u64))),
+        (status = 206, description = "Partial Content: one page of a longer list (TMF630)", body = Vec<Refund>,
             headers(("X-Total-Count" = u64), ("X-Result-Count" = u64))),
         (status = 400, description = "Bad Request", body = Error),
         (status = 401, description = "Unauthorized", body = Error),
@@ -362,7 +366,7 @@ pub fn create_refund() {}
 #[utoipa::path(get, path = "/refund/{id}", operation_id = "retrieveRefund", tag = "refund",
     params(
         ("id" = String, Path, description = "Identifier of the Refund"),
-        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("fields" = Option<String>, Query, description = "Comma-separated attributes to return; the answer then holds only those (and `id`, `href`), so a selected resource may lack attributes the schema requires (TMF630 attribute selection)"),
     ),
     responses(
         (status = 200, description = "Success", body = Refund),

@@ -68,7 +68,7 @@ impl TestApp {
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
-        let response = request.send().await.unwrap();
+        let response = crate::conformance::checked("POST", request.send().await.unwrap()).await;
         let status = response.status();
         (status, response.json().await.unwrap())
     }
@@ -693,6 +693,7 @@ impl TestApp {
             .send()
             .await
             .unwrap();
+        let response = crate::conformance::checked("POST", response).await;
         let status = response.status();
         (status, response.json().await.unwrap())
     }

@@ -17,6 +17,7 @@ impl TestApp {
             .send()
             .await
             .unwrap();
+        let response = crate::conformance::checked("GET", response).await;
         let status = response.status();
         let cursor = response
             .headers()

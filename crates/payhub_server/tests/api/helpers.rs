@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::conformance::checked;
 use axum::http::StatusCode;
 use payhub_server::app::Application;
 use payhub_server::config::{Settings, SettingsInput};
@@ -244,13 +245,15 @@ impl TestApp {
     }
 
     pub async fn post_as(&self, who: &Credentials, path: &str, body: &Value) -> reqwest::Response {
-        self.client
+        let response = self
+            .client
             .post(self.tmf(path))
             .bearer_auth(&who.api_key)
             .json(body)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        checked("POST", response).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -267,16 +270,18 @@ impl TestApp {
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
-        request.send().await.expect("request")
+        checked("POST", request.send().await.expect("request")).await
     }
 
     pub async fn get_as(&self, who: &Credentials, path: &str) -> reqwest::Response {
-        self.client
+        let response = self
+            .client
             .get(self.tmf(path))
             .bearer_auth(&who.api_key)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        checked("GET", response).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

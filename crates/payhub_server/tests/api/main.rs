@@ -7,6 +7,7 @@ mod helpers;
 
 mod aps;
 mod cli;
+mod conformance;
 mod connections;
 mod console;
 mod deliveries;

@@ -74,6 +74,7 @@ impl TestApp {
             request = request.header(*name, *value);
         }
         let response = request.send().await.expect("request");
+        let response = crate::conformance::checked("POST", response).await;
         assert_eq!(
             response.status(),
             StatusCode::OK,

@@ -70,17 +70,19 @@ impl TestApp {
             .send()
             .await
             .unwrap();
+        let response = crate::conformance::checked("POST", response).await;
         (response.status(), response.json().await.unwrap())
     }
 
     async fn telco_call(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
         let response = self
             .client
-            .request(method, self.url(&format!("{SERVICE}{path}")))
+            .request(method.clone(), self.url(&format!("{SERVICE}{path}")))
             .header("authorization", self.basic(&self.merchant))
             .send()
             .await
             .unwrap();
+        let response = crate::conformance::checked(method.as_str(), response).await;
         (response.status(), response.json().await.unwrap())
     }
 

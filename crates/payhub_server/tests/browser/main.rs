@@ -26,6 +26,9 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+// The helpers hold their answers against the OpenAPI documents.
+#[path = "../api/conformance.rs"]
+mod conformance;
 
 mod card;
 mod consent;

@@ -7,11 +7,15 @@
 //!   ([`apply_report`], [`apply_refund_report`]); a final payment or
 //!   refund never moves again.
 //! - [`check`]: when to ask again and what a failed call means ([`CheckPolicy`]).
+//! - [`card_attempts`]: how many cards a customer may try on the hosted
+//!   page, and when a declined one ends the payment ([`CardAttempts`]).
 
+pub mod card_attempts;
 pub mod check;
 pub mod report;
 pub mod state;
 
+pub use card_attempts::{CardAttempts, CardClaim, CARD_ACTION};
 pub use check::{CallFailure, CheckPolicy};
 pub use report::{
     apply_refund_report, apply_report, GatewayFields, RefundFields, RefundReportApplied, Report,

@@ -41,7 +41,10 @@ pub enum AppError {
     /// not reserved.
     #[error("the transaction is {state:?}, not reserved")]
     NotReserved { state: TelcoState, commit: bool },
-    /// Another commit or release of the transaction holds its claim.
+    /// Another step holds the claim: a commit or release of a telco
+    /// transaction, or another card of the same payment at its gateway (the
+    /// hosted page only logs that one, so the message names the telco case
+    /// the dialects answer with).
     #[error("another commit or release of this transaction is under way")]
     Busy,
     /// The payment or request is not waiting for this customer step (a

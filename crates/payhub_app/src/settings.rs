@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payhub_core::gateway::CheckPolicy;
+use payhub_core::gateway::{CardAttempts, CheckPolicy};
 
 use crate::callback_policy::CallbackPolicy;
 
@@ -41,6 +41,9 @@ pub struct GatewaySettings {
     pub check_max: Duration,
     /// The simulated gateways answer after a random delay up to this.
     pub simulated_latency: Duration,
+    /// How many cards a customer may try on one payment on the hosted card
+    /// page; a decline before the last keeps the payment waiting.
+    pub card_attempts: CardAttempts,
 }
 
 impl GatewaySettings {

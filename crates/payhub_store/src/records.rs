@@ -246,6 +246,12 @@ pub struct GatewayPayment {
     /// `return_url` is used for every outcome when absent.
     pub fail_url: Option<String>,
     pub card: Option<CardRecord>,
+    /// How many cards the hosted page sent to the gateway for this payment
+    /// (see [`payhub_core::gateway::CardAttempts`]).
+    pub card_attempts: i64,
+    /// Until when a card of this payment is at the gateway: another card is
+    /// refused meanwhile. `None` (or past) when no card is out.
+    pub card_claimed_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 

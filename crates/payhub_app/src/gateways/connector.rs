@@ -126,6 +126,10 @@ pub trait Connector: Send + Sync + 'static {
     /// Creates the payment at the gateway.
     async fn start(&self, request: &StartRequest) -> Result<Started, GatewayError>;
     /// Pays a started card payment with the card the customer entered.
+    /// A declined card is reported `Declined` (or `Rejected`) for this
+    /// attempt only: the payment stays open at the gateway for another card
+    /// (as a PaymentIntent waits for another payment method), and payhub
+    /// [`cancel`](Connector::cancel)s it when a decline ends the payment.
     async fn pay_with_card(
         &self,
         payment_id: PaymentId,

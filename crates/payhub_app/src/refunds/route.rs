@@ -132,6 +132,8 @@ mod tests {
             webhook_url: None,
             fail_url: None,
             card: None,
+            card_attempts: 0,
+            card_claimed_until: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

@@ -58,6 +58,10 @@ pub struct SettingsInput {
     /// Seconds a QR or card payment waits for the customer (default 300).
     #[arg(long, env = "PAYHUB_PAYMENT_EXPIRY_S")]
     pub payment_expiry_s: Option<u64>,
+    /// Cards a customer may try on one hosted-page payment (default 3, at
+    /// most 10): a decline before the last keeps the payment waiting for another card.
+    #[arg(long, env = "PAYHUB_CARD_ATTEMPTS")]
+    pub card_attempts: Option<u32>,
     /// Milliseconds a gateway call may take before its outcome is unknown (default 10000).
     #[arg(long, env = "PAYHUB_GATEWAY_TIMEOUT_MS")]
     pub gateway_timeout_ms: Option<u64>,
@@ -190,6 +194,7 @@ impl SettingsInput {
             allowed_callback_nets: self.allowed_callback_nets.or(lower.allowed_callback_nets),
             mode: self.mode.or(lower.mode),
             payment_expiry_s: self.payment_expiry_s.or(lower.payment_expiry_s),
+            card_attempts: self.card_attempts.or(lower.card_attempts),
             gateway_timeout_ms: self.gateway_timeout_ms.or(lower.gateway_timeout_ms),
             gateway_check_base_ms: self.gateway_check_base_ms.or(lower.gateway_check_base_ms),
             simulated_latency_ms: self.simulated_latency_ms.or(lower.simulated_latency_ms),

@@ -13,6 +13,7 @@ use super::{
     DEFAULT_LISTEN,
 };
 use payhub_app::callback_policy::CallbackPolicy;
+use payhub_core::gateway::CardAttempts;
 
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -95,12 +96,20 @@ impl SettingsInput {
                 })
             }
         };
+        let card_attempts = match self.card_attempts {
+            None => CardAttempts::DEFAULT,
+            Some(allowed) => CardAttempts::new(allowed).ok_or_else(|| SettingsError::Invalid {
+                name: "card_attempts",
+                reason: format!("{allowed}: between 1 and {}", CardAttempts::MAX),
+            })?,
+        };
         let gateways = GatewaySettings {
             qr_expiry: Duration::from_secs(self.payment_expiry_s.unwrap_or(300).max(1)),
             call_timeout: Duration::from_millis(self.gateway_timeout_ms.unwrap_or(10_000).max(1)),
             check_base: Duration::from_millis(self.gateway_check_base_ms.unwrap_or(1_000).max(1)),
             check_max: Duration::from_secs(300),
             simulated_latency: Duration::from_millis(self.simulated_latency_ms.unwrap_or(150)),
+            card_attempts,
         };
         let retail = RetailSettings {
             webhook_interval: Duration::from_secs(self.retail_webhook_interval_s.unwrap_or(300)),
@@ -248,9 +257,31 @@ mod tests {
                 trusted_proxies: Some("the proxy".into()),
                 ..Default::default()
             },
+            SettingsInput {
+                card_attempts: Some(0),
+                ..Default::default()
+            },
+            SettingsInput {
+                card_attempts: Some(11),
+                ..Default::default()
+            },
         ] {
             assert!(input.resolve().is_err());
         }
+    }
+
+    /// Three cards per payment unless told otherwise (docs/CONFIGURATION.md).
+    #[test]
+    fn card_attempts_default_to_three() -> Result<(), SettingsError> {
+        let default = SettingsInput::default().resolve()?.gateways.card_attempts;
+        assert_eq!(default.allowed(), 3);
+        let one = SettingsInput {
+            card_attempts: Some(1),
+            ..Default::default()
+        }
+        .resolve()?;
+        assert_eq!(one.gateways.card_attempts.allowed(), 1);
+        Ok(())
     }
 
     /// The defaults docs/CONFIGURATION.md states; 0 turns a limit off.

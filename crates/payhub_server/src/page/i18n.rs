@@ -10,6 +10,9 @@ use payhub_app::lang::Lang;
 /// The placeholder in [`Texts::closes_in`] that the remaining time replaces.
 pub const TIME_PLACEHOLDER: &str = "{time}";
 
+/// The placeholder in [`Texts::too_many_requests_detail`] that the seconds replace.
+pub const SECONDS_PLACEHOLDER: &str = "{seconds}";
+
 /// The strings of the hosted pages in one language.
 #[derive(Debug)]
 pub struct Texts {
@@ -81,6 +84,16 @@ pub struct Texts {
     pub paid_at: &'static str,
     /// The 3-D Secure code was wrong.
     pub error_code: &'static str,
+    /// Next to the card form after a declined card, while the customer may
+    /// try another: nothing was charged.
+    pub card_declined: &'static str,
+    /// Heading of the card form after a declined card.
+    pub use_another_card: &'static str,
+    /// Title of the page answering a client over its rate limit.
+    pub too_many_requests: &'static str,
+    /// How long to wait; contains [`SECONDS_PLACEHOLDER`]. Use
+    /// [`Texts::too_many_requests_text`] to fill it in.
+    pub too_many_requests_detail: &'static str,
     /// Title of the page for an unknown or removed payment link.
     pub not_found: &'static str,
     pub not_found_detail: &'static str,
@@ -96,6 +109,12 @@ impl Texts {
     pub fn closes_in_text(&self, seconds_left: i64) -> String {
         self.closes_in
             .replace(TIME_PLACEHOLDER, &remaining_time(seconds_left))
+    }
+
+    /// [`Texts::too_many_requests_detail`] with the seconds to wait filled in.
+    pub fn too_many_requests_text(&self, retry_after_s: u64) -> String {
+        self.too_many_requests_detail
+            .replace(SECONDS_PLACEHOLDER, &retry_after_s.to_string())
     }
 }
 
@@ -157,6 +176,10 @@ static ZH_HK: Texts = Texts {
     card_ending: "卡號末四位",
     paid_at: "付款時間",
     error_code: "驗證碼不正確，請再試一次。",
+    card_declined: "你的卡被拒絕，你沒有被扣款。請使用另一張卡。",
+    use_another_card: "使用另一張卡",
+    too_many_requests: "請求過於頻繁",
+    too_many_requests_detail: "請等候 {seconds} 秒後重新載入此頁面。",
     not_found: "找不到付款連結",
     not_found_detail: "此付款連結無效或已失效，請返回商戶重試。",
     sandbox: "測試環境",
@@ -205,6 +228,10 @@ static ZH_CN: Texts = Texts {
     card_ending: "卡号末四位",
     paid_at: "支付时间",
     error_code: "验证码不正确，请重试。",
+    card_declined: "您的卡被拒绝，您没有被扣款。请使用另一张卡。",
+    use_another_card: "使用另一张卡",
+    too_many_requests: "请求过于频繁",
+    too_many_requests_detail: "请等待 {seconds} 秒后重新加载此页面。",
     not_found: "找不到支付链接",
     not_found_detail: "此支付链接无效或已失效，请返回商户重试。",
     sandbox: "测试环境",
@@ -253,6 +280,10 @@ static EN: Texts = Texts {
     card_ending: "Card",
     paid_at: "Paid at",
     error_code: "That code is not correct. Please try again.",
+    card_declined: "Your card was declined and you have not been charged. Please use another card.",
+    use_another_card: "Use another card",
+    too_many_requests: "Too many requests",
+    too_many_requests_detail: "Please wait {seconds} seconds and reload this page.",
     not_found: "Payment link not found",
     not_found_detail: "This payment link is not valid or is no longer available. Please return to the merchant and try again.",
     sandbox: "Sandbox",
@@ -306,6 +337,10 @@ mod tests {
             t.error_expired,
             t.error_cvc,
             t.error_code,
+            t.card_declined,
+            t.use_another_card,
+            t.too_many_requests,
+            t.too_many_requests_detail,
             t.not_found,
             t.not_found_detail,
             t.sandbox,
@@ -332,6 +367,24 @@ mod tests {
             texts(Lang::ZhHk).closes_in_text(300),
             "交易將在 5:00 後關閉，請及時付款！"
         );
+    }
+
+    #[test]
+    fn the_rate_limit_page_takes_the_seconds_in_every_language() {
+        let cases = [
+            (Lang::ZhHk, "請等候 7 秒後重新載入此頁面。"),
+            (Lang::ZhCn, "请等待 7 秒后重新加载此页面。"),
+            (Lang::En, "Please wait 7 seconds and reload this page."),
+        ];
+        for (lang, text) in cases {
+            assert!(
+                texts(lang)
+                    .too_many_requests_detail
+                    .contains(SECONDS_PLACEHOLDER),
+                "{lang:?}"
+            );
+            assert_eq!(texts(lang).too_many_requests_text(7), text);
+        }
     }
 
     #[test]

@@ -71,12 +71,18 @@ fn not_found() -> Response {
         .into_response()
 }
 
-async fn load(state: &AppState, id: &str, token: &str) -> Option<Loaded> {
+/// The gateway row of the payment a page link names, when its token is right.
+async fn gateway_of(state: &AppState, id: &str, token: &str) -> Option<GatewayPayment> {
     let id: PaymentId = id.parse().ok()?;
     if !state.master_key.page_token_matches(id.get(), token) {
         return None;
     }
-    let gateway = state.store.find_gateway_payment(id).await.ok()??;
+    state.store.find_gateway_payment(id).await.ok()?
+}
+
+async fn load(state: &AppState, id: &str, token: &str) -> Option<Loaded> {
+    let gateway = gateway_of(state, id, token).await?;
+    let id = gateway.payment_id;
     let payment = state
         .store
         .find_payment(&gateway.merchant_id, id)
@@ -203,6 +209,10 @@ async fn show(
         return not_found();
     };
     let markup = match (loaded.gateway.state, loaded.gateway.action.as_deref()) {
+        // A card is at the gateway (another tab, another click): wait for it.
+        (GatewayState::AwaitingCustomer, Some(CARD_ACTION)) if card_out(&loaded.gateway) => {
+            view::processing_page(&sale)
+        }
         (GatewayState::AwaitingCustomer, Some(CARD_ACTION)) => {
             card_form(&loaded, &sale, &[], &CardForm::default())
         }
@@ -231,6 +241,20 @@ async fn show(
     Html(markup.into_string()).into_response()
 }
 
+/// Whether a card of this payment is at its gateway now (its claim is live).
+fn card_out(gateway: &GatewayPayment) -> bool {
+    gateway
+        .card_claimed_until
+        .is_some_and(|until| until > Utc::now())
+}
+
+/// Whether the payment waits for another card because the last one was
+/// declined: a card was tried and the gateway's decline is on the row (a
+/// payment still waiting after a card was tried was not paid by it).
+fn declined_before(gateway: &GatewayPayment) -> bool {
+    gateway.card_attempts > 0 && gateway.gw_error_code.is_some()
+}
+
 /// The card form for `loaded`, with the problems of a refused submission and
 /// what of it may be shown again (expiry and holder, never number or CVC).
 fn card_form(
@@ -250,6 +274,7 @@ fn card_form(
             holder: &typed.holder,
             seconds_left: Some(seconds_left(loaded)),
             cancel_action: Some(&cancel),
+            declined: declined_before(&loaded.gateway),
         },
     )
 }

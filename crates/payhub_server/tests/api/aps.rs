@@ -25,6 +25,11 @@ fn usd() -> Currency {
     Currency::parse("USD").unwrap()
 }
 
+/// The simulated issuers' card that is always declined.
+const DECLINED_CARD: &str = "4000 0000 0000 0002";
+/// `PAYHUB_CARD_ATTEMPTS` unless told otherwise.
+const DEFAULT_CARD_ATTEMPTS: usize = 3;
+
 /// A card expiry a few years ahead.
 fn future_expiry() -> String {
     format!("12/{:02}", (chrono::Utc::now().year() + 3) % 100)
@@ -177,6 +182,62 @@ impl TestApp {
             assert_eq!(answered.status(), StatusCode::SEE_OTHER);
         }
         panic!("the page never finished");
+    }
+
+    /// Declines a card on the hosted page at every attempt the payment has
+    /// (`PAYHUB_CARD_ATTEMPTS`, 3 by default), checking after each decline
+    /// before the last that the page asks for another card and that the
+    /// account's available credit is still `available_minor` (the spent
+    /// credit stays held while the customer may pay). Returns where the page
+    /// sends the customer once the last decline ended the payment, and the
+    /// page shown after the decline before it.
+    async fn decline_every_attempt(
+        &self,
+        redirect_url: &str,
+        aps_id: &str,
+        available_minor: i64,
+    ) -> (String, String) {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let path = redirect_url
+            .strip_prefix(PUBLIC_BASE)
+            .expect("a page on payhub")
+            .to_owned();
+        let mut waiting = String::new();
+        for attempt in 1..DEFAULT_CARD_ATTEMPTS {
+            let posted = browser
+                .post(self.url(&format!("{path}/card")))
+                .form(&[
+                    ("number", DECLINED_CARD),
+                    ("expiry", &future_expiry()),
+                    ("cvc", "737"),
+                    ("holder", "Ada"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(posted.status(), StatusCode::SEE_OTHER, "post/redirect/get");
+            let page = browser.get(self.url(&path)).send().await.unwrap();
+            assert_eq!(
+                page.status(),
+                StatusCode::OK,
+                "attempt {attempt}: still open"
+            );
+            waiting = page.text().await.unwrap();
+            assert!(
+                waiting.contains(r#"id="card-declined""#)
+                    && waiting.contains(&format!("{path}/card")),
+                "attempt {attempt}: the page asks for another card: {waiting}"
+            );
+            assert_eq!(
+                self.credit_of(aps_id).await,
+                available_minor,
+                "attempt {attempt}: the credit stays held"
+            );
+        }
+        (self.pay_on_page(redirect_url, DECLINED_CARD).await, waiting)
     }
 
     /// Saves `card` as a stored method of `account` the only way there is:
@@ -437,7 +498,8 @@ both_backends! {
             "paymentContext": {"callbackUrlOk": OK_URL, "callbackUrlFail": FAIL_URL},
         })).await;
         assert_eq!(app.credit_of(&account.aps_id).await, 0);
-        let location = app.pay_on_page(answer["redirectData"]["redirectURL"].as_str().unwrap(), "4000 0000 0000 0002").await;
+        let url = answer["redirectData"]["redirectURL"].as_str().unwrap();
+        let (location, _) = app.decline_every_attempt(url, &account.aps_id, 0).await;
         assert_eq!(location, format!("{FAIL_URL}?paymentId={}&status=FAILED", answer["paymentId"]));
         assert_eq!(app.credit_of(&account.aps_id).await, 500, "the credit is given back");
         let failed = app.aps_payment(&account.aps_id, &answer["paymentId"]).await;
@@ -656,7 +718,8 @@ both_backends! {
         let answer = app.aps_pay_ok(&account.aps_id, json!({"total": 12.00, "useAvailableCredit": true})).await;
         let url = answer["redirectData"]["redirectURL"].as_str().unwrap().to_owned();
         assert!(app.page_html(&url).await.contains(&credit_line("5.00")));
-        let location = app.pay_on_page(&url, "4000 0000 0000 0002").await;
+        let (location, waiting) = app.decline_every_attempt(&url, &account.aps_id, 0).await;
+        assert!(waiting.contains(&credit_line("5.00")), "still spent while another card may pay: {waiting}");
         let result = app.page_html(&location).await;
         assert!(result.contains(r#"data-outcome="declined""#), "{result}");
         assert!(result.contains(&shown_amount("7.00")), "{result}");

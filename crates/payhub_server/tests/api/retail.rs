@@ -139,7 +139,7 @@ impl TestApp {
         self.list("payment", "").await.2.len()
     }
 
-    async fn deliveries(&self) -> Vec<Value> {
+    pub(crate) async fn deliveries(&self) -> Vec<Value> {
         let response = self
             .client
             .get(self.url("/v1/deliveries"))
@@ -152,7 +152,7 @@ impl TestApp {
         body.as_array().cloned().unwrap_or_default()
     }
 
-    async fn retail_webhook_deliveries(&self) -> Vec<Value> {
+    pub(crate) async fn retail_webhook_deliveries(&self) -> Vec<Value> {
         self.deliveries()
             .await
             .into_iter()

@@ -11,6 +11,8 @@ use payhub_store::{
     GatewayUpdate, TelcoTransaction, TelcoUpdate,
 };
 
+use payhub_core::gateway::{CardAttempts, CardClaim, CARD_ACTION};
+
 use crate::both_backends;
 use crate::helpers::TestApp;
 
@@ -60,6 +62,8 @@ fn gateway_row(payment: &Payment) -> GatewayPayment {
         webhook_url: None,
         fail_url: None,
         card: None,
+        card_attempts: 0,
+        card_claimed_until: None,
         created_at: now,
     }
 }
@@ -253,5 +257,86 @@ both_backends! {
             assert!(matches!(again, GatewayApplied::AlreadyFinal(_)), "{again:?}");
             assert_eq!(balance(&app).await, 1000, "{state:?}");
         }
+    }
+}
+
+both_backends! {
+    /// Issue 13: a card goes to the gateway only under a claim taken under
+    /// the row's lock: of many submissions at once exactly one is granted;
+    /// a claim is released only by its holder (a lapsed one may be taken
+    /// over), and no claim is granted past the limit or on a payment that
+    /// no longer waits for a card.
+    async fn card_attempts_are_claimed_one_at_a_time_and_never_past_the_limit(app: TestApp) {
+        let merchant = merchant(&app);
+        let payment = pending_payment(&merchant, 1000);
+        let mut row = gateway_row(&payment);
+        row.gateway = "VMPAY".into();
+        row.action = Some(CARD_ACTION.into());
+        app.store.insert_gateway_payment(&payment, &payment.create_event(), &row, None).await.unwrap();
+        let attempts = CardAttempts::new(3).unwrap();
+        let now = Utc::now();
+        let until = now + Duration::seconds(30);
+        let declined = || GatewayUpdate {
+            action: Some(CARD_ACTION.into()),
+            ..report(GatewayState::AwaitingCustomer, Some(("card_declined", "the card was declined")))
+        };
+
+        // Eight submissions at once: one card goes to the gateway.
+        let racing: Vec<_> = (0..8)
+            .map(|n| {
+                let store = app.store.clone();
+                tokio::spawn(async move {
+                    let name = format!("claim-{n}");
+                    let claim = store.claim_card_attempt(payment.id, attempts, &name, until, now).await.unwrap();
+                    (name, claim)
+                })
+            })
+            .collect();
+        let mut granted = Vec::new();
+        for task in racing {
+            let (name, claim) = task.await.unwrap();
+            match claim {
+                CardClaim::Granted { attempt } => granted.push((name, attempt)),
+                CardClaim::Busy => {}
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(granted.len(), 1, "{granted:?}");
+        let (winner, attempt) = granted.remove(0);
+        assert_eq!(attempt, 1);
+        let claim = |name: &'static str, at| {
+            let store = app.store.clone();
+            async move { store.claim_card_attempt(payment.id, attempts, name, at + Duration::seconds(30), at).await.unwrap() }
+        };
+
+        // Only the holder's answer releases the claim.
+        app.store.apply_card_attempt(payment.id, "claim-other", &declined(), now).await.unwrap();
+        assert_eq!(claim("c", now).await, CardClaim::Busy);
+        app.store.apply_card_attempt(payment.id, &winner, &declined(), now).await.unwrap();
+        assert_eq!(claim("c", now).await, CardClaim::Granted { attempt: 2 });
+
+        // c's node died: once its claim lapsed, d takes over, and c's late
+        // answer does not release d's claim.
+        let later = now + Duration::seconds(31);
+        assert_eq!(claim("d", now + Duration::seconds(29)).await, CardClaim::Busy);
+        assert_eq!(claim("d", later).await, CardClaim::Granted { attempt: 3 });
+        app.store.apply_card_attempt(payment.id, "c", &declined(), later).await.unwrap();
+        assert_eq!(claim("e", later).await, CardClaim::Busy);
+        app.store.apply_card_attempt(payment.id, "d", &declined(), later).await.unwrap();
+
+        // Three attempts used: no fourth.
+        assert_eq!(claim("e", later).await, CardClaim::Exhausted);
+        let stored = app.store.find_gateway_payment(payment.id).await.unwrap().unwrap();
+        assert_eq!((stored.card_attempts, stored.card_claimed_until), (3, None));
+        assert_eq!(stored.state, GatewayState::AwaitingCustomer);
+        assert_eq!(
+            app.store.find_payment(&merchant, payment.id).await.unwrap().unwrap().status,
+            Status::PendingAuthorization,
+            "declined attempts move nothing in the ledger"
+        );
+
+        // A payment that ended takes no card at all.
+        app.store.apply_gateway_update(payment.id, &report(GatewayState::Declined, None), later).await.unwrap();
+        assert_eq!(claim("f", later).await, CardClaim::NotWaiting);
     }
 }

@@ -8,7 +8,7 @@ use payhub_app::gateways::simulated::CHALLENGE_CODE;
 use serde_json::json;
 
 use crate::driver::Browser;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{test_settings, Backend, TestApp};
 use crate::shop::{create_sale, query_of, tmf_payment, NewSale, Shop, TX_DATE_TIME};
 
 /// The simulated issuers' card that asks for 3-D Secure, as a customer types it.
@@ -173,10 +173,21 @@ async fn a_customer_pays_by_card_through_3ds_and_is_sent_back_to_the_shop() {
     browser.close().await;
 }
 
+/// One card per payment (`PAYHUB_CARD_ATTEMPTS=1`): the first decline ends it.
+fn one_card_attempt(url: &str) -> payhub_server::config::Settings {
+    let mut settings = test_settings(url);
+    settings.gateways.card_attempts =
+        payhub_core::gateway::CardAttempts::new(1).expect("one is allowed");
+    settings
+}
+
+/// Where a decline that ends the payment lands. With one attempt allowed,
+/// the first decline is that one (with more, see
+/// `a_declined_card_lets_the_customer_use_another_card_which_pays`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_card_ends_on_payhubs_result_page_when_the_sale_has_no_return_url() {
-    // Arrange: a VMPAY sale whose merchant gave no returnUrl.
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Arrange: a VMPAY sale whose merchant gave no returnUrl, one card allowed.
+    let app = TestApp::spawn_with_settings(Backend::Sqlite, one_card_attempt).await;
     let sale = create_sale(
         &app,
         NewSale {
@@ -216,6 +227,93 @@ async fn a_declined_card_ends_on_payhubs_result_page_when_the_sale_has_no_return
     let (payment, _) = tmf_payment(&app, &sale.rrn).await;
     assert_eq!(payment["status"], json!("denied"), "{payment}");
 
+    browser.close().await;
+}
+
+/// Issue 13: a declined card does not end the payment while another may be
+/// tried: the customer is back on the card page, which says the card was
+/// declined and asks for another card in an empty form; the next card pays,
+/// and only that one is charged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_lets_the_customer_use_another_card_which_pays() {
+    // Arrange: a VMPAY sale (three cards allowed, the default) and a browser.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sale = create_sale(
+        &app,
+        NewSale {
+            gateway: "VMPAY",
+            amt: 3_300,
+            return_url: None,
+            webhook_url: None,
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&sale.page_url).await.expect("open the page");
+    assert_eq!(browser.text_of("#card-heading").await, "Card details");
+
+    // Act 1: a card its issuer declines.
+    pay_with_card(&browser, DECLINED_CARD).await;
+
+    // Back on the card page: the decline is said next to an empty form that
+    // asks for another card, and the payment is still pending.
+    browser.wait_for("#card-declined").await;
+    assert_eq!(
+        browser.current_url().await.expect("url").as_str(),
+        sale.page_url,
+        "the card page, not a result"
+    );
+    assert_eq!(browser.text_of("#card-heading").await, "Use another card");
+    assert_eq!(
+        browser.text_of("#card-declined").await,
+        "Your card was declined and you have not been charged. Please use another card."
+    );
+    for field in ["#number", "#expiry", "#cvc"] {
+        let value = browser
+            .element(field)
+            .await
+            .prop("value")
+            .await
+            .expect("value");
+        assert_eq!(value.as_deref(), Some(""), "{field} is empty");
+    }
+    let page = browser.source().await.expect("page source");
+    for number in card_number_forms(DECLINED_CARD) {
+        assert!(
+            !page.contains(&number),
+            "the page shows the declined number"
+        );
+    }
+    assert_eq!(browser.text_of("#pay").await, "Pay now HKD 33.00");
+    let (payment, _) = tmf_payment(&app, &sale.rrn).await;
+    assert_eq!(
+        payment["status"],
+        json!("pendingAuthorization"),
+        "{payment}"
+    );
+
+    // Act 2: another card, in the same form.
+    pay_with_card(&browser, APPROVED_CARD).await;
+
+    // Assert: paid with the second card, once.
+    let result_url = format!("{}/result", sale.page_url);
+    browser
+        .wait_for_url("payhub's result page", |url| url.as_str() == result_url)
+        .await;
+    assert_eq!(
+        browser
+            .attribute_of("#result", "data-outcome")
+            .await
+            .as_deref(),
+        Some("paid")
+    );
+    assert_eq!(browser.text_of("#receipt-card").await, "•••• 4242");
+    assert_eq!(browser.text_of("#receipt-amount").await, "HKD 33.00");
+    let (payment, _) = tmf_payment(&app, &sale.rrn).await;
+    assert_eq!(payment["status"], json!("captured"), "{payment}");
+    for number in card_number_forms(DECLINED_CARD) {
+        assert_not_stored(app.db.url(), &number);
+    }
     browser.close().await;
 }
 

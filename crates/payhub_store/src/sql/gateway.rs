@@ -5,13 +5,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::gateway::{
-    apply_refund_report, apply_report, GatewayFields, RefundFields, RefundReportApplied,
-    ReportApplied,
+    apply_refund_report, apply_report, CardAttempts, CardClaim, GatewayFields, RefundFields,
+    RefundReportApplied, ReportApplied,
 };
 use payhub_core::{
     EventKind, LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, RefundState,
 };
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::aps::{return_credit_of_done_refund, settle_aps_payment};
 use super::codec::micros;
@@ -116,80 +116,75 @@ impl GatewayStore for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<GatewayApplied, UpdateStatusError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let sql = format!(
-            "SELECT {GATEWAY_PAYMENT_COLUMNS} FROM gateway_payments WHERE payment_id = $1{}",
-            self.backend.for_update()
+        let applied = self
+            .apply_update_in(&mut tx, payment_id, update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn claim_card_attempt(
+        &self,
+        payment_id: PaymentId,
+        attempts: CardAttempts,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<CardClaim, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let Some(current) = self.lock_gateway_payment(&mut tx, payment_id).await? else {
+            return Ok(CardClaim::NotWaiting);
+        };
+        // Whether a card may go now is the core's decision; the store only writes it.
+        let used = u32::try_from(current.card_attempts).unwrap_or(u32::MAX);
+        let decided = attempts.claim(
+            current.state,
+            current.action.as_deref(),
+            used,
+            current.card_claimed_until,
+            now,
         );
-        let row = sqlx::query(&sql)
-            .bind(payment_id.get())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            return Err(UpdateStatusError::NotFound);
+        let CardClaim::Granted { attempt } = decided else {
+            return Ok(decided);
         };
-        let current = gateway_payment_from_row(&row)?;
-        // What changes is the core's decision; the store only writes it.
-        let (fields, payment_status) = match apply_report(&report_fields(&current), update) {
-            ReportApplied::AlreadyFinal => return Ok(GatewayApplied::AlreadyFinal(current)),
-            ReportApplied::Changed {
-                fields,
-                payment_status,
-            } => (fields, payment_status),
-        };
-        if let Some(to) = payment_status {
-            let from = lock_status(
-                &mut tx,
-                self.backend,
-                "payments",
-                &current.merchant_id,
-                payment_id.get(),
-            )
-            .await?
-            .ok_or(UpdateStatusError::NotFound)?;
-            move_status(
-                &mut tx,
-                "payments",
-                EventKind::PaymentStateChange,
-                &current.merchant_id,
-                payment_id.get(),
-                from,
-                to,
-                now,
-            )
-            .await?;
-        }
-        let card = fields.card.as_ref();
         sqlx::query(
-            "UPDATE gateway_payments SET state = $1, gw_ref = $2, action = $3, gw_error_code = $4, \
-             gw_error_message = $5, next_check_at = $6, checks = $7, card_token = $8, card_brand = $9, \
-             card_first6 = $10, card_last4 = $11, updated_at = $12 WHERE payment_id = $13",
+            "UPDATE gateway_payments SET card_attempts = $1, card_claim = $2, card_claimed_until = $3, \
+             next_check_at = $4, updated_at = $5 WHERE payment_id = $6",
         )
-        .bind(fields.state.as_str())
-        .bind(fields.gw_ref.clone())
-        .bind(fields.action.clone())
-        .bind(fields.error_code.clone())
-        .bind(fields.error_message.clone())
-        .bind(fields.next_check_at.map(micros))
-        .bind(fields.checks)
-        .bind(card.map(|c| c.token.clone()))
-        .bind(card.map(|c| c.brand.clone()))
-        .bind(card.map(|c| c.first6.clone()))
-        .bind(card.map(|c| c.last4.clone()))
+        .bind(i64::from(attempt))
+        .bind(claim.to_owned())
+        .bind(micros(until))
+        .bind(micros(until))
         .bind(micros(now))
         .bind(payment_id.get())
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(&format!(
-            "SELECT {GATEWAY_PAYMENT_COLUMNS} FROM gateway_payments WHERE payment_id = $1"
-        ))
-        .bind(payment_id.get())
-        .fetch_one(&mut *tx)
-        .await?;
-        let updated = gateway_payment_from_row(&row)?;
-        // An APS payment's credit is given back, or its card saved, with the change.
-        settle_aps_payment(&mut tx, &updated, now).await?;
         tx.commit().await?;
-        Ok(GatewayApplied::Changed(updated))
+        Ok(decided)
+    }
+
+    async fn apply_card_attempt(
+        &self,
+        payment_id: PaymentId,
+        claim: &str,
+        update: &GatewayUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<GatewayApplied, UpdateStatusError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        // A claim that lapsed and was taken by another attempt stays that one's.
+        sqlx::query(
+            "UPDATE gateway_payments SET card_claim = NULL, card_claimed_until = NULL \
+             WHERE payment_id = $1 AND card_claim = $2",
+        )
+        .bind(payment_id.get())
+        .bind(claim.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        let applied = self
+            .apply_update_in(&mut tx, payment_id, update, now)
+            .await?;
+        tx.commit().await?;
+        Ok(applied)
     }
 
     async fn claim_due_gateway_checks(
@@ -364,5 +359,102 @@ impl GatewayStore for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+impl SqlStore {
+    /// Reads a gateway payment, locking its row until `tx` ends (`FOR UPDATE`
+    /// on PostgreSQL; SQLite's write transaction holds the database).
+    async fn lock_gateway_payment(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        payment_id: PaymentId,
+    ) -> Result<Option<GatewayPayment>, StoreError> {
+        let sql = format!(
+            "SELECT {GATEWAY_PAYMENT_COLUMNS} FROM gateway_payments WHERE payment_id = $1{}",
+            self.backend.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(payment_id.get())
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(gateway_payment_from_row).transpose()
+    }
+
+    /// Applies a gateway's report inside `tx`: the core decides what changes
+    /// ([`apply_report`]); a final state moves the payment's status with its
+    /// event, and settles an APS payment, in the same transaction.
+    async fn apply_update_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        payment_id: PaymentId,
+        update: &GatewayUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<GatewayApplied, UpdateStatusError> {
+        let current = self
+            .lock_gateway_payment(tx, payment_id)
+            .await?
+            .ok_or(UpdateStatusError::NotFound)?;
+        // What changes is the core's decision; the store only writes it.
+        let (fields, payment_status) = match apply_report(&report_fields(&current), update) {
+            ReportApplied::AlreadyFinal => return Ok(GatewayApplied::AlreadyFinal(current)),
+            ReportApplied::Changed {
+                fields,
+                payment_status,
+            } => (fields, payment_status),
+        };
+        if let Some(to) = payment_status {
+            let from = lock_status(
+                tx,
+                self.backend,
+                "payments",
+                &current.merchant_id,
+                payment_id.get(),
+            )
+            .await?
+            .ok_or(UpdateStatusError::NotFound)?;
+            move_status(
+                tx,
+                "payments",
+                EventKind::PaymentStateChange,
+                &current.merchant_id,
+                payment_id.get(),
+                from,
+                to,
+                now,
+            )
+            .await?;
+        }
+        let card = fields.card.as_ref();
+        sqlx::query(
+            "UPDATE gateway_payments SET state = $1, gw_ref = $2, action = $3, gw_error_code = $4, \
+             gw_error_message = $5, next_check_at = $6, checks = $7, card_token = $8, card_brand = $9, \
+             card_first6 = $10, card_last4 = $11, updated_at = $12 WHERE payment_id = $13",
+        )
+        .bind(fields.state.as_str())
+        .bind(fields.gw_ref.clone())
+        .bind(fields.action.clone())
+        .bind(fields.error_code.clone())
+        .bind(fields.error_message.clone())
+        .bind(fields.next_check_at.map(micros))
+        .bind(fields.checks)
+        .bind(card.map(|c| c.token.clone()))
+        .bind(card.map(|c| c.brand.clone()))
+        .bind(card.map(|c| c.first6.clone()))
+        .bind(card.map(|c| c.last4.clone()))
+        .bind(micros(now))
+        .bind(payment_id.get())
+        .execute(&mut **tx)
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {GATEWAY_PAYMENT_COLUMNS} FROM gateway_payments WHERE payment_id = $1"
+        ))
+        .bind(payment_id.get())
+        .fetch_one(&mut **tx)
+        .await?;
+        let updated = gateway_payment_from_row(&row)?;
+        // An APS payment's credit is given back, or its card saved, with the change.
+        settle_aps_payment(tx, &updated, now).await?;
+        Ok(GatewayApplied::Changed(updated))
     }
 }

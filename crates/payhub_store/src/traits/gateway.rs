@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payhub_core::gateway::{CardAttempts, CardClaim};
 use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, RefundState};
 
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
@@ -43,6 +44,29 @@ pub trait GatewayStore: Send + Sync {
     async fn apply_gateway_update(
         &self,
         payment_id: PaymentId,
+        update: &GatewayUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<GatewayApplied, UpdateStatusError>;
+    /// Claims the next card attempt of a payment on the hosted page for
+    /// `claim` until `until`, under the row's lock: the core decides
+    /// ([`CardAttempts::claim`]); when granted, the count grows by one, the
+    /// claim is written and a check is scheduled at `until` (so an attempt
+    /// whose node died is asked about), all in one transaction.
+    async fn claim_card_attempt(
+        &self,
+        payment_id: PaymentId,
+        attempts: CardAttempts,
+        claim: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<CardClaim, StoreError>;
+    /// Applies what the gateway said about the card sent under `claim`, as
+    /// [`Self::apply_gateway_update`] does, and releases the claim if it is
+    /// still `claim`'s, in the same transaction.
+    async fn apply_card_attempt(
+        &self,
+        payment_id: PaymentId,
+        claim: &str,
         update: &GatewayUpdate,
         now: DateTime<Utc>,
     ) -> Result<GatewayApplied, UpdateStatusError>;

@@ -9,6 +9,11 @@
 //! - Every answer (start, card, challenge, query, cancel, notification) goes
 //!   through [`apply_report`]; a payment already final ignores later answers,
 //!   so duplicate notifications change nothing.
+//! - A card on the hosted page goes to the gateway only under a claim on
+//!   the payment's row; a declined card keeps the payment waiting for
+//!   another while attempts and time are left (core's
+//!   [`payhub_core::gateway::CardAttempts`]), and the decline that ends it
+//!   ends it exactly as a final decline always did.
 
 use chrono::{DateTime, Utc};
 use payhub_core::gateway::{check, CallFailure};
@@ -29,7 +34,9 @@ use crate::lang::Lang;
 use crate::{AppError, Services};
 
 /// The customer action stored for a card payment waiting for its card.
-pub const CARD_ACTION: &str = "card";
+pub use payhub_core::gateway::CARD_ACTION;
+/// The customer action stored while the issuer's 3-D Secure step is open.
+pub const CHALLENGE_ACTION: &str = "challenge";
 
 /// A payment to route through a gateway.
 pub struct NewGatewayPayment {

@@ -64,6 +64,14 @@ pub(super) fn update_from(
         checks,
         Utc::now(),
     );
+    // A card payment back to waiting for its customer (a 3-D Secure step
+    // that failed, found out by a check) waits for a card, not a challenge.
+    let previous_action = match (report.state, previous_action) {
+        (GatewayState::AwaitingCustomer, Some(action)) if action == CHALLENGE_ACTION => {
+            Some(CARD_ACTION.to_owned())
+        }
+        (_, action) => action,
+    };
     GatewayUpdate {
         state: report.state,
         gw_ref: report.gw_ref,

@@ -159,6 +159,8 @@ pub fn gateway_row(
         webhook_url: row.webhook_url,
         fail_url: row.fail_url,
         card: None,
+        card_attempts: 0,
+        card_claimed_until: None,
         created_at: now,
     }
 }

@@ -1,21 +1,52 @@
 //! The customer's steps on the hosted page: paying by card and answering
 //! a 3-D Secure challenge.
+//!
+//! A card goes to the gateway only under a claim on the payment's row
+//! ([`payhub_store::GatewayStore::claim_card_attempt`]): two submissions at
+//! once (a double click, two tabs, two nodes) never both reach the gateway,
+//! and never together count past `PAYHUB_CARD_ATTEMPTS`. A declined card
+//! (refused by the issuer, or failing its 3-D Secure step) keeps the
+//! payment waiting for another card while the core says so
+//! ([`payhub_core::gateway::CardAttempts::after_decline`]): the payment stays
+//! pending, nothing is charged and no event is written. The decline that
+//! ends it ends it as any final decline does, and the gateway is asked to
+//! close the payment so nothing can pay it later.
+
+use payhub_core::gateway::CardClaim;
 
 use super::*;
 
+/// How long past the gateway call's own limit a card's claim lasts: time to
+/// record the answer. A node that dies mid-call blocks another card for
+/// at most the call's limit plus this.
+const CARD_CLAIM_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Pays a card payment with the card the customer entered. Keeps only the
-/// token, brand and first six / last four digits.
+/// token, brand and first six / last four digits. Answers
+/// [`AppError::NotWaiting`] when the payment is not waiting for a card (or
+/// has no attempt left) and [`AppError::Busy`] while another card of it is
+/// at the gateway.
 pub async fn pay_with_card(
     state: &Services,
     current: &GatewayPayment,
     card: &CardInput,
 ) -> Result<GatewayApplied, AppError> {
-    if current.state != GatewayState::AwaitingCustomer
-        || current.action.as_deref() != Some(CARD_ACTION)
-    {
-        return Err(AppError::NotWaiting);
-    }
     let connector = connector_for(state, &current.gateway).ok_or(AppError::NotWaiting)?;
+    let claim = claim_name();
+    let now = Utc::now();
+    let until = now
+        + chrono::Duration::from_std(state.config.gateways.call_timeout + CARD_CLAIM_MARGIN)
+            .unwrap_or_default();
+    let attempts = state.config.gateways.card_attempts;
+    let attempt = match state
+        .store
+        .claim_card_attempt(current.payment_id, attempts, &claim, until, now)
+        .await?
+    {
+        CardClaim::Granted { attempt } => attempt,
+        CardClaim::Busy => return Err(AppError::Busy),
+        CardClaim::NotWaiting | CardClaim::Exhausted => return Err(AppError::NotWaiting),
+    };
     let answer = call(
         state,
         connector.kind(),
@@ -23,7 +54,6 @@ pub async fn pay_with_card(
         connector.pay_with_card(current.payment_id, card),
     )
     .await;
-    let record = card_record(&card.number);
     let mut report = match answer {
         Ok(report) => report,
         // A card the gateway refuses is its answer (declined, with its
@@ -37,21 +67,76 @@ pub async fn pay_with_card(
         Err(error) => unanswered_step(&error),
     };
     if report.state == GatewayState::Challenge {
-        report.qr_content = Some("challenge".into());
+        report.qr_content = Some(CHALLENGE_ACTION.into());
     }
+    let report = after_decline(state, current, attempt, report);
     let mut update =
         report::update_from(state, current.expires_at, 0, current.action.clone(), report);
-    update.card = Some(record);
+    update.card = Some(card_record(&card.number));
     let applied = state
         .store
-        .apply_gateway_update(current.payment_id, &update, Utc::now())
+        .apply_card_attempt(current.payment_id, &claim, &update, Utc::now())
         .await?;
     if let GatewayApplied::Changed(row) = &applied {
-        if row.state.is_final() {
-            report::ended(state, row).await;
-        }
+        step_applied(state, connector.as_ref(), row).await;
     }
     Ok(applied)
+}
+
+/// A declined card (attempt number `attempt`) with attempts and time left
+/// leaves the payment waiting for another card, with the decline's code
+/// kept for the page and the merchant's queries; any other report is
+/// applied as it is.
+fn after_decline(
+    state: &Services,
+    current: &GatewayPayment,
+    attempt: u32,
+    mut report: GatewayReport,
+) -> GatewayReport {
+    if report.state != GatewayState::Declined {
+        return report;
+    }
+    report.state =
+        state
+            .config
+            .gateways
+            .card_attempts
+            .after_decline(attempt, current.expires_at, Utc::now());
+    if report.state == GatewayState::AwaitingCustomer {
+        tracing::info!(payment.id = %current.payment_id, attempt, "card declined; the customer may use another card");
+        report.qr_content = Some(CARD_ACTION.to_owned());
+    }
+    report
+}
+
+/// What follows a step's answer once written: a payment that ended is
+/// ended as any other (outbox, hooks), and one that a card decline ended
+/// is closed at its gateway, which would otherwise keep it open for another
+/// card. The close is best effort: payhub takes no more cards for it anyway.
+async fn step_applied(state: &Services, connector: &dyn Connector, row: &GatewayPayment) {
+    if !row.state.is_final() {
+        return;
+    }
+    report::ended(state, row).await;
+    if row.state == GatewayState::Declined {
+        let closed = call(
+            state,
+            connector.kind(),
+            "cancel",
+            connector.cancel(row.payment_id),
+        )
+        .await;
+        if let Err(error) = closed {
+            tracing::info!(payment.id = %row.payment_id, %error, "a declined card payment was not closed at its gateway");
+        }
+    }
+}
+
+/// A fresh name for one card attempt's claim on its payment.
+fn claim_name() -> String {
+    use rand::Rng;
+    let bytes: [u8; 12] = rand::thread_rng().gen();
+    format!("card_{}", hex::encode(bytes))
 }
 
 /// The report of a step whose call failed (see [`check::after_failed_step`]).
@@ -73,7 +158,8 @@ fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
     }
 }
 
-/// Answers a 3-D Secure challenge.
+/// Answers a 3-D Secure challenge. A failed challenge is a declined card:
+/// with attempts and time left the customer may use another card.
 pub async fn answer_challenge(
     state: &Services,
     current: &GatewayPayment,
@@ -94,5 +180,25 @@ pub async fn answer_challenge(
         Ok(report) => report,
         Err(error) => unanswered_step(&error),
     };
-    Ok(apply_report(state, current, report).await?)
+    // The challenge belongs to the card attempt that asked for it.
+    let attempt = u32::try_from(current.card_attempts).unwrap_or(u32::MAX);
+    let report = after_decline(state, current, attempt, report);
+    let update = report::update_from(
+        state,
+        current.expires_at,
+        current.checks,
+        current.action.clone(),
+        report,
+    );
+    let applied = state
+        .store
+        .apply_gateway_update(current.payment_id, &update, Utc::now())
+        .await?;
+    if let GatewayApplied::Changed(row) = &applied {
+        if row.state.is_final() {
+            tracing::info!(payment.id = %row.payment_id, gateway = row.gateway.as_str(), state = row.state.as_str(), "gateway payment ended");
+        }
+        step_applied(state, connector.as_ref(), row).await;
+    }
+    Ok(applied)
 }

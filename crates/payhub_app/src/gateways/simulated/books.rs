@@ -49,6 +49,20 @@ pub(super) fn stored_decision(
     }
 }
 
+/// The answer to a card that was declined (by its issuer, or in its 3-D
+/// Secure step): the attempt is declined, with its reason, while the order
+/// itself stays open for another card, as a real card gateway keeps a
+/// payment waiting for another payment method. payhub decides when declines
+/// end the payment, and then cancels it here.
+pub(super) fn declined_attempt(order: &SimulatorOrder) -> GatewayReport {
+    GatewayReport {
+        gw_ref: Some(order.gw_ref.clone()),
+        state: GatewayState::Declined,
+        qr_content: order.qr_content.clone(),
+        code: order.code.clone(),
+    }
+}
+
 /// Closes an order the customer did not pay before its expiry, as the
 /// gateway would have at that moment.
 pub(super) fn close_if_expired(order: &mut SimulatorOrder, now: DateTime<Utc>) {

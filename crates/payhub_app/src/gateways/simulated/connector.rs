@@ -54,10 +54,15 @@ impl Connector for SimulatedGateway {
         let (state, code, time_out) = self.card_decision(card);
         let report = self
             .with_order(payment_id, |order| {
-                if order.state == GatewayState::AwaitingCustomer {
-                    order.state = state;
-                    order.code = code;
+                if order.state != GatewayState::AwaitingCustomer {
+                    return Self::report(order);
                 }
+                order.code = code;
+                if state == GatewayState::Declined {
+                    // The card is declined; the order waits for another.
+                    return declined_attempt(order);
+                }
+                order.state = state;
                 Self::report(order)
             })
             .await?;
@@ -106,19 +111,21 @@ impl Connector for SimulatedGateway {
     ) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
         self.with_order(payment_id, |order| {
-            if order.state == GatewayState::Challenge {
-                if code.trim() == CHALLENGE_CODE {
-                    order.state = GatewayState::Succeeded;
-                    order.code = Some(("SUCCESS".into(), "approved after 3-D Secure".into()));
-                } else {
-                    order.state = GatewayState::Declined;
-                    order.code = Some((
-                        "authentication_failed".into(),
-                        "3-D Secure authentication failed".into(),
-                    ));
-                }
+            if order.state != GatewayState::Challenge {
+                return Self::report(order);
             }
-            Self::report(order)
+            if code.trim() == CHALLENGE_CODE {
+                order.state = GatewayState::Succeeded;
+                order.code = Some(("SUCCESS".into(), "approved after 3-D Secure".into()));
+                return Self::report(order);
+            }
+            // The card failed its 3-D Secure step; the order waits for another.
+            order.state = GatewayState::AwaitingCustomer;
+            order.code = Some((
+                "authentication_failed".into(),
+                "3-D Secure authentication failed".into(),
+            ));
+            declined_attempt(order)
         })
         .await
     }

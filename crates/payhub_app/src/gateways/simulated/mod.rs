@@ -20,7 +20,12 @@
 //! | card 4242 4242 4242 4242, 5555 5555 5555 4444, 6200 0000 0000 0005 | approved               |
 //! | card 4000 0000 0000 0002                  | declined (`card_declined`)                                 |
 //! | card 4000 0000 0000 9995                  | declined (`insufficient_funds`)                            |
-//! | card 4000 0000 0000 3220                  | 3-D Secure challenge; code `123456` approves, others decline |
+//! | card 4000 0000 0000 3220                  | 3-D Secure challenge; code `123456` approves, others decline (`authentication_failed`) |
+//!
+//! A declined card (or a failed challenge) declines that attempt; the order
+//! itself stays open for another card, as a real card gateway keeps a
+//! payment waiting for another payment method. payhub counts the attempts
+//! and cancels the order when a decline ends the payment.
 //! | card 4000 0000 0000 0119                  | times out, then is approved (a query finds it paid)        |
 //! | amount whose minor units end in `408`     | the start (or refund) times out; the gateway acted anyway  |
 //! | amount whose minor units end in `402`     | the start is refused (`risk_declined`)                     |

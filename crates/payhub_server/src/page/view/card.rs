@@ -47,6 +47,10 @@ pub struct CardFormView<'a> {
     pub seconds_left: Option<i64>,
     /// Where the cancel button posts, when the customer may cancel here.
     pub cancel_action: Option<&'a str>,
+    /// The last card was declined and the customer may use another: the
+    /// decline is said next to the form, whose heading asks for another
+    /// card. The form is empty of card data as always.
+    pub declined: bool,
 }
 
 /// What the expiry field accepts before the form may be sent: a month 1–12
@@ -70,7 +74,12 @@ pub fn card_form_page(view: &SaleView, form: &CardFormView) -> Markup {
     let invalid = |field: CardField| (!field_errors(field).is_empty()).then_some("true");
     let body = html! {
         section.pay.card-pay {
-            h2 { (t.card_details) }
+            @if form.declined {
+                h2 #card-heading { (t.use_another_card) }
+                p.error #card-declined role="alert" { (t.card_declined) }
+            } @else {
+                h2 #card-heading { (t.card_details) }
+            }
             @if let Some(seconds) = form.seconds_left {
                 (time_left(t, seconds))
             }

@@ -587,6 +587,56 @@ mod tests {
     }
 
     #[test]
+    fn after_a_declined_card_the_form_asks_for_another_in_every_language() {
+        let cases = [
+            (Lang::En, "Use another card", "Your card was declined"),
+            (Lang::ZhHk, "使用另一張卡", "你的卡被拒絕"),
+            (Lang::ZhCn, "使用另一张卡", "您的卡被拒绝"),
+        ];
+        for (lang, heading, notice) in cases {
+            let view = view(lang, Layout::Desktop, GatewayKind::Vmpay);
+            let page = card_form_page(
+                &view,
+                &CardFormView {
+                    action: "/pay/abc/card",
+                    declined: true,
+                    ..CardFormView::default()
+                },
+            )
+            .into_string();
+            assert!(
+                page.contains(&format!(r#"<h2 id="card-heading">{heading}</h2>"#)),
+                "{lang:?}: {page}"
+            );
+            let alert = tag_with_id(&page, "card-declined");
+            assert!(
+                alert.contains(r#"role="alert""#) && alert.contains(r#"class="error""#),
+                "{lang:?}: {page}"
+            );
+            assert!(
+                page.contains(&format!("{alert}{notice}")),
+                "{lang:?}: {page}"
+            );
+            // Next to the form, before it; the form itself is as always.
+            let form = page.find("<form").unwrap_or_default();
+            assert!(page.find(r#"id="card-declined""#) < Some(form), "{page}");
+            assert!(page.contains(r#"action="/pay/abc/card""#), "{page}");
+            assert!(!tag_with_id(&page, "number").contains("value="), "{page}");
+        }
+        let first = card_page(
+            &view(Lang::En, Layout::Desktop, GatewayKind::Vmpay),
+            "/c",
+            None,
+        )
+        .into_string();
+        assert!(
+            first.contains(r#"<h2 id="card-heading">Card details</h2>"#),
+            "{first}"
+        );
+        assert!(!first.contains("card-declined"), "{first}");
+    }
+
+    #[test]
     fn the_success_page_carries_a_receipt() {
         let mut view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
         view.card_last4 = Some("4242");

@@ -266,16 +266,27 @@ pub fn router(state: AppState) -> Router {
         .nest(api_retail::BASE_PATH, api_retail::router())
         .merge(api_telco::router())
         .nest(api_aps::BASE_PATH, api_aps::router())
-        // Every page a person sees, behind one layer of security headers.
+        // Every page a person sees, behind one layer of security headers;
+        // each counts its client's address first and answers in its own
+        // language (the payment's; the consent page is in English).
         .merge(page::with_page_headers(
             page::router()
-                .merge(api_telco::consent_router())
                 .layer(axum::middleware::from_fn(
                     crate::edge::guard::<page::PageEdge>,
                 ))
-                .layer(axum::middleware::from_fn(
-                    rate_limit::per_address::<page::PageAnswer>,
-                )),
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    page::refusal::per_address,
+                ))
+                .merge(
+                    api_telco::consent_router()
+                        .layer(axum::middleware::from_fn(
+                            crate::edge::guard::<page::PageEdge>,
+                        ))
+                        .layer(axum::middleware::from_fn(
+                            rate_limit::per_address::<page::PageAnswer>,
+                        )),
+                ),
         ))
         .merge(gateway_notifications::router())
         .merge(deliveries::router())

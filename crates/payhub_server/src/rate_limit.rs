@@ -3,7 +3,9 @@
 //!
 //! Two keyed GCRA limiters (the `governor` crate), in process:
 //! - **per client address**, checked before anything else on every dialect's
-//!   routes, the operator endpoints and the hosted pages ([`per_address`]).
+//!   routes, the operator endpoints and the hosted pages ([`per_address`];
+//!   the payment pages use [`check_address_of`] through
+//!   `crate::page::refusal::per_address`, to answer in the page's language).
 //!   The address is the TCP peer; `X-Forwarded-For` is read only when the
 //!   peer is one of the configured trusted proxies ([`client_address`]). An
 //!   IPv6 client is keyed by its /64 network, since one host may hold all of it.
@@ -191,18 +193,29 @@ pub trait ThrottledAnswer {
 /// router) and the peer from `ConnectInfo` (set by `crate::serve`); a request
 /// without either is let through. Use with `axum::middleware::from_fn`.
 pub async fn per_address<D: ThrottledAnswer>(request: Request, next: Next) -> Response {
+    match check_address_of(&request) {
+        Ok(()) => next.run(request).await,
+        Err(throttled) => D::throttled(throttled),
+    }
+}
+
+/// Counts `request` against its client address's limit, as [`per_address`]
+/// does, for a surface whose answer needs more than the refusal (the hosted
+/// pages answer in the language of the page asked for).
+pub fn check_address_of(request: &Request) -> Result<(), Throttled> {
     let limits = request.extensions().get::<Arc<RateLimits>>();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
-    if let (Some(limits), Some(ConnectInfo(peer))) = (limits, peer) {
-        if let Err(throttled) = limits.check_address(peer.ip(), request.headers()) {
+    let (Some(limits), Some(ConnectInfo(peer))) = (limits, peer) else {
+        return Ok(());
+    };
+    limits
+        .check_address(peer.ip(), request.headers())
+        .inspect_err(|throttled| {
             tracing::info!(
                 retry_after_s = throttled.retry_after_s(),
                 "client address over its rate limit"
             );
-            return D::throttled(throttled);
-        }
-    }
-    next.run(request).await
+        })
 }
 
 #[cfg(test)]

@@ -80,6 +80,15 @@ async fn gateway_of(state: &AppState, id: &str, token: &str) -> Option<GatewayPa
     state.store.find_gateway_payment(id).await.ok()?
 }
 
+/// The language of the page a link names: its payment's, or the one the
+/// page for an unknown link is shown in.
+pub(super) async fn language_of(state: &AppState, id: &str, token: &str) -> Lang {
+    gateway_of(state, id, token)
+        .await
+        .and_then(|gateway| Lang::parse(&gateway.lang))
+        .unwrap_or_default()
+}
+
 async fn load(state: &AppState, id: &str, token: &str) -> Option<Loaded> {
     let gateway = gateway_of(state, id, token).await?;
     let id = gateway.payment_id;

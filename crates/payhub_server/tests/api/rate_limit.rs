@@ -16,7 +16,11 @@ use payhub_server::config::{parse_trusted_proxies, Rate};
 use reqwest::RequestBuilder;
 use serde_json::{json, Value};
 
+use payhub_app::lang::Lang;
+use payhub_server::page::i18n::texts;
+
 use crate::helpers::{test_settings, Backend, Credentials, TestApp};
+use crate::retail::sale;
 
 /// Requests sent at most before a limit of 1/s with a burst of 2 must refuse one.
 const ATTEMPTS: usize = 30;
@@ -240,11 +244,26 @@ async fn each_surface_answers_an_address_over_its_limit_in_its_own_envelope() {
         page.headers().contains_key("content-security-policy"),
         "a page keeps its headers"
     );
-    assert!(page
-        .text()
-        .await
-        .expect("text")
-        .contains("Too many requests"));
+    // An unknown payment link has no language of its own: its refusal is in
+    // the language of the page for an unknown link.
+    let unknown = texts(Lang::default());
+    let html = page.text().await.expect("text");
+    assert!(html.contains(unknown.too_many_requests), "{html}");
+    let tag = format!(r#"<html lang="{}">"#, Lang::default().html_tag());
+    assert!(html.contains(&tag), "{html}");
+    let consent = until_refused(|| {
+        from(
+            "198.51.100.8",
+            app.client.get(app.url("/consent/1/no-token")),
+        )
+    })
+    .await;
+    retry_after(&consent);
+    let html = consent.text().await.expect("text");
+    assert!(
+        html.contains("Too many requests"),
+        "the consent page's English: {html}"
+    );
 
     let another = from("198.51.100.7", tmf_list(&app, &app.merchant))
         .send()
@@ -278,4 +297,55 @@ async fn an_address_over_its_limit_is_served_again_after_retry_after() {
     tokio::time::sleep(Duration::from_secs(retry_after(&refused))).await;
     let response = tmf_list(&app, &app.merchant).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Issue 13: a payment page refused for its client's rate (429) says so in
+/// the page's own language, the payment's, like every other page, with the
+/// wait in seconds and `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_page_over_the_limit_answers_in_the_payments_language() {
+    // The sales are made before the limit is on, so only the pages count.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut paths = Vec::new();
+    for (rrn, lang) in [("429-cn", "zh_cn"), ("429-hk", "zh_hk"), ("429-en", "en")] {
+        let mut fields = sale("VMPAY", rrn, 1_000);
+        fields["lang"] = json!(lang);
+        let answer = app.create_sale(fields).await;
+        let url = answer["paymentUrl"].as_str().expect("a payment page");
+        let path = url
+            .strip_prefix(crate::helpers::PUBLIC_BASE)
+            .expect("a page on payhub");
+        paths.push((path.to_owned(), Lang::parse(lang).expect("a language")));
+    }
+    let app = app.restart_with(per_address_behind_proxy).await;
+    let cases = [
+        ("198.51.100.21", r#"<html lang="zh-Hans-CN">"#),
+        ("198.51.100.22", r#"<html lang="zh-Hant-HK">"#),
+        ("198.51.100.23", r#"<html lang="en">"#),
+    ];
+    for ((path, lang), (client, html_lang)) in paths.iter().zip(cases) {
+        let refused = until_refused(|| {
+            app.client
+                .get(app.url(path))
+                .header("x-forwarded-for", client)
+        })
+        .await;
+        let seconds = retry_after(&refused);
+        let html = refused.text().await.expect("text");
+        let t = texts(*lang);
+        assert!(html.contains(html_lang), "{lang:?}: {html}");
+        assert!(
+            html.contains(&format!("<h2>{}</h2>", t.too_many_requests)),
+            "{lang:?}: {html}"
+        );
+        assert!(
+            html.contains(&t.too_many_requests_text(seconds)),
+            "{lang:?}: the wait of Retry-After: {html}"
+        );
+    }
+    let cn = texts(Lang::ZhCn);
+    assert_eq!(
+        (cn.too_many_requests, cn.too_many_requests_text(2).as_str()),
+        ("请求过于频繁", "请等待 2 秒后重新加载此页面。")
+    );
 }

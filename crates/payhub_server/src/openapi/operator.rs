@@ -170,14 +170,14 @@ pub fn show_payment_page() {}
     params(("id" = String, Path), ("token" = String, Path)),
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
         description = "The card form (never stored, logged or echoed)"),
-    responses((status = 303, description = "To the challenge or the result")))]
+    responses((status = 303, description = "Back to the page: the challenge, the result, or the card form again after a decline while another card may be tried (PAYHUB_CARD_ATTEMPTS)")))]
 pub fn submit_card() {}
 
 #[utoipa::path(post, path = "/pay/{id}/{token}/challenge", tag = "pages", operation_id = "submit_challenge",
     params(("id" = String, Path), ("token" = String, Path)),
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
         description = "The 3-D Secure challenge answer"),
-    responses((status = 303, description = "To the result")))]
+    responses((status = 303, description = "Back to the page: the result, or the card form again after a failed challenge while another card may be tried")))]
 pub fn submit_challenge() {}
 
 #[utoipa::path(get, path = "/pay/{id}/{token}/result", tag = "pages", operation_id = "show_payment_result",

@@ -12,7 +12,8 @@
 //!
 //! - [`Services`]: what every use case shares (store, gateways, carrier, keys).
 //! - [`gateways`]: connectors, the simulated gateways and the gateway flow.
-//! - [`carrier_billing`]: the (simulated) carrier and SMS centre, bill refunds.
+//! - [`carrier_billing`]: the carrier (simulated, or a CAMARA Carrier Billing
+//!   client) and the SMS centre, bill refunds.
 //! - [`outbox`]: dispatching events to deliveries and delivering them.
 //! - [`refunds`]: a refund, routed back the way its payment was funded.
 //! - [`hooks`]: what a dialect plugs into those flows.

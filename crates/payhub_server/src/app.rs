@@ -18,6 +18,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
+use payhub_app::carrier_billing::camara::CamaraCarrier;
 use payhub_app::carrier_billing::CarrierBilling;
 use payhub_app::gateways::flow::receive_notification;
 use payhub_app::gateways::simulated::NotificationSink;
@@ -27,8 +28,8 @@ use payhub_app::secrets::MasterKey;
 use payhub_app::Services;
 
 use crate::api_tmf676::{self, error::TmfError};
-use crate::config::Mode;
 use crate::config::Settings;
+use crate::config::{CarrierChoice, Mode};
 use crate::rate_limit::{self, RateLimits};
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
@@ -53,6 +54,8 @@ pub enum StartError {
     MasterKey(#[from] payhub_app::secrets::MasterKeyError),
     #[error(transparent)]
     ClusterKey(#[from] payhub_app::secrets::ClusterKeyError),
+    #[error("cannot set up the carrier billing client: {0}")]
+    Carrier(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -91,12 +94,23 @@ impl Application {
         let master_key = MasterKey::configured(settings.master_key.as_ref(), &settings.data_dir)?;
         payhub_app::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
         let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
-        let carrier_billing = CarrierBilling::simulated(
-            store.clone(),
-            settings.telco.spending_limit_minor,
-            settings.telco.carrier_latency,
-            settings.gateways.call_timeout,
-        );
+        let carrier_billing = match &settings.telco.carrier {
+            CarrierChoice::Simulated => CarrierBilling::simulated(
+                store.clone(),
+                settings.telco.spending_limit_minor,
+                settings.telco.carrier_latency,
+                settings.gateways.call_timeout,
+            ),
+            CarrierChoice::Camara(config) => {
+                let carrier = CamaraCarrier::new(config.clone(), settings.gateways.call_timeout)
+                    .map_err(StartError::Carrier)?;
+                tracing::info!(
+                    carrier.base_url = config.base_url.as_str(),
+                    "the telco bill is a CAMARA Carrier Billing API"
+                );
+                CarrierBilling::with_carrier(Box::new(carrier), store.clone())
+            }
+        };
         let services = Services {
             store,
             gateways: Arc::new(gateways),

@@ -10,8 +10,12 @@
 //! and the refund is `done`.
 
 use chrono::{DateTime, Utc};
+use payhub_core::carrier_billing::basket::Basket;
+use payhub_core::{Currency, Money};
 use payhub_store::BillRefund;
 
+use super::basket::BasketJson;
+use super::carrier::BillCredit;
 use crate::Services;
 
 /// Rows the checker claims per pass.
@@ -27,12 +31,32 @@ pub fn first_check(state: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
 /// not answer leaves it to the checker.
 pub async fn credit(state: &Services, row: &BillRefund) {
     let key = format!("refund:{}", row.refund_id.get());
-    let reference = match state
-        .carrier_billing
-        .carrier
-        .credit(&key, &row.msisdn, row.amount_minor)
-        .await
-    {
+    // The charge credited and its currency: the transaction's.
+    let transaction = match state.store.find_telco_transaction(row.payment_id).await {
+        Ok(Some(transaction)) => transaction,
+        Ok(None) => {
+            tracing::error!(refund.id = %row.refund_id, "bill refund of a payment that is not a telco transaction");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(refund.id = %row.refund_id, error.cause_chain = ?error, "cannot read the refunded transaction; it will be checked");
+            return;
+        }
+    };
+    let amount = Basket::from_json(&transaction.basket)
+        .and_then(|basket| Currency::parse(&basket.currency).ok())
+        .and_then(|currency| Money::from_minor(row.amount_minor, currency).ok());
+    let Some(amount) = amount else {
+        tracing::error!(refund.id = %row.refund_id, "the refunded transaction's basket is unreadable");
+        return;
+    };
+    let request = BillCredit {
+        key: &key,
+        msisdn: &row.msisdn,
+        amount,
+        charge: transaction.carrier_ref.as_deref(),
+    };
+    let reference = match state.carrier_billing.carrier.credit(&request).await {
         Ok(reference) => reference,
         Err(error) => {
             tracing::info!(refund.id = %row.refund_id, %error, "bill refund not credited yet; it will be checked");

@@ -1,11 +1,13 @@
-//! The carrier billing system payhub charges subscribers' bills through.
+//! The carrier billing system payhub charges subscribers' bills through,
+//! behind one interface ([`Carrier`]) with two implementations:
 //!
-//! This machine reaches no real one, so [`SimulatedCarrier`] stands in: it
-//! keeps each subscriber's reserved and charged amounts in the database
-//! (`carrier_subscribers`, `carrier_entries`), so every node of a cluster
-//! sees the same bill, and refuses anything beyond the subscriber's spending
-//! limit (one limit for every subscriber,
-//! `PAYHUB_TELCO_SPENDING_LIMIT_MINOR`).
+//! - [`SimulatedCarrier`], the sandbox default: it keeps each subscriber's
+//!   reserved and charged amounts in the database (`carrier_subscribers`,
+//!   `carrier_entries`), so every node of a cluster sees the same bill, and
+//!   refuses anything beyond the subscriber's spending limit (one limit for
+//!   every subscriber, `PAYHUB_TELCO_SPENDING_LIMIT_MINOR`).
+//! - [`super::camara::CamaraCarrier`], a client of an operator's GSMA CAMARA
+//!   Carrier Billing API.
 //!
 //! Like a real carrier API, every booking carries a key: a reservation or a
 //! charge the transaction (its payment id), a credit its refund. Asking
@@ -16,20 +18,85 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use payhub_core::carrier_billing::basket::Basket;
+use payhub_core::Money;
 use payhub_store::{CarrierAnswer, CarrierOp, Store};
 use rand::RngCore;
 
-/// Why the carrier refused, or gave no answer.
+/// Why the carrier refused, or gave no answer. The telco dialect shows
+/// every refusal as `PAYMENT_FAILED` (docs/TELCO.md lists which carrier
+/// answer becomes which variant).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CarrierError {
     #[error("the subscriber's spending limit leaves {available} minor units; {requested} asked")]
     LimitExceeded { available: i64, requested: i64 },
+    /// The carrier refused the amount: over the subscriber's accumulated
+    /// threshold, balance or an amount the regulation allows (it does not
+    /// say how much is left).
+    #[error("the carrier refused the amount (a spending limit, threshold or balance)")]
+    AmountRefused,
+    /// The carrier does not know the phone number, or does not offer
+    /// carrier billing on it.
+    #[error("the carrier does not bill this phone number")]
+    UnknownSubscriber,
+    /// The carrier denied the payment by its own rules (a blocked line, a
+    /// payment or refund it will not make).
+    #[error("the carrier denied the payment")]
+    Denied,
     #[error("the carrier does not know this reservation")]
     UnknownReservation,
+    /// The carrier refused the request itself (malformed, unauthorised,
+    /// not supported): nothing was booked. A configuration or protocol
+    /// fault, logged where it is seen.
+    #[error("the carrier rejected the request: {0}")]
+    Rejected(String),
     /// No answer in time (or its books could not be written): the outcome is
     /// unknown. Asking again under the same key is safe.
     #[error("the carrier did not answer")]
     Unavailable,
+}
+
+/// A reservation or charge to book: the amount and what it pays for.
+#[derive(Clone, Copy, Debug)]
+pub struct BillRequest<'a> {
+    /// The booking's key (the transaction's payment id): booked once.
+    pub key: &'a str,
+    pub msisdn: &'a str,
+    pub amount: Money,
+    /// The basket as approved; items the subscriber removed are not charged.
+    pub basket: &'a Basket,
+    /// The calling service (the merchant) the payment is for.
+    pub merchant: &'a str,
+}
+
+/// A credit back on the bill (a refund, or a charge taken back).
+#[derive(Clone, Copy, Debug)]
+pub struct BillCredit<'a> {
+    /// The credit's key (the refund): credited once.
+    pub key: &'a str,
+    pub msisdn: &'a str,
+    pub amount: Money,
+    /// The carrier's reference of the charge or committed reservation
+    /// being credited.
+    pub charge: Option<&'a str>,
+}
+
+/// The carrier billing system: reserve, commit, release, charge and credit
+/// on a subscriber's bill. Every call answers in bounded time; a call
+/// whose outcome is unknown answers [`CarrierError::Unavailable`], and
+/// asking again (same key or reference) is safe.
+#[async_trait::async_trait]
+pub trait Carrier: Send + Sync {
+    /// Reserves the amount on the subscriber's bill; returns the reservation.
+    async fn reserve(&self, request: &BillRequest<'_>) -> Result<String, CarrierError>;
+    /// Turns a reservation into a charge on the bill (once).
+    async fn commit(&self, reference: &str, msisdn: &str) -> Result<(), CarrierError>;
+    /// Gives a reservation's amount back to the subscriber.
+    async fn release(&self, reference: &str, msisdn: &str) -> Result<(), CarrierError>;
+    /// Charges the bill at once; returns the charge.
+    async fn charge(&self, request: &BillRequest<'_>) -> Result<String, CarrierError>;
+    /// Credits an amount back on the bill; returns the credit.
+    async fn credit(&self, credit: &BillCredit<'_>) -> Result<String, CarrierError>;
 }
 
 /// The simulated carrier billing system, on the shared database.
@@ -86,68 +153,49 @@ impl SimulatedCarrier {
             Err(_) => Err(CarrierError::Unavailable),
         }
     }
+}
 
-    /// Reserves `amount` on the subscriber's bill for the transaction `key`;
-    /// returns the reservation.
-    pub async fn reserve(
-        &self,
-        key: &str,
-        msisdn: &str,
-        amount: i64,
-    ) -> Result<String, CarrierError> {
+#[async_trait::async_trait]
+impl Carrier for SimulatedCarrier {
+    async fn reserve(&self, request: &BillRequest<'_>) -> Result<String, CarrierError> {
         let op = CarrierOp::Reserve {
-            key: key.to_owned(),
-            msisdn: msisdn.to_owned(),
-            amount_minor: amount,
+            key: request.key.to_owned(),
+            msisdn: request.msisdn.to_owned(),
+            amount_minor: request.amount.amount_minor(),
             limit_minor: self.limit_minor,
         };
         self.book(op, "rsv_").await
     }
 
-    /// Turns a reservation into a charge on the bill (once).
-    pub async fn commit(&self, reference: &str) -> Result<(), CarrierError> {
+    async fn commit(&self, reference: &str, _msisdn: &str) -> Result<(), CarrierError> {
         let op = CarrierOp::Commit {
             reference: reference.to_owned(),
         };
         self.book(op, "rsv_").await.map(|_| ())
     }
 
-    /// Gives a reservation's amount back to the subscriber's limit.
-    pub async fn release(&self, reference: &str) -> Result<(), CarrierError> {
+    async fn release(&self, reference: &str, _msisdn: &str) -> Result<(), CarrierError> {
         let op = CarrierOp::Release {
             reference: reference.to_owned(),
         };
         self.book(op, "rsv_").await.map(|_| ())
     }
 
-    /// Charges the bill at once for the transaction `key`; returns the charge.
-    pub async fn charge(
-        &self,
-        key: &str,
-        msisdn: &str,
-        amount: i64,
-    ) -> Result<String, CarrierError> {
+    async fn charge(&self, request: &BillRequest<'_>) -> Result<String, CarrierError> {
         let op = CarrierOp::Charge {
-            key: key.to_owned(),
-            msisdn: msisdn.to_owned(),
-            amount_minor: amount,
+            key: request.key.to_owned(),
+            msisdn: request.msisdn.to_owned(),
+            amount_minor: request.amount.amount_minor(),
             limit_minor: self.limit_minor,
         };
         self.book(op, "chg_").await
     }
 
-    /// Credits `amount` back on the subscriber's bill for `key` (a refund,
-    /// or a charge taken back); returns the credit.
-    pub async fn credit(
-        &self,
-        key: &str,
-        msisdn: &str,
-        amount: i64,
-    ) -> Result<String, CarrierError> {
+    async fn credit(&self, credit: &BillCredit<'_>) -> Result<String, CarrierError> {
         let op = CarrierOp::Credit {
-            key: key.to_owned(),
-            msisdn: msisdn.to_owned(),
-            amount_minor: amount,
+            key: credit.key.to_owned(),
+            msisdn: credit.msisdn.to_owned(),
+            amount_minor: credit.amount.amount_minor(),
         };
         self.book(op, "crd_").await
     }

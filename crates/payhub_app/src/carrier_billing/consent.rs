@@ -5,12 +5,12 @@
 use chrono::Utc;
 use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::carrier_billing::{attempts_left, Booking};
-use payhub_core::{Document, TelcoState};
+use payhub_core::{Document, Money, TelcoState};
 use payhub_store::{StoreError, TelcoTransaction};
 
 use super::basket::BasketJson;
 use super::card::start_card_payment;
-use super::carrier::CarrierError;
+use super::carrier::{BillCredit, BillRequest, CarrierError};
 use super::changes::{apply, drop_claim, new_claim, otp_hash, stored, update};
 use crate::{AppError, Services};
 
@@ -121,7 +121,7 @@ pub async fn approve(
         // Another approval, a decline or the deadline got there first.
         return Err(AppError::NotWaiting);
     };
-    let (to, carrier_ref) = match book_on_bill(state, &claimed, total.amount_minor()).await {
+    let (to, carrier_ref) = match book_on_bill(state, &claimed, total, &basket).await {
         Ok(booked) => booked,
         Err(CarrierError::Unavailable) => {
             drop_claim(state, &claimed, claim).await;
@@ -151,14 +151,7 @@ pub async fn approve(
             .find_telco_transaction(transaction.payment_id)
             .await?;
         if now.and_then(|t| t.carrier_ref) != carrier_ref {
-            undo_booking(
-                state,
-                &claimed,
-                to,
-                carrier_ref.as_deref(),
-                total.amount_minor(),
-            )
-            .await;
+            undo_booking(state, &claimed, to, carrier_ref.as_deref(), total).await;
         }
         return Err(AppError::NotWaiting);
     };
@@ -173,14 +166,22 @@ pub async fn approve(
 async fn book_on_bill(
     state: &Services,
     transaction: &TelcoTransaction,
-    amount: i64,
+    amount: Money,
+    basket: &Basket,
 ) -> Result<(TelcoState, Option<String>), CarrierError> {
     let carrier = &state.carrier_billing.carrier;
     let key = booking_key(transaction);
+    let request = BillRequest {
+        key: &key,
+        msisdn: &transaction.msisdn,
+        amount,
+        basket,
+        merchant: transaction.merchant_id.as_str(),
+    };
     let booking = transaction.channel.booking();
     let booked = match booking {
-        Booking::Reserve => carrier.reserve(&key, &transaction.msisdn, amount).await?,
-        Booking::Charge => carrier.charge(&key, &transaction.msisdn, amount).await?,
+        Booking::Reserve => carrier.reserve(&request).await?,
+        Booking::Charge => carrier.charge(&request).await?,
         Booking::Card => return Ok((booking.booked_state(), None)),
     };
     Ok((booking.booked_state(), Some(booked)))
@@ -193,17 +194,22 @@ async fn undo_booking(
     transaction: &TelcoTransaction,
     to: TelcoState,
     reference: Option<&str>,
-    amount: i64,
+    amount: Money,
 ) {
     let carrier = &state.carrier_billing.carrier;
     let undone = match (to, reference) {
-        (TelcoState::Reserved, Some(reference)) => carrier.release(reference).await,
-        (TelcoState::Charged, Some(_)) => {
+        (TelcoState::Reserved, Some(reference)) => {
+            carrier.release(reference, &transaction.msisdn).await
+        }
+        (TelcoState::Charged, Some(reference)) => {
             let key = format!("void:{}", transaction.payment_id.get());
-            carrier
-                .credit(&key, &transaction.msisdn, amount)
-                .await
-                .map(|_| ())
+            let credit = BillCredit {
+                key: &key,
+                msisdn: &transaction.msisdn,
+                amount,
+                charge: Some(reference),
+            };
+            carrier.credit(&credit).await.map(|_| ())
         }
         _ => Ok(()),
     };

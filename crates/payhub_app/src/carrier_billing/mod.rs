@@ -1,8 +1,11 @@
 //! The subscriber's phone bill and the SMS centre, as the telco payment
-//! service uses them: simulated inside payhub (the sandbox), keeping their
-//! books in the database so every node shares them.
+//! service uses them: simulated inside payhub by default (the sandbox),
+//! keeping their books in the database so every node shares them; the bill
+//! may instead be an operator's CAMARA Carrier Billing API.
 //!
-//! - [`carrier`]: reserve, commit, release, charge and credit on a bill.
+//! - [`carrier`]: reserve, commit, release, charge and credit on a bill
+//!   (the [`carrier::Carrier`] interface and the simulated carrier).
+//! - [`camara`]: the client of a CAMARA Carrier Billing API.
 //! - [`sms`]: the SMS centre that sends consent codes.
 //! - [`bill_refund`]: refunds credited back on the bill, and their checker.
 //!
@@ -19,6 +22,7 @@
 
 pub mod basket;
 pub mod bill_refund;
+pub mod camara;
 pub mod card;
 pub mod carrier;
 mod changes;
@@ -35,7 +39,7 @@ use payhub_store::Store;
 
 /// The carrier billing system and the SMS centre.
 pub struct CarrierBilling {
-    pub carrier: carrier::SimulatedCarrier,
+    pub carrier: Box<dyn carrier::Carrier>,
     pub sms: sms::SmsCenter,
 }
 
@@ -51,12 +55,24 @@ impl CarrierBilling {
         call_timeout: Duration,
     ) -> CarrierBilling {
         CarrierBilling {
-            carrier: carrier::SimulatedCarrier::new(
+            carrier: Box::new(carrier::SimulatedCarrier::new(
                 store.clone(),
                 spending_limit_minor,
                 latency,
                 call_timeout,
-            ),
+            )),
+            sms: sms::SmsCenter::new(store),
+        }
+    }
+
+    /// An operator's carrier billing system behind `carrier`, with the
+    /// simulated SMS centre keeping its texts in `store`.
+    pub fn with_carrier(
+        carrier: Box<dyn carrier::Carrier>,
+        store: Arc<dyn Store>,
+    ) -> CarrierBilling {
+        CarrierBilling {
+            carrier,
             sms: sms::SmsCenter::new(store),
         }
     }

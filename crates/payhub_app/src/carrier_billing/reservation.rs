@@ -59,14 +59,24 @@ pub async fn commit_or_release(
     let reference = claimed.carrier_ref.clone().unwrap_or_default();
     let carrier = &state.carrier_billing.carrier;
     let answer = if commit {
-        carrier.commit(&reference).await
+        carrier.commit(&reference, &claimed.msisdn).await
     } else {
-        carrier.release(&reference).await
+        carrier.release(&reference, &claimed.msisdn).await
     };
     let answer = match answer {
         Ok(()) => CarrierAnswer::Done,
         Err(CarrierError::UnknownReservation) => CarrierAnswer::UnknownReservation,
-        Err(CarrierError::LimitExceeded { .. }) => CarrierAnswer::LimitExceeded,
+        Err(CarrierError::LimitExceeded { .. } | CarrierError::AmountRefused) => {
+            CarrierAnswer::LimitExceeded
+        }
+        Err(
+            error @ (CarrierError::UnknownSubscriber
+            | CarrierError::Denied
+            | CarrierError::Rejected(_)),
+        ) => {
+            tracing::info!(payment.id = %transaction.payment_id, %error, commit, "carrier refused to settle the reservation");
+            CarrierAnswer::Refused
+        }
         Err(CarrierError::Unavailable) => CarrierAnswer::Unavailable,
     };
     let Some(to) = after_settle(commit, answer) else {

@@ -217,6 +217,9 @@ pub enum CarrierAnswer {
     UnknownReservation,
     /// The commit would go over the subscriber's spending limit.
     LimitExceeded,
+    /// The carrier refused the commit for another reason (a blocked line,
+    /// an unknown subscriber, a request it would not take).
+    Refused,
     /// No answer: the outcome is unknown.
     Unavailable,
 }
@@ -230,7 +233,7 @@ pub fn after_settle(commit: bool, answer: CarrierAnswer) -> Option<TelcoState> {
         (_, CarrierAnswer::Unavailable) => None,
         (true, CarrierAnswer::Done) => Some(TelcoState::Committed),
         (true, CarrierAnswer::UnknownReservation) => Some(TelcoState::Released),
-        (true, CarrierAnswer::LimitExceeded) => Some(TelcoState::Failed),
+        (true, CarrierAnswer::LimitExceeded | CarrierAnswer::Refused) => Some(TelcoState::Failed),
         (false, _) => Some(TelcoState::Released),
     }
 }
@@ -362,10 +365,12 @@ mod tests {
             (true, Done, Some(Committed)),
             (true, UnknownReservation, Some(Released)),
             (true, LimitExceeded, Some(Failed)),
+            (true, Refused, Some(Failed)),
             (true, Unavailable, None),
             (false, Done, Some(Released)),
             (false, UnknownReservation, Some(Released)),
             (false, LimitExceeded, Some(Released)),
+            (false, Refused, Some(Released)),
             (false, Unavailable, None),
         ];
         for (commit, answer, want) in table {

@@ -103,6 +103,28 @@ pub struct SettingsInput {
     /// The simulated carrier billing's spending limit per subscriber, in minor units (default 50000).
     #[arg(long, env = "PAYHUB_TELCO_SPENDING_LIMIT_MINOR")]
     pub telco_spending_limit_minor: Option<i64>,
+    /// The carrier billing system behind the telco payment service:
+    /// "simulated" (the default, the sandbox's bill in the database) or
+    /// "camara" (an operator's CAMARA Carrier Billing API).
+    #[arg(long, env = "PAYHUB_CARRIER")]
+    pub carrier: Option<String>,
+    /// The CAMARA Carrier Billing API's root with its version, e.g.
+    /// "https://api.operator.example/carrier-billing/v0" (carrier = camara).
+    #[arg(long, env = "PAYHUB_CAMARA_BASE_URL")]
+    pub camara_base_url: Option<String>,
+    /// The CAMARA Carrier Billing Refund API's root (default: the base URL).
+    #[arg(long, env = "PAYHUB_CAMARA_REFUND_BASE_URL")]
+    pub camara_refund_base_url: Option<String>,
+    /// The OAuth2 token endpoint payhub gets CAMARA access tokens from
+    /// (client-credentials grant).
+    #[arg(long, env = "PAYHUB_CAMARA_TOKEN_URL")]
+    pub camara_token_url: Option<String>,
+    /// payhub's OAuth2 client id at the operator.
+    #[arg(long, env = "PAYHUB_CAMARA_CLIENT_ID")]
+    pub camara_client_id: Option<String>,
+    /// payhub's OAuth2 client secret at the operator (never logged).
+    #[arg(long, env = "PAYHUB_CAMARA_CLIENT_SECRET", hide_env_values = true)]
+    pub camara_client_secret: Option<String>,
     /// Milliseconds a client has to send a whole request head; slower
     /// connections are closed (default 10000).
     #[arg(long, env = "PAYHUB_HEADER_READ_TIMEOUT_MS")]
@@ -224,6 +246,12 @@ impl SettingsInput {
             telco_spending_limit_minor: self
                 .telco_spending_limit_minor
                 .or(lower.telco_spending_limit_minor),
+            carrier: self.carrier.or(lower.carrier),
+            camara_base_url: self.camara_base_url.or(lower.camara_base_url),
+            camara_refund_base_url: self.camara_refund_base_url.or(lower.camara_refund_base_url),
+            camara_token_url: self.camara_token_url.or(lower.camara_token_url),
+            camara_client_id: self.camara_client_id.or(lower.camara_client_id),
+            camara_client_secret: self.camara_client_secret.or(lower.camara_client_secret),
             header_read_timeout_ms: self.header_read_timeout_ms.or(lower.header_read_timeout_ms),
             idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
             metrics_token: self.metrics_token.or(lower.metrics_token),

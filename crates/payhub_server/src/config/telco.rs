@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use payhub_app::carrier_billing::camara::CamaraConfig;
 use payhub_core::Channel;
+use secrecy::SecretString;
 
 use super::{SettingsError, SettingsInput};
 
@@ -23,6 +25,17 @@ pub struct TelcoSettings {
     /// How long the simulated carrier takes to answer (zero; tests set it
     /// beyond the gateway call timeout to leave a carrier call unanswered).
     pub carrier_latency: Duration,
+    /// Which carrier billing system the bill is.
+    pub carrier: CarrierChoice,
+}
+
+/// The carrier billing system behind the telco payment service.
+#[derive(Clone, Debug)]
+pub enum CarrierChoice {
+    /// The sandbox's simulated bill, in the database (the default).
+    Simulated,
+    /// An operator's CAMARA Carrier Billing API.
+    Camara(CamaraConfig),
 }
 
 /// A channel's defaults (seed 004 lists them).
@@ -162,6 +175,116 @@ impl SettingsInput {
             ),
             spending_limit_minor: limit,
             carrier_latency: Duration::ZERO,
+            carrier: self.carrier_choice()?,
         })
+    }
+
+    /// The carrier: simulated unless `carrier = camara`, which needs its
+    /// base URL, token URL, client id and secret.
+    fn carrier_choice(&self) -> Result<CarrierChoice, SettingsError> {
+        match self.carrier.as_deref().unwrap_or("simulated") {
+            "simulated" => Ok(CarrierChoice::Simulated),
+            "camara" => {
+                let url = |name: &'static str, value: &Option<String>| {
+                    let text = value.clone().ok_or(SettingsError::Invalid {
+                        name,
+                        reason: "required when carrier is camara".into(),
+                    })?;
+                    match url::Url::parse(&text) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(text),
+                        _ => Err(SettingsError::Invalid {
+                            name,
+                            reason: format!("'{text}' is not an http(s) URL"),
+                        }),
+                    }
+                };
+                let base_url = url("camara_base_url", &self.camara_base_url)?;
+                let refund_base_url = match &self.camara_refund_base_url {
+                    Some(_) => url("camara_refund_base_url", &self.camara_refund_base_url)?,
+                    None => base_url.clone(),
+                };
+                let required = |name: &'static str, value: &Option<String>| {
+                    value
+                        .clone()
+                        .filter(|v| !v.is_empty())
+                        .ok_or(SettingsError::Invalid {
+                            name,
+                            reason: "required when carrier is camara".into(),
+                        })
+                };
+                Ok(CarrierChoice::Camara(CamaraConfig {
+                    base_url,
+                    refund_base_url,
+                    token_url: url("camara_token_url", &self.camara_token_url)?,
+                    client_id: required("camara_client_id", &self.camara_client_id)?,
+                    client_secret: SecretString::from(required(
+                        "camara_client_secret",
+                        &self.camara_client_secret,
+                    )?),
+                }))
+            }
+            other => Err(SettingsError::Invalid {
+                name: "carrier",
+                reason: format!("'{other}': expected simulated or camara"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn camara() -> SettingsInput {
+        SettingsInput {
+            carrier: Some("camara".into()),
+            camara_base_url: Some("https://api.operator.example/carrier-billing/v0".into()),
+            camara_token_url: Some("https://auth.operator.example/token".into()),
+            camara_client_id: Some("payhub".into()),
+            camara_client_secret: Some("secret".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_simulated_carrier_is_the_default() -> Result<(), SettingsError> {
+        let settings = SettingsInput::default().resolve()?;
+        assert!(matches!(settings.telco.carrier, CarrierChoice::Simulated));
+        Ok(())
+    }
+
+    #[test]
+    fn a_camara_carrier_needs_its_urls_and_client() -> Result<(), SettingsError> {
+        let CarrierChoice::Camara(config) = camara().resolve()?.telco.carrier else {
+            unreachable!("camara was asked for")
+        };
+        assert_eq!(
+            config.refund_base_url, config.base_url,
+            "the refund API defaults to the same root"
+        );
+        assert_eq!(config.client_secret.expose_secret(), "secret");
+        assert!(
+            !format!("{config:?}").contains("\"secret\""),
+            "the secret is not in Debug"
+        );
+        let missing: [fn(&mut SettingsInput); 4] = [
+            |i| i.camara_base_url = None,
+            |i| i.camara_token_url = Some("not a url".into()),
+            |i| i.camara_client_id = None,
+            |i| i.camara_client_secret = Some(String::new()),
+        ];
+        for (n, unset) in missing.into_iter().enumerate() {
+            let mut input = camara();
+            unset(&mut input);
+            assert!(input.resolve().is_err(), "case {n}");
+        }
+        let unknown = SettingsInput {
+            carrier: Some("smoke-signals".into()),
+            ..Default::default()
+        };
+        assert!(unknown.resolve().is_err());
+        Ok(())
     }
 }

@@ -171,7 +171,7 @@ impl TestApp {
     }
 
     /// Stops this payhub and starts another over the same database with other settings.
-    pub async fn restart_with(mut self, settings: fn(&str) -> Settings) -> TestApp {
+    pub async fn restart_with(mut self, settings: impl FnOnce(&str) -> Settings) -> TestApp {
         self.shutdown().await;
         Self::spawn_with(self.db.clone(), Some(self.merchant.clone()), settings).await
     }
@@ -185,7 +185,7 @@ impl TestApp {
     async fn spawn_with(
         db: Arc<TestDb>,
         merchant: Option<Credentials>,
-        settings: fn(&str) -> Settings,
+        settings: impl FnOnce(&str) -> Settings,
     ) -> TestApp {
         let settings = settings(db.url());
         let app = Application::build(settings.clone())

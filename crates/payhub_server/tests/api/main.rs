@@ -6,6 +6,7 @@
 mod helpers;
 
 mod aps;
+mod camara_fake;
 mod cli;
 mod conformance;
 mod connections;
@@ -23,5 +24,6 @@ mod retail;
 mod security;
 mod store;
 mod telco;
+mod telco_camara;
 mod tmf676;
 mod webhook_examples;

@@ -14,7 +14,7 @@ use crate::both_backends;
 use crate::helpers::{test_settings, Credentials, Listener, TestApp, PUBLIC_BASE};
 
 const SERVICE: &str = "/pgw/paymentService";
-const MSISDN: &str = "905321234567";
+pub(crate) const MSISDN: &str = "905321234567";
 
 /// Seed 004's sample request, with a real subscriber number for its masked one.
 fn seed_sample() -> Value {
@@ -27,7 +27,7 @@ fn seed_sample() -> Value {
 }
 
 /// A request on `channel` for `items` ((id, count)), nothing else set.
-fn request(transaction_id: &str, channel: i64, items: &[(&str, i64)]) -> Value {
+pub(crate) fn request(transaction_id: &str, channel: i64, items: &[(&str, i64)]) -> Value {
     let items: Vec<Value> = items
         .iter()
         .map(|(id, count)| json!({"id": id, "count": count}))
@@ -38,11 +38,11 @@ fn request(transaction_id: &str, channel: i64, items: &[(&str, i64)]) -> Value {
 
 /// What a consent form sends.
 #[derive(Default)]
-struct Consent<'a> {
-    code: Option<&'a str>,
-    remove: &'a [&'a str],
-    delivery: Option<&'a str>,
-    billing: Option<&'a str>,
+pub(crate) struct Consent<'a> {
+    pub(crate) code: Option<&'a str>,
+    pub(crate) remove: &'a [&'a str],
+    pub(crate) delivery: Option<&'a str>,
+    pub(crate) billing: Option<&'a str>,
 }
 
 impl TestApp {
@@ -56,7 +56,7 @@ impl TestApp {
     }
 
     /// POSTs a payment request as the test merchant; returns status and body.
-    async fn telco(&self, body: &Value) -> (StatusCode, Value) {
+    pub(crate) async fn telco(&self, body: &Value) -> (StatusCode, Value) {
         self.telco_raw(&self.merchant, &body.to_string()).await
     }
 
@@ -74,7 +74,11 @@ impl TestApp {
         (response.status(), response.json().await.unwrap())
     }
 
-    async fn telco_call(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn telco_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> (StatusCode, Value) {
         let response = self
             .client
             .request(method.clone(), self.url(&format!("{SERVICE}{path}")))
@@ -87,7 +91,7 @@ impl TestApp {
     }
 
     /// The catalogue the tests use: 50 and 53 (removable or not per request), 60.
-    async fn stock_catalogue(&self) {
+    pub(crate) async fn stock_catalogue(&self) {
         for (id, name, price) in [
             ("50", "Music pack", "19.99"),
             ("53", "Sticker", "5.00"),
@@ -111,7 +115,7 @@ impl TestApp {
     }
 
     /// The newest SMS to the test number: (link path, code).
-    async fn last_sms(&self) -> (String, String) {
+    pub(crate) async fn last_sms(&self) -> (String, String) {
         let response = self
             .client
             .get(self.url(&format!("/sandbox/v1/sms?msisdn={MSISDN}")))
@@ -135,7 +139,7 @@ impl TestApp {
 
     /// Submits the consent form like a browser without script; returns the
     /// status and the Location it redirects to (if any).
-    async fn consent(
+    pub(crate) async fn consent(
         &self,
         link: &str,
         action: &str,
@@ -171,7 +175,7 @@ impl TestApp {
         (response.status(), location)
     }
 
-    async fn state_of(&self, transaction_id: &str) -> Value {
+    pub(crate) async fn state_of(&self, transaction_id: &str) -> Value {
         let (status, body) = self
             .telco_call(reqwest::Method::GET, &format!("/{transaction_id}"))
             .await;
@@ -179,7 +183,7 @@ impl TestApp {
         body
     }
 
-    async fn tmf_of(&self, transaction_id: &str) -> Value {
+    pub(crate) async fn tmf_of(&self, transaction_id: &str) -> Value {
         let (_, _, items) = self
             .list("payment", &format!("correlatorId={transaction_id}"))
             .await;

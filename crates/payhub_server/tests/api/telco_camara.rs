@@ -1,0 +1,179 @@
+//! The telco payment service with a CAMARA Carrier Billing API as the bill
+//! (issue 12): seed 004's flows through the telco dialect to the fake
+//! operator of `camara_fake`, which checks every request against the
+//! API's shapes (its `problems` stay empty in every test).
+
+use payhub_app::carrier_billing::camara::CamaraConfig;
+use payhub_server::config::{CarrierChoice, Settings};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::camara_fake::{FakeCamara, CLIENT_ID, CLIENT_SECRET};
+use crate::helpers::{test_settings, TestApp};
+use crate::telco::{request, Consent, MSISDN};
+
+const PHONE: &str = "+905321234567";
+
+/// payhub's settings with the fake as its carrier.
+fn camara(fake: &FakeCamara) -> impl FnOnce(&str) -> Settings {
+    let config = CamaraConfig {
+        base_url: fake.base_url.clone(),
+        refund_base_url: fake.refund_base_url.clone(),
+        token_url: fake.token_url.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+    };
+    move |database_url| {
+        let mut settings = test_settings(database_url);
+        settings.telco.carrier = CarrierChoice::Camara(config);
+        settings
+    }
+}
+
+/// payhub restarted over the fake, the catalogue stocked.
+async fn over_camara(app: TestApp) -> (TestApp, FakeCamara) {
+    let fake = FakeCamara::start().await;
+    let app = app.restart_with(camara(&fake)).await;
+    app.stock_catalogue().await;
+    (app, fake)
+}
+
+/// Requests `id` and approves it with the texted code; returns its `resultDesc`.
+async fn approved(app: &TestApp, body: Value, remove: &[&str]) -> Value {
+    let id = body["transactionId"].as_str().unwrap().to_owned();
+    let (status, answer) = app.telco(&body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (link, code) = app.last_sms().await;
+    let form = Consent {
+        code: Some(&code),
+        remove,
+        ..Default::default()
+    };
+    app.consent(&link, "approve", form).await;
+    app.state_of(&id).await["resultDesc"].clone()
+}
+
+fn decimal(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+both_backends! {
+    async fn reserve_then_commit_or_release_is_camaras_two_step_payment(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("k-1", 10, &[("50", 1), ("53", 2)]), &["53"]).await, "RESERVED");
+        let payments = fake.payments();
+        assert_eq!(payments.len(), 1);
+        let reserved = &payments[0];
+        assert_eq!((reserved.phone.as_str(), reserved.status.as_str(), reserved.two_step), (PHONE, "reserved", true));
+        assert_eq!(reserved.amount, decimal("19.99"), "the removed stickers are not reserved");
+        let amount = &reserved.request["amountTransaction"]["paymentAmount"];
+        assert_eq!(amount["chargingInformation"]["amount"].to_string(), "19.99", "written exactly");
+        assert_eq!(amount["paymentDetails"], json!([{"id": "50", "amount": 19.99, "currency": "TRY", "description": "Music pack", "isTaxIncluded": true}]));
+
+        let (status, body) = app.telco_call(reqwest::Method::POST, "/k-1/commit").await;
+        assert_eq!((status, body["resultDesc"].clone()), (StatusCode::OK, json!("COMMITTED")));
+        assert_eq!(fake.payments()[0].status, "succeeded");
+        assert_eq!(fake.charged(PHONE), decimal("19.99"));
+        assert_eq!(app.tmf_of("k-1").await["status"], "captured");
+
+        assert_eq!(approved(&app, request("k-2", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        let (status, body) = app.telco_call(reqwest::Method::POST, "/k-2/release").await;
+        assert_eq!((status, body["resultDesc"].clone()), (StatusCode::OK, json!("RELEASED")));
+        assert_eq!(fake.payments()[1].status, "cancelled");
+        assert_eq!(fake.charged(PHONE), decimal("19.99"), "nothing more charged");
+
+        let calls = fake.calls();
+        for call in ["POST prepare", "POST confirm", "GET payment", "POST cancel"] {
+            assert!(calls.iter().any(|c| c == call), "{call} in {calls:?}");
+        }
+        assert_eq!(fake.token_requests(), 1, "one token, cached across calls");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    async fn direct_debit_and_in_app_purchase_are_one_step_payments(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("d-1", 11, &[("53", 3)]), &[]).await, "CHARGED");
+        assert_eq!(approved(&app, request("d-2", 50, &[("60", 1)]), &[]).await, "CHARGED");
+        let payments = fake.payments();
+        assert_eq!(payments.len(), 2);
+        assert!(payments.iter().all(|p| p.status == "succeeded" && !p.two_step), "{payments:?}");
+        assert_eq!((payments[0].amount, payments[1].amount), (decimal("15.00"), decimal("10.00")));
+        let first = &payments[0].request["amountTransaction"]["paymentAmount"];
+        assert_eq!(first["paymentDetails"][0]["description"], "3 x Sticker");
+        let second = &payments[1].request["amountTransaction"]["paymentAmount"];
+        assert_eq!(second["chargingMetaData"]["productId"], "60");
+        assert_eq!(app.tmf_of("d-2").await["status"], "captured");
+        assert_eq!(fake.calls().iter().filter(|c| *c == "POST create").count(), 2);
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    async fn a_charge_the_operator_refuses_fails_and_charges_nothing(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        fake.set_limit(PHONE, "30.00");
+        assert_eq!(approved(&app, request("f-1", 11, &[("50", 1)]), &[]).await, "CHARGED");
+        // 422 CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED, on either step.
+        assert_eq!(approved(&app, request("f-2", 11, &[("50", 1)]), &[]).await, "PAYMENT_FAILED");
+        assert_eq!(approved(&app, request("f-3", 10, &[("50", 1)]), &[]).await, "PAYMENT_FAILED");
+        assert_eq!(app.state_of("f-2").await["resultCode"], 1111);
+        assert_eq!(app.tmf_of("f-3").await["status"], "denied");
+        assert_eq!(fake.payments().len(), 1, "only the first was booked");
+        assert_eq!(fake.charged(PHONE), decimal("19.99"));
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    /// The operator books but answers too late: payhub does not take the
+    /// silence as a refusal, it asks (retrievePayment for a confirm,
+    /// retrievePayments by clientCorrelator for a create) and records what
+    /// was booked, once.
+    async fn a_carrier_timeout_is_resolved_by_retrieval(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("t-1", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        fake.delay_next("confirm");
+        let (status, body) = app.telco_call(reqwest::Method::POST, "/t-1/commit").await;
+        assert_eq!((status, body["resultDesc"].clone()), (StatusCode::OK, json!("COMMITTED")), "{body}");
+        assert_eq!(fake.payments()[0].status, "succeeded");
+
+        fake.delay_next("create");
+        assert_eq!(approved(&app, request("t-2", 11, &[("53", 1)]), &[]).await, "CHARGED");
+        let payments = fake.payments();
+        assert_eq!(payments.len(), 2, "charged once: {payments:?}");
+        assert_eq!(fake.charged(PHONE), decimal("15.00"));
+        let calls = fake.calls();
+        assert!(calls.iter().any(|c| c == "GET payment"), "{calls:?}");
+        assert!(calls.iter().any(|c| c == "GET payments"), "{calls:?}");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    async fn a_refund_is_credited_through_camaras_refund_api(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("r-1", 11, &[("50", 1)]), &[]).await, "CHARGED");
+        let id = app.tmf_of("r-1").await["id"].as_str().unwrap().to_owned();
+        let response = app.post("/refund", &json!({"payment": {"id": id}, "account": {"id": MSISDN},
+            "paymentMethod": {"@type": "CarrierBillingDirectDebit"}, "totalAmount": {"unit": "TRY", "value": 10.0}})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        let path = format!("/refund/{}", created["id"].as_str().unwrap());
+        let mut settled = Value::Null;
+        for _ in 0..100 {
+            settled = app.get(&path).await.json().await.unwrap();
+            if settled["status"] == "done" { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(settled["status"], "done", "{settled}");
+        let payment = &fake.payments()[0];
+        assert_eq!(payment.refunded, decimal("10.00"));
+        assert_eq!(fake.charged(PHONE), decimal("9.99"));
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}

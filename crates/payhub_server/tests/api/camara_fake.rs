@@ -51,6 +51,8 @@ pub struct FakePayment {
 #[derive(Default)]
 struct Books {
     tokens: Vec<String>,
+    /// Tokens issued then revoked (expired).
+    revoked: Vec<String>,
     token_requests: usize,
     payments: Vec<FakePayment>,
     /// Refunds by clientCorrelator: (payment id, refund answer).
@@ -58,6 +60,8 @@ struct Books {
     limits: HashMap<String, Decimal>,
     /// Operations whose next call answers too late (after taking effect).
     delayed: HashMap<&'static str, usize>,
+    /// Operations whose next call is refused with (status, code).
+    refused: HashMap<&'static str, (u16, &'static str)>,
     problems: Vec<String>,
     calls: Vec<String>,
 }
@@ -122,6 +126,20 @@ impl FakeCamara {
         *self.books().delayed.entry(operation).or_default() += 1;
     }
 
+    /// The next call of `operation` is refused with the API's `status` and
+    /// `code` (a blocked line, an unknown number…), booking nothing.
+    pub fn refuse_next(&self, operation: &'static str, status: u16, code: &'static str) {
+        self.books().refused.insert(operation, (status, code));
+    }
+
+    /// Forgets every token it issued, as when they expire: the next call
+    /// gets `401 UNAUTHENTICATED`.
+    pub fn revoke_tokens(&self) {
+        let mut books = self.books();
+        let tokens = std::mem::take(&mut books.tokens);
+        books.revoked.extend(tokens);
+    }
+
     /// What the fake refused as not the spec's shape; tests expect none.
     pub fn problems(&self) -> Vec<String> {
         self.books().problems.clone()
@@ -180,9 +198,12 @@ fn admit(books: &mut Books, headers: &HeaderMap, call: String) -> Option<Respons
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     if !bearer.is_some_and(|token| books.tokens.iter().any(|t| t == token)) {
-        books
-            .problems
-            .push(format!("{call}: no valid bearer token"));
+        // A token it issued and revoked is an expired one, not a fault.
+        if !bearer.is_some_and(|token| books.revoked.iter().any(|t| t == token)) {
+            books
+                .problems
+                .push(format!("{call}: no valid bearer token"));
+        }
         return Some(error(401, "UNAUTHENTICATED", "Request not authenticated"));
     }
     let correlator = headers.get("x-correlator").and_then(|h| h.to_str().ok());
@@ -236,7 +257,7 @@ async fn token(State(books): State<Shared>, headers: HeaderMap, body: String) ->
         )
             .into_response();
     }
-    let token = format!("tok-{}", books.tokens.len() + 1);
+    let token = format!("tok-{}", books.token_requests);
     books.tokens.push(token.clone());
     axum::Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600}))
         .into_response()
@@ -382,6 +403,9 @@ async fn book(books: Shared, headers: HeaderMap, body: String, two_step: bool) -
             Ok(fields) => fields,
             Err(what) => return invalid(&mut books, &call, what),
         };
+        if let Some((status, code)) = books.refused.remove(operation) {
+            return error(status, code, "Refused by the operator's rules");
+        }
         let late = take_delay(&mut books, operation);
         let retried = books
             .payments

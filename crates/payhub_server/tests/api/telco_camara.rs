@@ -19,6 +19,11 @@ const PHONE: &str = "+905321234567";
 
 /// payhub's settings with the fake as its carrier.
 fn camara(fake: &FakeCamara) -> impl FnOnce(&str) -> Settings {
+    camara_with(fake, |_| {})
+}
+
+/// payhub's settings with the fake as its carrier, then `adjust`ed.
+fn camara_with(fake: &FakeCamara, adjust: fn(&mut Settings)) -> impl FnOnce(&str) -> Settings {
     let config = CamaraConfig {
         base_url: fake.base_url.clone(),
         refund_base_url: fake.refund_base_url.clone(),
@@ -29,6 +34,7 @@ fn camara(fake: &FakeCamara) -> impl FnOnce(&str) -> Settings {
     move |database_url| {
         let mut settings = test_settings(database_url);
         settings.telco.carrier = CarrierChoice::Camara(config);
+        adjust(&mut settings);
         settings
     }
 }
@@ -123,8 +129,15 @@ both_backends! {
         assert_eq!(approved(&app, request("f-3", 10, &[("50", 1)]), &[]).await, "PAYMENT_FAILED");
         assert_eq!(app.state_of("f-2").await["resultCode"], 1111);
         assert_eq!(app.tmf_of("f-3").await["status"], "denied");
+        // A blocked line and a number the operator does not bill.
+        fake.refuse_next("create", 403, "CARRIER_BILLING.PAYMENT_DENIED");
+        assert_eq!(approved(&app, request("f-4", 11, &[("53", 1)]), &[]).await, "PAYMENT_FAILED");
+        fake.refuse_next("prepare", 404, "IDENTIFIER_NOT_FOUND");
+        assert_eq!(approved(&app, request("f-5", 10, &[("53", 1)]), &[]).await, "PAYMENT_FAILED");
         assert_eq!(fake.payments().len(), 1, "only the first was booked");
         assert_eq!(fake.charged(PHONE), decimal("19.99"));
+        // Within the limit, the same line is charged again.
+        assert_eq!(approved(&app, request("f-6", 11, &[("53", 1)]), &[]).await, "CHARGED");
         assert_eq!(fake.problems(), Vec::<String>::new());
     }
 }
@@ -174,6 +187,45 @@ both_backends! {
         let payment = &fake.payments()[0];
         assert_eq!(payment.refunded, decimal("10.00"));
         assert_eq!(fake.charged(PHONE), decimal("9.99"));
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    /// An access token the operator no longer accepts (401) is replaced
+    /// once, and the call goes through.
+    async fn an_expired_token_is_replaced(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("e-1", 11, &[("60", 1)]), &[]).await, "CHARGED");
+        assert_eq!(fake.token_requests(), 1);
+        fake.revoke_tokens();
+        assert_eq!(approved(&app, request("e-2", 11, &[("60", 1)]), &[]).await, "CHARGED");
+        assert_eq!(fake.token_requests(), 2);
+        assert_eq!(fake.payments().len(), 2);
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+fn short_reservations(settings: &mut Settings) {
+    settings.telco.reservation_ttl = std::time::Duration::from_secs(1);
+}
+
+both_backends! {
+    /// A reservation nobody commits is cancelled at the operator.
+    async fn an_uncommitted_reservation_is_cancelled_at_the_operator(app: TestApp) {
+        let fake = FakeCamara::start().await;
+        let app = app.restart_with(camara_with(&fake, short_reservations)).await;
+        app.stock_catalogue().await;
+        assert_eq!(approved(&app, request("x-1", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            last = app.state_of("x-1").await;
+            if last["resultDesc"] != "RESERVED" { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(last["resultDesc"], "RELEASED", "{last}");
+        assert_eq!(fake.payments()[0].status, "cancelled");
+        assert_eq!(fake.charged(PHONE), Decimal::ZERO);
         assert_eq!(fake.problems(), Vec::<String>::new());
     }
 }

@@ -55,7 +55,7 @@ pub enum StartError {
     #[error(transparent)]
     ClusterKey(#[from] payhub_app::secrets::ClusterKeyError),
     #[error("cannot set up the carrier billing client: {0}")]
-    Carrier(String),
+    Carrier(reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,

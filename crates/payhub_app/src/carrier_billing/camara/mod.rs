@@ -63,12 +63,14 @@ pub struct CamaraCarrier {
 
 impl CamaraCarrier {
     /// A client whose every call (the token's too) gets `call_timeout`.
-    pub fn new(config: CamaraConfig, call_timeout: Duration) -> Result<CamaraCarrier, String> {
+    pub fn new(
+        config: CamaraConfig,
+        call_timeout: Duration,
+    ) -> Result<CamaraCarrier, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(call_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(CamaraCarrier {
             http,
             config: CamaraConfig {
@@ -212,7 +214,7 @@ impl CamaraCarrier {
                 wire::payment_outcome(body["paymentStatus"].as_str().unwrap_or(""), expected)?;
                 Ok(id)
             }
-            Reply::Answer { status, body } => Err(wire::refusal(status, &body)),
+            Reply::Answer { status, body } => Err(refused(status, &body)),
             Reply::Silent => self.find_booked(request.key, expected).await,
         }
     }
@@ -267,6 +269,21 @@ impl CamaraCarrier {
     }
 }
 
+/// An error answer as a [`CarrierError`]; one that says payhub's request
+/// or set-up is wrong is logged, as nobody else will see it.
+fn refused(status: u16, body: &Value) -> CarrierError {
+    let error = wire::refusal(status, body);
+    if let CarrierError::Rejected(reason) = &error {
+        let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+        tracing::warn!(
+            carrier.answer = reason.as_str(),
+            carrier.message = message,
+            "the CAMARA API rejected payhub's request"
+        );
+    }
+    error
+}
+
 /// A string field of an answer; its absence is a protocol fault.
 fn string(body: &Value, field: &str) -> Result<String, CarrierError> {
     body.get(field)
@@ -295,7 +312,7 @@ impl Carrier for CamaraCarrier {
             {
                 self.resolve(reference, "succeeded").await
             }
-            Reply::Answer { status, body } => Err(wire::refusal(status, &body)),
+            Reply::Answer { status, body } => Err(refused(status, &body)),
         }
     }
 
@@ -311,7 +328,7 @@ impl Carrier for CamaraCarrier {
                     CarrierError::UnknownReservation => Ok(()),
                     other => Err(other),
                 }),
-            Reply::Answer { status, body } => match wire::refusal(status, &body) {
+            Reply::Answer { status, body } => match refused(status, &body) {
                 // Cancelled before, or unknown: nothing stays reserved.
                 CarrierError::UnknownReservation => Ok(()),
                 other => Err(other),
@@ -344,7 +361,7 @@ impl Carrier for CamaraCarrier {
                     _ => Err(CarrierError::Unavailable),
                 }
             }
-            Reply::Answer { status, body } => Err(wire::refusal(status, &body)),
+            Reply::Answer { status, body } => Err(refused(status, &body)),
             // Asked again by the refund checker under the same clientCorrelator.
             Reply::Silent => Err(CarrierError::Unavailable),
         }

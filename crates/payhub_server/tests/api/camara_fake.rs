@@ -527,6 +527,10 @@ async fn settle(
             Ok(phone) => phone,
             Err(what) => return invalid(&mut books, &call, what),
         };
+        // confirmPayment and cancelPayment may be refused too (403, 422).
+        if let Some((status, code)) = books.refused.remove(operation) {
+            return error(status, code, "Refused by the operator's rules");
+        }
         let late = take_delay(&mut books, operation);
         let response = match books.payments.iter_mut().find(|p| p.id == id && p.two_step) {
             None => error(404, "NOT_FOUND", "The specified resource is not found."),

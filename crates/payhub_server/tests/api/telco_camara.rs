@@ -229,3 +229,22 @@ both_backends! {
         assert_eq!(fake.problems(), Vec::<String>::new());
     }
 }
+
+both_backends! {
+    /// The operator took the reservation but refuses to confirm it (a line
+    /// blocked meanwhile): the transaction fails and its payment, which was
+    /// authorized, fails too; nothing is charged.
+    async fn a_commit_the_operator_refuses_fails_the_authorized_payment(app: TestApp) {
+        let (app, fake) = over_camara(app).await;
+        assert_eq!(approved(&app, request("c-1", 10, &[("50", 1)]), &[]).await, "RESERVED");
+        assert_eq!(app.tmf_of("c-1").await["status"], "authorized");
+        fake.refuse_next("confirm", 403, "CARRIER_BILLING.PAYMENT_DENIED");
+        let (status, body) = app.telco_call(reqwest::Method::POST, "/c-1/commit").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["resultDesc"], "PAYMENT_FAILED", "{body}");
+        assert_eq!(app.state_of("c-1").await["resultCode"], 1111);
+        assert_eq!(app.tmf_of("c-1").await["status"], "failed");
+        assert_eq!(fake.charged(PHONE), decimal("0"), "nothing charged");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}

@@ -160,12 +160,8 @@ impl SqlStore {
             .await?;
         }
         // How the ledger follows is the core's rule (a card payment's status
-        // is its gateway's, so leaving `AwaitingCard` does not move it).
-        //
-        // Known gap, kept as today: reserved → failed (a commit over the
-        // spending limit) asks the ledger for authorized → denied, which the
-        // ledger's table refuses, so that change fails with
-        // `UpdateStatusError::Transition` and nothing is written.
+        // is its gateway's, so leaving `AwaitingCard` does not move it; a
+        // refused commit fails the authorized payment).
         if let Some(to) = current
             .state
             .ledger_move(update.to)

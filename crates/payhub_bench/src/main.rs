@@ -1,20 +1,27 @@
 //! `payhub-bench`: measures payhub against its own ceilings, in one run, on
 //! SQLite and PostgreSQL, and writes the figures as Markdown and JSON.
 //!
-//! For each backend, on a fresh database: the storage ceiling (the same payment
-//! row and outbox event through the same driver and durability, one transaction
-//! per row and in batches of 1,000), then payhub's release binary under
-//! closed-loop load at each concurrency, beside the HTTP ceiling (payhub's own
-//! server answering `/healthz`). See README.md ("Benchmarks").
+//! For each backend, on a fresh database: the storage cases (the same payment
+//! row and outbox event, one transaction per row and in batches of 1,000, on
+//! the raw engine, which is the ceiling, and through payhub's store), then
+//! payhub's release binary under closed-loop load at each concurrency, beside
+//! the HTTP ceiling (payhub's own server answering `/healthz`); write cases are
+//! also counted until payhub's outbox has drained. See README.md ("Benchmarks").
 #![expect(
     clippy::as_conversions,
     reason = "statistics in floating point; no money is computed here"
 )]
 
+mod ceilings;
+mod db;
 mod load;
+mod raw_postgres;
+mod raw_sqlite;
 mod report;
 mod server;
 mod storage;
+mod sustained;
+mod targets;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,8 +29,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use payhub_core::{MerchantId, PaymentId};
-use sqlx::Connection;
 
+use crate::db::BenchDb;
 use crate::load::{Request, RequestMaker};
 use crate::report::{BackendRun, CaseRun, Report};
 
@@ -74,6 +81,9 @@ struct Plan {
     concurrency: Vec<usize>,
     duration: Duration,
     rows: usize,
+    /// How long a write case's outbox may take to drain before it is
+    /// reported as not drained.
+    drain_limit: Duration,
     out: PathBuf,
 }
 
@@ -84,76 +94,29 @@ impl Args {
         } else {
             (vec![1, 16, 64], 5.0, 100_000, "BENCHMARKS.md")
         };
+        let duration_s = self.duration_s.unwrap_or(duration_s);
         Plan {
+            drain_limit: Duration::from_secs_f64(if self.smoke {
+                30.0
+            } else {
+                (duration_s * 12.0).max(60.0)
+            }),
             scale_rows: if self.smoke {
                 (100, 3_000)
             } else {
                 (self.scale_small, self.scale_large)
             },
             concurrency: self.concurrency.clone().unwrap_or(concurrency),
-            duration: Duration::from_secs_f64(self.duration_s.unwrap_or(duration_s)),
+            duration: Duration::from_secs_f64(duration_s),
             rows: self.rows.unwrap_or(rows),
             out: self.out.clone().unwrap_or_else(|| PathBuf::from(out)),
         }
     }
 }
 
-/// A database that exists for one backend's run.
-struct BenchDb {
-    url: String,
-    postgres: Option<(String, String)>,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    /// A directory removed when dropped.
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-impl BenchDb {
-    async fn create(backend: &str, postgres_admin: &str) -> anyhow::Result<BenchDb> {
-        let dir = std::env::temp_dir().join(format!("payhub-bench-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir)?;
-        let dir = tempdir::Dir(dir);
-        match backend {
-            "sqlite" => Ok(BenchDb {
-                url: format!("sqlite://{}/payhub.sqlite3", dir.0.display()),
-                postgres: None,
-                _dir: dir,
-            }),
-            "postgres" => {
-                let name = format!("payhub_bench_{:016x}", rand::random::<u64>());
-                let mut admin = sqlx::PgConnection::connect(postgres_admin).await?;
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await?;
-                let base = postgres_admin
-                    .rsplit_once('/')
-                    .map_or(postgres_admin, |(b, _)| b);
-                Ok(BenchDb {
-                    url: format!("{base}/{name}"),
-                    postgres: Some((postgres_admin.to_owned(), name)),
-                    _dir: dir,
-                })
-            }
-            other => anyhow::bail!("unknown backend '{other}' (sqlite or postgres)"),
-        }
-    }
-
-    async fn drop_database(&self) {
-        if let Some((admin, name)) = &self.postgres {
-            if let Ok(mut admin) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await;
-            }
-        }
-    }
+/// Whether a case writes (and so leaves outbox events to fan out).
+fn is_write(case: &str) -> bool {
+    case.starts_with("POST")
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -166,27 +129,33 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
     eprintln!("== {backend}");
     let binary = server::payhub_binary()?;
     let db = BenchDb::create(backend, &args.postgres_url).await?;
-    let merchant_creds = server::create_merchant(&binary, &db.url, &db._dir.0)?;
+    let merchant_creds = server::create_merchant(&binary, &db.url, &db.dir.0)?;
     let merchant = MerchantId::parse(&merchant_creds.merchant_id)
         .ok_or_else(|| anyhow::anyhow!("bad merchant id"))?;
     let store = payhub_store::connect(&db.url, 16).await?;
 
     let mut run = BackendRun::new(backend);
-    for &c in &plan.concurrency {
-        let rps =
-            storage::one_row_per_transaction(store.clone(), &merchant, c, plan.duration).await?;
-        eprintln!("storage ceiling, 1 row/tx, c={c}: {rps:.0} rows/s");
-        run.storage_one_row_per_tx.push((c, rps));
-    }
-    let rows_per_s = storage::batched(store.as_ref(), &merchant, plan.rows, 1000, 1000, |i| {
-        format!("acct-{}", i % ACCOUNTS)
-    })
+    // The raw engine writes into a database of its own, made by payhub's
+    // migrations (through the CLI) and dropped after the storage cases.
+    let raw_db = BenchDb::create(backend, &args.postgres_url).await?;
+    let raw_creds = server::create_merchant(&binary, &raw_db.url, &raw_db.dir.0)?;
+    let raw = ceilings::RawTarget {
+        db: &raw_db,
+        merchant: MerchantId::parse(&raw_creds.merchant_id)
+            .ok_or_else(|| anyhow::anyhow!("bad merchant id"))?,
+    };
+    run.storage = ceilings::measure(
+        backend,
+        &raw,
+        store.clone(),
+        &merchant,
+        &plan.concurrency,
+        plan.duration,
+        plan.rows,
+    )
     .await?;
-    eprintln!(
-        "storage ceiling, 1000 rows/tx: {rows_per_s:.0} rows/s ({} rows)",
-        plan.rows
-    );
-    run.storage_batched_rows_per_s = rows_per_s;
+    raw_db.drop_database().await;
+    drop(raw_db);
     run.rows = plan.rows;
 
     // Payments the read and refund cases use, with known ids.
@@ -200,7 +169,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
     store.insert_payments(&refundable).await?;
     let read_ids: Arc<Vec<PaymentId>> = Arc::new(readable.iter().map(|(p, _)| p.id).collect());
     let refund_ids: Arc<Vec<PaymentId>> = Arc::new(refundable.iter().map(|(p, _)| p.id).collect());
-    let server = server::Server::start(&binary, &db.url, &db._dir.0, free_port()?).await?;
+    let server = server::Server::start(&binary, &db.url, &db.dir.0, free_port()?).await?;
     run.startup_ms = server.startup.as_secs_f64() * 1000.0;
     eprintln!("start-up to ready: {:.0} ms", run.startup_ms);
     // The seeded rows' outbox events are drained by payhub's hub workers; measure
@@ -215,6 +184,8 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
         drain_started.elapsed().as_secs_f64()
     );
     drop(store);
+    // Reads the outbox backlog around the write cases; one connection is enough.
+    let monitor = payhub_store::connect(&db.url, 2).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
@@ -270,6 +241,12 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
     ];
     for &c in &plan.concurrency {
         for (name, make) in &cases {
+            let write = is_write(name);
+            if write {
+                // A write case starts on an empty outbox, so that its backlog is its own.
+                sustained::wait_drained(monitor.as_ref(), plan.drain_limit).await?;
+            }
+            let watch = write.then(|| sustained::watch_backlog(monitor.clone()));
             let before = server.usage();
             let m = load::run(
                 &client,
@@ -280,32 +257,57 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             )
             .await;
             let after = server.usage();
+            let sustained = match watch {
+                Some((stop, samples)) => {
+                    let _ = stop.send(());
+                    let samples = samples.await?;
+                    Some(sustained::finish(monitor.as_ref(), &m, &samples, plan.drain_limit).await?)
+                }
+                None => None,
+            };
             let cpu_per_1000 = (after.cpu_s - before.cpu_s) / (m.requests.max(1) as f64) * 1000.0;
             eprintln!(
                 "{name} c={c}: {:.0} req/s p50 {:.2} ms p99 {:.2} ms errors {}",
                 m.rps, m.p50_ms, m.p99_ms, m.errors
             );
+            if let Some(s) = &sustained {
+                eprintln!(
+                    "  sustained: {:.0} req/s; backlog {} at stop (trend {:+.0}/s{}), drained in {:.2} s{}",
+                    s.sustained_rps,
+                    s.backlog_at_stop,
+                    s.backlog_growth_per_s,
+                    if s.growing { ", growing" } else { "" },
+                    s.drain_s,
+                    if s.drained { "" } else { " (not drained)" }
+                );
+            }
             run.cases.push(CaseRun {
                 case: (*name).to_owned(),
                 concurrency: c,
                 measurement: m,
                 cpu_s_per_1000: cpu_per_1000,
+                sustained,
             });
         }
     }
     // p99 at half of each case's peak: open-loop at 50% of the best closed-loop
-    // rate. The HTTP ceiling is left out: it is not a payhub operation, and its
+    // rate, or for a write of its best sustained rate (a peak that leaves a
+    // backlog is not a rate payhub keeps). The HTTP ceiling is left out: it is not a payhub operation, and its
     // rate is beyond what one open-loop sender with millisecond timers can pace.
     for (name, make) in cases
         .iter()
         .filter(|(name, _)| !name.starts_with("HTTP ceiling"))
     {
-        let peak = run
-            .cases
-            .iter()
-            .filter(|c| c.case == *name)
-            .map(|c| c.measurement.rps)
-            .fold(0.0, f64::max);
+        let peak = run.best_sustained(name).unwrap_or_else(|| {
+            run.cases
+                .iter()
+                .filter(|c| c.case == *name)
+                .map(|c| c.measurement.rps)
+                .fold(0.0, f64::max)
+        });
+        if is_write(name) {
+            sustained::wait_drained(monitor.as_ref(), plan.drain_limit).await?;
+        }
         let m = load::run_at_rate(
             &client,
             &merchant_creds.api_key,
@@ -325,9 +327,11 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             concurrency: 0,
             measurement: m,
             cpu_s_per_1000: 0.0,
+            sustained: None,
         });
     }
     run.peak_rss_mb = server.usage().peak_rss_mb;
+    drop(monitor);
     server.stop()?;
     db.drop_database().await;
     run.scale = Some(measure_scale(backend, args, plan).await?);
@@ -344,7 +348,7 @@ async fn measure_scale(
     let (small, large) = plan.scale_rows;
     let binary = server::payhub_binary()?;
     let db = BenchDb::create(backend, &args.postgres_url).await?;
-    let creds = server::create_merchant(&binary, &db.url, &db._dir.0)?;
+    let creds = server::create_merchant(&binary, &db.url, &db.dir.0)?;
     let merchant =
         MerchantId::parse(&creds.merchant_id).ok_or_else(|| anyhow::anyhow!("bad merchant id"))?;
     let store = payhub_store::connect(&db.url, 16).await?;
@@ -353,7 +357,7 @@ async fn measure_scale(
         .collect();
     store.insert_payments(&rows).await?;
     let ids: Arc<Vec<PaymentId>> = Arc::new(rows.iter().map(|(p, _)| p.id).collect());
-    let server = server::Server::start(&binary, &db.url, &db._dir.0, free_port()?).await?;
+    let server = server::Server::start(&binary, &db.url, &db.dir.0, free_port()?).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;

@@ -1,5 +1,7 @@
-//! The storage ceiling: the same payment row (with its outbox event) written
-//! through the same driver and durability settings payhub uses, without HTTP.
+//! payhub's storage path without HTTP: the same payment row (with its outbox
+//! event) that a create writes, through payhub's store (its driver, its
+//! durability settings). The raw engine's ceilings for the same rows are in
+//! `raw_sqlite` and `raw_postgres`; [`Columns`] is what all three write.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -47,6 +49,83 @@ pub fn payment_row(
         payment.created_at,
     );
     (payment, event)
+}
+
+/// The column values payhub's store writes for a payment and its create event
+/// (`payhub_store`'s `insert_payment_rows` and `insert_events`), so that the
+/// raw-engine ceilings write exactly the rows payhub writes.
+pub struct Columns {
+    pub payment_id: i64,
+    pub merchant_id: String,
+    pub status: &'static str,
+    pub status_date: i64,
+    pub payment_date: i64,
+    pub account_id: String,
+    pub correlator_id: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub document: String,
+    pub origin: String,
+    pub created_at: i64,
+    pub event_id: i64,
+    pub event_type: &'static str,
+    pub event_status: &'static str,
+    pub occurred_at: i64,
+}
+
+impl Columns {
+    pub fn of(payment: &Payment, event: &LedgerEvent) -> Self {
+        Self {
+            payment_id: payment.id.get(),
+            merchant_id: payment.merchant_id.as_str().to_owned(),
+            status: payment.status.as_str(),
+            status_date: payment.status_date.timestamp_micros(),
+            payment_date: payment.payment_date.timestamp_micros(),
+            account_id: payment.account_id.clone(),
+            correlator_id: payment.correlator_id.clone(),
+            amount_minor: payment.total_amount.map(|m| m.amount_minor()),
+            currency: payment.total_amount.map(|m| m.currency().code().to_owned()),
+            document: payment.document.as_str().to_owned(),
+            origin: payment.origin.as_str().to_owned(),
+            created_at: payment.created_at.timestamp_micros(),
+            event_id: event.id.get(),
+            event_type: event.kind.as_str(),
+            event_status: event.status.as_str(),
+            occurred_at: event.occurred_at.timestamp_micros(),
+        }
+    }
+
+    /// A payment of `account` like [`payment_row`]'s, as columns.
+    pub fn new(merchant: &MerchantId, account: &str, amount_minor: i64) -> Self {
+        let (payment, event) = payment_row(merchant, account, amount_minor);
+        Self::of(&payment, &event)
+    }
+}
+
+/// payhub's `INSERT` of a payment row, one row, with `$N` or `?N` placeholders.
+pub fn insert_payment_sql(placeholder: char) -> String {
+    format!(
+        "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
+         amount_minor, currency, document, origin, created_at, updated_at) VALUES ({})",
+        placeholders(placeholder, 13)
+    )
+}
+
+/// payhub's `INSERT` of an outbox event, one row; the origin is bound, as a
+/// create binds it.
+pub fn insert_event_sql(placeholder: char) -> String {
+    format!(
+        "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
+         created_at, updated_at, origin) VALUES ({})",
+        placeholders(placeholder, 10)
+    )
+}
+
+fn placeholders(prefix: char, n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("{prefix}{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows per second with one transaction per row, from `concurrency` tasks.

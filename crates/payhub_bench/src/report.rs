@@ -127,6 +127,18 @@ pub(crate) fn ratio(value: f64, ceiling: Option<f64>) -> String {
     }
 }
 
+/// A command-line argument as the report may show it: a URL's password
+/// replaced (`--postgres-url URL` and `--postgres-url=URL` alike).
+fn redact_arg(arg: &str) -> String {
+    match arg.split_once('=') {
+        Some((flag, url)) if flag.starts_with("--") && url.contains("://") => {
+            format!("{flag}={}", payhub_store::redact_url(url))
+        }
+        _ if arg.contains("://") => payhub_store::redact_url(arg),
+        _ => arg.to_owned(),
+    }
+}
+
 /// What the raw engine is on each backend, said once under its table.
 fn raw_engine(backend: &str) -> &'static str {
     match backend {
@@ -152,7 +164,7 @@ impl Report {
                 if i == 0 {
                     "target/release/payhub-bench".to_owned()
                 } else {
-                    a
+                    redact_arg(&a)
                 }
             })
             .collect::<Vec<_>>()
@@ -356,5 +368,23 @@ impl Report {
             serde_json::to_string_pretty(self)?,
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_arg;
+
+    #[test]
+    fn a_password_in_a_url_argument_is_not_written_to_the_report() {
+        for arg in [
+            "postgres://bench:s3cret@127.0.0.1/postgres",
+            "--postgres-url=postgres://bench:s3cret@127.0.0.1/postgres",
+        ] {
+            let shown = redact_arg(arg);
+            assert!(!shown.contains("s3cret"), "{arg} shown as {shown}");
+            assert!(shown.contains("127.0.0.1"), "{arg} shown as {shown}");
+        }
+        assert_eq!(redact_arg("--rows"), "--rows");
     }
 }

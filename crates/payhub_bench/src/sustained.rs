@@ -16,6 +16,10 @@ use crate::load::Measurement;
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 const DRAIN_POLL: Duration = Duration::from_millis(25);
 
+/// Below this drain time the fan-out rate is not reported: the backlog is
+/// polled every [`DRAIN_POLL`], so a shorter drain has no meaningful rate.
+const MIN_DRAIN_FOR_RATE: Duration = Duration::from_millis(500);
+
 /// A backlog growing by more than this share of the write rate (events per
 /// second against writes per second) means the outbox is falling behind.
 const GROWING_SHARE: f64 = 0.05;
@@ -37,7 +41,8 @@ pub struct Sustained {
     /// Successful writes over (load time + drain time).
     pub sustained_rps: f64,
     /// Events fanned out per second while draining (the backlog at stop over
-    /// the drain time); 0 when there was nothing to drain.
+    /// the drain time); 0 when the drain took under half a second, too
+    /// short to give a rate.
     pub drain_events_per_s: f64,
 }
 
@@ -128,7 +133,7 @@ pub async fn finish(
         drain_s,
         drained,
         sustained_rps: writes / (measurement.seconds + drain_s),
-        drain_events_per_s: if backlog_at_stop > 0 && drain_s > 0.0 {
+        drain_events_per_s: if backlog_at_stop > 0 && drain >= MIN_DRAIN_FOR_RATE {
             backlog_at_stop as f64 / drain_s
         } else {
             0.0

@@ -188,7 +188,9 @@ impl Report {
             "Measured {} on a machine with {} cores, {} s per case{}, by \
              `cargo build --release --workspace && {}`. The load generator \
              runs on the same machine as payhub and shares its cores. Ratios compare figures of this \
-             one run only.\n",
+             one run only. Short cases on a small machine shared with other work are noisy (a disk flush \
+             or a neighbour's compile moves a 3 s case by 15% or more): repeat a run before trusting a \
+             difference.\n",
             self.date,
             self.cores,
             self.seconds_per_case,

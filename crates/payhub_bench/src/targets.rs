@@ -122,8 +122,19 @@ fn backend_rows(md: &mut String, b: &BackendRun, top: usize) {
         &format!("{:.1} MB", b.peak_rss_mb),
         b.peak_rss_mb < 150.0,
     );
-    let errors: usize = b.cases.iter().map(|c| c.measurement.errors).sum();
-    row(md, b, "no errors", &errors.to_string(), errors == 0);
+    let errors: usize = b
+        .cases
+        .iter()
+        .chain(&b.half_peak)
+        .map(|c| c.measurement.errors)
+        .sum();
+    row(
+        md,
+        b,
+        "no errors (closed-loop and half-peak runs)",
+        &errors.to_string(),
+        errors == 0,
+    );
 
     if let Some(s) = &b.scale {
         let change = |small: f64, large: f64| {

@@ -9,7 +9,7 @@ use payhub_core::MerchantId;
 use payhub_store::Store;
 
 use crate::db::BenchDb;
-use crate::report::StorageCase;
+use crate::figures::StorageCase;
 use crate::{raw_postgres, raw_sqlite, storage};
 
 /// Rows per transaction of the batched cases.

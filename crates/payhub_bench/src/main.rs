@@ -14,6 +14,7 @@
 
 mod ceilings;
 mod db;
+mod figures;
 mod load;
 mod raw_postgres;
 mod raw_sqlite;
@@ -31,8 +32,8 @@ use clap::Parser;
 use payhub_core::{MerchantId, PaymentId};
 
 use crate::db::BenchDb;
+use crate::figures::{BackendRun, CaseRun, Report};
 use crate::load::{Request, RequestMaker};
-use crate::report::{BackendRun, CaseRun, Report};
 
 const TMF: &str = "/tmf-api/paymentManagement/v4";
 /// Accounts the seeded payments are spread over (100,000 rows → 100 per account).
@@ -344,7 +345,7 @@ async fn measure_scale(
     backend: &str,
     args: &Args,
     plan: &Plan,
-) -> anyhow::Result<report::ScaleRun> {
+) -> anyhow::Result<figures::ScaleRun> {
     let (small, large) = plan.scale_rows;
     let binary = server::payhub_binary()?;
     let db = BenchDb::create(backend, &args.postgres_url).await?;
@@ -413,7 +414,7 @@ async fn measure_scale(
     server.stop()?;
     drop(store);
     db.drop_database().await;
-    Ok(report::ScaleRun {
+    Ok(figures::ScaleRun {
         small_rows: small,
         large_rows: large,
         small_create,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{BackendRun, Report, HTTP_CEILING};
+use crate::figures::{BackendRun, Report, HTTP_CEILING};
 
 fn verdict(met: bool) -> &'static str {
     if met {

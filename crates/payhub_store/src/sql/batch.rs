@@ -1,8 +1,28 @@
 //! Multi-row statements: how many rows go in one `INSERT` and the
 //! placeholders of its `VALUES` list.
 
-/// Rows per multi-row `INSERT`: well under both backends' bind-parameter limits.
-pub(super) const ROWS_PER_STATEMENT: usize = 400;
+use sqlx::AnyConnection;
+
+/// Rows per multi-row `INSERT` on PostgreSQL: well under its bind-parameter
+/// limit, and few round trips.
+const POSTGRES_ROWS_PER_STATEMENT: usize = 400;
+
+/// Rows per multi-row `INSERT` on SQLite. sqlx-sqlite looks each `$N` up by
+/// name (`sqlite3_bind_parameter_name`), which walks the statement's list of
+/// parameters, so binding a statement costs the square of its parameter
+/// count: at 400 rows (5,200 parameters) that lookup took 60% of a batched
+/// write's time (docs/PERFORMANCE.md, "What limits the storage path").
+/// Statements run in-process on SQLite, so many small ones cost little.
+const SQLITE_ROWS_PER_STATEMENT: usize = 16;
+
+/// How many rows one multi-row `INSERT` on `connection`'s backend carries.
+pub(super) fn rows_per_statement(connection: &AnyConnection) -> usize {
+    if connection.backend_name().eq_ignore_ascii_case("sqlite") {
+        SQLITE_ROWS_PER_STATEMENT
+    } else {
+        POSTGRES_ROWS_PER_STATEMENT
+    }
+}
 
 /// `($1, …, $c), ($c+1, …)`: the placeholders of `rows` rows of `columns` values.
 pub(super) fn values_list(rows: usize, columns: usize) -> String {

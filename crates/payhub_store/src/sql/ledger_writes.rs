@@ -7,7 +7,7 @@ use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundRej
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{values_list, ROWS_PER_STATEMENT};
+use super::batch::{rows_per_statement, values_list};
 use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
 use super::idempotency::save_idempotent_response;
 use super::outbox::{insert_event, insert_events, EventOrigin};
@@ -147,7 +147,7 @@ async fn insert_payment_rows(
     tx: &mut Transaction<'static, Any>,
     payments: &[&Payment],
 ) -> Result<(), sqlx::Error> {
-    for chunk in payments.chunks(ROWS_PER_STATEMENT) {
+    for chunk in payments.chunks(rows_per_statement(tx)) {
         let sql = format!(
             "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
              amount_minor, currency, amount_decimals, document, origin, created_at, updated_at) VALUES {}",

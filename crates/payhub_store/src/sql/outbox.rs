@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::ROWS_PER_STATEMENT;
+use super::batch::rows_per_statement;
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
@@ -41,7 +41,7 @@ pub(super) async fn insert_events(
     tx: &mut Transaction<'static, Any>,
     events: &[(&LedgerEvent, EventOrigin<'_>)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    for chunk in events.chunks(rows_per_statement(tx)) {
         let sql = format!(
             "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
              created_at, updated_at, origin) VALUES {}",

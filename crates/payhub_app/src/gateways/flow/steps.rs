@@ -114,10 +114,15 @@ fn after_decline(
 /// is closed at its gateway, which would otherwise keep it open for another
 /// card. The close is best effort: payhub takes no more cards for it anyway.
 async fn step_applied(state: &Services, connector: &dyn Connector, row: &GatewayPayment) {
-    if !row.state.is_final() {
-        return;
+    if row.state.is_final() {
+        report::ended(state, row).await;
     }
-    report::ended(state, row).await;
+    close_declined(state, connector, row).await;
+}
+
+/// A card payment that ended declined is closed at its gateway (best
+/// effort), so the order cannot be paid there later.
+async fn close_declined(state: &Services, connector: &dyn Connector, row: &GatewayPayment) {
     if row.state == GatewayState::Declined {
         let closed = call(
             state,
@@ -183,22 +188,9 @@ pub async fn answer_challenge(
     // The challenge belongs to the card attempt that asked for it.
     let attempt = u32::try_from(current.card_attempts).unwrap_or(u32::MAX);
     let report = after_decline(state, current, attempt, report);
-    let update = report::update_from(
-        state,
-        current.expires_at,
-        current.checks,
-        current.action.clone(),
-        report,
-    );
-    let applied = state
-        .store
-        .apply_gateway_update(current.payment_id, &update, Utc::now())
-        .await?;
+    let applied = report::apply_report(state, current, report).await?;
     if let GatewayApplied::Changed(row) = &applied {
-        if row.state.is_final() {
-            tracing::info!(payment.id = %row.payment_id, gateway = row.gateway.as_str(), state = row.state.as_str(), "gateway payment ended");
-        }
-        step_applied(state, connector.as_ref(), row).await;
+        close_declined(state, connector.as_ref(), row).await;
     }
     Ok(applied)
 }

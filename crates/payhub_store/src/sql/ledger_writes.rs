@@ -7,7 +7,7 @@ use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundRej
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{rows_per_statement, values_list};
+use super::batch::{is_sqlite, rows_per_statement, values_list, ANONYMOUS_ROWS_PER_STATEMENT};
 use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
 use super::idempotency::save_idempotent_response;
 use super::outbox::{insert_event, insert_events, EventOrigin};
@@ -147,11 +147,20 @@ async fn insert_payment_rows(
     tx: &mut Transaction<'static, Any>,
     payments: &[&Payment],
 ) -> Result<(), sqlx::Error> {
-    for chunk in payments.chunks(rows_per_statement(tx)) {
+    // On SQLite the payment rows take anonymous placeholders, so the
+    // statement's size no longer costs its square and may be as large as
+    // PostgreSQL's.
+    let anonymous = is_sqlite(tx);
+    let rows = if anonymous {
+        ANONYMOUS_ROWS_PER_STATEMENT
+    } else {
+        rows_per_statement(tx)
+    };
+    for chunk in payments.chunks(rows) {
         let sql = format!(
             "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
              amount_minor, currency, amount_decimals, document, origin, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 14)
+            values_list(chunk.len(), 14, anonymous)
         );
         let mut query = sqlx::query(&sql);
         for payment in chunk {

@@ -37,7 +37,6 @@ const OBJECT_ATTRIBUTES: [&str; 5] = ["channel", "payer", "requestor", "amount",
 pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
 pub use crate::http::time::{format_time, parse_time};
-pub use payhub_app::money_json::{amount_number, money_json};
 use payhub_app::money_json::{empty_amount_slot, written_number};
 
 /// A body parsed as a JSON object, or a clear 400.

@@ -78,7 +78,7 @@ async fn services(dir: &tempfile::TempDir) -> Arc<Services> {
     let sink: NotificationSink = Arc::new(move |kind, body| {
         let services = target.clone();
         Box::pin(async move {
-            let _ = flow::receive_notification(&services, kind, &body).await;
+            let _ = flow::receive_notification(&services, kind, &Default::default(), &body).await;
         })
     });
     services.gateways.connect_simulators(sink);

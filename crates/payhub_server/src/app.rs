@@ -197,7 +197,8 @@ fn connect_simulators(state: &AppState) {
     let sink: NotificationSink = Arc::new(move |kind, body| {
         let state = template.clone();
         Box::pin(async move {
-            if let Err(error) = receive_notification(&state, kind, &body).await {
+            if let Err(error) = receive_notification(&state, kind, &Default::default(), &body).await
+            {
                 tracing::warn!(gateway = kind.code(), %error, "simulated notification not applied");
             }
         })

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 async fn notification(
     State(state): State<AppState>,
     Path(gateway): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(kind) = GatewayKind::parse(&gateway) else {
@@ -31,7 +32,7 @@ async fn notification(
         )
             .into_response();
     };
-    match receive_notification(&state, kind, &body).await {
+    match receive_notification(&state, kind, &headers, &body).await {
         Ok(()) => Json(json!({"result": "ok"})).into_response(),
         Err(error) => {
             let (status, result) = refusal(kind, error);

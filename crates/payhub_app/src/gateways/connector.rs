@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::gateway::CallFailure;
 use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
+use reqwest::header::HeaderMap;
 
 use super::GatewayKind;
 use crate::card::CardInput;
@@ -67,12 +68,44 @@ impl StoredMethod {
     }
 }
 
+/// A payment as its gateway knows it: payhub's id (the merchant order
+/// number every gateway is given) and the gateway's own reference, once the
+/// gateway has answered one. Gateways that look payments up by the merchant's
+/// number (Alipay, WeChat Pay) need only the first; one that looks them up
+/// by its own id (Stripe's PaymentIntent) needs the second.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayRef {
+    pub payment_id: PaymentId,
+    pub gw_ref: Option<String>,
+}
+
+impl GatewayRef {
+    pub fn new(payment_id: PaymentId, gw_ref: Option<&str>) -> GatewayRef {
+        GatewayRef {
+            payment_id,
+            gw_ref: gw_ref.map(str::to_owned),
+        }
+    }
+}
+
 /// A refund payhub asks a gateway for.
 #[derive(Clone, Debug)]
 pub struct RefundRequest {
     pub refund_id: RefundId,
-    pub payment_id: PaymentId,
+    pub payment: GatewayRef,
+    /// The amount of the payment the refund belongs to (some gateways ask
+    /// for both, e.g. WeChat Pay's `amount.total`).
+    pub payment_amount: Money,
     pub amount: Money,
+}
+
+/// A refund as its gateway knows it: payhub's id (the merchant refund
+/// number), the gateway's own reference once answered, and its payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundRef {
+    pub refund_id: RefundId,
+    pub gw_ref: Option<String>,
+    pub payment: GatewayRef,
 }
 
 /// What a gateway says about a refund.
@@ -132,7 +165,7 @@ pub trait Connector: Send + Sync + 'static {
     /// [`cancel`](Connector::cancel)s it when a decline ends the payment.
     async fn pay_with_card(
         &self,
-        payment_id: PaymentId,
+        payment: &GatewayRef,
         card: &CardInput,
     ) -> Result<GatewayReport, GatewayError>;
     /// Creates the payment at the gateway and charges a stored token at once,
@@ -146,19 +179,39 @@ pub trait Connector: Send + Sync + 'static {
     /// Answers a 3-D Secure challenge.
     async fn answer_challenge(
         &self,
-        payment_id: PaymentId,
+        payment: &GatewayRef,
         code: &str,
     ) -> Result<GatewayReport, GatewayError>;
     /// Asks how a payment stands.
-    async fn query(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError>;
+    async fn query(&self, payment: &GatewayRef) -> Result<GatewayReport, GatewayError>;
     /// Closes an unpaid payment.
-    async fn cancel(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError>;
+    async fn cancel(&self, payment: &GatewayRef) -> Result<GatewayReport, GatewayError>;
     /// Gives money of a paid payment back.
     async fn refund(&self, request: &RefundRequest) -> Result<RefundReport, GatewayError>;
     /// Asks how a refund stands.
-    async fn query_refund(&self, refund_id: RefundId) -> Result<RefundReport, GatewayError>;
-    /// Verifies and reads a notification the gateway POSTed.
-    fn parse_notification(&self, body: &[u8]) -> Result<Notification, GatewayError>;
+    async fn query_refund(&self, refund: &RefundRef) -> Result<RefundReport, GatewayError>;
+    /// Verifies and reads a notification the gateway POSTed, with the
+    /// request's headers (where some gateways put their signature).
+    fn parse_notification(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification, GatewayError>;
+    /// What payhub answers a notification it applied (or already had), in
+    /// the form the gateway expects; anything else makes it send again.
+    fn acknowledgement(&self) -> Acknowledgement {
+        Acknowledgement {
+            content_type: "application/json",
+            body: r#"{"result":"ok"}"#,
+        }
+    }
+}
+
+/// The answer a gateway expects to a notification payhub took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub content_type: &'static str,
+    pub body: &'static str,
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //!
 //! - [`kind`]: the gateways by name, and how each is paid (QR or card).
 //! - [`connector`]: the trait a real integration implements.
+//! - [`account`]: what a merchant's connector account gives a connector.
 //! - [`simulated`]: simulated gateways behind that trait (sandbox).
 //! - [`flow`]: starting, settling, checking, canceling and refunding; the only
 //!   code that turns a gateway's word into ledger changes.
 
+pub mod account;
 pub mod connector;
 pub mod flow;
 pub mod kind;

@@ -18,7 +18,7 @@ pub async fn cancel(
         state,
         connector.kind(),
         "cancel",
-        connector.cancel(current.payment_id),
+        connector.cancel(&gateway_ref(current)),
     )
     .await
     {

@@ -35,15 +35,21 @@ pub async fn run_checks(state: &Services) -> usize {
             asked += rows.len();
             for row in rows {
                 let answer = match connector_for(state, &row.gateway) {
-                    Some(connector) => {
-                        call(
-                            state,
-                            connector.kind(),
-                            "query_refund",
-                            connector.query_refund(row.refund_id),
-                        )
-                        .await
-                    }
+                    Some(connector) => match refund_ref(state, &row).await {
+                        Ok(refund) => {
+                            call(
+                                state,
+                                connector.kind(),
+                                "query_refund",
+                                connector.query_refund(&refund),
+                            )
+                            .await
+                        }
+                        Err(error) => {
+                            tracing::warn!(refund.id = %row.refund_id, error.cause_chain = ?error, "cannot read a refund's payment; will check");
+                            Err(GatewayError::Timeout)
+                        }
+                    },
                     None => Err(GatewayError::NotFound),
                 };
                 refund::apply_refund_report(state, &row.gateway, row.refund_id, row.checks, answer)
@@ -62,7 +68,7 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
                 state,
                 connector.kind(),
                 "query",
-                connector.query(row.payment_id),
+                connector.query(&gateway_ref(row)),
             )
             .await
         }
@@ -86,4 +92,24 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
     if let Err(error) = apply_report(state, row, report).await {
         tracing::warn!(payment.id = %row.payment_id, error.cause_chain = ?error, "cannot record a gateway check");
     }
+}
+
+/// The refund as its gateway knows it, with its payment's gateway reference.
+async fn refund_ref(
+    state: &Services,
+    row: &GatewayRefund,
+) -> Result<super::super::connector::RefundRef, StoreError> {
+    let payment_gw_ref = state
+        .store
+        .find_gateway_payment(row.payment_id)
+        .await?
+        .and_then(|payment| payment.gw_ref);
+    Ok(super::super::connector::RefundRef {
+        refund_id: row.refund_id,
+        gw_ref: row.gw_ref.clone(),
+        payment: super::super::connector::GatewayRef {
+            payment_id: row.payment_id,
+            gw_ref: payment_gw_ref,
+        },
+    })
 }

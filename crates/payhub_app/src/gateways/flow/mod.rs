@@ -63,6 +63,11 @@ pub enum StartOutcome {
     TimedOut,
 }
 
+/// The payment as its gateway knows it.
+fn gateway_ref(row: &GatewayPayment) -> super::connector::GatewayRef {
+    super::connector::GatewayRef::new(row.payment_id, row.gw_ref.as_deref())
+}
+
 fn connector_for(state: &Services, gateway: &str) -> Option<std::sync::Arc<dyn Connector>> {
     GatewayKind::parse(gateway).and_then(|kind| state.gateways.connector(kind))
 }

@@ -102,9 +102,20 @@ pub async fn send_refund_part(
     amount: Option<Money>,
 ) -> Result<Refund, StoreError> {
     if let (Some(connector), Some(amount)) = (connector_for(state, &current.gateway), amount) {
+        let Some(payment_amount) = state
+            .store
+            .find_payment(&current.merchant_id, current.payment_id)
+            .await?
+            .and_then(|payment| payment.total_amount)
+        else {
+            return Err(StoreError::Invariant(
+                "a gateway payment without an amount".into(),
+            ));
+        };
         let request = RefundRequest {
             refund_id: refund.id,
-            payment_id: current.payment_id,
+            payment: gateway_ref(current),
+            payment_amount,
             amount,
         };
         let answer = call(

@@ -86,13 +86,14 @@ pub(super) fn update_from(
 pub async fn receive_notification(
     state: &Services,
     kind: GatewayKind,
+    headers: &reqwest::header::HeaderMap,
     body: &[u8],
 ) -> Result<(), AppError> {
     let connector = state
         .gateways
         .connector(kind)
         .ok_or(AppError::UnknownPayment(None))?;
-    let notification = connector.parse_notification(body)?;
+    let notification = connector.parse_notification(headers, body)?;
     let current = state
         .store
         .find_gateway_payment(notification.payment_id)

@@ -51,7 +51,7 @@ pub async fn pay_with_card(
         state,
         connector.kind(),
         "pay_with_card",
-        connector.pay_with_card(current.payment_id, card),
+        connector.pay_with_card(&gateway_ref(current), card),
     )
     .await;
     let mut report = match answer {
@@ -128,7 +128,7 @@ async fn close_declined(state: &Services, connector: &dyn Connector, row: &Gatew
             state,
             connector.kind(),
             "cancel",
-            connector.cancel(row.payment_id),
+            connector.cancel(&gateway_ref(row)),
         )
         .await;
         if let Err(error) = closed {
@@ -178,7 +178,7 @@ pub async fn answer_challenge(
         state,
         connector.kind(),
         "answer_challenge",
-        connector.answer_challenge(current.payment_id, code),
+        connector.answer_challenge(&gateway_ref(current), code),
     )
     .await
     {

@@ -47,13 +47,13 @@ impl Connector for SimulatedGateway {
 
     async fn pay_with_card(
         &self,
-        payment_id: PaymentId,
+        payment: &GatewayRef,
         card: &CardInput,
     ) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
         let (state, code, time_out) = self.card_decision(card);
         let report = self
-            .with_order(payment_id, |order| {
+            .with_order(payment.payment_id, |order| {
                 if order.state != GatewayState::AwaitingCustomer {
                     return Self::report(order);
                 }
@@ -106,11 +106,11 @@ impl Connector for SimulatedGateway {
 
     async fn answer_challenge(
         &self,
-        payment_id: PaymentId,
+        payment: &GatewayRef,
         code: &str,
     ) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
-        self.with_order(payment_id, |order| {
+        self.with_order(payment.payment_id, |order| {
             if order.state != GatewayState::Challenge {
                 return Self::report(order);
             }
@@ -130,15 +130,15 @@ impl Connector for SimulatedGateway {
         .await
     }
 
-    async fn query(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError> {
+    async fn query(&self, payment: &GatewayRef) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
-        self.with_order(payment_id, |order| Self::report(order))
+        self.with_order(payment.payment_id, |order| Self::report(order))
             .await
     }
 
-    async fn cancel(&self, payment_id: PaymentId) -> Result<GatewayReport, GatewayError> {
+    async fn cancel(&self, payment: &GatewayRef) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
-        self.with_order(payment_id, |order| {
+        self.with_order(payment.payment_id, |order| {
             if !order.state.is_final() {
                 order.state = GatewayState::Canceled;
                 order.code = Some(("CANCELED".into(), "canceled by the merchant".into()));
@@ -153,13 +153,13 @@ impl Connector for SimulatedGateway {
         let booked = SimulatorRefund {
             gateway: self.kind.code().to_owned(),
             refund_id: request.refund_id,
-            payment_id: request.payment_id,
+            payment_id: request.payment.payment_id,
             gw_ref: Some(self.new_reference()),
             state: RefundState::Succeeded,
         };
         // What was refunded and the refund are booked together.
         let refundable = self
-            .book(request.payment_id, |order| {
+            .book(request.payment.payment_id, |order| {
                 match take_refund(order, request.amount) {
                     Ok(()) => (Ok(()), Some(booked.clone())),
                     Err(message) => (Err(message), None),
@@ -183,11 +183,11 @@ impl Connector for SimulatedGateway {
         })
     }
 
-    async fn query_refund(&self, refund_id: RefundId) -> Result<RefundReport, GatewayError> {
+    async fn query_refund(&self, refund: &RefundRef) -> Result<RefundReport, GatewayError> {
         self.network_delay().await;
         let booked = self
             .books
-            .find_simulator_refund(self.kind.code(), refund_id)
+            .find_simulator_refund(self.kind.code(), refund.refund_id)
             .await
             .map_err(|error| self.books_unreachable(&error))?
             .ok_or(GatewayError::NotFound)?;
@@ -197,7 +197,11 @@ impl Connector for SimulatedGateway {
         })
     }
 
-    fn parse_notification(&self, body: &[u8]) -> Result<Notification, GatewayError> {
+    fn parse_notification(
+        &self,
+        _headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification, GatewayError> {
         let bad = |why: &str| GatewayError::BadNotification(why.to_owned());
         let parsed: NotificationBody =
             serde_json::from_slice(body).map_err(|e| bad(&e.to_string()))?;

@@ -47,15 +47,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use payhub_core::{GatewayState, Money, PaymentId, RefundId, RefundState};
+use payhub_core::{GatewayState, Money, PaymentId, RefundState};
 use payhub_store::{SimulatorOrder, SimulatorRefund, SimulatorStore, StoreError};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::connector::{
-    Connector, GatewayError, GatewayReport, Notification, RefundReport, RefundRequest,
-    StartRequest, Started, StoredMethod,
+    Connector, GatewayError, GatewayRef, GatewayReport, Notification, RefundRef, RefundReport,
+    RefundRequest, StartRequest, Started, StoredMethod,
 };
 use super::{GatewayKind, PayMethod};
 use crate::card::{CardBrand, CardInput};

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod money_json;
 pub mod outbox;
 pub mod refunds;
+pub mod sealed_credentials;
 pub mod secrets;
 pub mod settings;
 pub mod webhook_signing;

@@ -81,7 +81,8 @@ impl MasterKey {
         }
     }
 
-    fn derive(&self, purpose: &str, subject: &str) -> [u8; 32] {
+    /// A key for one purpose (and subject), derived from the master key.
+    pub(crate) fn derive(&self, purpose: &str, subject: &str) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(self.0.expose_secret().as_slice())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(purpose.as_bytes());

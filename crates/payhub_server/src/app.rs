@@ -93,7 +93,12 @@ impl Application {
         };
         let master_key = MasterKey::configured(settings.master_key.as_ref(), &settings.data_dir)?;
         payhub_app::secrets::check_cluster_master_key(store.as_ref(), &master_key).await?;
-        let gateways = Gateways::simulated(settings.gateways.simulated_latency, store.clone());
+        let gateways = Gateways::new(
+            settings.gateways.simulated_latency,
+            store.clone(),
+            payhub_app::gateways::connector_types(),
+            settings.mode == Mode::Sandbox,
+        );
         let carrier_billing = match &settings.telco.carrier {
             CarrierChoice::Simulated => CarrierBilling::simulated(
                 store.clone(),
@@ -304,6 +309,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         ))
         .merge(gateway_notifications::router())
+        .merge(crate::connectors::api::router())
         .merge(deliveries::router())
         .merge(crate::console::router(Arc::new(
             api_tmf676::operator_refund::ConsoleRefunds,

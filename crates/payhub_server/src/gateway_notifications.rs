@@ -1,6 +1,11 @@
-//! `POST /gateways/{type}/notifications`: where gateways send their
-//! asynchronous results. A notification is authenticated by the gateway's own
-//! signature, checked by its connector; an unverifiable one changes nothing.
+//! Where gateways send their asynchronous results:
+//! - `POST /gateways/accounts/{account}/notifications`: a merchant's
+//!   connector account (the URL each account gives its gateway);
+//! - `POST /gateways/{type}/notifications`: the simulated gateways.
+//!
+//! A notification is authenticated by the gateway's own signature, checked
+//! by its connector with the account's credentials; an unverifiable one
+//! changes nothing. An applied one is answered as the gateway expects.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,12 +16,36 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::state::AppState;
-use payhub_app::gateways::flow::receive_notification;
+use payhub_app::gateways::flow::{receive_account_notification, receive_notification};
 use payhub_app::gateways::GatewayKind;
 use payhub_app::AppError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/gateways/{gateway}/notifications", post(notification))
+    Router::new()
+        .route("/gateways/{gateway}/notifications", post(notification))
+        .route(
+            "/gateways/accounts/{account}/notifications",
+            post(account_notification),
+        )
+}
+
+async fn account_notification(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    match receive_account_notification(&state, &account, &headers, &body).await {
+        Ok(ack) => (
+            [(axum::http::header::CONTENT_TYPE, ack.content_type)],
+            ack.body,
+        )
+            .into_response(),
+        Err(error) => {
+            let (status, result) = refusal(&account, error);
+            (status, Json(json!({ "result": result }))).into_response()
+        }
+    }
 }
 
 async fn notification(
@@ -35,7 +64,7 @@ async fn notification(
     match receive_notification(&state, kind, &headers, &body).await {
         Ok(()) => Json(json!({"result": "ok"})).into_response(),
         Err(error) => {
-            let (status, result) = refusal(kind, error);
+            let (status, result) = refusal(kind.code(), error);
             (status, Json(json!({ "result": result }))).into_response()
         }
     }
@@ -46,10 +75,10 @@ async fn notification(
 /// Outcomes a notification cannot meet would be a wiring bug: logged, and
 /// answered "retry", as a store failure is, so the gateway's retry finds
 /// the fixed node.
-fn refusal(kind: GatewayKind, error: AppError) -> (StatusCode, &'static str) {
+fn refusal(source: &str, error: AppError) -> (StatusCode, &'static str) {
     match error {
         AppError::BadNotification(error) => {
-            tracing::warn!(gateway = kind.code(), %error, "gateway notification refused");
+            tracing::warn!(gateway = source, %error, "gateway notification refused");
             (StatusCode::UNAUTHORIZED, "refused")
         }
         AppError::UnknownPayment(_) => (StatusCode::NOT_FOUND, "unknown payment"),
@@ -92,7 +121,7 @@ mod tests {
         let examples = AppError::examples();
         assert_eq!(examples.len(), table.len());
         for (error, expected) in examples.into_iter().zip(table) {
-            assert_eq!(refusal(GatewayKind::Vmpay, error), expected);
+            assert_eq!(refusal("VMPAY", error), expected);
         }
     }
 }

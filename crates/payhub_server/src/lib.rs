@@ -10,7 +10,8 @@
 //! - [`auth`], [`merchants`]: who is calling, and their credentials.
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
 //! - [`gateway_notifications`]: where gateways post their asynchronous
-//!   notifications.
+//!   notifications; [`connectors`]: merchants' connector accounts (the
+//!   operator API, the start-up routing summary).
 //! - [`edge`]: the checks every dialect's request passes first (path, query
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging;
@@ -31,6 +32,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod console;
 pub mod deliveries;
 pub mod demo;

@@ -16,6 +16,7 @@
 //! settings and runs the forward-only migrations in `migrations/{sqlite,postgres}`.
 
 pub mod aps;
+pub mod connectors;
 pub mod console;
 pub mod error;
 pub mod fresh_ids;
@@ -28,9 +29,9 @@ pub mod traits;
 /// Every store trait, so that their methods can be called on a `dyn Store`.
 pub mod prelude {
     pub use crate::traits::{
-        ApsStore, CarrierStore, ConsoleStore, DeliveryStore, GatewayStore, IdempotencyStore,
-        LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore, Store,
-        SubscriptionStore, TelcoStore,
+        ApsStore, CarrierStore, ConnectorAccountStore, ConsoleStore, DeliveryStore, GatewayStore,
+        IdempotencyStore, LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore,
+        Store, SubscriptionStore, TelcoStore,
     };
 }
 
@@ -48,6 +49,7 @@ pub use aps::{
     ApsAccount, ApsPayment, ApsPaymentMethod, ApsPlan, ApsRefund, ApsRefundPlan, ApsRefundWrite,
     ApsWrite, CreditError, CreditState, MethodKind,
 };
+pub use connectors::{AccountHealth, ConnectorAccount, RoutingRules};
 pub use console::{Operator, OperatorSession, PaymentSearch, VolumeRow};
 pub use error::{ConnectError, InsertRefundError, StoreError, UpdateStatusError};
 pub use fresh_ids::{with_fresh_ids, IdTaken, ID_ATTEMPTS};
@@ -56,9 +58,9 @@ pub use records::*;
 pub use simulator::{OrderChange, SimulatorOrder, SimulatorRefund};
 pub use sql::{Backend, SqlStore};
 pub use traits::{
-    ApsStore, CarrierStore, ConsoleStore, DeliveryStore, GatewayStore, IdempotencyStore,
-    LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore, Store,
-    SubscriptionStore, TelcoStore,
+    ApsStore, CarrierStore, ConnectorAccountStore, ConsoleStore, DeliveryStore, GatewayStore,
+    IdempotencyStore, LedgerStore, MerchantStore, OutboxStore, SettingsStore, SimulatorStore,
+    Store, SubscriptionStore, TelcoStore,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -252,6 +252,9 @@ pub struct GatewayPayment {
     /// Until when a card of this payment is at the gateway: another card is
     /// refused meanwhile. `None` (or past) when no card is out.
     pub card_claimed_until: Option<DateTime<Utc>>,
+    /// The connector account serving this payment (`ca_…`); `None` for the
+    /// simulated gateway. Every later call goes to the same account.
+    pub connector_account: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -3,15 +3,20 @@
 //!
 //! - [`kind`]: the gateways by name, and how each is paid (QR or card).
 //! - [`connector`]: the trait a real integration implements.
-//! - [`account`]: what a merchant's connector account gives a connector.
+//! - [`account`]: what a merchant's connector account gives a connector;
+//!   [`admin`]: adding, rotating and disabling accounts.
+//! - [`routing`]: merchants' connector accounts, which one a payment goes
+//!   to, and the circuit breaker.
 //! - [`simulated`]: simulated gateways behind that trait (sandbox).
 //! - [`flow`]: starting, settling, checking, canceling and refunding; the only
 //!   code that turns a gateway's word into ledger changes.
 
 pub mod account;
+pub mod admin;
 pub mod connector;
 pub mod flow;
 pub mod kind;
+pub mod routing;
 pub mod simulated;
 
 use std::collections::HashMap;
@@ -23,34 +28,53 @@ pub use kind::{GatewayKind, PayMethod};
 use payhub_store::SimulatorStore;
 use simulated::{NotificationSink, SimulatedGateway};
 
-/// The connectors payhub routes to, one per gateway kind.
+/// The real connectors a connector account may name (the simulated one is
+/// always there: an account of connector `simulated` uses the sandbox's
+/// simulator of its type). docs/GATEWAYS.md describes each.
+pub fn connector_types() -> Vec<routing::ConnectorType> {
+    Vec::new()
+}
+
+/// The connectors payhub routes to: merchants' connector accounts, and the
+/// simulated gateways (one per kind) of the sandbox.
 pub struct Gateways {
-    connectors: HashMap<GatewayKind, Arc<dyn Connector>>,
     simulators: HashMap<GatewayKind, Arc<SimulatedGateway>>,
+    /// Merchants' connector accounts (see [`routing`]).
+    pub accounts: routing::AccountConnectors,
 }
 
 impl Gateways {
-    /// Every gateway simulated (this machine reaches no real one), keeping
-    /// their books in `books` so that every node shares one sandbox.
+    /// The sandbox with no real connector: every payment of a merchant without
+    /// accounts goes to a simulated gateway, keeping its books in `books` so
+    /// that every node shares one sandbox.
     pub fn simulated(max_latency: Duration, books: Arc<dyn SimulatorStore>) -> Gateways {
-        let mut connectors: HashMap<GatewayKind, Arc<dyn Connector>> = HashMap::new();
-        let mut simulators = HashMap::new();
-        for kind in GatewayKind::ALL {
-            let simulator = Arc::new(SimulatedGateway::new(kind, max_latency, books.clone()));
-            connectors.insert(kind, simulator.clone());
-            simulators.insert(kind, simulator);
-        }
+        Gateways::new(max_latency, books, Vec::new(), true)
+    }
+
+    /// The gateways of a node: the connector types it can build accounts
+    /// of, and whether it runs the sandbox (simulators serve merchants
+    /// without accounts) or production (they are refused).
+    pub fn new(
+        max_latency: Duration,
+        books: Arc<dyn SimulatorStore>,
+        types: Vec<routing::ConnectorType>,
+        sandbox: bool,
+    ) -> Gateways {
+        let simulators = GatewayKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let simulator = Arc::new(SimulatedGateway::new(kind, max_latency, books.clone()));
+                (kind, simulator)
+            })
+            .collect();
         Gateways {
-            connectors,
             simulators,
+            accounts: routing::AccountConnectors::new(types, sandbox),
         }
     }
 
-    pub fn connector(&self, kind: GatewayKind) -> Option<Arc<dyn Connector>> {
-        self.connectors.get(&kind).cloned()
-    }
-
-    /// The simulator behind a kind, for the sandbox endpoints.
+    /// The simulator behind a kind: the sandbox's connector, and what the
+    /// sandbox endpoints settle payments on.
     pub fn simulator(&self, kind: GatewayKind) -> Option<Arc<SimulatedGateway>> {
         self.simulators.get(&kind).cloned()
     }

@@ -134,6 +134,7 @@ mod tests {
             card: None,
             card_attempts: 0,
             card_claimed_until: None,
+            connector_account: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

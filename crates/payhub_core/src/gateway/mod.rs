@@ -9,10 +9,13 @@
 //! - [`check`]: when to ask again and what a failed call means ([`CheckPolicy`]).
 //! - [`card_attempts`]: how many cards a customer may try on the hosted
 //!   page, and when a declined one ends the payment ([`CardAttempts`]).
+//! - [`routing`]: which connector account a new payment goes to, and the
+//!   circuit breaker that avoids one that stops answering.
 
 pub mod card_attempts;
 pub mod check;
 pub mod report;
+pub mod routing;
 pub mod state;
 
 pub use card_attempts::{CardAttempts, CardClaim, CARD_ACTION};

@@ -27,7 +27,8 @@ use crate::state::AppState;
 use payhub_app::callback_policy::CallbackRefused;
 use payhub_app::gateways::connector::{StartRequest, StoredMethod};
 use payhub_app::gateways::flow::{self, GatewayRow};
-use payhub_app::gateways::{Connector, GatewayKind};
+use payhub_app::gateways::routing::{self, Bound};
+use payhub_app::gateways::GatewayKind;
 use payhub_app::lang::Lang;
 
 /// The gateway of the hosted card page.
@@ -111,11 +112,12 @@ async fn pay_once(
             .ok_or_else(|| ApsError::GatewayUnavailable(method.gateway.clone()))?,
         Route::Hosted => HOSTED_GATEWAY,
     };
-    let connector = state
-        .gateways
-        .connector(kind)
-        .filter(|_| merchant.gateways.iter().any(|g| g == kind.code()))
-        .ok_or_else(|| ApsError::GatewayUnavailable(kind.code().to_owned()))?;
+    if !merchant.gateways.iter().any(|g| g == kind.code()) {
+        return Err(ApsError::GatewayUnavailable(kind.code().to_owned()));
+    }
+    let bound = routing::route_new(state, &merchant.id, kind, request.total, rand::random())
+        .await
+        .map_err(|_| ApsError::GatewayUnavailable(kind.code().to_owned()))?;
     let now = Utc::now();
     let expires_at = flow::expiry(state, now);
     let planner = Planner {
@@ -127,6 +129,7 @@ async fn pay_once(
             Route::Hosted => None,
         },
         kind,
+        connector_account: bound.account.clone(),
         scope,
         now,
         expires_at,
@@ -145,15 +148,7 @@ async fn pay_once(
     if write.gateway.is_some() {
         let amount = payhub_core::Money::from_minor(write.aps.method_minor, account.currency)
             .map_err(|_| ApsError::Internal)?;
-        finish(
-            state,
-            connector.as_ref(),
-            &route,
-            &write,
-            amount,
-            expires_at,
-        )
-        .await;
+        finish(state, &bound, &route, &write, amount, expires_at).await;
     }
     Ok(saved)
 }
@@ -161,7 +156,7 @@ async fn pay_once(
 /// Sends the part left for the payment method to its gateway.
 async fn finish(
     state: &AppState,
-    connector: &dyn Connector,
+    bound: &Bound,
     route: &Route,
     write: &ApsWrite,
     amount: payhub_core::Money,
@@ -183,19 +178,13 @@ async fn finish(
                 first6: method.first6.clone(),
                 last4: method.last4.clone(),
             };
-            let outcome = flow::charge_recorded(state, connector, &request, &stored).await;
+            let outcome = flow::charge_recorded(state, bound, &request, &stored).await;
             tracing::info!(payment.id = %write.payment.id, ?outcome, "stored method charged");
         }
         Route::Hosted => {
-            let outcome = flow::start_recorded(
-                state,
-                connector,
-                write.payment.id,
-                amount,
-                subject,
-                expires_at,
-            )
-            .await;
+            let outcome =
+                flow::start_recorded(state, bound, write.payment.id, amount, subject, expires_at)
+                    .await;
             tracing::info!(payment.id = %write.payment.id, ?outcome, "hosted card page started");
         }
     }
@@ -245,6 +234,8 @@ struct Planner<'a> {
     request: &'a PayRequest,
     method: Option<&'a ApsPaymentMethod>,
     kind: GatewayKind,
+    /// The connector account the card part goes to (`None`: the simulator).
+    connector_account: Option<String>,
     scope: Option<&'a IdempotencyScope>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -294,6 +285,7 @@ impl Planner<'_> {
                     return_url: self.request.callback_url_ok.clone(),
                     fail_url: self.request.callback_url_fail.clone(),
                     webhook_url: None,
+                    connector_account: self.connector_account.clone(),
                 },
                 self.expires_at,
                 self.now,

@@ -1,5 +1,6 @@
 //! The command line: `payhub serve | migrate | merchant create | list | show |
-//! gateways | deliveries list | resend | aps account-create | credit | show`.
+//! gateways | deliveries list | resend | aps account-create | credit | show |
+//! connector add | list | show | rotate | disable | enable`.
 //!
 //! These spellings are a contract that scripts rely on; see README.md.
 //! `payhub operator create | list` lives in [`crate::console::operators`].
@@ -13,6 +14,7 @@ use payhub_core::MerchantId;
 use payhub_store::{Merchant, Store};
 
 mod aps;
+mod connector;
 mod deliveries;
 mod merchant;
 mod migrate;
@@ -20,6 +22,7 @@ mod serve;
 mod telco;
 
 pub use aps::ApsCommand;
+pub use connector::ConnectorCommand;
 pub use deliveries::DeliveriesCommand;
 pub use merchant::MerchantCommand;
 pub use telco::TelcoCommand;
@@ -61,6 +64,10 @@ pub enum Command {
     /// Administer APS accounts: credit and stored payment methods.
     #[command(subcommand)]
     Aps(ApsCommand),
+    /// Administer merchants' connector accounts: which gateway integration
+    /// serves which type (docs/GATEWAYS.md).
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
     /// Administer operator accounts of the web console (docs/CONSOLE.md).
     #[command(subcommand)]
     Operator(crate::console::operators::OperatorCommand),
@@ -109,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deliveries(command) => deliveries::run(config, command).await,
         Command::Telco(command) => telco::run(config, command).await,
         Command::Aps(command) => aps::run(config, command).await,
+        Command::Connector(command) => connector::run(config, command).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `payhub serve`: run the server until SIGINT or SIGTERM.
 
 use crate::app::Application;
-use crate::config::Settings;
+use crate::config::{Mode, Settings};
 use crate::demo;
 
 /// Starts payhub (with the demo merchant on first start) and serves until asked to stop.
@@ -9,14 +9,21 @@ pub(super) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings.clone()).await?;
     let state = app.state();
     let store = state.store.clone();
-    let demo =
-        demo::ensure_demo_merchant(store.as_ref(), &settings.data_dir, &state.master_key).await?;
+    // Production has no demo merchant: every merchant is created on purpose.
+    let demo = match settings.mode {
+        Mode::Sandbox => {
+            demo::ensure_demo_merchant(store.as_ref(), &settings.data_dir, &state.master_key)
+                .await?
+        }
+        Mode::Production => None,
+    };
     demo::print_banner(
         &settings,
         store.backend_name(),
         crate::api_tmf676::BASE_PATH,
         demo.as_ref(),
     );
+    crate::connectors::print_routing(&state, settings.mode).await?;
     tracing::info!(listen = %settings.listen, database = store.backend_name(), "payhub started");
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("payhub stopped");

@@ -239,7 +239,7 @@ struct LoginForm {
 }
 
 /// What a login attempt came to.
-enum LoginOutcome {
+pub(crate) enum LoginOutcome {
     LoggedIn(Operator),
     Refused,
     Locked,
@@ -277,7 +277,10 @@ pub async fn log_in(
     }
 }
 
-async fn authenticate(
+/// Checks an operator's name and password, counting a wrong one towards
+/// the account's lockout (the console's login and the operator API's HTTP
+/// Basic both come here).
+pub(crate) async fn authenticate(
     state: &AppState,
     name: &str,
     password: String,

@@ -64,6 +64,7 @@ fn gateway_row(payment: &Payment) -> GatewayPayment {
         card: None,
         card_attempts: 0,
         card_claimed_until: None,
+        connector_account: None,
         created_at: now,
     }
 }

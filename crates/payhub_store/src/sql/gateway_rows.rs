@@ -15,7 +15,8 @@ use crate::records::{CardRecord, ExternalRef, GatewayPayment, GatewayRefund};
 pub(super) const GATEWAY_PAYMENT_COLUMNS: &str =
     "payment_id, merchant_id, gateway, gw_ref, state, action, gw_error_code, gw_error_message, \
      expires_at, next_check_at, checks, lang, return_url, webhook_url, card_token, card_brand, \
-     card_first6, card_last4, created_at, fail_url, card_attempts, card_claimed_until";
+     card_first6, card_last4, created_at, fail_url, card_attempts, card_claimed_until, \
+     connector_account";
 pub(super) const GATEWAY_REFUND_COLUMNS: &str =
     "refund_id, payment_id, merchant_id, gateway, gw_ref, state, next_check_at, checks";
 
@@ -62,6 +63,7 @@ pub(super) fn gateway_payment_from_row(row: &AnyRow) -> Result<GatewayPayment, S
         card,
         card_attempts: row.try_get("card_attempts")?,
         card_claimed_until: optional_time(row.try_get("card_claimed_until")?)?,
+        connector_account: row.try_get("connector_account")?,
         created_at: from_micros(row.try_get("created_at")?)?,
     })
 }
@@ -136,7 +138,7 @@ pub(super) async fn insert_gateway_payment_row(
 ) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
     );
     let card = gateway.card.as_ref();
     sqlx::query(&sql)
@@ -162,6 +164,7 @@ pub(super) async fn insert_gateway_payment_row(
         .bind(gateway.fail_url.clone())
         .bind(gateway.card_attempts)
         .bind(gateway.card_claimed_until.map(micros))
+        .bind(gateway.connector_account.clone())
         .bind(micros(gateway.created_at))
         .execute(&mut **tx)
         .await?;

@@ -13,7 +13,7 @@
 //! due checks), `group_commit` and `gauges`. Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
-//! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`.
+//! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.
 
 use async_trait::async_trait;
 use sqlx::{Any, AnyPool, Transaction};
@@ -29,6 +29,7 @@ mod batch;
 mod carrier;
 mod checks;
 mod codec;
+mod connectors;
 mod console;
 mod deliveries;
 mod filter;

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod carrier_billing;
+mod connectors;
 mod console;
 mod gateway;
 mod idempotency;
@@ -22,6 +23,7 @@ use crate::error::StoreError;
 
 pub use accounts::ApsStore;
 pub use carrier_billing::{CarrierStore, TelcoStore};
+pub use connectors::ConnectorAccountStore;
 pub use console::ConsoleStore;
 pub use gateway::GatewayStore;
 pub use idempotency::IdempotencyStore;
@@ -46,6 +48,7 @@ pub trait Store:
     + CarrierStore
     + SimulatorStore
     + ConsoleStore
+    + ConnectorAccountStore
     + Send
     + Sync
     + 'static

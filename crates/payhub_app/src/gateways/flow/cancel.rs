@@ -13,12 +13,14 @@ pub async fn cancel(
     if current.state.is_final() {
         return Err(AppError::AlreadyEnded(current.state));
     }
-    let connector = connector_for(state, &current.gateway).ok_or(AppError::GatewayUnavailable)?;
+    let bound = connector_for(state, current)
+        .await
+        .map_err(|_| AppError::GatewayUnavailable)?;
     let report = match call(
         state,
-        connector.kind(),
+        &bound,
         "cancel",
-        connector.cancel(&gateway_ref(current)),
+        bound.connector.cancel(&gateway_ref(current)),
     )
     .await
     {

@@ -34,23 +34,20 @@ pub async fn run_checks(state: &Services) -> usize {
         Ok(rows) => {
             asked += rows.len();
             for row in rows {
-                let answer = match connector_for(state, &row.gateway) {
-                    Some(connector) => match refund_ref(state, &row).await {
-                        Ok(refund) => {
-                            call(
-                                state,
-                                connector.kind(),
-                                "query_refund",
-                                connector.query_refund(&refund),
-                            )
-                            .await
-                        }
-                        Err(error) => {
-                            tracing::warn!(refund.id = %row.refund_id, error.cause_chain = ?error, "cannot read a refund's payment; will check");
-                            Err(GatewayError::Timeout)
-                        }
-                    },
-                    None => Err(GatewayError::NotFound),
+                let answer = match refund_ref(state, &row).await {
+                    Ok((refund, bound)) => {
+                        call(
+                            state,
+                            &bound,
+                            "query_refund",
+                            bound.connector.query_refund(&refund),
+                        )
+                        .await
+                    }
+                    Err(error) => {
+                        tracing::warn!(refund.id = %row.refund_id, %error, "cannot reach a refund's gateway; will check");
+                        Err(GatewayError::Timeout)
+                    }
                 };
                 refund::apply_refund_report(state, &row.gateway, row.refund_id, row.checks, answer)
                     .await;
@@ -62,17 +59,19 @@ pub async fn run_checks(state: &Services) -> usize {
 }
 
 async fn check_payment(state: &Services, row: &GatewayPayment) {
-    let answer = match connector_for(state, &row.gateway) {
-        Some(connector) => {
+    let answer = match connector_for(state, row).await {
+        Ok(bound) => {
             call(
                 state,
-                connector.kind(),
+                &bound,
                 "query",
-                connector.query(&gateway_ref(row)),
+                bound.connector.query(&gateway_ref(row)),
             )
             .await
         }
-        None => Err(GatewayError::NotFound),
+        // The account cannot be built now (its credentials do not open, it
+        // was removed): the outcome stays unknown and is asked again later.
+        Err(_) => Err(GatewayError::Timeout),
     };
     let report = match answer {
         Ok(report) => report,
@@ -94,22 +93,22 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
     }
 }
 
-/// The refund as its gateway knows it, with its payment's gateway reference.
+/// The refund as its gateway knows it, with its payment's gateway reference,
+/// and the connector its payment is bound to.
 async fn refund_ref(
     state: &Services,
     row: &GatewayRefund,
-) -> Result<super::super::connector::RefundRef, StoreError> {
-    let payment_gw_ref = state
+) -> Result<(super::super::connector::RefundRef, Bound), AppError> {
+    let payment = state
         .store
         .find_gateway_payment(row.payment_id)
         .await?
-        .and_then(|payment| payment.gw_ref);
-    Ok(super::super::connector::RefundRef {
+        .ok_or(AppError::GatewayUnavailable)?;
+    let bound = connector_for(state, &payment).await?;
+    let refund = super::super::connector::RefundRef {
         refund_id: row.refund_id,
         gw_ref: row.gw_ref.clone(),
-        payment: super::super::connector::GatewayRef {
-            payment_id: row.payment_id,
-            gw_ref: payment_gw_ref,
-        },
-    })
+        payment: gateway_ref(&payment),
+    };
+    Ok((refund, bound))
 }

@@ -26,8 +26,10 @@ use payhub_store::{
 };
 
 use super::connector::{
-    GatewayError, GatewayReport, RefundRequest, StartRequest, Started, StoredMethod,
+    Acknowledgement, GatewayError, GatewayReport, RefundRequest, StartRequest, Started,
+    StoredMethod,
 };
+use super::routing::{self, Bound};
 use super::{Connector, GatewayKind};
 use crate::card::{CardInput, CardNumber};
 use crate::lang::Lang;
@@ -68,15 +70,18 @@ fn gateway_ref(row: &GatewayPayment) -> super::connector::GatewayRef {
     super::connector::GatewayRef::new(row.payment_id, row.gw_ref.as_deref())
 }
 
-fn connector_for(state: &Services, gateway: &str) -> Option<std::sync::Arc<dyn Connector>> {
-    GatewayKind::parse(gateway).and_then(|kind| state.gateways.connector(kind))
+/// The connector a recorded payment is bound to: the account its gateway
+/// row names (or the simulator), never another one.
+async fn connector_for(state: &Services, row: &GatewayPayment) -> Result<Bound, AppError> {
+    routing::bound_to(state, &row.gateway, row.connector_account.as_deref()).await
 }
 
-/// Runs a gateway call under the configured time limit, and counts and
-/// times it per gateway and operation (docs/METRICS.md).
+/// Runs a gateway call under the configured time limit, counts and times it
+/// per gateway and operation (docs/METRICS.md), and feeds its outcome to the
+/// account's circuit breaker.
 async fn call<T>(
     state: &Services,
-    gateway: GatewayKind,
+    bound: &Bound,
     operation: &'static str,
     future: impl std::future::Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, GatewayError> {
@@ -84,7 +89,14 @@ async fn call<T>(
     let result = tokio::time::timeout(state.config.gateways.call_timeout, future)
         .await
         .unwrap_or(Err(GatewayError::Timeout));
-    record_gateway_call(gateway, operation, &result, started.elapsed());
+    record_gateway_call(
+        bound.connector.kind(),
+        operation,
+        &result,
+        started.elapsed(),
+    );
+    let answered = !matches!(result, Err(GatewayError::Timeout));
+    routing::record_outcome(state, bound.account.as_deref(), answered).await;
     result
 }
 
@@ -103,7 +115,7 @@ mod steps;
 pub use cancel::cancel;
 pub use checker::run_checks;
 pub use refund::{record_refund, refund, refund_row, send_refund, send_refund_part};
-pub use report::{apply_report, receive_notification};
+pub use report::{apply_report, receive_account_notification, receive_notification};
 pub use start::{
     charge_recorded, expiry, gateway_row, start_for_existing, start_payment, start_recorded,
     ChargeOutcome, GatewayRow,

@@ -101,7 +101,7 @@ pub async fn send_refund_part(
     refund: Refund,
     amount: Option<Money>,
 ) -> Result<Refund, StoreError> {
-    if let (Some(connector), Some(amount)) = (connector_for(state, &current.gateway), amount) {
+    if let (Ok(bound), Some(amount)) = (connector_for(state, current).await, amount) {
         let Some(payment_amount) = state
             .store
             .find_payment(&current.merchant_id, current.payment_id)
@@ -118,13 +118,7 @@ pub async fn send_refund_part(
             payment_amount,
             amount,
         };
-        let answer = call(
-            state,
-            connector.kind(),
-            "refund",
-            connector.refund(&request),
-        )
-        .await;
+        let answer = call(state, &bound, "refund", bound.connector.refund(&request)).await;
         apply_refund_report(state, &current.gateway, refund.id, 0, answer).await;
     }
     Ok(state

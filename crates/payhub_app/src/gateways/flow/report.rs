@@ -82,7 +82,8 @@ pub(super) fn update_from(
     }
 }
 
-/// Takes a gateway's notification: verifies it, then applies it once.
+/// Takes a simulated gateway's notification: verifies it, then applies it
+/// once. Only payments the simulator serves (no connector account) take it.
 pub async fn receive_notification(
     state: &Services,
     kind: GatewayKind,
@@ -91,16 +92,48 @@ pub async fn receive_notification(
 ) -> Result<(), AppError> {
     let connector = state
         .gateways
-        .connector(kind)
+        .simulator(kind)
         .ok_or(AppError::UnknownPayment(None))?;
     let notification = connector.parse_notification(headers, body)?;
     let current = state
         .store
         .find_gateway_payment(notification.payment_id)
         .await?
-        .filter(|row| row.gateway == kind.code())
+        .filter(|row| row.gateway == kind.code() && row.connector_account.is_none())
         .ok_or(AppError::UnknownPayment(Some(notification.payment_id)))?;
-    match apply_report(state, &current, notification.report).await? {
+    apply_notification(state, &current, notification.report).await
+}
+
+/// Takes a notification a connector account's gateway sent: verifies it
+/// with the account's credentials, then applies it once, to a payment that
+/// account serves. Answers what the gateway expects to hear back.
+pub async fn receive_account_notification(
+    state: &Services,
+    account_id: &str,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<Acknowledgement, AppError> {
+    let account = routing::find_account(state, account_id)
+        .await
+        .map_err(|_| AppError::UnknownPayment(None))?;
+    let connector = routing::notification_connector(state, &account)?;
+    let notification = connector.parse_notification(headers, body)?;
+    let current = state
+        .store
+        .find_gateway_payment(notification.payment_id)
+        .await?
+        .filter(|row| row.connector_account.as_deref() == Some(account_id))
+        .ok_or(AppError::UnknownPayment(Some(notification.payment_id)))?;
+    apply_notification(state, &current, notification.report).await?;
+    Ok(connector.acknowledgement())
+}
+
+async fn apply_notification(
+    state: &Services,
+    current: &GatewayPayment,
+    report: GatewayReport,
+) -> Result<(), AppError> {
+    match apply_report(state, current, report).await? {
         GatewayApplied::Changed(_) => {}
         GatewayApplied::AlreadyFinal(_) => {
             tracing::info!(payment.id = %current.payment_id, "duplicate gateway notification ignored");

@@ -8,10 +8,16 @@ pub async fn start_payment(
     state: &Services,
     new: NewGatewayPayment,
 ) -> Result<(Payment, StartOutcome), AppError> {
-    let connector = state
-        .gateways
-        .connector(new.gateway)
-        .ok_or(AppError::NoConnector(new.gateway))?;
+    let amount = new.payment.total_amount.ok_or(AppError::AmountRequired)?;
+    let bound = routing::route_new(
+        state,
+        &new.payment.merchant_id,
+        new.gateway,
+        amount,
+        rand::random(),
+    )
+    .await?;
+    let account = &bound.account;
     let now = Utc::now();
     let expires_at = expiry(state, now);
     let mut payment_fields = new.payment;
@@ -30,6 +36,7 @@ pub async fn start_payment(
                 return_url: return_url.clone(),
                 fail_url: fail_url.clone(),
                 webhook_url: webhook_url.clone(),
+                connector_account: account.clone(),
             },
             expires_at,
             now,
@@ -63,15 +70,7 @@ pub async fn start_payment(
     let amount = payment
         .total_amount
         .ok_or_else(|| StoreError::Invariant("a gateway payment without an amount".into()))?;
-    let outcome = start_recorded(
-        state,
-        connector.as_ref(),
-        payment.id,
-        amount,
-        new.subject,
-        expires_at,
-    )
-    .await;
+    let outcome = start_recorded(state, &bound, payment.id, amount, new.subject, expires_at).await;
     Ok((payment, outcome))
 }
 
@@ -85,13 +84,11 @@ pub async fn start_for_existing(
     subject: Option<String>,
     return_url: Option<String>,
 ) -> Result<StartOutcome, AppError> {
-    let connector = state
-        .gateways
-        .connector(gateway)
-        .ok_or(AppError::NoConnector(gateway))?;
     let amount = payment
         .total_amount
         .ok_or_else(|| StoreError::Corrupt("a gateway payment without an amount".into()))?;
+    let bound =
+        routing::route_new(state, &payment.merchant_id, gateway, amount, rand::random()).await?;
     let now = Utc::now();
     let expires_at = expiry(state, now);
     let row = gateway_row(
@@ -103,20 +100,13 @@ pub async fn start_for_existing(
             return_url,
             fail_url: None,
             webhook_url: None,
+            connector_account: bound.account.clone(),
         },
         expires_at,
         now,
     );
     state.store.insert_gateway_row(&row).await?;
-    Ok(start_recorded(
-        state,
-        connector.as_ref(),
-        payment.id,
-        amount,
-        subject,
-        expires_at,
-    )
-    .await)
+    Ok(start_recorded(state, &bound, payment.id, amount, subject, expires_at).await)
 }
 
 /// What a gateway row needs beyond its payment.
@@ -126,6 +116,8 @@ pub struct GatewayRow {
     pub return_url: Option<String>,
     pub fail_url: Option<String>,
     pub webhook_url: Option<String>,
+    /// The connector account the payment was routed to (`None`: the simulator).
+    pub connector_account: Option<String>,
 }
 
 /// When an unpaid payment started now closes at its gateway.
@@ -161,6 +153,7 @@ pub fn gateway_row(
         card: None,
         card_attempts: 0,
         card_claimed_until: None,
+        connector_account: row.connector_account,
         created_at: now,
     }
 }
@@ -169,7 +162,7 @@ pub fn gateway_row(
 /// answer. Call only after the payment and its gateway row are committed.
 pub async fn start_recorded(
     state: &Services,
-    connector: &dyn Connector,
+    bound: &Bound,
     payment_id: payhub_core::PaymentId,
     amount: payhub_core::Money,
     subject: Option<String>,
@@ -181,7 +174,7 @@ pub async fn start_recorded(
         subject,
         expires_at,
     };
-    match call(state, connector.kind(), "start", connector.start(&request)).await {
+    match call(state, bound, "start", bound.connector.start(&request)).await {
         Ok(Started::Qr { gw_ref, qr_content }) => {
             let report = GatewayReport {
                 gw_ref: Some(gw_ref),
@@ -213,7 +206,7 @@ pub async fn start_recorded(
             StartOutcome::Declined
         }
         Err(error) => {
-            tracing::warn!(payment.id = %payment_id, gateway = %connector.kind(), %error, "gateway start gave no answer; will check");
+            tracing::warn!(payment.id = %payment_id, gateway = %bound.connector.kind(), %error, "gateway start gave no answer; will check");
             StartOutcome::TimedOut
         }
     }
@@ -233,15 +226,15 @@ pub enum ChargeOutcome {
 /// row. Call only after the payment and its gateway row are committed.
 pub async fn charge_recorded(
     state: &Services,
-    connector: &dyn Connector,
+    bound: &Bound,
     request: &StartRequest,
     method: &StoredMethod,
 ) -> ChargeOutcome {
     let report = match call(
         state,
-        connector.kind(),
+        bound,
         "charge_token",
-        connector.charge_token(request, method),
+        bound.connector.charge_token(request, method),
     )
     .await
     {
@@ -253,7 +246,7 @@ pub async fn charge_recorded(
             code: Some((code, message)),
         },
         Err(error) => {
-            tracing::warn!(payment.id = %request.payment_id, gateway = %connector.kind(), %error, "stored-method charge gave no answer; will check");
+            tracing::warn!(payment.id = %request.payment_id, gateway = %bound.connector.kind(), %error, "stored-method charge gave no answer; will check");
             return ChargeOutcome::TimedOut;
         }
     };

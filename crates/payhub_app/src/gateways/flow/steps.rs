@@ -31,7 +31,9 @@ pub async fn pay_with_card(
     current: &GatewayPayment,
     card: &CardInput,
 ) -> Result<GatewayApplied, AppError> {
-    let connector = connector_for(state, &current.gateway).ok_or(AppError::NotWaiting)?;
+    let bound = connector_for(state, current)
+        .await
+        .map_err(|_| AppError::NotWaiting)?;
     let claim = claim_name();
     let now = Utc::now();
     let until = now
@@ -49,9 +51,9 @@ pub async fn pay_with_card(
     };
     let answer = call(
         state,
-        connector.kind(),
+        &bound,
         "pay_with_card",
-        connector.pay_with_card(&gateway_ref(current), card),
+        bound.connector.pay_with_card(&gateway_ref(current), card),
     )
     .await;
     let mut report = match answer {
@@ -78,7 +80,7 @@ pub async fn pay_with_card(
         .apply_card_attempt(current.payment_id, &claim, &update, Utc::now())
         .await?;
     if let GatewayApplied::Changed(row) = &applied {
-        step_applied(state, connector.as_ref(), row).await;
+        step_applied(state, &bound, row).await;
     }
     Ok(applied)
 }
@@ -113,22 +115,22 @@ fn after_decline(
 /// ended as any other (outbox, hooks), and one that a card decline ended
 /// is closed at its gateway, which would otherwise keep it open for another
 /// card. The close is best effort: payhub takes no more cards for it anyway.
-async fn step_applied(state: &Services, connector: &dyn Connector, row: &GatewayPayment) {
+async fn step_applied(state: &Services, bound: &Bound, row: &GatewayPayment) {
     if row.state.is_final() {
         report::ended(state, row).await;
     }
-    close_declined(state, connector, row).await;
+    close_declined(state, bound, row).await;
 }
 
 /// A card payment that ended declined is closed at its gateway (best
 /// effort), so the order cannot be paid there later.
-async fn close_declined(state: &Services, connector: &dyn Connector, row: &GatewayPayment) {
+async fn close_declined(state: &Services, bound: &Bound, row: &GatewayPayment) {
     if row.state == GatewayState::Declined {
         let closed = call(
             state,
-            connector.kind(),
+            bound,
             "cancel",
-            connector.cancel(&gateway_ref(row)),
+            bound.connector.cancel(&gateway_ref(row)),
         )
         .await;
         if let Err(error) = closed {
@@ -173,12 +175,16 @@ pub async fn answer_challenge(
     if current.state != GatewayState::Challenge {
         return Err(AppError::NotWaiting);
     }
-    let connector = connector_for(state, &current.gateway).ok_or(AppError::NotWaiting)?;
+    let bound = connector_for(state, current)
+        .await
+        .map_err(|_| AppError::NotWaiting)?;
     let report = match call(
         state,
-        connector.kind(),
+        &bound,
         "answer_challenge",
-        connector.answer_challenge(&gateway_ref(current), code),
+        bound
+            .connector
+            .answer_challenge(&gateway_ref(current), code),
     )
     .await
     {
@@ -190,7 +196,7 @@ pub async fn answer_challenge(
     let report = after_decline(state, current, attempt, report);
     let applied = report::apply_report(state, current, report).await?;
     if let GatewayApplied::Changed(row) = &applied {
-        close_declined(state, connector.as_ref(), row).await;
+        close_declined(state, &bound, row).await;
     }
     Ok(applied)
 }

@@ -46,6 +46,10 @@ pub enum RetailError {
     /// 40007: the payment type is unknown or not enabled for the merchant.
     #[error("payment type '{0}' is not available")]
     UnsupportedType(String),
+    /// 40007 too: the type is enabled, but no connector account serves it
+    /// (production has no simulated gateway to fall back on).
+    #[error("payment type '{0}' has no connector: no live connector account serves it for this merchant (an operator adds one with `payhub connector add`)")]
+    NoConnector(String),
     /// 40008: the rrn was used before.
     #[error("rrn '{0}' is duplicated")]
     DuplicateRrn(String),
@@ -91,7 +95,7 @@ impl RetailError {
             RetailError::Replayed => "40004",
             RetailError::MissingField(_) => "40005",
             RetailError::InvalidField(..) => "40006",
-            RetailError::UnsupportedType(_) => "40007",
+            RetailError::UnsupportedType(_) | RetailError::NoConnector(_) => "40007",
             RetailError::DuplicateRrn(_) => "40008",
             RetailError::NotFound(_) => "40009",
             RetailError::NotCancelable(_) => "40010",
@@ -120,7 +124,7 @@ impl From<AppError> for RetailError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::DuplicateReference(rrn) => RetailError::DuplicateRrn(rrn),
-            AppError::NoConnector(kind) => RetailError::UnsupportedType(kind.code().into()),
+            AppError::NoConnector(kind) => RetailError::NoConnector(kind.code().into()),
             AppError::AlreadyEnded(ended) => RetailError::NotCancelable(format!(
                 "the sale has already ended ({}); refund a paid sale instead",
                 ended.as_str()
@@ -253,7 +257,7 @@ mod tests {
             internal.clone(),
             internal.clone(),
             internal.clone(),
-            ("40007", "payment type 'VMPAY' is not available".into()),
+            ("40007", "payment type 'VMPAY' has no connector: no live connector account serves it for this merchant (an operator adds one with `payhub connector add`)".into()),
             (
                 "3",
                 "the gateway did not answer in time; query the rrn for the result".into(),

@@ -83,6 +83,7 @@ fn decrypt_raw(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly on a bad fixture")]
 mod tests {
     use super::*;
 

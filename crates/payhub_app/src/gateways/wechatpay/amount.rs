@@ -43,6 +43,7 @@ fn supported(currency: Currency) -> Result<(), GatewayError> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly on a bad fixture")]
 mod tests {
     use super::*;
 

@@ -219,6 +219,7 @@ pub(crate) mod test_keys {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly on a bad fixture")]
 mod tests {
     use super::test_keys::*;
     use super::*;

@@ -76,3 +76,47 @@ pub fn report(transaction: Transaction) -> GatewayReport {
         )),
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly on a bad fixture")]
+mod tests {
+    use payhub_core::GatewayState;
+
+    use super::*;
+
+    /// A decrypted resource shaped as the global "Payment Result
+    /// Notification" documents it (WeChat's order number is `id`; the
+    /// cross-currency and promotion fields are there but not read).
+    #[test]
+    fn a_documented_resource_reads_as_a_paid_report() {
+        let resource = r#"{
+            "id": "1008450740201411110005820873",
+            "appid": "wx2421b1c4370ec43b",
+            "mchid": "10000100",
+            "out_trade_no": "20150806125346",
+            "payer": {"openid": "oUpF8uN95-Ptaags6E_roPHg7AG0"},
+            "amount": {"total": 528800, "currency": "HKD", "payer_total": 518799,
+                       "payer_currency": "CNY",
+                       "exchange_rate": {"type": "SETTLEMENT_RATE", "rate": 8000000}},
+            "trade_type": "NATIVE",
+            "trade_state": "SUCCESS",
+            "trade_state_desc": "支付成功",
+            "bank_type": "CCB_DEBIT",
+            "success_time": "2018-06-08T10:34:56+08:00",
+            "promotion_detail": []
+        }"#;
+        let transaction: Transaction = serde_json::from_str(resource).unwrap();
+        assert_eq!(transaction.mchid.as_deref(), Some("10000100"));
+        assert_eq!(transaction.out_trade_no, "20150806125346");
+        let report = report(transaction);
+        assert_eq!(report.state, GatewayState::Succeeded);
+        assert_eq!(
+            report.gw_ref.as_deref(),
+            Some("1008450740201411110005820873")
+        );
+        assert_eq!(
+            report.code,
+            Some(("SUCCESS".to_owned(), "支付成功".to_owned()))
+        );
+    }
+}

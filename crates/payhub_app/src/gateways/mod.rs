@@ -13,6 +13,7 @@ pub mod connector;
 pub mod flow;
 pub mod kind;
 pub mod simulated;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -19,7 +19,7 @@
 //! Full card numbers and CVCs reach it in confirms, as with Stripe; it
 //! keeps only the last four digits, and its request log masks them.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -136,7 +136,12 @@ fn error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> A
 }
 
 fn invalid(code: &str, message: &str) -> Answer {
-    error(StatusCode::BAD_REQUEST, "invalid_request_error", Some(code), message)
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some(code),
+        message,
+    )
 }
 
 fn now() -> i64 {
@@ -156,11 +161,16 @@ fn check_amount(amount: i64, currency: &str) -> Result<(), Answer> {
     if !(ZERO.contains(&currency) || THREE.contains(&currency) || TWO.contains(&currency)) {
         return Err(invalid(
             "parameter_invalid",
-            &format!("Invalid currency: {currency}. Stripe currently supports these currencies: ..."),
+            &format!(
+                "Invalid currency: {currency}. Stripe currently supports these currencies: ..."
+            ),
         ));
     }
     if amount < 1 {
-        return Err(invalid("parameter_invalid_integer", "This value must be greater than or equal to 1."));
+        return Err(invalid(
+            "parameter_invalid_integer",
+            "This value must be greater than or equal to 1.",
+        ));
     }
     if THREE.contains(&currency) && amount % 10 != 0 {
         return Err(invalid(
@@ -181,13 +191,19 @@ struct Params(Vec<(String, String)>);
 
 impl Params {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn required(&self, key: &str) -> Result<&str, Answer> {
-        self.get(key)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| invalid("parameter_missing", &format!("Missing required param: {key}.")))
+        self.get(key).filter(|v| !v.is_empty()).ok_or_else(|| {
+            invalid(
+                "parameter_missing",
+                &format!("Missing required param: {key}."),
+            )
+        })
     }
 
     /// Refuses any parameter not in `allowed` (a trailing `[` allows a prefix).
@@ -213,7 +229,10 @@ impl Params {
     fn metadata(&self) -> Value {
         let mut metadata = serde_json::Map::new();
         for (key, value) in &self.0 {
-            if let Some(name) = key.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')) {
+            if let Some(name) = key
+                .strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+            {
                 metadata.insert(name.to_owned(), json!(value));
             }
         }
@@ -357,7 +376,12 @@ impl FakeStripe {
 
     /// Sends an event of type `kind` about the PaymentIntent, `times` times.
     pub async fn send_event(&self, intent_id: &str, kind: &str, times: usize) -> Vec<u16> {
-        let url = self.shared.books().webhook_url.clone().expect("no webhook URL set");
+        let url = self
+            .shared
+            .books()
+            .webhook_url
+            .clone()
+            .expect("no webhook URL set");
         let (header, body) = self.signed_event(intent_id, kind);
         let client = reqwest::Client::new();
         let mut statuses = Vec::new();
@@ -380,7 +404,10 @@ pub fn sign_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body);
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 async fn handle(
@@ -481,7 +508,12 @@ fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
         }
         // Without the header Stripe uses the account's default version; the
         // fake insists, since payhub pins one.
-        None => return invalid("invalid_api_version", "The fake requires a Stripe-Version header."),
+        None => {
+            return invalid(
+                "invalid_api_version",
+                "The fake requires a Stripe-Version header.",
+            )
+        }
     }
     if method == Method::POST
         && header("content-type").as_deref() != Some("application/x-www-form-urlencoded")
@@ -539,7 +571,9 @@ fn route(books: &mut Books, base: &str, method: &Method, path: &str, params: &Pa
             .cloned()
             .map(|i| (StatusCode::OK, i))
             .ok_or_else(|| no_such("payment_intent", id)),
-        ("POST", ["v1", "payment_intents", id, "confirm"]) => confirm_intent(books, base, id, params),
+        ("POST", ["v1", "payment_intents", id, "confirm"]) => {
+            confirm_intent(books, base, id, params)
+        }
         ("POST", ["v1", "payment_intents", id, "cancel"]) => cancel_intent(books, id, params),
         ("POST", ["v1", "refunds"]) => create_refund(books, params),
         ("GET", ["v1", "refunds"]) => list_refunds(books, params),
@@ -587,12 +621,18 @@ fn create_intent(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
         .map_err(|_| invalid("parameter_invalid_integer", "Invalid integer: amount"))?;
     let currency = params.required("currency")?;
     if currency != currency.to_ascii_lowercase() {
-        return Err(invalid("parameter_invalid", "Currency codes must be lower case."));
+        return Err(invalid(
+            "parameter_invalid",
+            "Currency codes must be lower case.",
+        ));
     }
     check_amount(amount, currency)?;
     if let Some(types) = params.get("payment_method_types[]") {
         if types != "card" {
-            return Err(invalid("parameter_invalid", "The fake takes card payments only."));
+            return Err(invalid(
+                "parameter_invalid",
+                "The fake takes card payments only.",
+            ));
         }
     }
     let confirm = bool_param(params.get("confirm"));
@@ -716,9 +756,22 @@ fn apply_outcome(
     }
 }
 
-fn confirm_intent(books: &mut Books, base: &str, id: &str, params: &Params) -> Result<Answer, Answer> {
-    params.only(&["payment_method_data[", "return_url", "payment_method", "off_session"])?;
-    let intent = books.intents.get_mut(id).ok_or_else(|| no_such("payment_intent", id))?;
+fn confirm_intent(
+    books: &mut Books,
+    base: &str,
+    id: &str,
+    params: &Params,
+) -> Result<Answer, Answer> {
+    params.only(&[
+        "payment_method_data[",
+        "return_url",
+        "payment_method",
+        "off_session",
+    ])?;
+    let intent = books
+        .intents
+        .get_mut(id)
+        .ok_or_else(|| no_such("payment_intent", id))?;
     let status = intent["status"].as_str().unwrap_or_default().to_owned();
     if status != "requires_payment_method" && status != "requires_confirmation" {
         let mut answer = invalid(
@@ -729,9 +782,14 @@ fn confirm_intent(books: &mut Books, base: &str, id: &str, params: &Params) -> R
         return Err(answer);
     }
     if params.get("payment_method_data[type]") != Some("card") {
-        return Err(invalid("parameter_missing", "Missing required param: payment_method_data[type]."));
+        return Err(invalid(
+            "parameter_missing",
+            "Missing required param: payment_method_data[type].",
+        ));
     }
-    let number = params.required("payment_method_data[card][number]")?.to_owned();
+    let number = params
+        .required("payment_method_data[card][number]")?
+        .to_owned();
     let month: u32 = params
         .required("payment_method_data[card][exp_month]")?
         .parse()
@@ -742,28 +800,54 @@ fn confirm_intent(books: &mut Books, base: &str, id: &str, params: &Params) -> R
         .map_err(|_| invalid("parameter_invalid_integer", "Invalid integer: exp_year"))?;
     let cvc = params.required("payment_method_data[card][cvc]")?;
     if !(1..=12).contains(&month) {
-        return Err(card_error(intent, "invalid_expiry_month", "Your card's expiration month is invalid."));
+        return Err(card_error(
+            intent,
+            "invalid_expiry_month",
+            "Your card's expiration month is invalid.",
+        ));
     }
     if year < 2000 {
-        return Err(card_error(intent, "invalid_expiry_year", "Your card's expiration year is invalid."));
+        return Err(card_error(
+            intent,
+            "invalid_expiry_year",
+            "Your card's expiration year is invalid.",
+        ));
     }
     if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(card_error(intent, "invalid_cvc", "Your card's security code is invalid."));
+        return Err(card_error(
+            intent,
+            "invalid_cvc",
+            "Your card's security code is invalid.",
+        ));
     }
-    let last4 = number.get(number.len().saturating_sub(4)..).unwrap_or_default();
+    let last4 = number
+        .get(number.len().saturating_sub(4)..)
+        .unwrap_or_default();
     intent["payment_method"] = json!(format!("pm_fake_{last4}"));
     let outcome = match number.as_str() {
         CARD_DECLINED => Outcome::Declines("generic_decline", "Your card was declined."),
-        CARD_INSUFFICIENT_FUNDS => Outcome::Declines("insufficient_funds", "Your card has insufficient funds."),
+        CARD_INSUFFICIENT_FUNDS => {
+            Outcome::Declines("insufficient_funds", "Your card has insufficient funds.")
+        }
         CARD_3DS_REQUIRED => Outcome::Authenticates,
         _ => Outcome::Succeeds,
     };
     let redirect = format!("{base}/3ds/{id}");
-    Ok(apply_outcome(intent, outcome, Some(redirect), params.get("return_url")))
+    Ok(apply_outcome(
+        intent,
+        outcome,
+        Some(redirect),
+        params.get("return_url"),
+    ))
 }
 
 fn card_error(intent: &mut Value, code: &str, message: &str) -> Answer {
-    let mut answer = error(StatusCode::PAYMENT_REQUIRED, "card_error", Some(code), message);
+    let mut answer = error(
+        StatusCode::PAYMENT_REQUIRED,
+        "card_error",
+        Some(code),
+        message,
+    );
     intent["last_payment_error"] = answer.1["error"].clone();
     answer.1["error"]["payment_intent"] = intent.clone();
     answer
@@ -773,11 +857,21 @@ fn cancel_intent(books: &mut Books, id: &str, params: &Params) -> Result<Answer,
     params.only(&["cancellation_reason"])?;
     let reason = params.get("cancellation_reason");
     if let Some(reason) = reason {
-        if !["duplicate", "fraudulent", "requested_by_customer", "abandoned"].contains(&reason) {
+        if ![
+            "duplicate",
+            "fraudulent",
+            "requested_by_customer",
+            "abandoned",
+        ]
+        .contains(&reason)
+        {
             return Err(invalid("parameter_invalid", "Invalid cancellation_reason."));
         }
     }
-    let intent = books.intents.get_mut(id).ok_or_else(|| no_such("payment_intent", id))?;
+    let intent = books
+        .intents
+        .get_mut(id)
+        .ok_or_else(|| no_such("payment_intent", id))?;
     let status = intent["status"].as_str().unwrap_or_default().to_owned();
     let cancelable = [
         "requires_payment_method",
@@ -809,7 +903,10 @@ fn search_intents(books: &Books, params: &Params) -> Result<Answer, Answer> {
         .and_then(|rest| rest.split_once("']:'"))
         .and_then(|(key, value)| value.strip_suffix('\'').map(|value| (key, value)));
     let Some((key, value)) = parsed else {
-        return Err(invalid("parameter_invalid", "The fake understands metadata['k']:'v' queries only."));
+        return Err(invalid(
+            "parameter_invalid",
+            "The fake understands metadata['k']:'v' queries only.",
+        ));
     };
     let data: Vec<Value> = books
         .intents
@@ -834,7 +931,9 @@ fn create_refund(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
     if intent["status"] != "succeeded" {
         return Err(invalid(
             "charge_not_refundable",
-            &format!("This PaymentIntent ({intent_id}) does not have a successful charge to refund."),
+            &format!(
+                "This PaymentIntent ({intent_id}) does not have a successful charge to refund."
+            ),
         ));
     }
     let refunded: i64 = books
@@ -851,15 +950,23 @@ fn create_refund(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
         None => left,
     };
     if amount < 1 {
-        return Err(invalid("parameter_invalid_integer", "This value must be greater than or equal to 1."));
+        return Err(invalid(
+            "parameter_invalid_integer",
+            "This value must be greater than or equal to 1.",
+        ));
     }
     if left <= 0 {
-        return Err(invalid("charge_already_refunded", "Charge has already been refunded."));
+        return Err(invalid(
+            "charge_already_refunded",
+            "Charge has already been refunded.",
+        ));
     }
     if amount > left {
         return Err(invalid(
             "amount_too_large",
-            &format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({left})"),
+            &format!(
+                "Refund amount ({amount}) is greater than unrefunded amount on charge ({left})"
+            ),
         ));
     }
     let id = books.id("re");

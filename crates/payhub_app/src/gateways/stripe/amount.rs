@@ -122,6 +122,7 @@ pub fn from_stripe(amount: i64, currency: Currency) -> Result<Money, AmountError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -139,13 +140,13 @@ mod tests {
             (1, "USD", 1, "usd"),           // one cent
             (500, "JPY", 500, "jpy"),       // ¥500: zero-decimal in both
             (3_000, "KRW", 3_000, "krw"),
-            (5, "ISK", 500, "isk"),           // 5 kr: Stripe keeps two decimals
-            (1_000, "HUF", 1_000, "huf"),     // 10.00 Ft: two-decimal for charges
-            (1_050, "TWD", 1_050, "twd"),     // 10.50 NT$
-            (7, "UGX", 7, "ugx"),             // zero-decimal in both
-            (5_120, "KWD", 5_120, "kwd"),     // 5.120 KWD, last digit 0
-            (1_000, "BHD", 1_000, "bhd"),     // 1.000 BHD
-            (25_000, "MGA", 250, "mga"),      // 250 Ar: two-decimal in ISO only
+            (5, "ISK", 500, "isk"),       // 5 kr: Stripe keeps two decimals
+            (1_000, "HUF", 1_000, "huf"), // 10.00 Ft: two-decimal for charges
+            (1_050, "TWD", 1_050, "twd"), // 10.50 NT$
+            (7, "UGX", 7, "ugx"),         // zero-decimal in both
+            (5_120, "KWD", 5_120, "kwd"), // 5.120 KWD, last digit 0
+            (1_000, "BHD", 1_000, "bhd"), // 1.000 BHD
+            (25_000, "MGA", 250, "mga"),  // 250 Ar: two-decimal in ISO only
         ];
         for (minor, code, amount, stripe_code) in table {
             let m = money(minor, code);
@@ -166,13 +167,19 @@ mod tests {
             (25_050, "MGA"), // a fraction of an ariary
         ] {
             assert!(
-                matches!(to_stripe(money(minor, code)), Err(AmountError::NotRepresentable(..))),
+                matches!(
+                    to_stripe(money(minor, code)),
+                    Err(AmountError::NotRepresentable(..))
+                ),
                 "{code} {minor}"
             );
         }
         for code in ["IQD", "LYD", "CLF", "UYI"] {
             assert!(
-                matches!(to_stripe(money(1_000, code)), Err(AmountError::Unsupported(..))),
+                matches!(
+                    to_stripe(money(1_000, code)),
+                    Err(AmountError::Unsupported(..))
+                ),
                 "{code}"
             );
         }

@@ -22,7 +22,10 @@ pub enum CallError {
     /// a 429: the request may or may not have been acted on.
     NoAnswer,
     /// Stripe answered an error object.
-    Api { status: StatusCode, error: ErrorObject },
+    Api {
+        status: StatusCode,
+        error: ErrorObject,
+    },
 }
 
 impl CallError {

@@ -16,8 +16,8 @@ use super::wire::{
 use super::{payment_key, refund_key, webhook, wire, StripeConnector};
 use crate::card::CardInput;
 use crate::gateways::connector::{
-    GatewayError, GatewayRef, GatewayReport, Notification, RefundReport, RefundRef,
-    RefundRequest, StartRequest, Started, StoredMethod,
+    GatewayError, GatewayRef, GatewayReport, Notification, RefundRef, RefundReport, RefundRequest,
+    StartRequest, Started, StoredMethod,
 };
 use crate::gateways::{Connector, GatewayKind};
 
@@ -57,7 +57,10 @@ impl StripeConnector {
             pair("amount", amount.to_string()),
             pair("currency", currency),
             pair("payment_method_types[]", "card"),
-            pair(&format!("metadata[{PAYMENT_ID_KEY}]"), request.payment_id.to_string()),
+            pair(
+                &format!("metadata[{PAYMENT_ID_KEY}]"),
+                request.payment_id.to_string(),
+            ),
             pair(
                 &format!("metadata[{EXPIRES_KEY}]"),
                 request.expires_at.timestamp().to_string(),
@@ -196,17 +199,18 @@ impl StripeConnector {
         let form = vec![pair("cancellation_reason", "abandoned")];
         let answer: Result<PaymentIntent, CallError> = self
             .api
-            .post(&format!("{PAYMENT_INTENTS}/{}/cancel", intent.id), &form, None)
+            .post(
+                &format!("{PAYMENT_INTENTS}/{}/cancel", intent.id),
+                &form,
+                None,
+            )
             .await;
         match answer {
             Ok(canceled) if canceled.status == "canceled" => GatewayReport {
                 gw_ref: Some(canceled.id),
                 state: GatewayState::Expired,
                 qr_content: None,
-                code: Some((
-                    "expired".into(),
-                    "the customer did not pay in time".into(),
-                )),
+                code: Some(("expired".into(), "the customer did not pay in time".into())),
             },
             Ok(other) => other.report(Reading::Observation),
             Err(CallError::Api { error, .. }) if error.payment_intent.is_some() => error
@@ -318,7 +322,10 @@ impl Connector for StripeConnector {
         let form = vec![
             pair("payment_intent", intent),
             pair("amount", amount.to_string()),
-            pair(&format!("metadata[{REFUND_ID_KEY}]"), request.refund_id.to_string()),
+            pair(
+                &format!("metadata[{REFUND_ID_KEY}]"),
+                request.refund_id.to_string(),
+            ),
             pair(
                 &format!("metadata[{PAYMENT_ID_KEY}]"),
                 request.payment.payment_id.to_string(),
@@ -418,6 +425,7 @@ impl Connector for StripeConnector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -168,6 +168,7 @@ impl fmt::Debug for StripeConnector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -220,12 +221,24 @@ mod tests {
             Some(AccountError::Missing("webhook_secret"))
         );
         assert!(matches!(
-            build(&[("secret_key", "pk_test_0123456789"), ("webhook_secret", "whsec_0123456789")]),
-            Some(AccountError::Invalid { name: "secret_key", .. })
+            build(&[
+                ("secret_key", "pk_test_0123456789"),
+                ("webhook_secret", "whsec_0123456789")
+            ]),
+            Some(AccountError::Invalid {
+                name: "secret_key",
+                ..
+            })
         ));
         assert!(matches!(
-            build(&[("secret_key", "sk_test_0123456789"), ("webhook_secret", "0123456789")]),
-            Some(AccountError::Invalid { name: "webhook_secret", .. })
+            build(&[
+                ("secret_key", "sk_test_0123456789"),
+                ("webhook_secret", "0123456789")
+            ]),
+            Some(AccountError::Invalid {
+                name: "webhook_secret",
+                ..
+            })
         ));
     }
 
@@ -242,6 +255,9 @@ mod tests {
         let id = PaymentId::from_i64(42).unwrap();
         assert_eq!(payment_key(id), payment_key(id));
         assert_eq!(payment_key(id), "payhub-payment-42");
-        assert_eq!(refund_key(RefundId::from_i64(42).unwrap()), "payhub-refund-42");
+        assert_eq!(
+            refund_key(RefundId::from_i64(42).unwrap()),
+            "payhub-refund-42"
+        );
     }
 }

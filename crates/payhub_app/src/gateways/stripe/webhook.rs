@@ -84,6 +84,7 @@ pub fn verify(header: &str, body: &[u8], secret: &[u8], now: i64) -> Result<(), 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -97,7 +98,10 @@ mod tests {
         assert_eq!(parsed.timestamp, 1_492_774_577);
         assert_eq!(
             parsed.v1,
-            vec![hex::decode("5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd").unwrap()]
+            vec![
+                hex::decode("5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd")
+                    .unwrap()
+            ]
         );
     }
 
@@ -108,7 +112,10 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_test").unwrap();
         mac.update(b"1700000000.{\"id\":\"evt_1\"}");
         let expected = mac.finalize().into_bytes().to_vec();
-        assert_eq!(sign(b"whsec_test", 1_700_000_000, b"{\"id\":\"evt_1\"}"), expected);
+        assert_eq!(
+            sign(b"whsec_test", 1_700_000_000, b"{\"id\":\"evt_1\"}"),
+            expected
+        );
         // And the HMAC itself is RFC 4231's, test case 2.
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
@@ -130,8 +137,17 @@ mod tests {
         assert!(verify(&header, body, secret, t + TOLERANCE_SECONDS + 1).is_err());
         assert!(verify(&header, body, secret, t - TOLERANCE_SECONDS - 1).is_err());
         assert!(verify(&header, b"{}", secret, t).is_err(), "tampered body");
-        assert!(verify(&format!("t={},v1={good}", t + 1), body, secret, t).is_err(), "tampered t");
-        assert!(verify(&format!("t={t},v0={good}"), body, secret, t).is_err(), "v0 only");
-        assert!(verify(&format!("v1={good}"), body, secret, t).is_err(), "no t");
+        assert!(
+            verify(&format!("t={},v1={good}", t + 1), body, secret, t).is_err(),
+            "tampered t"
+        );
+        assert!(
+            verify(&format!("t={t},v0={good}"), body, secret, t).is_err(),
+            "v0 only"
+        );
+        assert!(
+            verify(&format!("v1={good}"), body, secret, t).is_err(),
+            "no t"
+        );
     }
 }

@@ -139,11 +139,18 @@ pub enum Reading {
 /// | `processing`, `requires_capture`, anything new | `Unknown` (asked again) |
 /// | `succeeded` | `Succeeded` |
 /// | `canceled` | `Canceled` |
-pub fn payment_state(status: &str, failed_attempt: bool, off_session: bool, reading: Reading) -> GatewayState {
+pub fn payment_state(
+    status: &str,
+    failed_attempt: bool,
+    off_session: bool,
+    reading: Reading,
+) -> GatewayState {
     match status {
         "succeeded" => GatewayState::Succeeded,
         "canceled" => GatewayState::Canceled,
-        "requires_payment_method" if failed_attempt && (off_session || reading == Reading::Attempt) => {
+        "requires_payment_method"
+            if failed_attempt && (off_session || reading == Reading::Attempt) =>
+        {
             GatewayState::Declined
         }
         "requires_payment_method" | "requires_confirmation" => GatewayState::AwaitingCustomer,
@@ -209,13 +216,18 @@ impl PaymentIntent {
         GatewayReport {
             gw_ref: Some(self.id.clone()),
             state,
-            qr_content: if state == GatewayState::Challenge { redirect } else { None },
+            qr_content: if state == GatewayState::Challenge {
+                redirect
+            } else {
+                None
+            },
             code,
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use GatewayState::*;
@@ -225,12 +237,36 @@ mod tests {
     fn payment_states_map_as_documented() {
         // (status, failed attempt, off-session, reading, payhub state)
         let table = [
-            ("requires_payment_method", false, false, Attempt, AwaitingCustomer),
-            ("requires_payment_method", false, false, Observation, AwaitingCustomer),
+            (
+                "requires_payment_method",
+                false,
+                false,
+                Attempt,
+                AwaitingCustomer,
+            ),
+            (
+                "requires_payment_method",
+                false,
+                false,
+                Observation,
+                AwaitingCustomer,
+            ),
             ("requires_payment_method", true, false, Attempt, Declined),
-            ("requires_payment_method", true, false, Observation, AwaitingCustomer),
+            (
+                "requires_payment_method",
+                true,
+                false,
+                Observation,
+                AwaitingCustomer,
+            ),
             ("requires_payment_method", true, true, Observation, Declined),
-            ("requires_confirmation", false, false, Observation, AwaitingCustomer),
+            (
+                "requires_confirmation",
+                false,
+                false,
+                Observation,
+                AwaitingCustomer,
+            ),
             ("requires_action", false, false, Attempt, Challenge),
             ("requires_action", false, false, Observation, Challenge),
             ("requires_action", false, true, Attempt, Declined),
@@ -277,7 +313,10 @@ mod tests {
         assert_eq!(report.state, Declined);
         assert_eq!(
             report.code,
-            Some(("insufficient_funds".into(), "Your card has insufficient funds.".into()))
+            Some((
+                "insufficient_funds".into(),
+                "Your card has insufficient funds.".into()
+            ))
         );
         let challenged: PaymentIntent = serde_json::from_value(serde_json::json!({
             "id": "pi_2", "status": "requires_action",
@@ -287,7 +326,10 @@ mod tests {
         .unwrap();
         let report = challenged.report(Attempt);
         assert_eq!(report.state, Challenge);
-        assert_eq!(report.qr_content.as_deref(), Some("https://hooks.stripe.com/3d_secure/x"));
+        assert_eq!(
+            report.qr_content.as_deref(),
+            Some("https://hooks.stripe.com/3d_secure/x")
+        );
         assert_eq!(report.gw_ref.as_deref(), Some("pi_2"));
     }
 }

@@ -457,6 +457,11 @@ async fn off_session_charges_are_final_and_a_lost_one_is_found() {
         assert_eq!(report.code.map(|c| c.0).as_deref(), Some(code), "{token}");
         assert!(report.gw_ref.is_some());
     }
+    // A stored PaymentMethod Stripe no longer has is refused, not "not found".
+    assert!(matches!(
+        connector.charge_token(&request(money(3_000, "HKD")), &method("pm_gone")).await,
+        Err(GatewayError::Rejected { code, .. }) if code == "resource_missing"
+    ));
     let first = &fake.log()[0];
     assert_eq!(first.param("customer"), Some("cus_fake1"));
     assert_eq!(first.param("payment_method"), Some("pm_card_visa"));

@@ -30,15 +30,16 @@ pub enum CallError {
 
 impl CallError {
     /// What a call that failed means to payhub, when no answer-specific
-    /// reading applies: a missing object is `NotFound`, any other error
+    /// reading applies: a missing object (404) is `NotFound`, any other error
     /// answer a refusal (nothing happened at Stripe).
     pub fn into_gateway_error(self) -> GatewayError {
         match self {
             CallError::NoAnswer => GatewayError::Timeout,
             CallError::Api { status, error } => {
-                if status == StatusCode::NOT_FOUND
-                    || error.code.as_deref() == Some("resource_missing")
-                {
+                // A 404 is the object asked for missing; a 400
+                // `resource_missing` is a parameter naming a missing object
+                // (a stored PaymentMethod gone), a refusal of the request.
+                if status == StatusCode::NOT_FOUND {
                     GatewayError::NotFound
                 } else {
                     GatewayError::Rejected {
@@ -122,6 +123,64 @@ impl Api {
                 error: body.error,
             }),
             Err(_) => Err(CallError::NoAnswer),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: Option<&str>, decline_code: Option<&str>) -> CallError {
+        CallError::Api {
+            status: StatusCode::from_u16(status).unwrap(),
+            error: ErrorObject {
+                kind: "invalid_request_error".into(),
+                code: code.map(str::to_owned),
+                decline_code: decline_code.map(str::to_owned),
+                message: Some("message".into()),
+                payment_intent: None,
+            },
+        }
+    }
+
+    fn rejected(code: &str) -> GatewayError {
+        GatewayError::Rejected {
+            code: code.into(),
+            message: "message".into(),
+        }
+    }
+
+    #[test]
+    fn errors_map_as_documented() {
+        let table = [
+            (CallError::NoAnswer, GatewayError::Timeout),
+            (
+                api(404, Some("resource_missing"), None),
+                GatewayError::NotFound,
+            ),
+            (
+                api(400, Some("resource_missing"), None),
+                rejected("resource_missing"),
+            ),
+            (
+                api(400, Some("parameter_missing"), None),
+                rejected("parameter_missing"),
+            ),
+            (api(401, None, None), rejected("invalid_request_error")),
+            (
+                api(400, Some("amount_too_large"), None),
+                rejected("amount_too_large"),
+            ),
+            (
+                api(402, Some("card_declined"), Some("insufficient_funds")),
+                rejected("insufficient_funds"),
+            ),
+        ];
+        for (error, expected) in table {
+            let printed = format!("{error:?}");
+            assert_eq!(error.into_gateway_error(), expected, "{printed}");
         }
     }
 }

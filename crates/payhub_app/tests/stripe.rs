@@ -645,3 +645,25 @@ async fn tampered_stale_or_foreign_notifications_are_refused() {
         Err(GatewayError::BadNotification(_))
     ));
 }
+
+#[tokio::test]
+async fn a_failed_payment_event_keeps_the_payment_open_for_another_card() {
+    let fake = FakeStripe::start().await;
+    let connector = connector(&fake);
+    let (url, received) = receiver().await;
+    fake.set_webhook_url(&url);
+    let request = request(money(700, "USD"));
+    let payment = started(&connector, &request).await;
+    let id = payment.gw_ref.clone().unwrap();
+    fake.decline(&id);
+    assert_eq!(fake.notify(&id, 1).await, vec![200]);
+    let (headers, body) = received.lock().unwrap()[0].clone();
+    assert!(String::from_utf8_lossy(&body).contains("payment_intent.payment_failed"));
+    let notification = connector.parse_notification(&headers, &body).unwrap();
+    assert_eq!(notification.payment_id, request.payment_id);
+    assert_eq!(notification.report.state, GatewayState::AwaitingCustomer);
+    assert_eq!(
+        notification.report.code.map(|c| c.0).as_deref(),
+        Some("generic_decline")
+    );
+}

@@ -307,6 +307,22 @@ impl FakeStripe {
         }
     }
 
+    /// The issuer declines the PaymentIntent's card some other way (as a
+    /// `payment_intent.payment_failed` would tell).
+    pub fn decline(&self, id: &str) {
+        let mut books = self.shared.books();
+        if let Some(intent) = books.intents.get_mut(id) {
+            intent["status"] = json!("requires_payment_method");
+            intent["next_action"] = Value::Null;
+            intent["last_payment_error"] = json!({
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+            });
+        }
+    }
+
     /// The customer finishes (`passed`) or fails the issuer's 3-D Secure page.
     pub fn complete_3ds(&self, id: &str, passed: bool) {
         let mut books = self.shared.books();
@@ -457,10 +473,9 @@ fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
     } else {
         body.to_vec()
     };
-    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&raw) {
-        Ok(params) => params,
-        Err(_) => return invalid("parameter_invalid", "The request body could not be read."),
-    };
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let idempotency_key = header("idempotency-key");
     {
         let masked = params

@@ -18,6 +18,7 @@ pub mod flow;
 pub mod kind;
 pub mod routing;
 pub mod simulated;
+pub mod stripe;
 pub mod wechatpay;
 
 use std::collections::HashMap;

@@ -86,6 +86,7 @@ pub fn from_alipay(text: &str, currency: Currency) -> Result<Money, AmountError>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -110,7 +111,10 @@ mod tests {
         ];
         for (minor, code, text) in table {
             assert_eq!(to_alipay(money(minor, code)).unwrap(), text, "{code}");
-            assert_eq!(from_alipay(text, money(0, code).currency()).unwrap(), money(minor, code));
+            assert_eq!(
+                from_alipay(text, money(0, code).currency()).unwrap(),
+                money(minor, code)
+            );
         }
     }
 
@@ -125,7 +129,9 @@ mod tests {
     fn malformed_or_too_precise_amounts_are_refused() {
         let usd = Currency::parse("USD").unwrap();
         let jpy = Currency::parse("JPY").unwrap();
-        for bad in ["", "-1.00", "1.999", "1e2", "1.", ".5", " 1.00", "1,00", "+1"] {
+        for bad in [
+            "", "-1.00", "1.999", "1e2", "1.", ".5", " 1.00", "1,00", "+1",
+        ] {
             assert!(from_alipay(bad, usd).is_err(), "{bad:?}");
         }
         assert!(from_alipay("100.5", jpy).is_err());

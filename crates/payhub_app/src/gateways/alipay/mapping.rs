@@ -61,6 +61,7 @@ pub fn refund_state(code: &str) -> RefundState {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

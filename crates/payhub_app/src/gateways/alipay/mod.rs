@@ -40,8 +40,8 @@ pub use xml::{parse_answer, MapiAnswer};
 
 use super::account::{AccountConfig, AccountError};
 use super::connector::{
-    Acknowledgement, GatewayError, GatewayRef, GatewayReport, Notification, RefundReport,
-    RefundRef, RefundRequest, StartRequest, Started, StoredMethod,
+    Acknowledgement, GatewayError, GatewayRef, GatewayReport, Notification, RefundRef,
+    RefundReport, RefundRequest, StartRequest, Started, StoredMethod,
 };
 use super::{Connector, GatewayKind};
 use crate::card::CardInput;
@@ -229,7 +229,9 @@ impl Connector for AlipayConnector {
             .clone()
             .filter(|subject| !subject.trim().is_empty())
             .unwrap_or_else(|| format!("Payment {out_trade_no}"));
-        let minutes = (request.expires_at - chrono::Utc::now()).num_minutes().max(1);
+        let minutes = (request.expires_at - chrono::Utc::now())
+            .num_minutes()
+            .max(1);
         let answer = self
             .client
             .call(
@@ -400,7 +402,10 @@ impl Connector for AlipayConnector {
                     .get("refund_result_code")
                     .map(String::as_str)
                     .unwrap_or("");
-                Ok(refund_report(refund.refund_id, mapping::refund_state(result)))
+                Ok(refund_report(
+                    refund.refund_id,
+                    mapping::refund_state(result),
+                ))
             }
             Some(code) => Err(mapping::error(code, "")),
             None => Err(GatewayError::Timeout),

@@ -82,8 +82,7 @@ impl Signer {
         let private_key = RsaPrivateKey::from_pkcs8_pem(private_pem.trim())
             .or_else(|_| RsaPrivateKey::from_pkcs1_pem(private_pem.trim()))
             .map_err(|_| (true, KeyError("not a PKCS#8 or PKCS#1 PEM RSA private key")))?;
-        let alipay_public_key = parse_public_key(alipay_public)
-            .map_err(|error| (false, error))?;
+        let alipay_public_key = parse_public_key(alipay_public).map_err(|error| (false, error))?;
         Ok(Signer::Rsa2 {
             private_key: Box::new(private_key),
             alipay_public_key: Box::new(alipay_public_key),
@@ -152,6 +151,7 @@ fn parse_public_key(text: &str) -> Result<RsaPublicKey, KeyError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -171,7 +171,10 @@ mod tests {
             ("service", "alipay.acquire.precreate"),
             ("partner", "2088021966388155"),
             ("_input_charset", "UTF-8"),
-            ("notify_url", "http://api.test.alipay.net/atinterface/receive_notify.htm"),
+            (
+                "notify_url",
+                "http://api.test.alipay.net/atinterface/receive_notify.htm",
+            ),
             ("out_trade_no", "4363476566647440"),
             ("subject", "Payment by QR-Code"),
             ("product_code", "OVERSEAS_MBARCODE_PAY"),
@@ -231,8 +234,8 @@ mod tests {
 
     #[test]
     fn unusable_keys_are_refused_without_echoing_them() {
-        let (private, error) = Signer::rsa2("-----BEGIN PRIVATE KEY-----\nsecretstuff", UNIT_PUBLIC)
-            .unwrap_err();
+        let (private, error) =
+            Signer::rsa2("-----BEGIN PRIVATE KEY-----\nsecretstuff", UNIT_PUBLIC).unwrap_err();
         assert!(private);
         assert!(!error.to_string().contains("secretstuff"));
         let (private, _) = Signer::rsa2(UNIT_PKCS8, "garbage").unwrap_err();

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use secrecy::SecretString;
@@ -22,8 +24,11 @@ fn account(credentials: &[(&str, &str)]) -> AccountConfig {
 }
 
 fn md5_connector(kind: GatewayKind) -> AlipayConnector {
-    AlipayConnector::from_account(kind, &account(&[("partner_id", PARTNER), ("md5_key", MD5_KEY)]))
-        .unwrap()
+    AlipayConnector::from_account(
+        kind,
+        &account(&[("partner_id", PARTNER), ("md5_key", MD5_KEY)]),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -57,11 +62,21 @@ fn credentials_are_checked_and_never_shown() {
     );
     assert!(matches!(
         build(&[("partner_id", "1234"), ("md5_key", MD5_KEY)]),
-        Err(AccountError::Invalid { name: "partner_id", .. })
+        Err(AccountError::Invalid {
+            name: "partner_id",
+            ..
+        })
     ));
     assert!(matches!(
-        build(&[("partner_id", PARTNER), ("md5_key", MD5_KEY), ("sign_type", "DSA")]),
-        Err(AccountError::Invalid { name: "sign_type", .. })
+        build(&[
+            ("partner_id", PARTNER),
+            ("md5_key", MD5_KEY),
+            ("sign_type", "DSA")
+        ]),
+        Err(AccountError::Invalid {
+            name: "sign_type",
+            ..
+        })
     ));
     // A private key chooses RSA2, which then needs Alipay's public key.
     let private = include_str!("testdata/unit_pkcs8.pem");
@@ -72,10 +87,19 @@ fn credentials_are_checked_and_never_shown() {
     let error = build(&[
         ("partner_id", PARTNER),
         ("private_key", "-----BEGIN PRIVATE KEY-----\nTOPSECRET"),
-        ("alipay_public_key", include_str!("testdata/unit_public.pem")),
+        (
+            "alipay_public_key",
+            include_str!("testdata/unit_public.pem"),
+        ),
     ])
     .unwrap_err();
-    assert!(matches!(error, AccountError::Invalid { name: "private_key", .. }));
+    assert!(matches!(
+        error,
+        AccountError::Invalid {
+            name: "private_key",
+            ..
+        }
+    ));
     assert!(!error.to_string().contains("TOPSECRET"));
     let connector = md5_connector(GatewayKind::Alipay);
     assert!(!format!("{connector:?}").contains(MD5_KEY));
@@ -87,7 +111,10 @@ fn sign_type_chooses_between_present_keys() {
         ("partner_id", PARTNER),
         ("md5_key", MD5_KEY),
         ("private_key", include_str!("testdata/unit_pkcs8.pem")),
-        ("alipay_public_key", include_str!("testdata/unit_public.pem")),
+        (
+            "alipay_public_key",
+            include_str!("testdata/unit_public.pem"),
+        ),
     ];
     let with = |sign_type: Option<&str>| {
         let mut creds = creds.to_vec();
@@ -110,9 +137,16 @@ fn the_signed_form_carries_partner_charset_and_a_verifiable_sign() {
     let connector = md5_connector(GatewayKind::Alipay);
     let form = connector.client.signed_form(
         "alipay.acquire.overseas.query",
-        vec![("partner_trans_id", "819613055".into()), ("empty", String::new())],
+        vec![
+            ("partner_trans_id", "819613055".into()),
+            ("empty", String::new()),
+        ],
     );
-    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(get("partner"), Some(PARTNER));
     assert_eq!(get("_input_charset"), Some("UTF-8"));
     assert_eq!(get("sign_type"), Some("MD5"));
@@ -141,7 +175,10 @@ fn signed_answer(signer: &Signer, fields: &[(&str, &str)]) -> String {
 fn answers_are_verified_before_they_are_believed() {
     let connector = md5_connector(GatewayKind::Alipay);
     let signer = connector.client.signer().clone();
-    let fields = [("result_code", "SUCCESS"), ("alipay_trans_status", "TRADE_SUCCESS")];
+    let fields = [
+        ("result_code", "SUCCESS"),
+        ("alipay_trans_status", "TRADE_SUCCESS"),
+    ];
     let good = signed_answer(&signer, &fields);
     let read = connector.client.read_answer("q", &good).unwrap();
     assert_eq!(read["alipay_trans_status"], "TRADE_SUCCESS");
@@ -209,7 +246,9 @@ fn notifications_verify_and_read_the_trade() {
     );
     // A duplicate reads the same.
     assert_eq!(
-        connector.parse_notification(&HeaderMap::new(), &body).unwrap(),
+        connector
+            .parse_notification(&HeaderMap::new(), &body)
+            .unwrap(),
         parsed
     );
     assert_eq!(
@@ -240,10 +279,14 @@ fn tampered_or_foreign_notifications_are_refused() {
     assert!(bad(""));
     let mut fields = NOTIFY_FIELDS.to_vec();
     fields[1] = ("notify_type", "something_else");
-    assert!(bad(&String::from_utf8(notification(&signer, &fields)).unwrap()));
+    assert!(bad(
+        &String::from_utf8(notification(&signer, &fields)).unwrap()
+    ));
     let mut fields = NOTIFY_FIELDS.to_vec();
     fields[3] = ("out_trade_no", "not-a-payment");
-    assert!(bad(&String::from_utf8(notification(&signer, &fields)).unwrap()));
+    assert!(bad(
+        &String::from_utf8(notification(&signer, &fields)).unwrap()
+    ));
 }
 
 #[tokio::test]

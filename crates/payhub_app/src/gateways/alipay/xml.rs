@@ -160,7 +160,11 @@ impl<'a> Reader<'a> {
                     .find('>')
                     .ok_or_else(|| XmlError("unterminated end tag".into()))?;
                 if after_close[..end].trim_end() != element.name {
-                    return fail(format!("</{}> closes <{}>", &after_close[..end], element.name));
+                    return fail(format!(
+                        "</{}> closes <{}>",
+                        &after_close[..end],
+                        element.name
+                    ));
                 }
                 self.rest = &after_close[end + 1..];
                 break;
@@ -268,6 +272,7 @@ fn unescape(text: &str) -> Result<String, XmlError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -304,7 +309,10 @@ mod tests {
         );
         assert_eq!(answer.response["detail_error_des"], "a & b <c> 中");
         assert_eq!(answer.response.len(), 5);
-        assert_eq!(answer.sign.as_deref(), Some("7eb4c6c10ef5e2e4d6ec4a1e2a6f5c1b"));
+        assert_eq!(
+            answer.sign.as_deref(),
+            Some("7eb4c6c10ef5e2e4d6ec4a1e2a6f5c1b")
+        );
         assert_eq!(answer.sign_type.as_deref(), Some("MD5"));
     }
 

@@ -475,3 +475,118 @@ async fn a_tampered_notification_is_refused() {
         .unwrap();
     assert_eq!(genuine.report.state, GatewayState::AwaitingCustomer);
 }
+
+/// A request to the fake, signed with its MD5 key unless the fields carry their own `sign`.
+async fn raw_call(fake: &FakeAlipay, fields: &[(&str, &str)], charset_in_url: bool) -> String {
+    use payhub_app::gateways::alipay::{signing_text, Signer};
+    let signer = Signer::Md5 {
+        key: SecretString::from(fake::MD5_KEY),
+    };
+    let mut form: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    if !fields.iter().any(|(k, _)| *k == "sign") {
+        let sign = signer.sign(&signing_text(fields.iter().copied()));
+        form.push(("sign".into(), sign));
+        form.push(("sign_type".into(), "MD5".into()));
+    }
+    let mut url = fake.base_url();
+    if charset_in_url {
+        url.set_query(Some("_input_charset=UTF-8"));
+    }
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&form).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_fake_refuses_bad_requests_as_alipay_does() {
+    let fake = FakeAlipay::start().await;
+    let timestamp = "2026-11-25 10:00:00";
+    let precreate = |out_trade_no: &'static str, fee: &'static str, currency: &'static str| {
+        vec![
+            ("service", "alipay.acquire.precreate"),
+            ("partner", fake::PARTNER),
+            ("_input_charset", "UTF-8"),
+            ("notify_url", "http://127.0.0.1:9/n"),
+            ("timestamp", timestamp),
+            ("out_trade_no", out_trade_no),
+            ("subject", "s"),
+            ("product_code", "OVERSEAS_MBARCODE_PAY"),
+            ("total_fee", fee),
+            ("trans_currency", currency),
+            ("currency", currency),
+        ]
+    };
+    let refused = |error: &str| format!("<is_success>F</is_success><error>{error}</error>");
+
+    let good = raw_call(&fake, &precreate("1001", "1.00", "HKD"), true).await;
+    assert!(
+        good.contains("<result_code>SUCCESS</result_code>"),
+        "{good}"
+    );
+    // Idempotent: the same order again gets the same code.
+    let again = raw_call(&fake, &precreate("1001", "1.00", "HKD"), true).await;
+    let qr = |text: &str| {
+        text.split("<qr_code>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(qr(&good), qr(&again));
+    let reused = raw_call(&fake, &precreate("1001", "2.00", "HKD"), true).await;
+    assert!(reused.contains("OUT_TRADE_NO_USED"), "{reused}");
+
+    assert!(raw_call(&fake, &precreate("1002", "1.00", "HKD"), false)
+        .await
+        .contains(&refused("ILLEGAL_CHARSET")));
+    let mut wrong_partner = precreate("1003", "1.00", "HKD");
+    wrong_partner[1] = ("partner", "2088000000000000");
+    assert!(raw_call(&fake, &wrong_partner, true)
+        .await
+        .contains(&refused("ILLEGAL_PARTNER")));
+    let mut forged = precreate("1004", "1.00", "HKD");
+    forged.push(("sign", "00000000000000000000000000000000"));
+    forged.push(("sign_type", "MD5"));
+    assert!(raw_call(&fake, &forged, true)
+        .await
+        .contains(&refused("ILLEGAL_SIGN")));
+    let mut missing = precreate("1005", "1.00", "HKD");
+    missing.retain(|(k, _)| *k != "subject");
+    assert!(raw_call(&fake, &missing, true)
+        .await
+        .contains(&refused("ILLEGAL_ARGUMENT")));
+    for (fee, currency) in [
+        ("1.001", "USD"),
+        ("100.5", "JPY"),
+        ("0.00", "HKD"),
+        ("-1", "HKD"),
+    ] {
+        let answer = raw_call(&fake, &precreate("1006", fee, currency), true).await;
+        assert!(
+            answer.contains("<detail_error_code>TOTAL_FEE_EXCEED"),
+            "{fee} {currency}: {answer}"
+        );
+    }
+    let answer = raw_call(&fake, &precreate("1007", "1.00", "XYZ"), true).await;
+    assert!(answer.contains("CURRENCY_NOT_SUPPORT"), "{answer}");
+    let unknown = vec![
+        ("service", "alipay.acquire.nothing"),
+        ("partner", fake::PARTNER),
+        ("_input_charset", "UTF-8"),
+    ];
+    assert!(raw_call(&fake, &unknown, true)
+        .await
+        .contains(&refused("ILLEGAL_SERVICE")));
+}

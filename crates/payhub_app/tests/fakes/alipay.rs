@@ -572,7 +572,11 @@ fn precreate(
 ) -> Result<Answer, &'static str> {
     let notify_url = required(form, "notify_url")?;
     let timestamp = required(form, "timestamp")?;
-    if chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%d %H:%M:%S").is_err() {
+    // The global docs write GMT+8 `yyyy-MM-dd HH:mm:ss`; the AlipayHK page
+    // shows epoch milliseconds. Either is taken.
+    let readable = chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%d %H:%M:%S").is_ok()
+        || (timestamp.len() == 13 && timestamp.bytes().all(|b| b.is_ascii_digit()));
+    if !readable {
         return Err("ILLEGAL_ARGUMENT");
     }
     let out_trade_no = required(form, "out_trade_no")?;

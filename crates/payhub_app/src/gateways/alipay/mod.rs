@@ -229,9 +229,6 @@ impl Connector for AlipayConnector {
             .clone()
             .filter(|subject| !subject.trim().is_empty())
             .unwrap_or_else(|| format!("Payment {out_trade_no}"));
-        let minutes = (request.expires_at - chrono::Utc::now())
-            .num_minutes()
-            .max(1);
         let answer = self
             .client
             .call(
@@ -245,7 +242,6 @@ impl Connector for AlipayConnector {
                     ("total_fee", total_fee),
                     ("trans_currency", currency.code().to_owned()),
                     ("currency", currency.code().to_owned()),
-                    ("it_b_pay", format!("{minutes}m")),
                     ("payment_inst", self.wallet().into()),
                 ],
             )

@@ -205,6 +205,13 @@ async fn unknown_and_expired_trades() {
         connector.query(&never_started).await.unwrap_err(),
         GatewayError::NotFound
     );
+    // A code that was handed out but not scanned may be no trade at Alipay
+    // yet: the customer can still pay it.
+    let handed_out = connector
+        .query(&GatewayRef::new(new_payment_id(), Some("819613055")))
+        .await
+        .unwrap();
+    assert_eq!(handed_out.state, GatewayState::AwaitingCustomer);
     let id = new_payment_id();
     started(&connector, id, money(100, "HKD")).await;
     assert!(fake.close(&id.to_string()));

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alipay;
 pub mod connector;
 pub mod flow;
 pub mod kind;

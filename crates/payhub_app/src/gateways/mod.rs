@@ -8,6 +8,8 @@
 //! - [`routing`]: merchants' connector accounts, which one a payment goes
 //!   to, and the circuit breaker.
 //! - [`simulated`]: simulated gateways behind that trait (sandbox).
+//! - [`alipay`], [`stripe`], [`wechatpay`]: the real connectors, each to its
+//!   gateway's public API (docs/gateways/).
 //! - [`flow`]: starting, settling, checking, canceling and refunding; the only
 //!   code that turns a gateway's word into ledger changes.
 
@@ -35,7 +37,40 @@ use simulated::{NotificationSink, SimulatedGateway};
 /// always there: an account of connector `simulated` uses the sandbox's
 /// simulator of its type). docs/GATEWAYS.md describes each.
 pub fn connector_types() -> Vec<routing::ConnectorType> {
-    Vec::new()
+    vec![
+        routing::ConnectorType {
+            name: alipay::NAME,
+            credentials: alipay::CREDENTIALS,
+            // The partner id; which keys it needs depends on its sign type,
+            // which building the connector checks.
+            required: 1,
+            serves: alipay::GATEWAY_TYPES,
+            build: |kind, account| {
+                let connector = alipay::AlipayConnector::from_account(kind, account)?;
+                Ok(Arc::new(connector))
+            },
+        },
+        routing::ConnectorType {
+            name: stripe::NAME,
+            credentials: stripe::CREDENTIALS,
+            required: stripe::CREDENTIALS.len(),
+            serves: stripe::GATEWAY_TYPES,
+            build: |kind, account| {
+                let connector = stripe::StripeConnector::from_account(kind, account)?;
+                Ok(Arc::new(connector))
+            },
+        },
+        routing::ConnectorType {
+            name: wechatpay::NAME,
+            credentials: wechatpay::CREDENTIALS,
+            required: wechatpay::CREDENTIALS.len(),
+            serves: wechatpay::GATEWAY_TYPES,
+            build: |kind, account| {
+                let connector = wechatpay::WechatPayConnector::from_account(kind, account)?;
+                Ok(Arc::new(connector))
+            },
+        },
+    ]
 }
 
 /// The connectors payhub routes to: merchants' connector accounts, and the

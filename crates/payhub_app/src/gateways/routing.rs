@@ -158,6 +158,7 @@ pub async fn route_new(
     let accounts = accounts_of(state, merchant).await?;
     let usable: Vec<&ConnectorAccount> = accounts
         .iter()
+        .filter(|account| account.enabled)
         .filter(|account| account.gateway_types.iter().any(|t| t == kind.code()))
         .filter(|account| registry.sandbox || (account.live && account.connector != "simulated"))
         .collect();

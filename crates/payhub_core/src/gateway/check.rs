@@ -93,18 +93,22 @@ pub fn after_failed_step(_failure: CallFailure) -> GatewayState {
 }
 
 /// A check (query) whose call failed, on a payment in `current`: a gateway
-/// that never had the payment means nothing was paid (`expired`); any other
-/// failure leaves the state as it was, to be checked again.
+/// that does not have the payment once the payment's time is over
+/// (`past_expiry`) never will, so nothing was paid (`expired`). Before that,
+/// "not found" may only mean the start is still on its way to the gateway
+/// (its answer was lost, the request is slow): the payment stays as it was
+/// and is asked about again. Any other failure leaves it as it was too.
 pub fn after_failed_query(
     failure: CallFailure,
     current: GatewayState,
+    past_expiry: bool,
 ) -> (GatewayState, Option<DecidedError>) {
     match failure {
-        CallFailure::NotFound => (
+        CallFailure::NotFound if past_expiry => (
             GatewayState::Expired,
             Some(("NOT_FOUND", "the gateway has no such payment")),
         ),
-        CallFailure::NoAnswer | CallFailure::Refused => (current, None),
+        CallFailure::NotFound | CallFailure::NoAnswer | CallFailure::Refused => (current, None),
     }
 }
 
@@ -236,9 +240,14 @@ mod tests {
         ];
         for (failure, query, cancel, refund) in table {
             assert_eq!(
-                after_failed_query(failure, AwaitingCustomer),
+                after_failed_query(failure, AwaitingCustomer, true),
                 query,
                 "{failure:?}"
+            );
+            assert_eq!(
+                after_failed_query(failure, Unknown, false),
+                (Unknown, None),
+                "before expiry nothing is decided: {failure:?}"
             );
             assert_eq!(after_failed_cancel(failure), cancel, "{failure:?}");
             assert_eq!(after_failed_refund(failure), refund, "{failure:?}");

@@ -76,7 +76,11 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
     let report = match answer {
         Ok(report) => report,
         Err(error) => {
-            let (state, decided) = check::after_failed_query(CallFailure::from(&error), row.state);
+            let (state, decided) = check::after_failed_query(
+                CallFailure::from(&error),
+                row.state,
+                Utc::now() >= row.expires_at,
+            );
             if decided.is_none() {
                 tracing::info!(payment.id = %row.payment_id, %error, checks = row.checks, "gateway still gives no answer");
             }

@@ -107,7 +107,9 @@ both_backends! {
         hook.wait_until("the webhook", |r| !r.is_empty()).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(hook.received().len(), 1, "one payment, one webhook: {:?}", hook.received());
-        assert_eq!(app.tmf_payment_of("wx-1").await["status"], "captured");
+        let viewed = app.tmf_payment_of("wx-1").await;
+        assert_eq!(viewed["status"], "captured");
+        assert_eq!(viewed["paymentMethod"]["connectorAccount"], json!({"id": account_id, "connector": "wechatpay"}), "{viewed}");
 
         // A tampered notification changes nothing and is refused.
         let (headers, mut forged) = wechat.notification(&id);

@@ -279,3 +279,35 @@ both_backends! {
         assert_eq!(row.connector_account.as_deref(), Some(account_id.as_str()));
     }
 }
+
+both_backends! {
+    async fn a_cancel_after_the_customer_paid_keeps_the_payment_and_alipays_timer_ends_a_sale(app: TestApp) {
+        let alipay = FakeAlipay::start().await;
+        let (account_id, _) = alipay_accounts(&app, &alipay).await;
+
+        // The customer pays just before the merchant cancels, and Alipay's
+        // notification has not come yet: `alipay.acquire.cancel` would
+        // refund the paid trade, so payhub asks first, keeps the payment,
+        // and the merchant is told the sale cannot be canceled.
+        app.create_sale(sale("ALIPAY", "ali-race", 900)).await;
+        let paid = payment_id(&app, "ali-race").await;
+        assert!(alipay.pay(&paid));
+        let refused = app.retail("cancel", json!({"type": "ALIPAY", "rrn": "ali-race", "storeCode": "WP001"})).await;
+        assert_eq!(refused["errorCode"], "40010", "{refused}");
+        app.wait_for_status("ALIPAY", "ali-race", "01").await;
+        assert_eq!(app.tmf_payment_of("ali-race").await["status"], "captured");
+        let trade = alipay.trade(&paid).unwrap();
+        assert_eq!((trade.status.as_str(), trade.refunded_minor), ("TRADE_SUCCESS", 0), "not refunded by a cancel");
+        assert!(!alipay.services_called().iter().any(|s| s == "alipay.acquire.cancel"), "{:?}", alipay.services_called());
+        // Its notification, when it comes, changes nothing.
+        notify(&app, &alipay, &account_id, &paid, 1).await;
+
+        // Nobody scans the code and Alipay's timer closes the trade: its
+        // notification ends the sale expired.
+        app.create_sale(sale("ALIPAY", "ali-timer", 600)).await;
+        let unpaid = payment_id(&app, "ali-timer").await;
+        assert!(alipay.close(&unpaid));
+        notify(&app, &alipay, &account_id, &unpaid, 1).await;
+        app.wait_for_status("ALIPAY", "ali-timer", "03").await;
+    }
+}

@@ -6,9 +6,10 @@
 //! `trade_status_sync` notification (sent twice) pays it once and is
 //! acknowledged `success`, the merchant gets one webhook, a tampered
 //! notification is refused, a part refund reaches Alipay, an unpaid sale's
-//! cancel closes the trade, a start whose answer is lost is resolved by the
-//! checker's query, a refused start ends the sale, and a JPY payment reaches
-//! Alipay in whole yen.
+//! cancel closes the trade (and a cancel after the customer paid does not
+//! refund it), Alipay's timer ends a sale, a start whose answer is lost is
+//! resolved by the checker's query, a refused start ends the sale, and a
+//! JPY payment reaches Alipay in whole yen.
 
 use std::time::Duration;
 
@@ -216,14 +217,29 @@ both_backends! {
 
         // Alipay takes the trade but answers after payhub stopped waiting:
         // the outcome is unknown, never a failure, and the checker's query
-        // finds out what happened.
+        // finds out what happened. The customer pays while payhub still
+        // waits: the checker's first query (the call's timeout plus one
+        // check delay after the start) must find the trade paid. A trade
+        // found waiting is asked about again only at its expiry.
         alipay.fail_next(Failure::Timeout);
-        let answer = app.retail("sales", sale("ALIPAY", "ali-lost", 500)).await;
+        let pay_during_the_call = async {
+            for _ in 0..100 {
+                let (_, _, items) = app.list("payment", "correlatorId=ali-lost").await;
+                if let Some(id) = items.first().and_then(|p| p["id"].as_str()) {
+                    if alipay.pay(id) {
+                        return id.to_owned();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the trade never reached Alipay");
+        };
+        let (answer, id) = tokio::join!(
+            app.retail("sales", sale("ALIPAY", "ali-lost", 500)),
+            pay_during_the_call
+        );
         assert_eq!(answer["errorCode"], "3", "{answer}");
-        let id = payment_id(&app, "ali-lost").await;
-        assert_eq!(app.tmf_payment_of("ali-lost").await["status"], "pendingAuthorization");
-        assert!(alipay.trade(&id).is_some(), "Alipay took the trade");
-        assert!(alipay.pay(&id));
+        assert_eq!(alipay.trade(&id).unwrap().status, "TRADE_SUCCESS");
         app.wait_for_status("ALIPAY", "ali-lost", "01").await;
         assert!(
             alipay.services_called().iter().any(|s| s == "alipay.acquire.overseas.query"),

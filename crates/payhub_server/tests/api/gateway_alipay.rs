@@ -147,7 +147,9 @@ both_backends! {
         hook.wait_until("the webhook", |r| !r.is_empty()).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(hook.received().len(), 1, "one payment, one webhook: {:?}", hook.received());
-        assert_eq!(app.tmf_payment_of("ali-1").await["status"], "captured");
+        let viewed = app.tmf_payment_of("ali-1").await;
+        assert_eq!(viewed["status"], "captured");
+        assert_eq!(viewed["paymentMethod"]["connectorAccount"], json!({"id": account_id, "connector": "alipay"}), "{viewed}");
 
         // A tampered notification (the amount changed after signing) is
         // refused and changes nothing.
@@ -197,7 +199,9 @@ both_backends! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         notify(&app, &alipay, &hk_account, &id, 2).await;
         app.wait_for_status("ALIPAYOS", "alihk-1", "01").await;
-        assert_eq!(app.tmf_payment_of("alihk-1").await["status"], "captured");
+        let viewed = app.tmf_payment_of("alihk-1").await;
+        assert_eq!(viewed["status"], "captured");
+        assert_eq!(viewed["paymentMethod"]["connectorAccount"]["id"], json!(hk_account), "{viewed}");
     }
 }
 

@@ -133,12 +133,24 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut dropped: wat
             Command::BindTransmitter(bind) => {
                 let status = check_bind(&state, &bind);
                 bound = status == status::ESME_ROK;
-                (status, Command::BindTransmitterResp { system_id: "FAKESMSC".into() }, !bound)
+                (
+                    status,
+                    Command::BindTransmitterResp {
+                        system_id: "FAKESMSC".into(),
+                    },
+                    !bound,
+                )
             }
             Command::BindTransceiver(bind) => {
                 let status = check_bind(&state, &bind);
                 bound = status == status::ESME_ROK;
-                (status, Command::BindTransceiverResp { system_id: "FAKESMSC".into() }, !bound)
+                (
+                    status,
+                    Command::BindTransceiverResp {
+                        system_id: "FAKESMSC".into(),
+                    },
+                    !bound,
+                )
             }
             Command::SubmitSm(message) if bound => {
                 let (status, message_id) = submit(&state, message);
@@ -146,7 +158,9 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut dropped: wat
             }
             Command::SubmitSm(_) => (
                 status::ESME_RINVBNDSTS,
-                Command::SubmitSmResp { message_id: String::new() },
+                Command::SubmitSmResp {
+                    message_id: String::new(),
+                },
                 false,
             ),
             Command::EnquireLink => {
@@ -194,7 +208,9 @@ fn submit(state: &Mutex<State>, message: ShortMessage) -> (u32, String) {
     state.next_id += 1;
     let message_id = format!("fake-{}", state.next_id);
     if (message.destination.ton, message.destination.npi) != (1, 1) {
-        state.problems.push(format!("destination {:?}", message.destination));
+        state
+            .problems
+            .push(format!("destination {:?}", message.destination));
     }
     let (payload, parts) = if message.esm_class & 0x40 != 0 {
         let udh_length = usize::from(message.short_message[0]);
@@ -226,7 +242,9 @@ fn submit(state: &Mutex<State>, message: ShortMessage) -> (u32, String) {
         }
         0x00 => {
             if payload.iter().any(|octet| *octet > 0x7F) {
-                state.problems.push("an octet above 0x7F in GSM 7-bit".into());
+                state
+                    .problems
+                    .push("an octet above 0x7F in GSM 7-bit".into());
             }
             gsm7_decode(&payload)
         }

@@ -209,8 +209,12 @@ impl<'a> Session<'a> {
                 }
             }
         });
-        let tick = (self.config.response_timeout / 4)
-            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let tick = (self
+            .config
+            .response_timeout
+            .min(self.config.enquire_link_interval)
+            / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut ticker = tokio::time::interval(tick);
         let ended = loop {
             let step = tokio::select! {

@@ -301,6 +301,7 @@ mod tests {
             (ConsentRequested, Failed),
             (ConsentRequested, Rejected),
             (ConsentRequested, Expired),
+            (ConsentRequested, SmsFailed),
             (Reserved, Committed),
             (Reserved, Released),
             (Reserved, Failed),

@@ -261,10 +261,16 @@ impl<'a> Session<'a> {
             let pdu = Pdu::new(sequence, Command::SubmitSm(message));
             if let Err(error) = write_pdu(writer, &pdu).await {
                 let reason = error.to_string();
-                self.finish(batch, Err(SmsError::Unavailable(reason.clone())));
                 return match error {
-                    ReadError::Pdu(_) => Ok(()),
-                    ReadError::Io(_) => Err(Ended::Lost(reason)),
+                    // Nothing was written: this message cannot be sent at all.
+                    ReadError::Pdu(_) => {
+                        self.finish(batch, Err(SmsError::Invalid(reason)));
+                        Ok(())
+                    }
+                    ReadError::Io(_) => {
+                        self.finish(batch, Err(SmsError::Unavailable(reason.clone())));
+                        Err(Ended::Lost(reason))
+                    }
                 };
             }
             self.pending.insert(sequence, (batch, Instant::now()));

@@ -140,6 +140,7 @@ pub fn encode(text: &str, reference: u8) -> Result<Encoded, TooLong> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

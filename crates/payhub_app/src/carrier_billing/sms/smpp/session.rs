@@ -436,6 +436,7 @@ fn log_delivery(message: &ShortMessage) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,6 @@
 //! Byte-level tests of the PDU codec against the v3.4 specification's
 //! field tables.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
 

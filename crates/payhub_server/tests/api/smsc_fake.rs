@@ -3,8 +3,9 @@
 //! system_id and password (else `ESME_RINVSYSID`/`ESME_RINVPASWD`),
 //! answers `submit_sm` with a message id and `enquire_link`, reassembles
 //! concatenated parts (UDH) and records every message decoded. It can be
-//! told to refuse the next submit with a given `command_status` or to drop
-//! every connection.
+//! told to refuse the next submit with a given `command_status`, to drop
+//! every connection, or to send a delivery receipt (`deliver_sm`) on every
+//! transceiver bind, counting the `deliver_sm_resp`s it gets back.
 //!
 //! The PDUs' wire form is payhub's own codec (`smpp::pdu`, pinned by its
 //! byte-level tests from the specification); the text is decoded here
@@ -16,10 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use payhub_app::carrier_billing::sms::smpp::pdu::{
-    read_pdu, status, write_pdu, Bind, Command, Pdu, ShortMessage,
+    read_pdu, status, write_pdu, Address, Bind, Command, Pdu, ShortMessage,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 pub const SYSTEM_ID: &str = "payhub";
 pub const PASSWORD: &str = "sms-pw";
@@ -42,6 +43,7 @@ struct State {
     /// (system_id, the status answered).
     binds: Vec<(String, u32)>,
     enquire_links: usize,
+    receipts_acknowledged: usize,
     refuse_next: Option<u32>,
     /// Parts of long messages, by (destination, reference).
     partial: HashMap<(String, u8), Vec<Option<Vec<u8>>>>,
@@ -54,6 +56,7 @@ pub struct FakeSmsc {
     pub port: u16,
     state: Arc<Mutex<State>>,
     drop_all: watch::Sender<u64>,
+    receipts: broadcast::Sender<String>,
 }
 
 impl FakeSmsc {
@@ -62,16 +65,23 @@ impl FakeSmsc {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
         let (drop_all, dropped) = watch::channel(0u64);
+        let (receipts, _) = broadcast::channel(16);
         let shared = state.clone();
+        let pushed = receipts.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone(), dropped.clone()));
+                let link = Link {
+                    dropped: dropped.clone(),
+                    receipts: pushed.subscribe(),
+                };
+                tokio::spawn(serve(stream, shared.clone(), link));
             }
         });
         FakeSmsc {
             port,
             state,
             drop_all,
+            receipts,
         }
     }
 
@@ -96,6 +106,20 @@ impl FakeSmsc {
         self.state.lock().unwrap().refuse_next = Some(status);
     }
 
+    /// Sends a delivery receipt for `message_id` (SMPP v3.4 appendix B)
+    /// on every transceiver bind.
+    pub fn send_receipt(&self, message_id: &str) {
+        let text = format!(
+            "id:{message_id} sub:001 dlvrd:001 submit date:2611250200 done date:2611250201 stat:DELIVRD err:000 text:"
+        );
+        let _ = self.receipts.send(text);
+    }
+
+    /// How many `deliver_sm` payhub answered with `deliver_sm_resp`.
+    pub fn receipts_acknowledged(&self) -> usize {
+        self.state.lock().unwrap().receipts_acknowledged
+    }
+
     /// Closes every connection open now.
     pub fn drop_connections(&self) {
         self.drop_all.send_modify(|generation| *generation += 1);
@@ -118,12 +142,36 @@ impl FakeSmsc {
     }
 }
 
-async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut dropped: watch::Receiver<u64>) {
-    dropped.borrow_and_update();
+/// What the test tells every connection.
+struct Link {
+    dropped: watch::Receiver<u64>,
+    receipts: broadcast::Receiver<String>,
+}
+
+async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut link: Link) {
+    link.dropped.borrow_and_update();
     let mut bound = false;
+    let mut transceiver = false;
+    let mut sequence = 0x1000u32;
     loop {
         let pdu = tokio::select! {
-            _ = dropped.changed() => return,
+            _ = link.dropped.changed() => return,
+            receipt = link.receipts.recv() => {
+                let Ok(text) = receipt else { continue };
+                if transceiver {
+                    sequence += 1;
+                    let receipt = ShortMessage {
+                        source: Address { ton: 1, npi: 1, addr: "905321234567".into() },
+                        esm_class: 0x04,
+                        short_message: text.into_bytes(),
+                        ..Default::default()
+                    };
+                    if write_pdu(&mut stream, &Pdu::new(sequence, Command::DeliverSm(receipt))).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
             pdu = read_pdu(&mut stream) => match pdu {
                 Ok(pdu) => pdu,
                 Err(_) => return,
@@ -144,6 +192,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut dropped: wat
             Command::BindTransceiver(bind) => {
                 let status = check_bind(&state, &bind);
                 bound = status == status::ESME_ROK;
+                transceiver = bound;
                 (
                     status,
                     Command::BindTransceiverResp {
@@ -168,6 +217,10 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, mut dropped: wat
                 (status::ESME_ROK, Command::EnquireLinkResp, false)
             }
             Command::Unbind => (status::ESME_ROK, Command::UnbindResp, true),
+            Command::DeliverSmResp => {
+                state.lock().unwrap().receipts_acknowledged += 1;
+                continue;
+            }
             _ => (status::ESME_RINVCMDID, Command::GenericNack, false),
         };
         let answer = Pdu {

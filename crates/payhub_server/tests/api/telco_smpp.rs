@@ -140,6 +140,15 @@ both_backends! {
         let (code, link) = code_and_link(english);
         app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
         assert_eq!(app.state_of("s-en").await["resultDesc"], "CHARGED");
+        // The SMSC's delivery receipt comes back on the transceiver bind and is answered.
+        fake.send_receipt("fake-1");
+        for _ in 0..100 {
+            if fake.receipts_acknowledged() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(fake.receipts_acknowledged(), 1, "deliver_sm_resp");
         assert_eq!(fake.problems(), Vec::<String>::new());
     }
 }

@@ -164,6 +164,10 @@ fn outcome_page(state: TelcoState) -> Response {
             "Not paid",
             "The payment could not be made; nothing was charged.",
         ),
+        TelcoState::SmsFailed => (
+            "Not sent",
+            "The code for this payment could not be sent; nothing was charged.",
+        ),
         TelcoState::ConsentRequested | TelcoState::AwaitingCard => {
             ("Waiting", "This payment is waiting for you.")
         }

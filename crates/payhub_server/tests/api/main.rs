@@ -14,6 +14,7 @@ mod connector_accounts;
 mod console;
 mod deliveries;
 mod edge_rejections;
+mod gateway_stripe;
 mod gateway_wechatpay;
 mod group_commit;
 mod index;

@@ -150,6 +150,29 @@ pub use start::{
 };
 pub use steps::{answer_challenge, pay_with_card, return_from_challenge};
 
+/// One call to a gateway connector, whatever it answered (docs/METRICS.md).
+fn record_gateway_call<T>(
+    gateway: GatewayKind,
+    operation: &'static str,
+    result: &Result<T, GatewayError>,
+    latency: std::time::Duration,
+) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(GatewayError::Timeout) => "timeout",
+        Err(GatewayError::Rejected { .. }) => "rejected",
+        Err(GatewayError::NotFound) => "not_found",
+        Err(GatewayError::BadNotification(_)) => "bad_notification",
+    };
+    let gateway = gateway.code();
+    metrics::counter!("payhub_gateway_calls_total",
+        "gateway" => gateway, "operation" => operation, "outcome" => outcome)
+    .increment(1);
+    metrics::histogram!("payhub_gateway_call_duration_seconds",
+        "gateway" => gateway, "operation" => operation)
+    .record(latency.as_secs_f64());
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -176,27 +199,4 @@ mod tests {
         assert!(!is_challenge_action("https://qr.alipay.com/bax1"));
         assert!(!is_challenge_action(CARD_ACTION));
     }
-}
-
-/// One call to a gateway connector, whatever it answered (docs/METRICS.md).
-fn record_gateway_call<T>(
-    gateway: GatewayKind,
-    operation: &'static str,
-    result: &Result<T, GatewayError>,
-    latency: std::time::Duration,
-) {
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(GatewayError::Timeout) => "timeout",
-        Err(GatewayError::Rejected { .. }) => "rejected",
-        Err(GatewayError::NotFound) => "not_found",
-        Err(GatewayError::BadNotification(_)) => "bad_notification",
-    };
-    let gateway = gateway.code();
-    metrics::counter!("payhub_gateway_calls_total",
-        "gateway" => gateway, "operation" => operation, "outcome" => outcome)
-    .increment(1);
-    metrics::histogram!("payhub_gateway_call_duration_seconds",
-        "gateway" => gateway, "operation" => operation)
-    .record(latency.as_secs_f64());
 }

@@ -141,7 +141,7 @@ async fn the_customer_pays_and_query_says_succeeded() {
     let connector = connector(&fake);
     let payment = started(&connector, &request(money(12_345, "HKD"))).await;
     let report = connector
-        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS))
+        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
         .await
         .unwrap();
     assert_eq!(report.state, GatewayState::Succeeded);
@@ -177,7 +177,7 @@ async fn declined_cards_are_this_attempts_decline_and_another_card_may_pay() {
         (fake::CARD_INSUFFICIENT_FUNDS, "insufficient_funds"),
     ] {
         let report = connector
-            .pay_with_card(&payment, &card(number))
+            .pay_with_card(&payment, &card(number), None)
             .await
             .unwrap();
         assert_eq!(report.state, GatewayState::Declined, "{number}");
@@ -188,13 +188,13 @@ async fn declined_cards_are_this_attempts_decline_and_another_card_may_pay() {
         assert_eq!(observed.code.as_ref().map(|c| c.0.as_str()), Some(code));
     }
     let report = connector
-        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS))
+        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
         .await
         .unwrap();
     assert_eq!(report.state, GatewayState::Succeeded);
     // A card for a paid PaymentIntent is answered with its state.
     let again = connector
-        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS))
+        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
         .await
         .unwrap();
     assert_eq!(again.state, GatewayState::Succeeded);
@@ -210,14 +210,27 @@ async fn three_d_secure_redirects_then_the_return_reads_the_outcome() {
         let connector = connector(&fake);
         let payment = started(&connector, &request(money(8_800, "HKD"))).await;
         let id = payment.gw_ref.clone().unwrap();
+        // The page of this payment is where the issuer's page sends the customer back.
+        let back = url::Url::parse("http://payhub.test/pay/1/token/return").unwrap();
         let report = connector
-            .pay_with_card(&payment, &card(fake::CARD_3DS_REQUIRED))
+            .pay_with_card(&payment, &card(fake::CARD_3DS_REQUIRED), Some(&back))
             .await
             .unwrap();
         assert_eq!(report.state, GatewayState::Challenge);
         assert_eq!(
             report.qr_content,
             Some(format!("{}/3ds/{id}", fake.base_url()))
+        );
+        let confirm = fake
+            .log()
+            .into_iter()
+            .rev()
+            .find(|l| l.path.ends_with("/confirm"))
+            .unwrap();
+        assert_eq!(confirm.param("return_url"), Some(back.as_str()));
+        assert_eq!(
+            fake.intent(&id).unwrap()["next_action"]["redirect_to_url"]["return_url"],
+            back.as_str()
         );
         // The customer has not finished the issuer's page yet.
         let waiting = connector.answer_challenge(&payment, "").await.unwrap();
@@ -298,7 +311,7 @@ async fn server_errors_and_silence_are_unknown_outcomes() {
     fake.fail_next(Failure::Slow(TOO_LATE));
     assert_eq!(
         connector
-            .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS))
+            .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
             .await,
         Err(GatewayError::Timeout)
     );
@@ -367,7 +380,7 @@ async fn a_partial_refund_is_made_once_and_queried() {
     let amount = money(12_345, "HKD");
     let payment = started(&connector, &request(amount)).await;
     connector
-        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS))
+        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
         .await
         .unwrap();
     let refund = RefundRequest {
@@ -582,7 +595,7 @@ async fn events_map_to_states_and_other_payment_intent_events_change_nothing() {
         GatewayState::AwaitingCustomer
     );
     connector
-        .pay_with_card(&payment, &card(fake::CARD_DECLINED))
+        .pay_with_card(&payment, &card(fake::CARD_DECLINED), None)
         .await
         .unwrap();
     let (h, b) = fake.signed_event(&id, "payment_intent.payment_failed");

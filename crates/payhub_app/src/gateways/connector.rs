@@ -163,10 +163,17 @@ pub trait Connector: Send + Sync + 'static {
     /// attempt only: the payment stays open at the gateway for another card
     /// (as a PaymentIntent waits for another payment method), and payhub
     /// [`cancel`](Connector::cancel)s it when a decline ends the payment.
+    ///
+    /// `return_url` is where the gateway sends the customer back after a
+    /// step on its own pages (the issuer's 3-D Secure page): payhub's page
+    /// of this payment, so it is per payment. A gateway that reports
+    /// [`GatewayState::Challenge`] with a redirect URL in `qr_content`
+    /// needs it; the others ignore it.
     async fn pay_with_card(
         &self,
         payment: &GatewayRef,
         card: &CardInput,
+        return_url: Option<&url::Url>,
     ) -> Result<GatewayReport, GatewayError>;
     /// Creates the payment at the gateway and charges a stored token at once,
     /// with no customer present (a merchant-initiated charge). The answer is
@@ -176,7 +183,10 @@ pub trait Connector: Send + Sync + 'static {
         request: &StartRequest,
         method: &StoredMethod,
     ) -> Result<GatewayReport, GatewayError>;
-    /// Answers a 3-D Secure challenge.
+    /// Answers a 3-D Secure challenge: the code the customer typed on
+    /// payhub's page, or (a gateway whose issuer page redirects back to
+    /// payhub) the customer's return, when `code` is empty and the gateway
+    /// reads how the step went.
     async fn answer_challenge(
         &self,
         payment: &GatewayRef,

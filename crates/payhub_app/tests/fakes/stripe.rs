@@ -323,15 +323,34 @@ impl FakeStripe {
         }
     }
 
-    /// The customer finishes (`passed`) or fails the issuer's 3-D Secure page.
-    pub fn complete_3ds(&self, id: &str, passed: bool) {
-        let mut books = self.shared.books();
-        let Some(intent) = books.intents.get_mut(id) else {
-            return;
-        };
+    /// The customer finishes (`passed`) or fails the issuer's 3-D Secure
+    /// page; answers where the page then sends the browser (the confirm's
+    /// `return_url` with `payment_intent` and `payment_intent_client_secret`
+    /// added, as Stripe does), when the step was open and had one.
+    pub fn complete_3ds(&self, id: &str, passed: bool) -> Option<String> {
+        self.shared.complete_3ds(id, passed)
+    }
+}
+
+impl Shared {
+    fn complete_3ds(&self, id: &str, passed: bool) -> Option<String> {
+        let mut books = self.books();
+        let intent = books.intents.get_mut(id)?;
         if intent["status"] != "requires_action" {
-            return;
+            return None;
         }
+        let back = intent["next_action"]["redirect_to_url"]["return_url"]
+            .as_str()
+            .and_then(|url| url::Url::parse(url).ok())
+            .map(|mut url| {
+                url.query_pairs_mut()
+                    .append_pair("payment_intent", id)
+                    .append_pair(
+                        "payment_intent_client_secret",
+                        intent["client_secret"].as_str().unwrap_or_default(),
+                    );
+                url.to_string()
+            });
         intent["next_action"] = Value::Null;
         if passed {
             intent["status"] = json!("succeeded");
@@ -344,8 +363,11 @@ impl FakeStripe {
                 "message": "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
             });
         }
+        back
     }
+}
 
+impl FakeStripe {
     /// The webhook event for `intent_id` of type `kind`, and its
     /// `Stripe-Signature` signed now with [`WEBHOOK_SECRET`].
     pub fn signed_event(&self, intent_id: &str, kind: &str) -> (String, Vec<u8>) {
@@ -426,6 +448,34 @@ pub fn sign_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// The issuer's 3-D Secure page, as the customer's browser sees it:
+/// `GET /3ds/{pi}` shows two buttons; `POST /3ds/{pi}/complete` (or
+/// `/fail`) finishes the step and sends the browser (303) to the confirm's
+/// `return_url`, as Stripe's hosted page does.
+fn issuer_page(shared: &Shared, method: &Method, rest: &str) -> Response {
+    let (id, step) = rest.split_once('/').unwrap_or((rest, ""));
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    match (method.as_str(), step) {
+        ("GET", "") => {
+            let page = format!(
+                "<html><body><h1>3-D Secure test page</h1><p>{id}</p>\
+                 <form method=\"post\" action=\"/3ds/{id}/complete\"><button>Complete</button></form>\
+                 <form method=\"post\" action=\"/3ds/{id}/fail\"><button>Fail</button></form>\
+                 </body></html>"
+            );
+            (StatusCode::OK, [("content-type", "text/html")], page).into_response()
+        }
+        ("POST", "complete" | "fail") => match shared.complete_3ds(&id, step == "complete") {
+            Some(back) => (StatusCode::SEE_OTHER, [("location", back)]).into_response(),
+            None => (StatusCode::OK, "nothing to authenticate").into_response(),
+        },
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -434,10 +484,8 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
-    if let Some(id) = path.strip_prefix("/3ds/") {
-        // The issuer's page, as the customer's browser would see it.
-        let page = format!("<html><body><h1>3-D Secure test page</h1><p>{id}</p></body></html>");
-        return (StatusCode::OK, [("content-type", "text/html")], page).into_response();
+    if let Some(rest) = path.strip_prefix("/3ds/") {
+        return issuer_page(&shared, &method, rest);
     }
     let failure = shared.books().failures.pop_front();
     if let Some(Failure::ServerError) = failure {

@@ -58,6 +58,10 @@ pub struct Texts {
     pub challenge_prompt: &'static str,
     /// Label of the one-time code field.
     pub challenge_code: &'static str,
+    /// The 3-D Secure step when it is on the card issuer's own page.
+    pub issuer_prompt: &'static str,
+    /// The link to the card issuer's 3-D Secure page.
+    pub continue_to_issuer: &'static str,
     /// The 3-D Secure form's submit button.
     pub submit: &'static str,
     pub processing: &'static str,
@@ -157,6 +161,8 @@ static ZH_HK: Texts = Texts {
     challenge_title: "3-D Secure 驗證",
     challenge_prompt: "你的發卡銀行需要核實這筆交易，請輸入已發送到你手機的驗證碼。",
     challenge_code: "驗證碼",
+    issuer_prompt: "你的發卡銀行需要在其網頁核實這筆交易，完成後會返回此頁面。",
+    continue_to_issuer: "前往發卡銀行驗證",
     submit: "提交",
     processing: "正在處理你的付款，請勿關閉此頁面…",
     paid: "付款成功",
@@ -209,6 +215,8 @@ static ZH_CN: Texts = Texts {
     challenge_title: "3-D Secure 验证",
     challenge_prompt: "您的发卡银行需要核实这笔交易，请输入已发送到您手机的验证码。",
     challenge_code: "验证码",
+    issuer_prompt: "您的发卡银行需要在其网页核实这笔交易，完成后会返回此页面。",
+    continue_to_issuer: "前往发卡银行验证",
     submit: "提交",
     processing: "正在处理您的付款，请勿关闭此页面…",
     paid: "支付成功",
@@ -261,6 +269,8 @@ static EN: Texts = Texts {
     challenge_title: "3-D Secure verification",
     challenge_prompt: "Your card issuer needs to verify this payment. Enter the code sent to your phone.",
     challenge_code: "Verification code",
+    issuer_prompt: "Your card issuer needs to verify this payment on its own page; you come back here when it is done.",
+    continue_to_issuer: "Continue to your card issuer",
     submit: "Submit",
     processing: "Processing your payment. Please do not close this page…",
     paid: "Payment successful",
@@ -321,6 +331,8 @@ mod tests {
             t.challenge_title,
             t.challenge_prompt,
             t.challenge_code,
+            t.issuer_prompt,
+            t.continue_to_issuer,
             t.submit,
             t.processing,
             t.paid,

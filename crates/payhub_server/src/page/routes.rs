@@ -4,6 +4,12 @@
 //! [`payhub_app::secrets::MasterKey::page_token`]): no account, no cookie. Every
 //! POST answers with a redirect back to the page (post/redirect/get), so a
 //! reload never submits a card twice.
+//!
+//! A 3-D Secure step is either payhub's code form (the simulated issuers)
+//! or the card issuer's own page, which the gateway names (Stripe's
+//! `redirect_to_url`): the card post then sends the customer there, and the
+//! issuer sends them back to `/pay/{id}/{token}/return`, which asks the
+//! gateway how the step went and shows the page again.
 
 use axum::extract::{Path, State};
 use axum::http::header::USER_AGENT;
@@ -13,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
 use payhub_core::{GatewayState, Money, Outcome, Payment, PaymentId};
-use payhub_store::{ApsPayment, CreditState, GatewayPayment};
+use payhub_store::{ApsPayment, CreditState, GatewayApplied, GatewayPayment};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -22,7 +28,7 @@ use super::view::{self, CardFormView, PageOutcome, SaleView};
 use crate::config::Mode;
 use crate::state::AppState;
 use payhub_app::card::check_card_form;
-use payhub_app::gateways::flow::{self, CARD_ACTION};
+use payhub_app::gateways::flow::{self, challenge_redirect, CARD_ACTION};
 use payhub_app::gateways::{simulated::CHALLENGE_CODE, GatewayKind};
 use payhub_app::lang::Lang;
 
@@ -31,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/pay/{id}/{token}", get(show))
         .route("/pay/{id}/{token}/card", post(submit_card))
         .route("/pay/{id}/{token}/challenge", post(submit_challenge))
+        .route("/pay/{id}/{token}/return", get(return_from_issuer))
         .route("/pay/{id}/{token}/cancel", post(cancel))
         .route("/pay/{id}/{token}/result", get(result))
 }
@@ -233,6 +240,9 @@ async fn show(
             ));
             view::qr_page(&sale, qr, seconds_left, hint.as_deref())
         }
+        (GatewayState::Challenge, Some(action)) if challenge_redirect(action).is_some() => {
+            view::issuer_challenge_page(&sale, challenge_redirect(action).unwrap_or_default())
+        }
         (GatewayState::Challenge, _) => {
             let hint = sandbox_hint(
                 &state,
@@ -333,8 +343,49 @@ async fn submit_card(
             return (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response();
         }
     };
-    if let Err(error) = flow::pay_with_card(&state, &loaded.gateway, &card).await {
-        tracing::info!(payment.id = %loaded.payment.id, %error, "card submitted to a payment not waiting for one");
+    let return_url = url::Url::parse(&format!(
+        "{}{}/return",
+        state.settings.public_base_url, loaded.base
+    ))
+    .ok();
+    match flow::pay_with_card(&state, &loaded.gateway, &card, return_url.as_ref()).await {
+        // The issuer's own 3-D Secure page: straight there.
+        Ok(GatewayApplied::Changed(row)) => {
+            if let Some(issuer) = issuer_page(&row) {
+                return Redirect::to(issuer).into_response();
+            }
+        }
+        Ok(GatewayApplied::AlreadyFinal(_)) => {}
+        Err(error) => {
+            tracing::info!(payment.id = %loaded.payment.id, %error, "card submitted to a payment not waiting for one");
+        }
+    }
+    Redirect::to(&loaded.base).into_response()
+}
+
+/// The card issuer's 3-D Secure page a payment waits on, if any.
+fn issuer_page(row: &GatewayPayment) -> Option<&str> {
+    (row.state == GatewayState::Challenge)
+        .then(|| row.action.as_deref().and_then(challenge_redirect))
+        .flatten()
+}
+
+/// The customer is back from the card issuer's 3-D Secure page (a GET:
+/// the issuer redirects the browser here, with the gateway's own query
+/// parameters, which payhub does not need: the link names the payment).
+/// payhub asks the gateway how the step went, then shows the page, which
+/// shows the result or sends the customer on as for any ended payment. A
+/// payment not waiting on the issuer (a reload, a code-form challenge) is
+/// only shown.
+async fn return_from_issuer(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    let Some(loaded) = load(&state, &id, &token).await else {
+        return not_found();
+    };
+    if let Err(error) = flow::return_from_challenge(&state, &loaded.gateway).await {
+        tracing::info!(payment.id = %loaded.payment.id, %error, "return from the issuer for a payment not waiting on it");
     }
     Redirect::to(&loaded.base).into_response()
 }

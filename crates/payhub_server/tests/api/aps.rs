@@ -18,8 +18,8 @@ use crate::both_backends;
 use crate::helpers::{Credentials, Listener, TestApp, PUBLIC_BASE};
 
 /// Where the hosted page sends the customer back (loopback: tests allow it).
-const OK_URL: &str = "http://127.0.0.1:9/shop/paid";
-const FAIL_URL: &str = "http://127.0.0.1:9/shop/failed";
+pub(crate) const OK_URL: &str = "http://127.0.0.1:9/shop/paid";
+pub(crate) const FAIL_URL: &str = "http://127.0.0.1:9/shop/failed";
 
 fn usd() -> Currency {
     Currency::parse("USD").unwrap()
@@ -52,7 +52,7 @@ impl TestApp {
         .unwrap()
     }
 
-    async fn aps_account(&self, credit: &str) -> ApsAccount {
+    pub(crate) async fn aps_account(&self, credit: &str) -> ApsAccount {
         self.aps_account_of(&self.merchant.clone(), credit).await
     }
 
@@ -84,7 +84,7 @@ impl TestApp {
     }
 
     /// A `pay` that must be accepted; returns the answer.
-    async fn aps_pay_ok(&self, aps_id: &str, body: Value) -> Value {
+    pub(crate) async fn aps_pay_ok(&self, aps_id: &str, body: Value) -> Value {
         let (status, answer) = self.aps_pay(aps_id, body.clone()).await;
         assert_eq!(status, StatusCode::OK, "{body}: {answer}");
         answer
@@ -109,7 +109,7 @@ impl TestApp {
     }
 
     /// The one `APSPayment` of `payment_id`.
-    async fn aps_payment(&self, aps_id: &str, payment_id: &Value) -> Value {
+    pub(crate) async fn aps_payment(&self, aps_id: &str, payment_id: &Value) -> Value {
         let (status, body) = self
             .aps_payments_as(
                 &self.merchant.clone(),
@@ -123,7 +123,7 @@ impl TestApp {
         items[0].clone()
     }
 
-    async fn credit_of(&self, aps_id: &str) -> i64 {
+    pub(crate) async fn credit_of(&self, aps_id: &str) -> i64 {
         self.store
             .find_aps_account(aps_id)
             .await
@@ -135,7 +135,7 @@ impl TestApp {
     /// Pays on the hosted page as a browser would, without following
     /// redirects: opens the page, posts the card form (and the 3-D Secure
     /// code when asked), and returns where the page finally sends the customer.
-    async fn pay_on_page(&self, redirect_url: &str, card: &str) -> String {
+    pub(crate) async fn pay_on_page(&self, redirect_url: &str, card: &str) -> String {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -15,6 +15,7 @@ mod console;
 mod deliveries;
 mod edge_rejections;
 mod gateway_alipay;
+mod gateway_stripe;
 mod gateway_wechatpay;
 mod group_commit;
 mod index;

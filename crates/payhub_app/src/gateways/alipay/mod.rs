@@ -260,6 +260,7 @@ impl Connector for AlipayConnector {
         &self,
         _payment: &GatewayRef,
         _card: &CardInput,
+        _return_url: Option<&url::Url>,
     ) -> Result<GatewayReport, GatewayError> {
         Err(not_for_alipay())
     }

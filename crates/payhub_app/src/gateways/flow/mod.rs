@@ -37,8 +37,36 @@ use crate::{AppError, Services};
 
 /// The customer action stored for a card payment waiting for its card.
 pub use payhub_core::gateway::CARD_ACTION;
-/// The customer action stored while the issuer's 3-D Secure step is open.
+/// The customer action stored while the issuer's 3-D Secure step is open
+/// on payhub's own page (a code form: the simulated issuers).
 pub const CHALLENGE_ACTION: &str = "challenge";
+/// What starts the customer action stored while the 3-D Secure step is open
+/// on the issuer's own page: this, then the URL the page sends the customer
+/// to (Stripe's `next_action.redirect_to_url`). The prefix keeps it apart
+/// from a QR payload, which may be a URL too.
+const CHALLENGE_REDIRECT_PREFIX: &str = "challenge:";
+
+/// The customer action of a 3-D Secure step: a redirect to the gateway's
+/// `redirect` URL when it gave an `http(s)` one, else payhub's code form.
+pub fn challenge_action(redirect: Option<&str>) -> String {
+    match redirect.and_then(|url| url::Url::parse(url).ok()) {
+        Some(url) if matches!(url.scheme(), "https" | "http") => {
+            format!("{CHALLENGE_REDIRECT_PREFIX}{url}")
+        }
+        _ => CHALLENGE_ACTION.to_owned(),
+    }
+}
+
+/// The issuer's page a stored customer action sends the customer to, when
+/// it is a 3-D Secure redirect.
+pub fn challenge_redirect(action: &str) -> Option<&str> {
+    action.strip_prefix(CHALLENGE_REDIRECT_PREFIX)
+}
+
+/// Whether a stored customer action is a 3-D Secure step (either kind).
+fn is_challenge_action(action: &str) -> bool {
+    action == CHALLENGE_ACTION || challenge_redirect(action).is_some()
+}
 
 /// A payment to route through a gateway.
 pub struct NewGatewayPayment {
@@ -120,7 +148,7 @@ pub use start::{
     charge_recorded, expiry, gateway_row, start_for_existing, start_payment, start_recorded,
     ChargeOutcome, GatewayRow,
 };
-pub use steps::{answer_challenge, pay_with_card};
+pub use steps::{answer_challenge, pay_with_card, return_from_challenge};
 
 /// One call to a gateway connector, whatever it answered (docs/METRICS.md).
 fn record_gateway_call<T>(
@@ -143,4 +171,32 @@ fn record_gateway_call<T>(
     metrics::histogram!("payhub_gateway_call_duration_seconds",
         "gateway" => gateway, "operation" => operation)
     .record(latency.as_secs_f64());
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_redirects_only_to_a_web_page() {
+        let url = "https://hooks.stripe.com/3d_secure_2/hosted?id=1";
+        let action = challenge_action(Some(url));
+        assert_eq!(challenge_redirect(&action), Some(url));
+        assert!(is_challenge_action(&action));
+        for unusable in [
+            None,
+            Some("javascript:alert(1)"),
+            Some("not a url"),
+            Some("weixin://x"),
+        ] {
+            let action = challenge_action(unusable);
+            assert_eq!(action, CHALLENGE_ACTION, "{unusable:?}");
+            assert_eq!(challenge_redirect(&action), None);
+            assert!(is_challenge_action(&action));
+        }
+        // A QR payload is never taken for a challenge.
+        assert!(!is_challenge_action("https://qr.alipay.com/bax1"));
+        assert!(!is_challenge_action(CARD_ACTION));
+    }
 }

@@ -2,6 +2,7 @@
 //! ledger, once.
 
 use super::*;
+use crate::gateways::PayMethod;
 
 /// Applies what a gateway said about a payment and schedules the next check.
 pub async fn apply_report(
@@ -9,6 +10,7 @@ pub async fn apply_report(
     current: &GatewayPayment,
     report: GatewayReport,
 ) -> Result<GatewayApplied, UpdateStatusError> {
+    let report = card_form_when_found(current, report);
     let update = update_from(
         state,
         current.expires_at,
@@ -27,6 +29,23 @@ pub async fn apply_report(
         }
     }
     Ok(applied)
+}
+
+/// A card payment whose start's answer was lost, found by a check waiting
+/// for its customer: the start's answer would have opened the card form
+/// (`Started::CardForm`), so the check opens it, else the page would wait
+/// on a payment nobody can pay.
+fn card_form_when_found(current: &GatewayPayment, mut report: GatewayReport) -> GatewayReport {
+    let card_gateway =
+        GatewayKind::parse(&current.gateway).is_some_and(|kind| kind.method() == PayMethod::Card);
+    if card_gateway
+        && report.state == GatewayState::AwaitingCustomer
+        && report.qr_content.is_none()
+        && current.action.is_none()
+    {
+        report.qr_content = Some(CARD_ACTION.to_owned());
+    }
+    report
 }
 
 pub(super) async fn apply_report_to(
@@ -64,18 +83,26 @@ pub(super) fn update_from(
         checks,
         Utc::now(),
     );
-    // A card payment back to waiting for its customer (a 3-D Secure step
-    // that failed, found out by a check) waits for a card, not a challenge.
-    let previous_action = match (report.state, previous_action) {
-        (GatewayState::AwaitingCustomer, Some(action)) if action == CHALLENGE_ACTION => {
+    let action = match (report.state, report.qr_content, previous_action) {
+        // A 3-D Secure step: on the issuer's page when the gateway gave
+        // its URL (now or before), else payhub's code form.
+        (GatewayState::Challenge, Some(redirect), _) => Some(challenge_action(Some(&redirect))),
+        (GatewayState::Challenge, None, Some(action)) if is_challenge_action(&action) => {
+            Some(action)
+        }
+        (GatewayState::Challenge, None, _) => Some(CHALLENGE_ACTION.to_owned()),
+        // A card payment back to waiting for its customer (a 3-D Secure
+        // step that failed, found out by a check) waits for a card, not a
+        // challenge.
+        (GatewayState::AwaitingCustomer, None, Some(action)) if is_challenge_action(&action) => {
             Some(CARD_ACTION.to_owned())
         }
-        (_, action) => action,
+        (_, qr_content, previous_action) => qr_content.or(previous_action),
     };
     GatewayUpdate {
         state: report.state,
         gw_ref: report.gw_ref,
-        action: report.qr_content.or(previous_action),
+        action,
         error: report.code,
         next_check_at,
         card: None,

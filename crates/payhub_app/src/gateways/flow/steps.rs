@@ -25,11 +25,14 @@ const CARD_CLAIM_MARGIN: std::time::Duration = std::time::Duration::from_secs(10
 /// token, brand and first six / last four digits. Answers
 /// [`AppError::NotWaiting`] when the payment is not waiting for a card (or
 /// has no attempt left) and [`AppError::Busy`] while another card of it is
-/// at the gateway.
+/// at the gateway. `return_url` is where a gateway's own 3-D Secure page
+/// sends the customer back (the payment's page, see
+/// [`return_from_challenge`]).
 pub async fn pay_with_card(
     state: &Services,
     current: &GatewayPayment,
     card: &CardInput,
+    return_url: Option<&url::Url>,
 ) -> Result<GatewayApplied, AppError> {
     let bound = connector_for(state, current)
         .await
@@ -53,10 +56,12 @@ pub async fn pay_with_card(
         state,
         &bound,
         "pay_with_card",
-        bound.connector.pay_with_card(&gateway_ref(current), card),
+        bound
+            .connector
+            .pay_with_card(&gateway_ref(current), card, return_url),
     )
     .await;
-    let mut report = match answer {
+    let report = match answer {
         Ok(report) => report,
         // A card the gateway refuses is its answer (declined, with its
         // reason), not a call that failed.
@@ -68,9 +73,8 @@ pub async fn pay_with_card(
         },
         Err(error) => unanswered_step(&error),
     };
-    if report.state == GatewayState::Challenge {
-        report.qr_content = Some(CHALLENGE_ACTION.into());
-    }
+    // A challenge's customer action (payhub's code form, or the issuer's
+    // page the gateway redirects to) is set by `update_from`.
     let report = after_decline(state, current, attempt, report);
     let mut update =
         report::update_from(state, current.expires_at, 0, current.action.clone(), report);
@@ -163,6 +167,26 @@ fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
         first6: number.first6().to_owned(),
         last4: number.last4().to_owned(),
     }
+}
+
+/// The customer is back from the issuer's 3-D Secure page the gateway
+/// redirected to: the gateway says how the step went (Stripe reads the
+/// PaymentIntent). Only a payment whose step is on the issuer's page takes
+/// this: a code-form challenge (the simulated issuers) would read the
+/// return as a wrong code. Anything else is [`AppError::NotWaiting`].
+pub async fn return_from_challenge(
+    state: &Services,
+    current: &GatewayPayment,
+) -> Result<GatewayApplied, AppError> {
+    let on_issuer_page = current
+        .action
+        .as_deref()
+        .and_then(super::challenge_redirect)
+        .is_some();
+    if current.state != GatewayState::Challenge || !on_issuer_page {
+        return Err(AppError::NotWaiting);
+    }
+    answer_challenge(state, current, "").await
 }
 
 /// Answers a 3-D Secure challenge. A failed challenge is a declined card:

@@ -49,6 +49,7 @@ impl Connector for SimulatedGateway {
         &self,
         payment: &GatewayRef,
         card: &CardInput,
+        _return_url: Option<&url::Url>,
     ) -> Result<GatewayReport, GatewayError> {
         self.network_delay().await;
         let (state, code, time_out) = self.card_decision(card);

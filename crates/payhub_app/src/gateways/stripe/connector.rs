@@ -239,10 +239,14 @@ impl Connector for StripeConnector {
     }
 
     /// Confirms the PaymentIntent with the raw card, for this call only.
+    /// `return_url` (payhub's page of this payment) is where Stripe sends
+    /// the customer back from the issuer's 3-D Secure page; without one,
+    /// the connector's own ([`StripeConnector::with_return_url`]).
     async fn pay_with_card(
         &self,
         payment: &GatewayRef,
         card: &CardInput,
+        return_url: Option<&url::Url>,
     ) -> Result<GatewayReport, GatewayError> {
         let id = self.intent_id(payment).await?;
         let mut form = vec![
@@ -257,7 +261,10 @@ impl Connector for StripeConnector {
                 card.expiry.year().to_string(),
             ),
             pair("payment_method_data[card][cvc]", card.cvc.digits()),
-            pair("return_url", self.return_url.as_str()),
+            pair(
+                "return_url",
+                return_url.unwrap_or(&self.return_url).as_str(),
+            ),
         ];
         if let Some(holder) = card.holder.as_deref() {
             form.push(pair("payment_method_data[billing_details][name]", holder));

@@ -245,6 +245,7 @@ impl Connector for WechatPayConnector {
         &self,
         _payment: &GatewayRef,
         _card: &CardInput,
+        _return_url: Option<&url::Url>,
     ) -> Result<GatewayReport, GatewayError> {
         Err(Self::no_cards())
     }

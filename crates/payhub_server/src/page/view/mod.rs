@@ -177,6 +177,22 @@ pub fn challenge_page(
     document(view, None, body)
 }
 
+/// The 3-D Secure step on the card issuer's own page: a link there (no
+/// script needed). The issuer sends the customer back to the page's
+/// `/return`, where payhub asks the gateway how the step went. `url` is the
+/// gateway's `http(s)` redirect; maud escapes it as any attribute.
+pub fn issuer_challenge_page(view: &SaleView, url: &str) -> Markup {
+    let t = i18n::texts(view.lang);
+    let body = html! {
+        section.pay.challenge #issuer-challenge {
+            h2 { (t.challenge_title) }
+            p.prompt { (t.issuer_prompt) }
+            a #continue-to-issuer .button href=(url) { (t.continue_to_issuer) }
+        }
+    };
+    document(view, None, body)
+}
+
 /// Shown while the gateway decides; reloads until the result is known.
 pub fn processing_page(view: &SaleView) -> Markup {
     let t = i18n::texts(view.lang);
@@ -759,6 +775,25 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains(r#"id="sandbox""#));
+    }
+
+    #[test]
+    fn the_issuer_challenge_page_links_to_the_issuer_without_script() {
+        let view = view(Lang::En, Layout::Desktop, GatewayKind::Vmpay);
+        let page = issuer_challenge_page(&view, "https://issuer.test/3ds?a=1&b=\"2").into_string();
+        let link = tag_with_id(&page, "continue-to-issuer");
+        assert!(
+            link.starts_with(r#"<a"#)
+                && link.contains(r#"href="https://issuer.test/3ds?a=1&amp;b=&quot;2""#),
+            "escaped like any attribute: {page}"
+        );
+        assert!(page.contains("Continue to your card issuer"), "{page}");
+        assert!(
+            !page.contains("<form method=\"post\""),
+            "no code form: {page}"
+        );
+        assert!(!page.contains("<script"), "{page}");
+        assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
     }
 
     #[test]

@@ -27,5 +27,6 @@ mod security;
 mod store;
 mod telco;
 mod telco_camara;
+mod telco_consent_page;
 mod tmf676;
 mod webhook_examples;

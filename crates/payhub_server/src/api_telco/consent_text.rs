@@ -311,10 +311,7 @@ static TR: ConsentTexts = ConsentTexts {
     ),
     failed: ("Ödenmedi", "Ödeme yapılamadı; sizden ücret alınmadı."),
     waiting: ("Bekleniyor", "Bu ödeme sizi bekliyor."),
-    try_again: (
-        "Tekrar deneyin",
-        "Bir sorun oluştu; lütfen tekrar deneyin.",
-    ),
+    try_again: ("Tekrar deneyin", "Bir sorun oluştu; lütfen tekrar deneyin."),
 };
 
 static EN: ConsentTexts = ConsentTexts {
@@ -509,7 +506,11 @@ mod tests {
             assert!(t.wrong_code.contains(COUNT_PLACEHOLDER), "{lang:?}");
         }
         // Each language is its own, not a copy of English.
-        for lang in [SubscriberLang::Tr, SubscriberLang::ZhHk, SubscriberLang::ZhCn] {
+        for lang in [
+            SubscriberLang::Tr,
+            SubscriberLang::ZhHk,
+            SubscriberLang::ZhCn,
+        ] {
             assert_ne!(lang.texts().approve, EN.approve, "{lang:?}");
             assert_ne!(lang.texts().decline, EN.decline, "{lang:?}");
         }
@@ -534,7 +535,11 @@ mod tests {
             (None, SubscriberLang::En),
         ];
         for (language, expected) in cases {
-            assert_eq!(SubscriberLang::from_request(language), expected, "{language:?}");
+            assert_eq!(
+                SubscriberLang::from_request(language),
+                expected,
+                "{language:?}"
+            );
         }
         assert_eq!(SubscriberLang::Tr.html_tag(), "tr");
         assert_eq!(SubscriberLang::ZhHk.html_tag(), Lang::ZhHk.html_tag());
@@ -548,7 +553,10 @@ mod tests {
         assert_eq!(tr.amount(money(500, "TRY")), "5,00 TL");
         assert_eq!(tr.amount(money(7, "TRY")), "0,07 TL");
         assert_eq!(tr.amount(money(123_456, "TRY")), "1.234,56 TL");
-        assert_eq!(tr.amount(money(123_456_789_012, "TRY")), "1.234.567.890,12 TL");
+        assert_eq!(
+            tr.amount(money(123_456_789_012, "TRY")),
+            "1.234.567.890,12 TL"
+        );
         // Other currencies keep their code, in Turkish notation.
         assert_eq!(tr.amount(money(1500, "JPY")), "1.500 JPY");
         assert_eq!(tr.amount(money(1_234_567, "KWD")), "1.234,567 KWD");
@@ -557,7 +565,11 @@ mod tests {
 
     #[test]
     fn the_other_languages_write_a_decimal_point_and_the_code() {
-        for lang in [SubscriberLang::En, SubscriberLang::ZhHk, SubscriberLang::ZhCn] {
+        for lang in [
+            SubscriberLang::En,
+            SubscriberLang::ZhHk,
+            SubscriberLang::ZhCn,
+        ] {
             assert_eq!(lang.amount(money(1999, "TRY")), "19.99 TRY", "{lang:?}");
             assert_eq!(lang.amount(money(123_456, "HKD")), "1,234.56 HKD");
             assert_eq!(lang.amount(money(88_800, "CNY")), "888.00 CNY");
@@ -614,7 +626,10 @@ mod tests {
             SubscriberLang::En.wrong_code(1),
             "That code is not right. 1 attempt left."
         );
-        assert_eq!(SubscriberLang::ZhCn.wrong_code(2), "验证码不正确，还剩 2 次机会。");
+        assert_eq!(
+            SubscriberLang::ZhCn.wrong_code(2),
+            "验证码不正确，还剩 2 次机会。"
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ fn tag_around<'p>(page: &'p str, needle: &str) -> &'p str {
 fn text_of(page: &str, id: &str) -> String {
     let tag = tag_with_id(page, id);
     assert!(!tag.is_empty(), "no #{id} in {page}");
-    let name: String = tag[1..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    let name: String = tag[1..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
     let after = &page[page.find(tag).unwrap() + tag.len()..];
     let inner = &after[..after.find(&format!("</{name}>")).unwrap()];
     strip_tags(inner)
@@ -62,7 +65,9 @@ fn text_of(page: &str, id: &str) -> String {
 
 /// The table row of basket item `id`, as text.
 fn row_of(page: &str, id: &str) -> String {
-    let start = page.find(&format!(r#"data-item="{id}""#)).unwrap_or_else(|| panic!("no item {id}: {page}"));
+    let start = page
+        .find(&format!(r#"data-item="{id}""#))
+        .unwrap_or_else(|| panic!("no item {id}: {page}"));
     let row = &page[start..];
     let row = &row[row.find('>').unwrap() + 1..];
     strip_tags(&row[..row.find("</tr>").unwrap()])
@@ -93,7 +98,12 @@ impl TestApp {
     }
 
     /// Posts the consent form; the status and the page answered (no redirect followed).
-    async fn post_consent(&self, link: &str, action: &str, form: Consent<'_>) -> (StatusCode, String) {
+    async fn post_consent(
+        &self,
+        link: &str,
+        action: &str,
+        form: Consent<'_>,
+    ) -> (StatusCode, String) {
         let mut fields: Vec<(&str, &str)> = vec![("action", action)];
         if let Some(code) = form.code {
             fields.push(("otp", code));
@@ -104,15 +114,27 @@ impl TestApp {
         if let Some(address) = form.delivery {
             fields.push(("delivery_address", address));
         }
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let response = client.post(self.url(link)).form(&fields).send().await.unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .post(self.url(link))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
         (response.status(), response.text().await.unwrap())
     }
 }
 
 /// A code that is not `code`.
 fn wrong_for(code: &str) -> &'static str {
-    if code == "000000" { "111111" } else { "000000" }
+    if code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
 }
 
 both_backends! {

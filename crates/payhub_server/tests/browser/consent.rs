@@ -118,11 +118,22 @@ async fn a_subscriber_removes_an_item_and_approves_a_reservation() {
         "CONSENT_REQUESTED"
     );
 
+    // What was typed stays: the removal, the address and the code.
+    let removal = browser.element("input[name=remove][value='53']").await;
+    assert!(removal.is_selected().await.expect("checkbox state"));
+    let address = browser.element("#delivery_address").await;
+    assert_eq!(
+        address.prop("value").await.expect("value").as_deref(),
+        Some("Istiklal Cd. 1, Istanbul")
+    );
+    let otp = browser.element("#otp").await;
+    assert_eq!(
+        otp.prop("value").await.expect("value").as_deref(),
+        Some(wrong)
+    );
+
     // The right code approves: the reservation is made, without the sticker.
-    browser.click_on("input[name=remove][value='53']").await;
-    browser
-        .type_into("#delivery_address", "Istiklal Cd. 1, Istanbul")
-        .await;
+    otp.clear().await.expect("clear the code");
     browser.type_into("#otp", &code).await;
     browser.click_on("#approve").await;
     browser.wait_for("#outcome").await;
@@ -276,7 +287,10 @@ async fn a_turkish_subscriber_on_a_phone_corrects_a_wrong_code_and_approves() {
     // Approve is the primary button, Decline a secondary one that looks different.
     let approve = browser.element("#approve").await;
     let decline = browser.element("#decline").await;
-    assert!(approve.is_displayed().await.expect("shown") && decline.is_displayed().await.expect("shown"));
+    assert!(
+        approve.is_displayed().await.expect("shown")
+            && decline.is_displayed().await.expect("shown")
+    );
     let look = |element: fantoccini::elements::Element| async move {
         (
             element.css_value("background-color").await.expect("css"),
@@ -311,7 +325,10 @@ async fn a_turkish_subscriber_on_a_phone_corrects_a_wrong_code_and_approves() {
         "Kod doğru değil. 4 deneme hakkınız kaldı."
     );
     let otp = browser.element("#otp").await;
-    assert_eq!(otp.prop("value").await.expect("value").as_deref(), Some(wrong));
+    assert_eq!(
+        otp.prop("value").await.expect("value").as_deref(),
+        Some(wrong)
+    );
     assert_eq!(
         browser
             .element("#delivery_address")
@@ -340,6 +357,9 @@ async fn a_turkish_subscriber_on_a_phone_corrects_a_wrong_code_and_approves() {
         Some("reserved")
     );
     assert_eq!(browser.text_of("#outcome h2").await, "Onaylandı");
-    assert_eq!(telco_state(&app, "tr-phone").await["resultDesc"], "RESERVED");
+    assert_eq!(
+        telco_state(&app, "tr-phone").await["resultDesc"],
+        "RESERVED"
+    );
     browser.close().await;
 }

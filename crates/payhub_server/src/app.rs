@@ -19,6 +19,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use payhub_app::carrier_billing::camara::CamaraCarrier;
+use payhub_app::carrier_billing::sms::smpp::SmppGateway;
 use payhub_app::carrier_billing::CarrierBilling;
 use payhub_app::gateways::flow::receive_notification;
 use payhub_app::gateways::simulated::NotificationSink;
@@ -29,7 +30,7 @@ use payhub_app::Services;
 
 use crate::api_tmf676::{self, error::TmfError};
 use crate::config::Settings;
-use crate::config::{CarrierChoice, Mode};
+use crate::config::{CarrierChoice, Mode, SmsChoice};
 use crate::rate_limit::{self, RateLimits};
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
@@ -114,6 +115,17 @@ impl Application {
                     "the telco bill is a CAMARA Carrier Billing API"
                 );
                 CarrierBilling::with_carrier(Box::new(carrier), store.clone())
+            }
+        };
+        let carrier_billing = match &settings.telco.sms {
+            SmsChoice::Simulated => carrier_billing,
+            SmsChoice::Smpp(config) => {
+                tracing::info!(
+                    smsc.host = config.host.as_str(),
+                    smsc.port = config.port,
+                    "consent SMS go to an SMSC over SMPP"
+                );
+                carrier_billing.with_sms(Box::new(SmppGateway::start(config.clone())))
             }
         };
         let services = Services {

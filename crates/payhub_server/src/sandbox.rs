@@ -114,7 +114,8 @@ struct SmsQuery {
 }
 
 /// `GET /sandbox/v1/sms?msisdn=…`: the text messages the merchant's telco
-/// transactions sent to a subscriber (newest first), with their one-time code.
+/// transactions sent to a subscriber (newest first), with their one-time code:
+/// what the simulated SMS centre kept (nothing when an SMSC sends them).
 async fn sms(
     State(state): State<AppState>,
     BearerMerchant(merchant): BearerMerchant,
@@ -125,11 +126,7 @@ async fn sms(
         .msisdn
         .filter(|m| !m.is_empty())
         .ok_or_else(|| ApiError::InvalidQuery("the query parameter 'msisdn' is required".into()))?;
-    let sent = state
-        .carrier_billing
-        .sms
-        .sent_to(&merchant.id, &msisdn)
-        .await?;
+    let sent = state.store.list_sandbox_sms(&merchant.id, &msisdn).await?;
     Ok(Json(Value::Array(
         sent.iter()
             .map(|sms| {

@@ -1,12 +1,14 @@
 //! The subscriber's phone bill and the SMS centre, as the telco payment
 //! service uses them: simulated inside payhub by default (the sandbox),
 //! keeping their books in the database so every node shares them; the bill
-//! may instead be an operator's CAMARA Carrier Billing API.
+//! may instead be an operator's CAMARA Carrier Billing API, and the SMS
+//! centre an operator's SMSC over SMPP.
 //!
 //! - [`carrier`]: reserve, commit, release, charge and credit on a bill
 //!   (the [`carrier::Carrier`] interface and the simulated carrier).
 //! - [`camara`]: the client of a CAMARA Carrier Billing API.
-//! - [`sms`]: the SMS centre that sends consent codes.
+//! - [`sms`]: the SMS centre that sends consent codes (the
+//!   [`sms::SmsGateway`] interface, the simulated one and the SMPP client).
 //! - [`bill_refund`]: refunds credited back on the bill, and their checker.
 //!
 //! And a transaction's life, whoever moves it (the telco dialect translates
@@ -40,7 +42,7 @@ use payhub_store::Store;
 /// The carrier billing system and the SMS centre.
 pub struct CarrierBilling {
     pub carrier: Box<dyn carrier::Carrier>,
-    pub sms: sms::SmsCenter,
+    pub sms: Box<dyn sms::SmsGateway>,
 }
 
 impl CarrierBilling {
@@ -61,8 +63,13 @@ impl CarrierBilling {
                 latency,
                 call_timeout,
             )),
-            sms: sms::SmsCenter::new(store),
+            sms: Box::new(sms::SimulatedSms::new(store)),
         }
+    }
+
+    /// The same, with `sms` as the SMS centre.
+    pub fn with_sms(self, sms: Box<dyn sms::SmsGateway>) -> CarrierBilling {
+        CarrierBilling { sms, ..self }
     }
 
     /// An operator's carrier billing system behind `carrier`, with the
@@ -73,7 +80,7 @@ impl CarrierBilling {
     ) -> CarrierBilling {
         CarrierBilling {
             carrier,
-            sms: sms::SmsCenter::new(store),
+            sms: Box::new(sms::SimulatedSms::new(store)),
         }
     }
 }

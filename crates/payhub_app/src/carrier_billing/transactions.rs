@@ -1,5 +1,7 @@
 //! A new carrier-billing transaction: recorded in the ledger pending the
-//! subscriber's consent, and the subscriber texted the link and code.
+//! subscriber's consent, and the subscriber texted the link and code in
+//! the request's language; a text that cannot be sent ends it
+//! `sms_failed`.
 
 use chrono::Utc;
 use payhub_core::carrier_billing::basket::Basket;
@@ -10,8 +12,9 @@ use payhub_store::{with_fresh_ids, ExternalRef, StoreError, TelcoTransaction};
 use rand::Rng;
 
 use super::basket::BasketJson;
-use super::changes::otp_hash;
-use super::sms::Sms;
+use super::changes::{apply, otp_hash, update};
+use super::sms::text::{consent_message, SmsLanguage};
+use super::sms::{Sms, SmsError};
 use crate::{AppError, Services};
 
 /// Where the subscriber gives consent: the address of the dialect's consent
@@ -116,22 +119,43 @@ pub async fn create(
     })?;
     state.notify_outbox();
     let link = (request.consent_link)(state, transaction.payment_id);
-    let sent = state.carrier_billing.sms.send(Sms {
+    let language = SmsLanguage::of(transaction.language.as_deref());
+    let sms = Sms {
         merchant_id: request.merchant_id,
         msisdn: transaction.msisdn.clone(),
         transaction_id: transaction.transaction_id.clone(),
-        text: format!(
-            "Your code is {code}. Review and approve your payment of {} {}: {link}",
-            total.to_decimal(),
-            total.currency().code()
+        text: consent_message(
+            language,
+            &code,
+            &total.to_decimal().to_string(),
+            total.currency().code(),
+            &link,
         ),
         link,
         code,
         sent_at: now,
-    });
-    if let Err(error) = sent.await {
-        // The request stands; the subscriber can ask the service for a new one.
-        tracing::error!(payment.id = %transaction.payment_id, error.cause_chain = ?error, "cannot send the consent SMS");
+    };
+    match state.carrier_billing.sms.send(&sms).await {
+        Ok(()) => Ok(transaction),
+        Err(error) => sms_failed(state, transaction, &error).await,
     }
-    Ok(transaction)
+}
+
+/// The consent SMS was not sent: the subscriber cannot consent, so the
+/// transaction ends `sms_failed` (nothing was booked on the bill) and the
+/// service is told so in the answer.
+async fn sms_failed(
+    state: &Services,
+    transaction: TelcoTransaction,
+    error: &SmsError,
+) -> Result<TelcoTransaction, AppError> {
+    tracing::error!(payment.id = %transaction.payment_id, %error, "cannot send the consent SMS");
+    let failed = apply(
+        state,
+        &transaction,
+        update(TelcoState::ConsentRequested, TelcoState::SmsFailed),
+    )
+    .await?;
+    // Someone moved it first (it cannot have been approved without the code).
+    Ok(failed.unwrap_or(transaction))
 }

@@ -63,6 +63,8 @@ impl std::fmt::Debug for ConnectorType {
 pub struct Bound {
     pub connector: Arc<dyn Connector>,
     pub account: Option<String>,
+    /// The account's connector name (`wechatpay`); `None` for the simulator.
+    pub connector_name: Option<String>,
 }
 
 /// The accounts' side of [`super::Gateways`]: the connector types, the
@@ -173,6 +175,7 @@ pub async fn route_new(
     Ok(Bound {
         connector,
         account: Some(chosen.id.clone()),
+        connector_name: Some(chosen.connector.clone()),
     })
 }
 
@@ -190,6 +193,7 @@ pub async fn bound_to(
     Ok(Bound {
         connector: build(state, &account, kind)?,
         account: Some(account.id),
+        connector_name: Some(account.connector),
     })
 }
 
@@ -226,6 +230,7 @@ fn simulator(state: &Services, kind: GatewayKind) -> Result<Bound, AppError> {
     Ok(Bound {
         connector,
         account: None,
+        connector_name: None,
     })
 }
 

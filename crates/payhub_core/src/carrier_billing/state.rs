@@ -92,10 +92,14 @@ pub enum TelcoState {
     Expired,
     /// The bill refused the charge (spending limit) or the card was declined.
     Failed,
+    /// The consent SMS could not be sent (the SMS centre refused it or
+    /// could not be reached): the subscriber was never asked, nothing was
+    /// charged.
+    SmsFailed,
 }
 
 impl TelcoState {
-    pub const ALL: [TelcoState; 9] = [
+    pub const ALL: [TelcoState; 10] = [
         TelcoState::ConsentRequested,
         TelcoState::AwaitingCard,
         TelcoState::Reserved,
@@ -105,6 +109,7 @@ impl TelcoState {
         TelcoState::Rejected,
         TelcoState::Expired,
         TelcoState::Failed,
+        TelcoState::SmsFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +123,7 @@ impl TelcoState {
             TelcoState::Rejected => "rejected",
             TelcoState::Expired => "expired",
             TelcoState::Failed => "failed",
+            TelcoState::SmsFailed => "sms_failed",
         }
     }
 
@@ -138,7 +144,8 @@ impl TelcoState {
     ///
     /// - consent_requested → reserved, charged, awaiting_card (approved by
     ///   channel), failed (the bill refused), rejected (declined, or too many
-    ///   wrong codes), expired (no answer in time)
+    ///   wrong codes), expired (no answer in time), sms_failed (the consent
+    ///   SMS could not be sent)
     /// - reserved → committed, released (by the service or its deadline),
     ///   failed (the commit went over the spending limit)
     /// - awaiting_card → charged, failed (the card gateway's end)
@@ -152,11 +159,11 @@ impl TelcoState {
         match self {
             ConsentRequested => matches!(
                 to,
-                Reserved | Charged | AwaitingCard | Failed | Rejected | Expired
+                Reserved | Charged | AwaitingCard | Failed | Rejected | Expired | SmsFailed
             ),
             Reserved => matches!(to, Committed | Released | Failed),
             AwaitingCard => matches!(to, Charged | Failed),
-            Committed | Charged | Released | Rejected | Expired | Failed => false,
+            Committed | Charged | Released | Rejected | Expired | Failed | SmsFailed => false,
         }
     }
 
@@ -195,6 +202,8 @@ impl TelcoState {
                 Some(Status::Canceled)
             }
             TelcoState::Failed => Some(Status::Denied),
+            // payhub could not ask the subscriber: its own failure, not a refusal.
+            TelcoState::SmsFailed => Some(Status::Failed),
         }
     }
 }
@@ -270,6 +279,7 @@ mod tests {
             (ConsentRequested, Rejected),
             (ConsentRequested, Expired),
             (ConsentRequested, Failed),
+            (ConsentRequested, SmsFailed),
             (Reserved, Committed),
             (Reserved, Released),
         ];
@@ -291,6 +301,7 @@ mod tests {
             (ConsentRequested, Failed),
             (ConsentRequested, Rejected),
             (ConsentRequested, Expired),
+            (ConsentRequested, SmsFailed),
             (Reserved, Committed),
             (Reserved, Released),
             (Reserved, Failed),

@@ -259,6 +259,7 @@ fn outcome_page(state: TelcoState, lang: SubscriberLang, layout: Layout) -> Resp
         TelcoState::Rejected => t.declined,
         TelcoState::Expired => t.expired,
         TelcoState::Failed => t.failed,
+        TelcoState::SmsFailed => t.sms_failed,
         TelcoState::ConsentRequested | TelcoState::AwaitingCard => t.waiting,
     };
     let body = html! {

@@ -14,7 +14,7 @@
 //! write `1,234.56 TRY`.
 
 use chrono::{DateTime, FixedOffset, Offset, Utc};
-use payhub_app::lang::Lang;
+use payhub_app::carrier_billing::sms::text::SmsLanguage;
 use payhub_core::Money;
 
 /// The placeholder of the clock time in [`ConsentTexts::expires`].
@@ -50,19 +50,15 @@ impl SubscriberLang {
     ];
 
     /// The request's `language` (`tr`, `tr-TR`, `TR`, `en`, `zh-HK`,
-    /// `zh_cn`…, case-insensitive); English when absent or unknown.
+    /// `zh_cn`…, case-insensitive); English when absent or unknown. The
+    /// consent SMS's rule ([`SmsLanguage::of`]), so the page is in the
+    /// language of the message that links to it.
     pub fn from_request(language: Option<&str>) -> SubscriberLang {
-        let Some(code) = language else {
-            return SubscriberLang::En;
-        };
-        let normalized = code.trim().to_ascii_lowercase().replace('-', "_");
-        if normalized == "tr" || normalized.starts_with("tr_") {
-            return SubscriberLang::Tr;
-        }
-        match Lang::parse(&normalized) {
-            Some(Lang::ZhHk) => SubscriberLang::ZhHk,
-            Some(Lang::ZhCn) => SubscriberLang::ZhCn,
-            Some(Lang::En) | None => SubscriberLang::En,
+        match SmsLanguage::of(language) {
+            SmsLanguage::Turkish => SubscriberLang::Tr,
+            SmsLanguage::English => SubscriberLang::En,
+            SmsLanguage::ChineseTraditional => SubscriberLang::ZhHk,
+            SmsLanguage::ChineseSimplified => SubscriberLang::ZhCn,
         }
     }
 
@@ -264,6 +260,8 @@ pub struct ConsentTexts {
     pub expired: (&'static str, &'static str),
     pub failed: (&'static str, &'static str),
     pub waiting: (&'static str, &'static str),
+    /// The consent SMS could not be sent.
+    pub sms_failed: (&'static str, &'static str),
     /// payhub failed: try again.
     pub try_again: (&'static str, &'static str),
 }
@@ -311,6 +309,10 @@ static TR: ConsentTexts = ConsentTexts {
     ),
     failed: ("Ödenmedi", "Ödeme yapılamadı; sizden ücret alınmadı."),
     waiting: ("Bekleniyor", "Bu ödeme sizi bekliyor."),
+    sms_failed: (
+        "Gönderilemedi",
+        "Bu ödemenin kodu gönderilemedi; sizden ücret alınmadı.",
+    ),
     try_again: ("Tekrar deneyin", "Bir sorun oluştu; lütfen tekrar deneyin."),
 };
 
@@ -357,6 +359,10 @@ static EN: ConsentTexts = ConsentTexts {
         "The payment could not be made; nothing was charged.",
     ),
     waiting: ("Waiting", "This payment is waiting for you."),
+    sms_failed: (
+        "Not sent",
+        "The code for this payment could not be sent; nothing was charged.",
+    ),
     try_again: ("Try again", "Something went wrong; please try again."),
 };
 
@@ -394,6 +400,7 @@ static ZH_HK: ConsentTexts = ConsentTexts {
     expired: ("已逾時", "此請求已逾時，你沒有被扣款。"),
     failed: ("付款未完成", "這筆付款未能完成，你沒有被扣款。"),
     waiting: ("等待中", "這筆付款正等待你確認。"),
+    sms_failed: ("未能發送", "未能發送這筆付款的驗證碼，你沒有被扣款。"),
     try_again: ("請重試", "發生錯誤，請重試。"),
 };
 
@@ -431,11 +438,13 @@ static ZH_CN: ConsentTexts = ConsentTexts {
     expired: ("已超时", "此请求已超时，您没有被扣款。"),
     failed: ("支付未完成", "这笔付款未能完成，您没有被扣款。"),
     waiting: ("等待中", "这笔付款正等待您确认。"),
+    sms_failed: ("未能发送", "未能发送这笔付款的验证码，您没有被扣款。"),
     try_again: ("请重试", "发生错误，请重试。"),
 };
 
 #[cfg(test)]
 mod tests {
+    use payhub_app::lang::Lang;
     use payhub_core::Currency;
 
     use super::*;
@@ -455,6 +464,7 @@ mod tests {
             t.expired,
             t.failed,
             t.waiting,
+            t.sms_failed,
             t.try_again,
         ];
         let mut all = vec![
@@ -529,6 +539,7 @@ mod tests {
             (Some("zh-HK"), SubscriberLang::ZhHk),
             (Some("zh_hk"), SubscriberLang::ZhHk),
             (Some("zh-CN"), SubscriberLang::ZhCn),
+            (Some("zh_tw"), SubscriberLang::ZhHk),
             (Some("fr"), SubscriberLang::En),
             (Some("trx"), SubscriberLang::En),
             (Some(""), SubscriberLang::En),

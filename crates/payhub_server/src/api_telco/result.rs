@@ -26,6 +26,7 @@ pub fn state_result(state: TelcoState) -> (u32, &'static str) {
         TelcoState::Rejected => (1109, "CONSENT_REJECTED"),
         TelcoState::Expired => (1110, "CONSENT_EXPIRED"),
         TelcoState::Failed => (1111, "PAYMENT_FAILED"),
+        TelcoState::SmsFailed => (1112, "SMS_FAILED"),
     }
 }
 

@@ -125,6 +125,37 @@ pub struct SettingsInput {
     /// payhub's OAuth2 client secret at the operator (never logged).
     #[arg(long, env = "PAYHUB_CAMARA_CLIENT_SECRET", hide_env_values = true)]
     pub camara_client_secret: Option<String>,
+    /// The SMS centre that texts consent codes: "simulated" (the default,
+    /// the sandbox's messages in the database) or "smpp" (an operator's
+    /// SMSC over SMPP v3.4).
+    #[arg(long, env = "PAYHUB_SMS")]
+    pub sms: Option<String>,
+    /// The SMSC's host name or address (sms = smpp).
+    #[arg(long, env = "PAYHUB_SMPP_HOST")]
+    pub smpp_host: Option<String>,
+    /// The SMSC's port (default 2775).
+    #[arg(long, env = "PAYHUB_SMPP_PORT")]
+    pub smpp_port: Option<u16>,
+    /// payhub's SMPP system_id at the SMSC (up to 15 characters).
+    #[arg(long, env = "PAYHUB_SMPP_SYSTEM_ID")]
+    pub smpp_system_id: Option<String>,
+    /// payhub's SMPP password at the SMSC (up to 8 characters; never logged).
+    #[arg(long, env = "PAYHUB_SMPP_PASSWORD", hide_env_values = true)]
+    pub smpp_password: Option<String>,
+    /// The SMPP system_type the SMSC expects (default empty).
+    #[arg(long, env = "PAYHUB_SMPP_SYSTEM_TYPE")]
+    pub smpp_system_type: Option<String>,
+    /// The sender subscribers see: a number or up to 11 letters and digits.
+    #[arg(long, env = "PAYHUB_SMPP_SOURCE_ADDR")]
+    pub smpp_source_addr: Option<String>,
+    /// "transceiver" (the default: delivery receipts come back on the
+    /// bind) or "transmitter".
+    #[arg(long, env = "PAYHUB_SMPP_BIND")]
+    pub smpp_bind: Option<String>,
+    /// Seconds the SMPP link may stay quiet before payhub sends
+    /// enquire_link (default 30).
+    #[arg(long, env = "PAYHUB_SMPP_ENQUIRE_LINK_S")]
+    pub smpp_enquire_link_s: Option<u64>,
     /// Milliseconds a client has to send a whole request head; slower
     /// connections are closed (default 10000).
     #[arg(long, env = "PAYHUB_HEADER_READ_TIMEOUT_MS")]
@@ -252,6 +283,15 @@ impl SettingsInput {
             camara_token_url: self.camara_token_url.or(lower.camara_token_url),
             camara_client_id: self.camara_client_id.or(lower.camara_client_id),
             camara_client_secret: self.camara_client_secret.or(lower.camara_client_secret),
+            sms: self.sms.or(lower.sms),
+            smpp_host: self.smpp_host.or(lower.smpp_host),
+            smpp_port: self.smpp_port.or(lower.smpp_port),
+            smpp_system_id: self.smpp_system_id.or(lower.smpp_system_id),
+            smpp_password: self.smpp_password.or(lower.smpp_password),
+            smpp_system_type: self.smpp_system_type.or(lower.smpp_system_type),
+            smpp_source_addr: self.smpp_source_addr.or(lower.smpp_source_addr),
+            smpp_bind: self.smpp_bind.or(lower.smpp_bind),
+            smpp_enquire_link_s: self.smpp_enquire_link_s.or(lower.smpp_enquire_link_s),
             header_read_timeout_ms: self.header_read_timeout_ms.or(lower.header_read_timeout_ms),
             idle_timeout_s: self.idle_timeout_s.or(lower.idle_timeout_s),
             metrics_token: self.metrics_token.or(lower.metrics_token),

@@ -28,7 +28,7 @@ pub use limits::{
 };
 pub use metrics::MetricsSettings;
 pub use resolve::SettingsError;
-pub use telco::{CarrierChoice, ChannelDefaults, TelcoSettings};
+pub use telco::{CarrierChoice, ChannelDefaults, SmsChoice, TelcoSettings};
 
 /// Address payhub listens on unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8676";

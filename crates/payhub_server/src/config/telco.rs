@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use payhub_app::carrier_billing::camara::CamaraConfig;
+use payhub_app::carrier_billing::sms::smpp::{BindMode, SmppConfig};
 use payhub_core::Channel;
 use secrecy::SecretString;
 
@@ -27,6 +28,18 @@ pub struct TelcoSettings {
     pub carrier_latency: Duration,
     /// Which carrier billing system the bill is.
     pub carrier: CarrierChoice,
+    /// Which SMS centre texts the consent codes.
+    pub sms: SmsChoice,
+}
+
+/// The SMS centre behind the telco payment service.
+#[derive(Clone, Debug)]
+pub enum SmsChoice {
+    /// The sandbox's simulated SMS centre, keeping its texts in the
+    /// database for `GET /sandbox/v1/sms` (the default).
+    Simulated,
+    /// An operator's SMSC over SMPP v3.4.
+    Smpp(SmppConfig),
 }
 
 /// The carrier billing system behind the telco payment service.
@@ -176,7 +189,82 @@ impl SettingsInput {
             spending_limit_minor: limit,
             carrier_latency: Duration::ZERO,
             carrier: self.carrier_choice()?,
+            sms: self.sms_choice()?,
         })
+    }
+
+    /// The SMS centre: simulated unless `sms = smpp`, which needs the
+    /// SMSC's host, payhub's system_id and password, and a sender.
+    fn sms_choice(&self) -> Result<SmsChoice, SettingsError> {
+        match self.sms.as_deref().unwrap_or("simulated") {
+            "simulated" => Ok(SmsChoice::Simulated),
+            "smpp" => {
+                // SMPP v3.4 C-Octet String sizes (5.2), less their NUL.
+                let text =
+                    |name: &'static str, value: &Option<String>, required: bool, max: usize| {
+                        let text = value.clone().unwrap_or_default();
+                        if required && text.is_empty() {
+                            return Err(SettingsError::Invalid {
+                                name,
+                                reason: "required when sms is smpp".into(),
+                            });
+                        }
+                        if text.len() > max || !text.bytes().all(|b| b.is_ascii_graphic()) {
+                            return Err(SettingsError::Invalid {
+                                name,
+                                reason: format!("at most {max} printable ASCII characters"),
+                            });
+                        }
+                        Ok(text)
+                    };
+                let host = text("smpp_host", &self.smpp_host, true, 253)?;
+                let source_addr = text("smpp_source_addr", &self.smpp_source_addr, true, 20)?;
+                let alphanumeric = !source_addr.bytes().all(|b| b.is_ascii_digit());
+                if alphanumeric
+                    && (source_addr.len() > 11
+                        || !source_addr.bytes().all(|b| b.is_ascii_alphanumeric()))
+                {
+                    return Err(SettingsError::Invalid {
+                        name: "smpp_source_addr",
+                        reason: "a sender name is at most 11 letters and digits".into(),
+                    });
+                }
+                let bind = match self.smpp_bind.as_deref().unwrap_or("transceiver") {
+                    "transceiver" => BindMode::Transceiver,
+                    "transmitter" => BindMode::Transmitter,
+                    other => {
+                        return Err(SettingsError::Invalid {
+                            name: "smpp_bind",
+                            reason: format!("'{other}': expected transceiver or transmitter"),
+                        })
+                    }
+                };
+                Ok(SmsChoice::Smpp(SmppConfig {
+                    host,
+                    port: self.smpp_port.unwrap_or(2775),
+                    system_id: text("smpp_system_id", &self.smpp_system_id, true, 15)?,
+                    password: SecretString::from(text(
+                        "smpp_password",
+                        &self.smpp_password,
+                        true,
+                        8,
+                    )?),
+                    system_type: text("smpp_system_type", &self.smpp_system_type, false, 12)?,
+                    source_addr,
+                    bind,
+                    enquire_link_interval: Duration::from_secs(
+                        self.smpp_enquire_link_s.unwrap_or(30).max(1),
+                    ),
+                    response_timeout: Duration::from_millis(
+                        self.gateway_timeout_ms.unwrap_or(10_000).max(1),
+                    ),
+                }))
+            }
+            other => Err(SettingsError::Invalid {
+                name: "sms",
+                reason: format!("'{other}': expected simulated or smpp"),
+            }),
+        }
     }
 
     /// The carrier: simulated unless `carrier = camara`, which needs its
@@ -246,6 +334,58 @@ mod tests {
             camara_client_secret: Some("secret".into()),
             ..Default::default()
         }
+    }
+
+    fn smpp() -> SettingsInput {
+        SettingsInput {
+            sms: Some("smpp".into()),
+            smpp_host: Some("smsc.operator.example".into()),
+            smpp_system_id: Some("payhub".into()),
+            smpp_password: Some("s3cr3t".into()),
+            smpp_source_addr: Some("PAYHUB".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_simulated_sms_centre_is_the_default() -> Result<(), SettingsError> {
+        let settings = SettingsInput::default().resolve()?;
+        assert!(matches!(settings.telco.sms, SmsChoice::Simulated));
+        Ok(())
+    }
+
+    #[test]
+    fn an_smsc_needs_its_host_login_and_sender() -> Result<(), SettingsError> {
+        let SmsChoice::Smpp(config) = smpp().resolve()?.telco.sms else {
+            unreachable!("smpp was asked for")
+        };
+        assert_eq!((config.port, config.bind), (2775, BindMode::Transceiver));
+        assert_eq!(config.system_type, "");
+        assert_eq!(config.password.expose_secret(), "s3cr3t");
+        assert!(
+            !format!("{config:?}").contains("s3cr3t"),
+            "the password is not in Debug"
+        );
+        let wrong: [fn(&mut SettingsInput); 7] = [
+            |i| i.smpp_host = None,
+            |i| i.smpp_system_id = Some("a-system-id-of-16".into()),
+            |i| i.smpp_password = None,
+            |i| i.smpp_password = Some("123456789".into()),
+            |i| i.smpp_source_addr = Some("TWELVE-CHARS".into()),
+            |i| i.smpp_source_addr = None,
+            |i| i.smpp_bind = Some("receiver".into()),
+        ];
+        for (n, change) in wrong.into_iter().enumerate() {
+            let mut input = smpp();
+            change(&mut input);
+            assert!(input.resolve().is_err(), "case {n}");
+        }
+        let unknown = SettingsInput {
+            sms: Some("pigeon".into()),
+            ..Default::default()
+        };
+        assert!(unknown.resolve().is_err());
+        Ok(())
     }
 
     #[test]

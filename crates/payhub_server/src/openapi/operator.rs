@@ -21,7 +21,9 @@ use utoipa::{OpenApi, ToSchema};
     paths(
         index, healthz, readyz, openapi_tmf676, openapi_retail, openapi_telco, openapi_aps,
         openapi_operator, docs_page, docs_file, list_deliveries, resend_delivery,
-        gateway_notification, settle_sandbox_payment, list_sandbox_sms, show_payment_page,
+        gateway_notification, account_notification, list_connector_accounts,
+        add_connector_account, show_connector_account, rotate_connector_credentials,
+        disable_connector_account, enable_connector_account, settle_sandbox_payment, list_sandbox_sms, show_payment_page,
         submit_card, submit_challenge, cancel_payment_page, show_payment_result, show_consent,
         submit_consent, console_home, console_stylesheet, console_login_page, console_log_in,
         console_log_out, console_search_payments, console_show_payment, console_refund,
@@ -33,6 +35,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "ops", description = "No credentials: nothing about any merchant"),
         (name = "deliveries", description = "The merchant's webhook and hub deliveries (merchant API key)"),
         (name = "gateways", description = "Gateways' notifications (the gateway's signature)"),
+        (name = "connector accounts", description = "Merchants' connector accounts (docs/GATEWAYS.md): HTTP Basic with a console operator's name and password; credentials are shown by their last four characters only"),
         (name = "sandbox", description = "Sandbox mode only (merchant API key)"),
         (name = "pages", description = "HTML pages; the link is the customer's credential"),
         (name = "console", description = "The operator console (docs/CONSOLE.md): HTML pages behind an operator session cookie; every POST carries the session's CSRF token")
@@ -135,6 +138,81 @@ pub fn resend_delivery() {}
         (status = 404, description = "Unknown gateway", body = serde_json::Value),
     ))]
 pub fn gateway_notification() {}
+
+#[utoipa::path(post, path = "/gateways/accounts/{account}/notifications", tag = "gateways",
+    operation_id = "account_notification",
+    params(("account" = String, Path, description = "The connector account (`ca_…`) the gateway was given this URL for")),
+    request_body(content = String, description = "The gateway's own signed notification, in its own format"),
+    responses(
+        (status = 200, description = "Applied (or already applied); answered as the gateway expects (`success`, WeChat Pay's JSON, …)", body = String),
+        (status = 401, description = "Not verifiable with the account's credentials; nothing changed", body = serde_json::Value),
+        (status = 404, description = "Unknown account, or a payment it does not serve", body = serde_json::Value),
+        (status = 503, description = "Not applied now; the gateway sends it again", body = serde_json::Value),
+    ))]
+pub fn account_notification() {}
+
+#[utoipa::path(get, path = "/operator/v1/connector-accounts", tag = "connector accounts",
+    operation_id = "list_connector_accounts",
+    params(("merchant" = Option<String>, Query, description = "Only this merchant's (`mer_…`)")),
+    responses(
+        (status = 200, description = "The accounts the operator may see", body = Vec<serde_json::Value>),
+        (status = 400, description = "Bad Request", body = DeliveryError),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+    ))]
+pub fn list_connector_accounts() {}
+
+#[utoipa::path(post, path = "/operator/v1/connector-accounts", tag = "connector accounts",
+    operation_id = "add_connector_account",
+    request_body(content = serde_json::Value, description = "`merchantId`, `connector`, `gatewayTypes`, `baseUrl`, `live`, `label`, `credentials`, `priority`, `weight`, `minAmountMinor`, `maxAmountMinor`, `currency`"),
+    responses(
+        (status = 201, description = "Added", body = serde_json::Value),
+        (status = 400, description = "Refused; the message names what is wrong", body = DeliveryError),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+        (status = 404, description = "No such merchant (or not the operator's)", body = DeliveryError),
+    ))]
+pub fn add_connector_account() {}
+
+#[utoipa::path(get, path = "/operator/v1/connector-accounts/{id}", tag = "connector accounts",
+    operation_id = "show_connector_account",
+    params(("id" = String, Path, description = "The account (`ca_…`)")),
+    responses(
+        (status = 200, description = "The account", body = serde_json::Value),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+        (status = 404, description = "Not Found", body = DeliveryError),
+    ))]
+pub fn show_connector_account() {}
+
+#[utoipa::path(post, path = "/operator/v1/connector-accounts/{id}/rotate", tag = "connector accounts",
+    operation_id = "rotate_connector_credentials",
+    params(("id" = String, Path, description = "The account (`ca_…`)")),
+    request_body(content = serde_json::Value, description = "`{\"credentials\": {…}}`: the credentials to replace"),
+    responses(
+        (status = 200, description = "Rotated: the account under its new credentials version", body = serde_json::Value),
+        (status = 400, description = "Refused; the message names what is wrong", body = DeliveryError),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+        (status = 404, description = "Not Found", body = DeliveryError),
+    ))]
+pub fn rotate_connector_credentials() {}
+
+#[utoipa::path(post, path = "/operator/v1/connector-accounts/{id}/disable", tag = "connector accounts",
+    operation_id = "disable_connector_account",
+    params(("id" = String, Path, description = "The account (`ca_…`)")),
+    responses(
+        (status = 200, description = "Disabled: new payments no longer go to it", body = serde_json::Value),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+        (status = 404, description = "Not Found", body = DeliveryError),
+    ))]
+pub fn disable_connector_account() {}
+
+#[utoipa::path(post, path = "/operator/v1/connector-accounts/{id}/enable", tag = "connector accounts",
+    operation_id = "enable_connector_account",
+    params(("id" = String, Path, description = "The account (`ca_…`)")),
+    responses(
+        (status = 200, description = "Enabled", body = serde_json::Value),
+        (status = 401, description = "Unauthorized", body = DeliveryError),
+        (status = 404, description = "Not Found", body = DeliveryError),
+    ))]
+pub fn enable_connector_account() {}
 
 #[utoipa::path(post, path = "/sandbox/v1/payments/{id}/outcome", tag = "sandbox",
     operation_id = "settle_sandbox_payment",

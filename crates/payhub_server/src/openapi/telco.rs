@@ -61,7 +61,7 @@ pub struct RequestedItem {
     is_removable: Option<bool>,
 }
 
-/// Every answer: `1103` CONSENT_REQUESTED … `1111`, and the 20xx errors.
+/// Every answer: `1103` CONSENT_REQUESTED … `1112` SMS_FAILED (the 11xx name a transaction's state), and the 20xx errors.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TelcoResult {

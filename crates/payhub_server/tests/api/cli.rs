@@ -4,7 +4,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn payhub(args: &[&str]) -> std::process::Output {
+/// Runs `payhub` with `args`, as a user would.
+pub(crate) fn payhub(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_payhub"))
         .args(args)
         .env("PAYHUB_LOG_FORMAT", "json")

@@ -4,7 +4,6 @@
 //! payments it holds stay with it), and production mode, which has no
 //! simulated gateway to fall back on.
 
-use std::process::Command;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -14,6 +13,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::cli::payhub;
 use crate::gateway_wechatpay::{fake::FakeWechatPay, fake::Fault, wechatpay_account};
 use crate::helpers::{test_settings, TestApp};
 use crate::retail::sale;
@@ -234,14 +234,6 @@ both_backends! {
         simulated["live"] = json!(true);
         let _ = simulated;
     }
-}
-
-fn payhub(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_payhub"))
-        .args(args)
-        .env("PAYHUB_LOG_FORMAT", "json")
-        .output()
-        .expect("payhub runs")
 }
 
 #[test]

@@ -107,7 +107,9 @@ both_backends! {
         hook.wait_until("the webhook", |r| !r.is_empty()).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(hook.received().len(), 1, "one payment, one webhook: {:?}", hook.received());
-        assert_eq!(app.tmf_payment_of("wx-1").await["status"], "captured");
+        let viewed = app.tmf_payment_of("wx-1").await;
+        assert_eq!(viewed["status"], "captured");
+        assert_eq!(viewed["paymentMethod"]["connectorAccount"], json!({"id": account_id, "connector": "wechatpay"}), "{viewed}");
 
         // A tampered notification changes nothing and is refused.
         let (headers, mut forged) = wechat.notification(&id);
@@ -155,12 +157,23 @@ both_backends! {
         let answer = app.retail("sales", sale("WXPAY", "wx-lost", 500)).await;
         let id = app.tmf_payment_of("wx-lost").await["id"].as_str().unwrap().to_owned();
         assert_eq!(app.tmf_payment_of("wx-lost").await["status"], "pendingAuthorization", "{answer}");
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        assert!(wechat.order(&id).is_some(), "WeChat Pay took the order");
-        assert!(wechat.pay(&id));
-        app.wait_for_status("WXPAY", "wx-lost", "01").await;
+        // The checker's query finds the order waiting for its customer.
         let queried = format!("/v3/global/transactions/out-trade-no/{id}");
+        let mut found = Value::Null;
+        for _ in 0..100 {
+            found = app.query("WXPAY", "wx-lost").await;
+            if found["gwErrorCode"] == "NOTPAY" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(found["gwErrorCode"], "NOTPAY", "{found}");
+        assert_eq!(found["gwRefStatus"], "05", "still open, not failed: {found}");
         assert!(wechat.seen().iter().any(|(_, path)| path.starts_with(&queried)), "found by query: {:?}", wechat.seen());
+        assert!(wechat.pay(&id));
+        let (status, _) = notify(&app, &wechat, &account_id, &id).await;
+        assert_eq!(status, StatusCode::OK);
+        app.wait_for_status("WXPAY", "wx-lost", "01").await;
 
         // A payment that fails at WeChat Pay ends the sale as declined.
         app.create_sale(sale("WXPAY", "wx-declined", 700)).await;

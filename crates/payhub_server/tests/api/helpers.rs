@@ -153,6 +153,9 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     pub merchant: Credentials,
+    /// The running payhub's use cases, for a test that starts a payment no
+    /// dialect can (e.g. a currency the retail dialect refuses).
+    pub services: Arc<payhub_app::Services>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     // Declared last: dropped after the server stopped.
@@ -193,6 +196,7 @@ impl TestApp {
             .expect("payhub starts");
         let address = SocketAddr::from(([127, 0, 0, 1], app.port()));
         let store = app.state().store.clone();
+        let services = app.state().services.clone();
         let merchant = match merchant {
             Some(m) => m,
             None => new_merchant(store.as_ref(), "test merchant").await,
@@ -210,6 +214,7 @@ impl TestApp {
             store,
             client: reqwest::Client::new(),
             merchant,
+            services,
             stop: Some(stop),
             server: Some(server),
             db,

@@ -22,6 +22,7 @@ pub async fn start_payment(
     let expires_at = expiry(state, now);
     let mut payment_fields = new.payment;
     payment_fields.status = Some(Status::PendingAuthorization);
+    record_connector_account(&mut payment_fields.document, &bound);
     let (fields, gateway, lang, reference) =
         (&payment_fields, new.gateway, new.lang, &new.reference);
     let (return_url, fail_url, webhook_url) = (&new.return_url, &new.fail_url, &new.webhook_url);
@@ -107,6 +108,29 @@ pub async fn start_for_existing(
     );
     state.store.insert_gateway_row(&row).await?;
     Ok(start_recorded(state, &bound, payment.id, amount, subject, expires_at).await)
+}
+
+/// Writes the connector account that serves the payment into its document's
+/// `paymentMethod` (`"connectorAccount": {"id": "ca_…", "connector": "wechatpay"}`),
+/// so that the TMF676 view shows it. A payment the simulator serves, or a
+/// document without a `paymentMethod` object, is left as it is.
+fn record_connector_account(document: &mut payhub_core::Document, bound: &Bound) {
+    let (Some(id), Some(connector)) = (&bound.account, &bound.connector_name) else {
+        return;
+    };
+    let Ok(serde_json::Value::Object(mut fields)) =
+        serde_json::from_str::<serde_json::Value>(document.as_str())
+    else {
+        return;
+    };
+    let Some(serde_json::Value::Object(method)) = fields.get_mut("paymentMethod") else {
+        return;
+    };
+    method.insert(
+        "connectorAccount".into(),
+        serde_json::json!({"id": id, "connector": connector}),
+    );
+    *document = payhub_core::Document::new(serde_json::Value::Object(fields).to_string());
 }
 
 /// What a gateway row needs beyond its payment.

@@ -1,10 +1,17 @@
 //! The subscriber's consent page, reached from the SMS link.
 //!
-//! Plain HTML forms and no script, like the payment page: the basket with
-//! prices (removable items can be taken out), a delivery address when the
-//! order is delivered, a billing or e-bill address when billing is
-//! required, and the one-time code from the SMS. Approving charges,
-//! reserves, or continues to the card page, as the channel says.
+//! Plain HTML forms and no script, like the payment page, in the request's
+//! `language` ([`consent_text`](super::consent_text): Turkish, English,
+//! the hosted pages' Chinese variants; English otherwise): who asks (the
+//! service's name), the basket with each item's count, unit price and line
+//! total (removable items can be taken out), the total, until when the
+//! subscriber may consent, a delivery address when the order is delivered,
+//! a billing or e-bill address when billing is required, and the one-time
+//! code from the SMS. Approve is the primary button, Decline a secondary
+//! one. A refused form comes back with what the subscriber typed and the
+//! error in their language. Approving charges, reserves, or continues to
+//! the card page, as the channel says. The stylesheet is the hosted pages'
+//! (inline, allowed by its hash in the page's CSP).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,9 +27,10 @@ use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::{Money, PaymentId, TelcoState};
 use payhub_store::TelcoTransaction;
 
+use super::consent_text::{FormError, SubscriberLang};
 use super::document;
 use crate::page::layout::{from_user_agent, Layout};
-use crate::page::view::{message_page, shell};
+use crate::page::view::{message_page, shell_in};
 use crate::state::AppState;
 
 /// The consent page's address, sent to the subscriber.
@@ -77,68 +85,151 @@ fn layout_of(headers: &HeaderMap) -> Layout {
     from_user_agent(headers.get(USER_AGENT).and_then(|v| v.to_str().ok()))
 }
 
-fn amount(minor: i64, basket: &Basket) -> String {
-    match basket.currency() {
-        Ok(currency) => Money::from_minor(minor, currency)
-            .map(|m| format!("{} {}", m.to_decimal(), currency.code()))
-            .unwrap_or_default(),
-        Err(_) => String::new(),
+/// The language the subscriber asked for in the request (English if none or unknown).
+fn lang_of(transaction: &TelcoTransaction) -> SubscriberLang {
+    SubscriberLang::from_request(transaction.language.as_deref())
+}
+
+/// The calling service's name as payhub knows it (the merchant's), shown
+/// so the subscriber knows who asks; `None` if it cannot be read.
+async fn seller_of(state: &AppState, transaction: &TelcoTransaction) -> Option<String> {
+    match state.store.find_merchant(&transaction.merchant_id).await {
+        Ok(merchant) => merchant.map(|m| m.name).filter(|n| !n.trim().is_empty()),
+        Err(error) => {
+            tracing::warn!(error.cause_chain = ?error, "cannot read the service's name");
+            None
+        }
     }
 }
 
+/// What the consent form shows: the transaction, who asks, the subscriber's
+/// language and layout, and after a refused submission the error and what
+/// the subscriber had typed (kept, so nothing has to be entered again).
+struct FormView<'a> {
+    transaction: &'a TelcoTransaction,
+    seller: Option<&'a str>,
+    lang: SubscriberLang,
+    layout: Layout,
+    error: Option<&'a str>,
+    typed: &'a ConsentForm,
+}
+
 /// The consent form, with an error line when a submission was refused.
-fn form_page(transaction: &TelcoTransaction, layout: Layout, error: Option<&str>) -> Markup {
+fn form_page(view: &FormView) -> Markup {
+    let FormView {
+        transaction,
+        seller,
+        lang,
+        layout,
+        error,
+        typed,
+    } = *view;
+    let t = lang.texts();
     let basket = Basket::from_json(&transaction.basket).unwrap_or(Basket {
         currency: String::new(),
         items: Vec::new(),
     });
-    let total = basket.total().map(|t| t.amount_minor()).unwrap_or_default();
+    let currency = basket.currency().ok();
+    let written = |minor: Option<i64>| {
+        minor
+            .zip(currency)
+            .and_then(|(minor, currency)| Money::from_minor(minor, currency).ok())
+            .map(|money| lang.amount(money))
+            .unwrap_or_default()
+    };
+    let items: Vec<_> = basket.items.iter().filter(|item| !item.removed).collect();
+    let removable = items.iter().any(|item| item.is_removable);
+    let total = written(basket.total().ok().map(|t| t.amount_minor()));
+    let wrong = error.is_some();
     let body = html! {
         header.brand { span.gateway { "payhub" } }
+        section.summary #summary {
+            div.label { (t.total) }
+            div.amount #amount { (total) }
+            dl.details {
+                @if let Some(seller) = seller {
+                    div { dt { (t.seller) } dd #seller { (seller) } }
+                }
+                div { dt { (t.line) } dd #msisdn { (transaction.msisdn) } }
+            }
+            @if let Some(deadline) = transaction.deadline {
+                p.expires #expires { (lang.expires(deadline, chrono::Utc::now())) }
+            }
+        }
         section.pay #consent data-transaction=(transaction.transaction_id) {
-            h2 { "Approve your payment" }
-            p { "Charged to the line " strong #msisdn { (transaction.msisdn) } "." }
+            h2 { (t.heading) }
             @if let Some(error) = error {
                 p.error #error role="alert" { (error) }
             }
             form method="post" {
-                table #basket {
-                    thead { tr { th { "Item" } th { "Qty" } th { "Price" } th { "Remove" } } }
+                table.basket #basket {
+                    thead {
+                        tr {
+                            th scope="col" { (t.item) }
+                            th.num scope="col" { (t.line_total) }
+                            @if removable { th.remove scope="col" { (t.remove) } }
+                        }
+                    }
                     tbody {
-                        @for item in &basket.items {
+                        @for item in &items {
                             tr data-item=(item.id) {
-                                td { (item.name) }
-                                td { (item.count) }
-                                td { (amount(item.unit_price_minor.saturating_mul(item.count), &basket)) }
-                                td {
-                                    @if item.is_removable {
-                                        input type="checkbox" name="remove" value=(item.id)
-                                            aria-label={ "Remove " (item.name) };
+                                td.item {
+                                    span.name { (item.name) }
+                                    span.unit {
+                                        span.count { (item.count) } " × "
+                                        span.unit-price { (written(Some(item.unit_price_minor))) }
+                                    }
+                                }
+                                td.num.line-total {
+                                    (written(item.unit_price_minor.checked_mul(item.count)))
+                                }
+                                @if removable {
+                                    td.remove {
+                                        @if item.is_removable {
+                                            input type="checkbox" name="remove" value=(item.id)
+                                                checked[typed.removed.contains(&item.id)]
+                                                aria-label={ (t.remove_item) " " (item.name) };
+                                        }
                                     }
                                 }
                             }
                         }
                     }
+                    tfoot {
+                        tr {
+                            th scope="row" { (t.total) }
+                            td.num #total { strong { (total) } }
+                            @if removable { td {} }
+                        }
+                    }
                 }
-                p #total { "Total: " strong { (amount(total, &basket)) } " (less any item you remove)" }
+                @if removable {
+                    p.notice #total-note { (t.total_note) }
+                }
                 @if transaction.is_deliverable {
-                    label for="delivery_address" { "Delivery address" }
-                    textarea #delivery_address name="delivery_address" required rows="2" {}
+                    label for="delivery_address" { (t.delivery_address) }
+                    textarea #delivery_address name="delivery_address" required rows="2" {
+                        (typed.delivery_address.as_deref().unwrap_or_default())
+                    }
                 }
                 @if transaction.is_billing_required {
-                    label for="billing_address" { "Billing or e-bill address" }
-                    textarea #billing_address name="billing_address" required rows="2" {}
+                    label for="billing_address" { (t.billing_address) }
+                    textarea #billing_address name="billing_address" required rows="2" {
+                        (typed.billing_address.as_deref().unwrap_or_default())
+                    }
                 }
-                label for="otp" { "Code from the SMS" }
-                input #otp name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
-                button #approve .button type="submit" name="action" value="approve" { "Approve" }
+                label for="otp" { (t.code) }
+                input #otp name="otp" inputmode="numeric" autocomplete="one-time-code"
+                    maxlength="6" required value=(typed.otp)
+                    aria-invalid=[wrong.then_some("true")];
+                button #approve .button type="submit" name="action" value="approve" { (t.approve) }
             }
-            form method="post" {
-                button #decline .button.secondary type="submit" name="action" value="decline" { "Decline" }
+            form.decline method="post" {
+                button #decline .button.secondary type="submit" name="action" value="decline" { (t.decline) }
             }
         }
     };
-    shell(Lang::En, layout, "Approve your payment", None, body)
+    shell_in(lang.html_tag(), layout, t.page_title, None, body)
 }
 
 /// An HTML answer.
@@ -146,31 +237,30 @@ fn page(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
-/// What the subscriber sees once the consent is settled.
-fn outcome_page(state: TelcoState) -> Response {
-    let (title, message) = match state {
-        TelcoState::Reserved => ("Approved", "The amount is reserved on your bill."),
-        TelcoState::Committed | TelcoState::Charged => ("Paid", "The payment is complete."),
-        TelcoState::Released => (
-            "Released",
-            "The reservation was released; nothing was charged.",
-        ),
-        TelcoState::Rejected => (
-            "Declined",
-            "You declined this payment; nothing was charged.",
-        ),
-        TelcoState::Expired => ("Expired", "This request expired; nothing was charged."),
-        TelcoState::Failed => (
-            "Not paid",
-            "The payment could not be made; nothing was charged.",
-        ),
-        TelcoState::SmsFailed => (
-            "Not sent",
-            "The code for this payment could not be sent; nothing was charged.",
-        ),
-        TelcoState::ConsentRequested | TelcoState::AwaitingCard => {
-            ("Waiting", "This payment is waiting for you.")
+/// A page with a title and a message in the subscriber's language.
+fn message_in(lang: SubscriberLang, (title, message): (&str, &str)) -> Markup {
+    let body = html! {
+        header.brand { span.gateway { "payhub" } }
+        section.pay.message #message {
+            h2 { (title) }
+            p { (message) }
         }
+    };
+    shell_in(lang.html_tag(), Layout::Desktop, title, None, body)
+}
+
+/// What the subscriber sees once the consent is settled.
+fn outcome_page(state: TelcoState, lang: SubscriberLang, layout: Layout) -> Response {
+    let t = lang.texts();
+    let (title, message) = match state {
+        TelcoState::Reserved => t.reserved,
+        TelcoState::Committed | TelcoState::Charged => t.paid,
+        TelcoState::Released => t.released,
+        TelcoState::Rejected => t.declined,
+        TelcoState::Expired => t.expired,
+        TelcoState::Failed => t.failed,
+        TelcoState::SmsFailed => t.sms_failed,
+        TelcoState::ConsentRequested | TelcoState::AwaitingCard => t.waiting,
     };
     let body = html! {
         header.brand { span.gateway { "payhub" } }
@@ -181,7 +271,7 @@ fn outcome_page(state: TelcoState) -> Response {
     };
     page(
         StatusCode::OK,
-        shell(Lang::En, Layout::Desktop, title, None, body),
+        shell_in(lang.html_tag(), layout, title, None, body),
     )
 }
 
@@ -195,20 +285,27 @@ pub async fn show(
         Ok(t) => t,
         Err(response) => return response,
     };
+    let (lang, layout) = (lang_of(&transaction), layout_of(&headers));
     match transaction.state {
         TelcoState::ConsentRequested
             if transaction.deadline.is_none_or(|d| d > chrono::Utc::now()) =>
         {
-            page(
-                StatusCode::OK,
-                form_page(&transaction, layout_of(&headers), None),
-            )
+            let seller = seller_of(&state, &transaction).await;
+            let view = FormView {
+                transaction: &transaction,
+                seller: seller.as_deref(),
+                lang,
+                layout,
+                error: None,
+                typed: &ConsentForm::default(),
+            };
+            page(StatusCode::OK, form_page(&view))
         }
-        TelcoState::ConsentRequested => outcome_page(TelcoState::Expired),
+        TelcoState::ConsentRequested => outcome_page(TelcoState::Expired, lang, layout),
         TelcoState::AwaitingCard => {
             Redirect::to(&crate::page::payment_path(&state, transaction.payment_id)).into_response()
         }
-        other => outcome_page(other),
+        other => outcome_page(other, lang, layout),
     }
 }
 
@@ -242,11 +339,15 @@ pub async fn submit(
     };
     let here = format!("/consent/{payment_id}/{token}");
     let (action, form) = read_form(&body);
+    // Shown again if the form is refused; the code only then, since it
+    // was the subscriber's own (wrong or early) entry.
+    let typed = form.clone();
     let result = match action.as_str() {
         "decline" => use_case::decline(&state, &transaction).await,
         "approve" => use_case::approve(&state, &transaction, form, document::after_removal).await,
         _ => Err(AppError::ConsentInvalid("choose Approve or Decline".into())),
     };
+    let (lang, layout) = (lang_of(&transaction), layout_of(&headers));
     let refusal = match result {
         Ok(done) if done.state == TelcoState::AwaitingCard => {
             return Redirect::to(&crate::page::payment_path(&state, done.payment_id))
@@ -268,23 +369,33 @@ pub async fn submit(
             if fresh.state != TelcoState::ConsentRequested {
                 return Redirect::to(&here).into_response();
             }
-            let message = format!("That code is not right. {left} attempts left.");
-            page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form_page(&fresh, layout_of(&headers), Some(&message)),
-            )
+            let message = lang.wrong_code(left);
+            let seller = seller_of(&state, &fresh).await;
+            let view = FormView {
+                transaction: &fresh,
+                seller: seller.as_deref(),
+                lang,
+                layout,
+                error: Some(&message),
+                typed: &typed,
+            };
+            page(StatusCode::UNPROCESSABLE_ENTITY, form_page(&view))
         }
-        Refusal::Form(message) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form_page(&transaction, layout_of(&headers), Some(&message)),
-        ),
+        Refusal::Form(error) => {
+            let seller = seller_of(&state, &transaction).await;
+            let view = FormView {
+                transaction: &transaction,
+                seller: seller.as_deref(),
+                lang,
+                layout,
+                error: Some(error.text(lang)),
+                typed: &typed,
+            };
+            page(StatusCode::UNPROCESSABLE_ENTITY, form_page(&view))
+        }
         Refusal::Failed => page(
             StatusCode::INTERNAL_SERVER_ERROR,
-            message_page(
-                Lang::En,
-                "Try again",
-                "Something went wrong; please try again.",
-            ),
+            message_in(lang, lang.texts().try_again),
         ),
     }
 }
@@ -296,8 +407,8 @@ enum Refusal {
     Again,
     /// The code was wrong: the form again, with the attempts left.
     WrongCode(i64),
-    /// The form again (422), with this message to the subscriber.
-    Form(String),
+    /// The form again (422), with this error in the subscriber's language.
+    Form(FormError),
     /// payhub failed (500): ask the subscriber to try again.
     Failed,
 }
@@ -309,10 +420,8 @@ fn refusal(error: AppError) -> Refusal {
     match error {
         AppError::NotWaiting => Refusal::Again,
         AppError::WrongCode(left) => Refusal::WrongCode(left),
-        AppError::ConsentInvalid(message) => Refusal::Form(message),
-        AppError::CarrierUnavailable => {
-            Refusal::Form("the carrier did not answer; please try again".into())
-        }
+        AppError::ConsentInvalid(message) => Refusal::Form(FormError::of_message(&message)),
+        AppError::CarrierUnavailable => Refusal::Form(FormError::CarrierUnavailable),
         AppError::Store(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot record a consent");
             Refusal::Failed
@@ -349,10 +458,10 @@ mod tests {
             Refusal::Failed,
             Refusal::Again,
             Refusal::WrongCode(2),
-            Refusal::Form("choose Approve or Decline".into()),
+            Refusal::Form(FormError::Other),
             Refusal::Failed,
             Refusal::Failed,
-            Refusal::Form("the carrier did not answer; please try again".into()),
+            Refusal::Form(FormError::CarrierUnavailable),
             Refusal::Failed,
             Refusal::Failed,
         ];

@@ -30,6 +30,7 @@ mod smsc_fake;
 mod store;
 mod telco;
 mod telco_camara;
+mod telco_consent_page;
 mod telco_smpp;
 mod tmf676;
 mod webhook_examples;

@@ -118,11 +118,22 @@ async fn a_subscriber_removes_an_item_and_approves_a_reservation() {
         "CONSENT_REQUESTED"
     );
 
+    // What was typed stays: the removal, the address and the code.
+    let removal = browser.element("input[name=remove][value='53']").await;
+    assert!(removal.is_selected().await.expect("checkbox state"));
+    let address = browser.element("#delivery_address").await;
+    assert_eq!(
+        address.prop("value").await.expect("value").as_deref(),
+        Some("Istiklal Cd. 1, Istanbul")
+    );
+    let otp = browser.element("#otp").await;
+    assert_eq!(
+        otp.prop("value").await.expect("value").as_deref(),
+        Some(wrong)
+    );
+
     // The right code approves: the reservation is made, without the sticker.
-    browser.click_on("input[name=remove][value='53']").await;
-    browser
-        .type_into("#delivery_address", "Istiklal Cd. 1, Istanbul")
-        .await;
+    otp.clear().await.expect("clear the code");
     browser.type_into("#otp", &code).await;
     browser.click_on("#approve").await;
     browser.wait_for("#outcome").await;
@@ -189,5 +200,166 @@ async fn a_subscriber_consents_then_pays_by_card() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(state["resultDesc"], "CHARGED", "{state}");
+    browser.close().await;
+}
+
+/// Seed 004's Turkish subscriber on a phone (issue 12): the page is in
+/// Turkish, shows the service, the items with unit prices and line totals,
+/// the total and the time left, fits a 390 px wide screen without
+/// horizontal scrolling, keeps a wrong code with a Turkish error, and
+/// approves with the code from the sandbox SMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turkish_subscriber_on_a_phone_corrects_a_wrong_code_and_approves() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (link, code) = request_payment(
+        &app,
+        json!({"transactionId": "tr-phone", "msisdn": MSISDN, "channelId": 10, "paymentMethod": "reserve",
+               "language": "tr", "isDeliverable": true,
+               "itemList": [{"id": 50, "count": 1, "isRemovable": true}, {"id": 53, "count": 3, "isRemovable": false}]}),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser
+        .set_window_size(390, 844)
+        .await
+        .expect("a phone-sized window");
+    browser.goto(&link).await.expect("open the consent link");
+    browser.wait_for("#consent").await;
+
+    // In Turkish, with who asks, each line and the total in lira.
+    assert_eq!(
+        browser.attribute_of("html", "lang").await.as_deref(),
+        Some("tr")
+    );
+    assert_eq!(browser.text_of("h2").await, "Ödemenizi onaylayın");
+    assert_eq!(browser.text_of("#approve").await, "Onayla");
+    assert_eq!(browser.text_of("#decline").await, "Reddet");
+    assert_eq!(browser.text_of("#seller").await, "test merchant");
+    let pack = browser.text_of("tr[data-item='50']").await;
+    assert!(
+        pack.contains("Music pack") && pack.contains("1 × 19,99 TL"),
+        "{pack}"
+    );
+    let stickers = browser.text_of("tr[data-item='53']").await;
+    assert!(
+        stickers.contains("Sticker")
+            && stickers.contains("3 × 5,00 TL")
+            && stickers.contains("15,00 TL"),
+        "{stickers}"
+    );
+    assert_eq!(browser.text_of("#total").await, "34,99 TL");
+    let expires = browser.text_of("#expires").await;
+    assert!(
+        expires.starts_with("Son onay saati:") && expires.ends_with("dakika kaldı."),
+        "{expires}"
+    );
+
+    // Everything fits the phone's width: nothing to scroll sideways to.
+    let (_, _, viewport, _) = browser
+        .element("html")
+        .await
+        .rectangle()
+        .await
+        .expect("page size");
+    assert!(
+        viewport > 300.0 && viewport <= 390.0,
+        "a phone-wide viewport: {viewport}"
+    );
+    for css in [
+        "main",
+        "#basket",
+        "#delivery_address",
+        "#otp",
+        "#approve",
+        "#decline",
+    ] {
+        let (x, _, width, height) = browser
+            .element(css)
+            .await
+            .rectangle()
+            .await
+            .expect("element size");
+        assert!(
+            x >= 0.0 && x + width <= viewport + 0.5 && width > 0.0 && height > 0.0,
+            "{css} at x={x}, {width} wide, in a {viewport} px wide page"
+        );
+    }
+    // Approve is the primary button, Decline a secondary one that looks different.
+    let approve = browser.element("#approve").await;
+    let decline = browser.element("#decline").await;
+    assert!(
+        approve.is_displayed().await.expect("shown")
+            && decline.is_displayed().await.expect("shown")
+    );
+    let look = |element: fantoccini::elements::Element| async move {
+        (
+            element.css_value("background-color").await.expect("css"),
+            element.css_value("color").await.expect("css"),
+        )
+    };
+    let (approve_look, decline_look) = (look(approve).await, look(decline).await);
+    assert_ne!(approve_look, decline_look, "primary vs secondary");
+    assert_eq!(
+        approve_look.1, "rgba(255, 255, 255, 1)",
+        "white on blue: {approve_look:?}"
+    );
+    // Big enough to tap.
+    let (_, _, _, height) = browser
+        .element("#approve")
+        .await
+        .rectangle()
+        .await
+        .expect("size");
+    assert!(height >= 44.0, "{height}");
+
+    // A wrong code: refused in Turkish, what was typed stays.
+    browser
+        .type_into("#delivery_address", "İstiklal Cd. 1, İstanbul")
+        .await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    browser.type_into("#otp", wrong).await;
+    browser.click_on("#approve").await;
+    browser.wait_for("#error").await;
+    assert_eq!(
+        browser.text_of("#error").await,
+        "Kod doğru değil. 4 deneme hakkınız kaldı."
+    );
+    let otp = browser.element("#otp").await;
+    assert_eq!(
+        otp.prop("value").await.expect("value").as_deref(),
+        Some(wrong)
+    );
+    assert_eq!(
+        browser
+            .element("#delivery_address")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("İstiklal Cd. 1, İstanbul")
+    );
+    assert_eq!(
+        telco_state(&app, "tr-phone").await["resultDesc"],
+        "CONSENT_REQUESTED"
+    );
+
+    // The right code (from the sandbox SMS) approves: reserved, said in Turkish.
+    otp.clear().await.expect("clear the code");
+    browser.type_into("#otp", &code).await;
+    browser.click_on("#approve").await;
+    browser.wait_for("#outcome").await;
+    assert_eq!(
+        browser
+            .attribute_of("#outcome", "data-state")
+            .await
+            .as_deref(),
+        Some("reserved")
+    );
+    assert_eq!(browser.text_of("#outcome h2").await, "Onaylandı");
+    assert_eq!(
+        telco_state(&app, "tr-phone").await["resultDesc"],
+        "RESERVED"
+    );
     browser.close().await;
 }

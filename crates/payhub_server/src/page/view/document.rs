@@ -55,9 +55,21 @@ pub(crate) fn shell(
     refresh: Option<&str>,
     body: Markup,
 ) -> Markup {
+    shell_in(lang.html_tag(), layout, title, refresh, body)
+}
+
+/// [`shell`] for a page in a language the hosted pages do not have (the
+/// telco consent page's Turkish): `html_tag` is its HTML `lang` attribute.
+pub(crate) fn shell_in(
+    html_tag: &str,
+    layout: Layout,
+    title: &str,
+    refresh: Option<&str>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(lang.html_tag()) {
+        html lang=(html_tag) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -158,5 +170,20 @@ body.mobile .amount{font-size:2.6rem}
 body.mobile input{padding:14px;font-size:1.1rem;min-height:52px}
 body.mobile .button{padding:16px;min-height:56px;font-size:1.15rem}
 body.mobile .qr svg{width:280px}
+.button.secondary{background:#fff;color:#1d4ed8;border:1px solid #b8c2d3}
+.button.secondary:hover{background:#f1f4fa}
+.decline{margin-top:4px}
+.expires{color:#8a4b00;margin:8px 0 0;font-size:.95rem}
+table.basket{width:100%;border-collapse:collapse;margin:0 0 8px;font-size:.95rem}
+table.basket th{text-align:left;font-size:.8rem;font-weight:600;color:#6b7385;padding:6px 4px;border-bottom:1px solid #e2e6ec}
+table.basket td{padding:10px 4px;border-bottom:1px solid #eef0f4;vertical-align:top}
+table.basket .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+table.basket .remove{text-align:center;width:3.5rem}
+table.basket .name{display:block;font-weight:600;overflow-wrap:anywhere}
+table.basket .unit{display:block;color:#6b7385;font-size:.85rem}
+table.basket tfoot th,table.basket tfoot td{border-bottom:0;font-size:1rem;color:inherit}
+table.basket input[type=checkbox]{width:22px;height:22px;margin:0}
+textarea{display:block;width:100%;margin:0 0 14px;padding:10px 12px;font:inherit;border:1px solid #c9cfd8;border-radius:8px}
+body.mobile textarea{padding:14px;font-size:1.1rem}
 @media (max-width:520px){body.desktop main{margin:0;border:0;border-radius:0;box-shadow:none;min-height:100vh}}
 "#;

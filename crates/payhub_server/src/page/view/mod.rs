@@ -27,7 +27,7 @@ mod document;
 pub(crate) use card::BRAND_SCRIPT;
 pub use card::{card_form_page, card_page, CardFormView};
 use document::{document, sandbox_box};
-pub(crate) use document::{shell, STYLESHEET};
+pub(crate) use document::{shell, shell_in, STYLESHEET};
 
 /// What the page shows about the sale, whichever state it is in.
 #[derive(Clone, Copy, Debug)]

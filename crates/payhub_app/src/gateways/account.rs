@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 use url::Url;
 
+use super::GatewayKind;
+
 /// A connector account, decrypted, as a connector is built from it.
 #[derive(Clone, Debug)]
 pub struct AccountConfig {
@@ -44,6 +46,23 @@ pub enum AccountError {
         connector: &'static str,
         kind: &'static str,
     },
+}
+
+impl AccountError {
+    /// Refuses to build `connector` for a gateway type it does not serve.
+    pub fn unless_served(
+        connector: &'static str,
+        serves: &[GatewayKind],
+        kind: GatewayKind,
+    ) -> Result<(), AccountError> {
+        if serves.contains(&kind) {
+            return Ok(());
+        }
+        Err(AccountError::Unsupported {
+            connector,
+            kind: kind.code(),
+        })
+    }
 }
 
 impl AccountConfig {

@@ -24,7 +24,7 @@ use utoipa::{OpenApi, ToSchema};
         gateway_notification, account_notification, list_connector_accounts,
         add_connector_account, show_connector_account, rotate_connector_credentials,
         disable_connector_account, enable_connector_account, settle_sandbox_payment, list_sandbox_sms, show_payment_page,
-        submit_card, submit_challenge, cancel_payment_page, show_payment_result, show_consent,
+        submit_card, submit_challenge, return_from_issuer, cancel_payment_page, show_payment_result, show_consent,
         submit_consent, console_home, console_stylesheet, console_login_page, console_log_in,
         console_log_out, console_search_payments, console_show_payment, console_refund,
         console_resend_delivery, console_charts, console_not_found
@@ -257,6 +257,14 @@ pub fn submit_card() {}
         description = "The 3-D Secure challenge answer"),
     responses((status = 303, description = "Back to the page: the result, or the card form again after a failed challenge while another card may be tried")))]
 pub fn submit_challenge() {}
+
+#[utoipa::path(get, path = "/pay/{id}/{token}/return", tag = "pages", operation_id = "return_from_issuer",
+    params(("id" = String, Path), ("token" = String, Path)),
+    responses(
+        (status = 303, description = "Where the card issuer's 3-D Secure page sends the customer back: payhub asks the gateway how the step ended, then sends the customer to the payment's page"),
+        (status = 404, description = "No such payment page", content_type = "text/html"),
+    ))]
+pub fn return_from_issuer() {}
 
 #[utoipa::path(get, path = "/pay/{id}/{token}/result", tag = "pages", operation_id = "show_payment_result",
     params(("id" = String, Path), ("token" = String, Path)),

@@ -84,12 +84,7 @@ pub struct AlipayConnector {
 impl AlipayConnector {
     /// Builds the connector for `kind` from a connector account.
     pub fn from_account(kind: GatewayKind, account: &AccountConfig) -> Result<Self, AccountError> {
-        if !GATEWAY_TYPES.contains(&kind) {
-            return Err(AccountError::Unsupported {
-                connector: NAME,
-                kind: kind.code(),
-            });
-        }
+        AccountError::unless_served(NAME, GATEWAY_TYPES, kind)?;
         let partner = account.credential("partner_id")?.expose_secret().trim();
         let valid_partner = partner.len() == 16
             && partner.starts_with("2088")

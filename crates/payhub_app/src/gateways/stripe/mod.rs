@@ -76,12 +76,7 @@ impl StripeConnector {
         kind: GatewayKind,
         account: &AccountConfig,
     ) -> Result<StripeConnector, AccountError> {
-        if !GATEWAY_TYPES.contains(&kind) {
-            return Err(AccountError::Unsupported {
-                connector: NAME,
-                kind: kind.code(),
-            });
-        }
+        AccountError::unless_served(NAME, GATEWAY_TYPES, kind)?;
         let secret_key = account.credential("secret_key")?;
         let webhook_secret = account.credential("webhook_secret")?;
         check_prefix("secret_key", secret_key, &["sk_", "rk_"])?;

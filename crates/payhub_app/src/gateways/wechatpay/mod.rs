@@ -107,12 +107,7 @@ pub struct WechatPayConnector {
 impl WechatPayConnector {
     /// The connector for `kind` from a connector account.
     pub fn from_account(kind: GatewayKind, account: &AccountConfig) -> Result<Self, AccountError> {
-        if !GATEWAY_TYPES.contains(&kind) {
-            return Err(AccountError::Unsupported {
-                connector: NAME,
-                kind: kind.code(),
-            });
-        }
+        AccountError::unless_served(NAME, GATEWAY_TYPES, kind)?;
         let text = |name: &'static str| -> Result<String, AccountError> {
             let value = account.credential(name)?.expose_secret().trim().to_owned();
             if value.is_empty() {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use payhub_core::gateway::routing::Breaker;
 use payhub_core::gateway::{CardAttempts, CheckPolicy};
 
 use crate::callback_policy::CallbackPolicy;
@@ -44,6 +45,9 @@ pub struct GatewaySettings {
     /// How many cards a customer may try on one payment on the hosted card
     /// page; a decline before the last keeps the payment waiting.
     pub card_attempts: CardAttempts,
+    /// When a connector account that stops answering is avoided, and for
+    /// how long (docs/GATEWAYS.md, "The circuit breaker").
+    pub breaker: Breaker,
 }
 
 impl GatewaySettings {

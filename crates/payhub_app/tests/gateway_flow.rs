@@ -41,6 +41,7 @@ async fn services(dir: &tempfile::TempDir) -> Arc<Services> {
         check_max: Duration::from_millis(50),
         simulated_latency: Duration::ZERO,
         card_attempts: payhub_core::gateway::CardAttempts::default(),
+        breaker: payhub_core::gateway::routing::Breaker::default(),
     };
     let key = base64::engine::general_purpose::STANDARD.encode([7_u8; 32]);
     let services = Arc::new(Services {

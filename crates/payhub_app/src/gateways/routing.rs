@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use payhub_core::gateway::routing::{choose, Breaker, Candidate, Health};
+use payhub_core::gateway::routing::{choose, Candidate, Health};
 use payhub_core::{MerchantId, Money};
 use payhub_store::{AccountHealth, ConnectorAccount};
 use url::Url;
@@ -75,7 +75,6 @@ pub struct AccountConnectors {
     /// sandbox (not live) accounts may be used.
     sandbox: bool,
     http: reqwest::Client,
-    breaker: Breaker,
     lists: Mutex<HashMap<MerchantId, CachedList>>,
     built: Mutex<HashMap<BuiltKey, Arc<dyn Connector>>>,
 }
@@ -95,7 +94,6 @@ impl AccountConnectors {
             types,
             sandbox,
             http,
-            breaker: Breaker::default(),
             lists: Mutex::default(),
             built: Mutex::default(),
         }
@@ -325,7 +323,7 @@ pub async fn record_outcome(state: &Services, account: Option<&str>, answered: b
         failures: found.health.failures,
         unhealthy_until: found.health.unhealthy_until,
     };
-    let breaker = state.gateways.accounts.breaker;
+    let breaker = state.config.gateways.breaker;
     let Some(next) = breaker.after_call(health, answered, Utc::now()) else {
         return;
     };

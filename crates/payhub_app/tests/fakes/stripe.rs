@@ -270,6 +270,11 @@ impl FakeStripe {
         self.shared.books().failures.push_back(failure);
     }
 
+    /// Forgets the failures still queued: the fake answers normally again.
+    pub fn recover(&self) {
+        self.shared.books().failures.clear();
+    }
+
     /// Where webhook events go.
     pub fn set_webhook_url(&self, url: &str) {
         self.shared.books().webhook_url = Some(url.to_owned());

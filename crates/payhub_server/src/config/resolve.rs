@@ -110,6 +110,7 @@ impl SettingsInput {
             check_max: Duration::from_secs(300),
             simulated_latency: Duration::from_millis(self.simulated_latency_ms.unwrap_or(150)),
             card_attempts,
+            breaker: payhub_core::gateway::routing::Breaker::default(),
         };
         let retail = RetailSettings {
             webhook_interval: Duration::from_secs(self.retail_webhook_interval_s.unwrap_or(300)),

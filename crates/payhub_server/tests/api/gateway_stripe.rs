@@ -420,3 +420,56 @@ both_backends! {
         assert_eq!(failed["status"], "FAILED", "{failed}");
     }
 }
+
+/// A breaker that opens after two calls without an answer, for one second.
+fn quick_breaker(database_url: &str) -> payhub_server::config::Settings {
+    let mut settings = crate::helpers::test_settings(database_url);
+    settings.gateways.breaker = payhub_core::gateway::routing::Breaker {
+        threshold: 2,
+        cooldown: chrono::Duration::seconds(1),
+    };
+    settings
+}
+
+both_backends! {
+    /// Issue 11's failover: the first card connector answers 5xx, new
+    /// payments go to the second, and the first takes payments again once
+    /// its cool-down is over. The payments the first holds stay with it.
+    async fn a_card_connector_answering_5xx_is_avoided_until_its_cool_down_ends(app: TestApp) {
+        let app = app.restart_with(quick_breaker).await;
+        let first = FakeStripe::start().await;
+        let second = FakeStripe::start().await;
+        let ops = operator(&app, None).await;
+        let primary = add_account(&app, &ops, &stripe_account(&app, &first)).await["id"]
+            .as_str().unwrap().to_owned();
+        let mut backup = stripe_account(&app, &second);
+        backup["priority"] = json!(1);
+        let backup = add_account(&app, &ops, &backup).await["id"].as_str().unwrap().to_owned();
+
+        for _ in 0..50 {
+            first.fail_next(Failure::ServerError);
+        }
+        let mut held = Vec::new();
+        for n in 0..2 {
+            let (id, _) = card_sale(&app, &format!("fo-{n}"), 500, None).await;
+            assert_eq!(gateway_row(&app, &id).await.connector_account.as_deref(), Some(primary.as_str()));
+            held.push(id);
+        }
+        let (moved, _) = card_sale(&app, "fo-moved", 500, None).await;
+        assert_eq!(gateway_row(&app, &moved).await.connector_account.as_deref(), Some(backup.as_str()),
+            "the second connector takes new payments");
+        intent_of(&second, &moved);
+        for id in &held {
+            assert!(second.intents().iter().all(|i| i["metadata"]["payhub_payment_id"] != id.as_str()),
+                "payment {id} was never sent to the second connector");
+        }
+
+        // The first answers again; after its cool-down it takes new payments.
+        first.recover();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let (back, _) = card_sale(&app, "fo-back", 500, None).await;
+        assert_eq!(gateway_row(&app, &back).await.connector_account.as_deref(), Some(primary.as_str()),
+            "the first connector is used again after its cool-down");
+        intent_of(&first, &back);
+    }
+}

@@ -214,3 +214,52 @@ both_backends! {
         assert_eq!(app.store.carrier_charged(MSISDN).await.unwrap(), 0);
     }
 }
+
+both_backends! {
+    /// Issue 12's "done when": an operator with both a carrier connector
+    /// (CAMARA Carrier Billing) and an SMSC connector runs seed 004's flow end
+    /// to end against them: the consent code goes out over SMPP in Turkish,
+    /// the subscriber's approval charges the bill once through CAMARA.
+    async fn seed_004s_flow_runs_against_a_camara_carrier_and_an_smsc_together(app: TestApp) {
+        use payhub_app::carrier_billing::camara::CamaraConfig;
+        use payhub_server::config::CarrierChoice;
+
+        use crate::camara_fake::{FakeCamara, CLIENT_ID, CLIENT_SECRET};
+
+        let carrier = FakeCamara::start().await;
+        let smsc = FakeSmsc::start().await;
+        let camara = CamaraConfig {
+            base_url: carrier.base_url.clone(),
+            refund_base_url: carrier.refund_base_url.clone(),
+            token_url: carrier.token_url.clone(),
+            client_id: CLIENT_ID.into(),
+            client_secret: SecretString::from(CLIENT_SECRET),
+        };
+        let with_smsc = smpp(&smsc, PASSWORD, Duration::from_secs(30));
+        let app = app
+            .restart_with(move |database_url| {
+                let mut settings = with_smsc(database_url);
+                settings.telco.carrier = CarrierChoice::Camara(camara);
+                settings
+            })
+            .await;
+        smsc.accepted_binds(1).await;
+        app.stock_catalogue().await;
+
+        let (status, answer) = app.telco(&in_language("both-1", "tr")).await;
+        assert_eq!((status, answer["resultDesc"].clone()), (StatusCode::OK, json!("CONSENT_REQUESTED")), "{answer}");
+        let sent = smsc.messages();
+        assert_eq!(sent.len(), 1, "the code went to the SMSC");
+        assert!(carrier.payments().is_empty(), "nothing is charged before consent");
+        let (code, link) = code_and_link(&sent[0]);
+        let approve = || Consent { code: Some(&code), ..Default::default() };
+        app.consent(&link, "approve", approve()).await;
+        app.consent(&link, "approve", approve()).await;
+        assert_eq!(app.state_of("both-1").await["resultDesc"], "CHARGED");
+        let charged = carrier.payments();
+        assert_eq!(charged.len(), 1, "one approval, one charge: {charged:?}");
+        assert_eq!(charged[0].status, "succeeded");
+        assert_eq!(smsc.problems(), Vec::<String>::new());
+        assert_eq!(carrier.problems(), Vec::<String>::new());
+    }
+}

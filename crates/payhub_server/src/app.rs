@@ -18,7 +18,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use payhub_app::carrier_billing::camara::CamaraCarrier;
+use payhub_app::carrier_billing::camara::{CamaraCarrier, SinkTokens};
 use payhub_app::carrier_billing::sms::smpp::SmppGateway;
 use payhub_app::carrier_billing::CarrierBilling;
 use payhub_app::gateways::flow::receive_notification;
@@ -35,7 +35,8 @@ use crate::rate_limit::{self, RateLimits};
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
 use crate::{
-    api_aps, api_retail, api_telco, deliveries, gateway_notifications, openapi, ops, page, sandbox,
+    api_aps, api_retail, api_telco, carrier_notifications, deliveries, gateway_notifications,
+    openapi, ops, page, sandbox,
 };
 
 /// A bound, ready-to-run payhub.
@@ -108,8 +109,12 @@ impl Application {
                 settings.gateways.call_timeout,
             ),
             CarrierChoice::Camara(config) => {
-                let carrier = CamaraCarrier::new(config.clone(), settings.gateways.call_timeout)
-                    .map_err(StartError::Carrier)?;
+                let carrier = CamaraCarrier::new(
+                    config.clone(),
+                    settings.gateways.call_timeout,
+                    SinkTokens::new(&master_key),
+                )
+                .map_err(StartError::Carrier)?;
                 tracing::info!(
                     carrier.base_url = config.base_url.as_str(),
                     "the telco bill is a CAMARA Carrier Billing API"
@@ -321,6 +326,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         ))
         .merge(gateway_notifications::router())
+        .merge(carrier_notifications::router())
         .merge(crate::connectors::api::router())
         .merge(deliveries::router())
         .merge(crate::console::router(Arc::new(

@@ -11,7 +11,9 @@
 //! - [`idempotency`]: `Idempotency-Key` handling shared by every POST.
 //! - [`gateway_notifications`]: where gateways post their asynchronous
 //!   notifications; [`connectors`]: merchants' connector accounts (the
-//!   operator API, the start-up routing summary).
+//!   operator API, the start-up routing summary);
+//!   [`carrier_notifications`]: where a CAMARA carrier posts its
+//!   notifications.
 //! - [`edge`]: the checks every dialect's request passes first (path, query
 //!   and body size, control characters), answered in the dialect's envelope.
 //! - [`ops`]: health and readiness probes; [`telemetry`]: logging;
@@ -30,6 +32,7 @@ pub mod api_telco;
 pub mod api_tmf676;
 pub mod app;
 pub mod auth;
+pub mod carrier_notifications;
 pub mod cli;
 pub mod config;
 pub mod connectors;

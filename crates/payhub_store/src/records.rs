@@ -427,6 +427,17 @@ pub enum CarrierAnswer {
     UnknownReservation,
 }
 
+/// A reservation or charge on the simulated carrier bill, as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierEntry {
+    pub reference: String,
+    /// `reservation` or `charge`.
+    pub kind: String,
+    /// `open`, `committed` or `released` (a reservation); `done` (a charge).
+    pub state: String,
+    pub amount_minor: i64,
+}
+
 /// A text message the simulated SMS centre sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SandboxSms {

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use payhub_core::carrier_billing::basket::Basket;
+use payhub_core::carrier_billing::BookingReport;
 use payhub_core::Money;
-use payhub_store::{CarrierAnswer, CarrierOp, Store};
+use payhub_store::{CarrierAnswer, CarrierEntry, CarrierOp, Store};
 use rand::RngCore;
 
 /// Why the carrier refused, or gave no answer. The telco dialect shows
@@ -81,6 +82,16 @@ pub struct BillCredit<'a> {
     pub charge: Option<&'a str>,
 }
 
+/// A reservation or charge as the carrier reports it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booked {
+    /// The carrier's reference of it.
+    pub reference: String,
+    pub report: BookingReport,
+    /// The amount it holds or charged, as the carrier reports it.
+    pub amount: Money,
+}
+
 /// The carrier billing system: reserve, commit, release, charge and credit
 /// on a subscriber's bill. Every call answers in bounded time; a call
 /// whose outcome is unknown answers [`CarrierError::Unavailable`], and
@@ -97,6 +108,26 @@ pub trait Carrier: Send + Sync {
     async fn charge(&self, request: &BillRequest<'_>) -> Result<String, CarrierError>;
     /// Credits an amount back on the bill; returns the credit.
     async fn credit(&self, credit: &BillCredit<'_>) -> Result<String, CarrierError>;
+    /// The reservation or charge booked under `key` (a transaction's
+    /// payment id) as the carrier reports it now; `None` when it holds
+    /// none. `reference` names the booking when payhub or the carrier's
+    /// notification knows it; a booking found under it that was made under
+    /// another key is not this one.
+    async fn booking(
+        &self,
+        key: &str,
+        reference: Option<&str>,
+        currency: payhub_core::Currency,
+    ) -> Result<Option<Booked>, CarrierError>;
+}
+
+/// How the simulated carrier's entry stands, in the carrier's terms.
+fn entry_report(entry: &CarrierEntry) -> BookingReport {
+    match (entry.kind.as_str(), entry.state.as_str()) {
+        ("reservation", "open") => BookingReport::Reserved,
+        ("reservation", "released") => BookingReport::Cancelled,
+        _ => BookingReport::Charged,
+    }
 }
 
 /// The simulated carrier billing system, on the shared database.
@@ -198,5 +229,28 @@ impl Carrier for SimulatedCarrier {
             amount_minor: credit.amount.amount_minor(),
         };
         self.book(op, "crd_").await
+    }
+
+    async fn booking(
+        &self,
+        key: &str,
+        _reference: Option<&str>,
+        currency: payhub_core::Currency,
+    ) -> Result<Option<Booked>, CarrierError> {
+        let entry = self.store.carrier_booking(key).await.map_err(|error| {
+            tracing::warn!(error.cause_chain = ?error, "the simulated carrier cannot read its books");
+            CarrierError::Unavailable
+        })?;
+        entry
+            .map(|entry| {
+                let amount = Money::from_minor(entry.amount_minor, currency)
+                    .map_err(|e| CarrierError::Rejected(e.to_string()))?;
+                Ok(Booked {
+                    report: entry_report(&entry),
+                    reference: entry.reference,
+                    amount,
+                })
+            })
+            .transpose()
     }
 }

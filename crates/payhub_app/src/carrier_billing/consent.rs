@@ -10,8 +10,9 @@ use payhub_store::{StoreError, TelcoTransaction};
 
 use super::basket::BasketJson;
 use super::card::start_card_payment;
-use super::carrier::{BillCredit, BillRequest, CarrierError};
+use super::carrier::{BillRequest, CarrierError};
 use super::changes::{apply, drop_claim, new_claim, otp_hash, stored, update};
+use super::reports::{reservation_deadline, undo_on_bill};
 use crate::{AppError, Services};
 
 /// What the subscriber sent from the consent page.
@@ -135,14 +136,7 @@ pub async fn approve(
     change.to = to;
     change.carrier_ref = carrier_ref.clone();
     change.claim = Some(claim);
-    change.deadline = match to {
-        TelcoState::Reserved => Some(
-            Utc::now()
-                + chrono::Duration::from_std(state.config.carrier_billing.reservation_ttl)
-                    .unwrap_or_default(),
-        ),
-        _ => None,
-    };
+    change.deadline = (to == TelcoState::Reserved).then(|| reservation_deadline(state));
     let Some(updated) = apply(state, transaction, change).await? else {
         // The claim lapsed and someone moved it meanwhile: unless that was
         // this same booking recorded, take it back.
@@ -196,24 +190,11 @@ async fn undo_booking(
     reference: Option<&str>,
     amount: Money,
 ) {
-    let carrier = &state.carrier_billing.carrier;
-    let undone = match (to, reference) {
-        (TelcoState::Reserved, Some(reference)) => {
-            carrier.release(reference, &transaction.msisdn).await
-        }
-        (TelcoState::Charged, Some(reference)) => {
-            let key = format!("void:{}", transaction.payment_id.get());
-            let credit = BillCredit {
-                key: &key,
-                msisdn: &transaction.msisdn,
-                amount,
-                charge: Some(reference),
-            };
-            carrier.credit(&credit).await.map(|_| ())
-        }
-        _ => Ok(()),
+    let (Some(reference), TelcoState::Reserved | TelcoState::Charged) = (reference, to) else {
+        return;
     };
-    if let Err(error) = undone {
+    let reserved = to == TelcoState::Reserved;
+    if let Err(error) = undo_on_bill(state, transaction, reference, reserved, amount).await {
         tracing::error!(payment.id = %transaction.payment_id, %error, "cannot take back a booking whose state change lost");
     }
 }

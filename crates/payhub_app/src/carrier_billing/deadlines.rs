@@ -1,11 +1,12 @@
-//! The deadline worker's pass: expires consents nobody gave and releases
-//! reservations nobody committed.
+//! The deadline worker's pass: expires consents nobody gave (taking back a
+//! booking whose answer was lost) and releases reservations nobody
+//! committed.
 
 use chrono::{DateTime, Utc};
 use payhub_core::carrier_billing::Deadline;
-use payhub_core::TelcoState;
 
 use super::changes::{apply, update};
+use super::reports::expire_consent;
 use super::reservation::commit_or_release;
 use crate::AppError;
 use crate::Services;
@@ -23,13 +24,15 @@ pub async fn run_deadlines(state: &Services) -> usize {
     let count = overdue.len();
     for transaction in overdue {
         let result = match transaction.state.on_deadline() {
-            Deadline::Expire => apply(
-                state,
-                &transaction,
-                update(TelcoState::ConsentRequested, TelcoState::Expired),
-            )
-            .await
-            .map(|_| ()),
+            Deadline::Expire => expire_consent(state, &transaction)
+                .await
+                .or_else(|e| match e {
+                    AppError::Store(e) => Err(e),
+                    other => {
+                        tracing::debug!(payment.id = %transaction.payment_id, %other, "consent not expired now");
+                        Ok(())
+                    }
+                }),
             Deadline::Release => {
                 tracing::info!(payment.id = %transaction.payment_id, "reservation not committed in time; releasing");
                 commit_or_release(state, &transaction, false)

@@ -30,6 +30,7 @@ pub mod carrier;
 mod changes;
 pub mod consent;
 pub mod deadlines;
+pub mod reports;
 pub mod reservation;
 pub mod sms;
 pub mod transactions;

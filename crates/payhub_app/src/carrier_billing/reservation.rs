@@ -9,6 +9,7 @@ use payhub_store::TelcoTransaction;
 
 use super::carrier::CarrierError;
 use super::changes::{apply, drop_claim, new_claim, update};
+use super::reports::reported_state;
 use crate::{AppError, Services};
 
 /// Commits (`commit = true`) or releases a reservation. The transaction is
@@ -79,7 +80,18 @@ pub async fn commit_or_release(
         }
         Err(CarrierError::Unavailable) => CarrierAnswer::Unavailable,
     };
-    let Some(to) = after_settle(commit, answer) else {
+    let settled = match (commit, answer) {
+        // A release the carrier did not take may meet a reservation that
+        // was committed by a call whose answer was lost: the carrier's
+        // report says which, and a charged one stays charged.
+        (false, CarrierAnswer::UnknownReservation | CarrierAnswer::Refused) => {
+            reported_state(state, &claimed)
+                .await
+                .map(|reported| reported.or(after_settle(commit, answer)))
+        }
+        _ => Ok(after_settle(commit, answer)),
+    };
+    let Ok(Some(to)) = settled else {
         drop_claim(state, &claimed, claim).await;
         return Err(AppError::CarrierUnavailable);
     };

@@ -6,13 +6,17 @@
 //! - [`consent`]: the one-time code and the wrong-code limit.
 //! - [`basket`]: the items priced from the service's catalogue, and which
 //!   the subscriber removed.
+//! - [`report`]: what the carrier's own account of a booking changes, when
+//!   the answer to payhub's call was lost.
 //!
 //! No wire ids live here: the telco dialect maps channels to its numbers.
 
 pub mod basket;
 pub mod consent;
+pub mod report;
 pub mod state;
 
 pub use basket::{Basket, BasketItem, PricingError, RemovalError};
 pub use consent::{after_wrong_code, attempts_left, MAX_OTP_ATTEMPTS};
+pub use report::{after_report, at_consent_expiry, AtExpiry, BookingReport, ReportContext};
 pub use state::{after_card, after_settle, Booking, CarrierAnswer, Channel, Deadline, TelcoState};

@@ -125,6 +125,11 @@ pub struct SettingsInput {
     /// payhub's OAuth2 client secret at the operator (never logged).
     #[arg(long, env = "PAYHUB_CAMARA_CLIENT_SECRET", hide_env_values = true)]
     pub camara_client_secret: Option<String>,
+    /// payhub's public https address of its CAMARA notification route,
+    /// e.g. "https://payhub.example/carrier/camara/notifications"
+    /// (carrier = camara); unset: no notifications are asked for.
+    #[arg(long, env = "PAYHUB_CAMARA_SINK_URL")]
+    pub camara_sink_url: Option<String>,
     /// The SMS centre that texts consent codes: "simulated" (the default,
     /// the sandbox's messages in the database) or "smpp" (an operator's
     /// SMSC over SMPP v3.4).
@@ -283,6 +288,7 @@ impl SettingsInput {
             camara_token_url: self.camara_token_url.or(lower.camara_token_url),
             camara_client_id: self.camara_client_id.or(lower.camara_client_id),
             camara_client_secret: self.camara_client_secret.or(lower.camara_client_secret),
+            camara_sink_url: self.camara_sink_url.or(lower.camara_sink_url),
             sms: self.sms.or(lower.sms),
             smpp_host: self.smpp_host.or(lower.smpp_host),
             smpp_port: self.smpp_port.or(lower.smpp_port),

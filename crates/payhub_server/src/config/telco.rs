@@ -267,6 +267,23 @@ impl SettingsInput {
         }
     }
 
+    /// Where the CAMARA API sends notifications: an `https` URL (the API
+    /// accepts no other sink), without query or fragment; unset: none.
+    fn camara_sink(&self) -> Result<Option<String>, SettingsError> {
+        let Some(text) = self.camara_sink_url.as_ref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        match url::Url::parse(text) {
+            Ok(url) if url.scheme() == "https" && url.query().is_none() && url.fragment().is_none() => {
+                Ok(Some(text.trim_end_matches('/').to_owned()))
+            }
+            _ => Err(SettingsError::Invalid {
+                name: "camara_sink_url",
+                reason: format!("'{text}' is not an https URL without query (the API sends only to https sinks)"),
+            }),
+        }
+    }
+
     /// The carrier: simulated unless `carrier = camara`, which needs its
     /// base URL, token URL, client id and secret.
     fn carrier_choice(&self) -> Result<CarrierChoice, SettingsError> {
@@ -309,6 +326,7 @@ impl SettingsInput {
                         "camara_client_secret",
                         &self.camara_client_secret,
                     )?),
+                    sink_url: self.camara_sink()?,
                 }))
             }
             other => Err(SettingsError::Invalid {
@@ -409,11 +427,24 @@ mod tests {
             !format!("{config:?}").contains("\"secret\""),
             "the secret is not in Debug"
         );
-        let missing: [fn(&mut SettingsInput); 4] = [
+        assert_eq!(config.sink_url, None, "no sink unless one is set");
+        let mut with_sink = camara();
+        with_sink.camara_sink_url =
+            Some("https://payhub.example/carrier/camara/notifications/".into());
+        let CarrierChoice::Camara(config) = with_sink.resolve()?.telco.carrier else {
+            unreachable!("camara was asked for")
+        };
+        assert_eq!(
+            config.sink_url.as_deref(),
+            Some("https://payhub.example/carrier/camara/notifications")
+        );
+        let missing: [fn(&mut SettingsInput); 6] = [
             |i| i.camara_base_url = None,
             |i| i.camara_token_url = Some("not a url".into()),
             |i| i.camara_client_id = None,
             |i| i.camara_client_secret = Some(String::new()),
+            |i| i.camara_sink_url = Some("http://payhub.example/n".into()),
+            |i| i.camara_sink_url = Some("https://payhub.example/n?x=1".into()),
         ];
         for (n, unset) in missing.into_iter().enumerate() {
             let mut input = camara();

@@ -21,7 +21,7 @@ use utoipa::{OpenApi, ToSchema};
     paths(
         index, healthz, readyz, openapi_tmf676, openapi_retail, openapi_telco, openapi_aps,
         openapi_operator, docs_page, docs_file, list_deliveries, resend_delivery,
-        gateway_notification, account_notification, list_connector_accounts,
+        gateway_notification, account_notification, camara_notification, list_connector_accounts,
         add_connector_account, show_connector_account, rotate_connector_credentials,
         disable_connector_account, enable_connector_account, settle_sandbox_payment, list_sandbox_sms, show_payment_page,
         submit_card, submit_challenge, return_from_issuer, cancel_payment_page, show_payment_result, show_consent,
@@ -35,6 +35,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "ops", description = "No credentials: nothing about any merchant"),
         (name = "deliveries", description = "The merchant's webhook and hub deliveries (merchant API key)"),
         (name = "gateways", description = "Gateways' notifications (the gateway's signature)"),
+        (name = "carrier", description = "The CAMARA carrier's notifications (the bearer token of the payment's sinkCredential)"),
         (name = "connector accounts", description = "Merchants' connector accounts (docs/GATEWAYS.md): HTTP Basic with a console operator's name and password; credentials are shown by their last four characters only"),
         (name = "sandbox", description = "Sandbox mode only (merchant API key)"),
         (name = "pages", description = "HTML pages; the link is the customer's credential"),
@@ -150,6 +151,21 @@ pub fn gateway_notification() {}
         (status = 503, description = "Not applied now; the gateway sends it again", body = serde_json::Value),
     ))]
 pub fn account_notification() {}
+
+#[utoipa::path(post, path = "/carrier/camara/notifications/{payment}", tag = "carrier",
+    operation_id = "camara_notification",
+    security(("bearer" = [])),
+    params(("payment" = String, Path, description = "payhub's payment id, as in the sink payhub gave the carrier")),
+    request_body(content = serde_json::Value, content_type = "application/cloudevents+json",
+        description = "A Carrier Billing CloudEvent (`org.camaraproject.carrier-billing.v0.payment-…`) naming the carrier's `data.paymentId`; payhub asks the API how that payment stands and applies the answer"),
+    responses(
+        (status = 204, description = "Taken (applied, or nothing to change)"),
+        (status = 400, description = "Not a Carrier Billing CloudEvent (CAMARA error model)", body = serde_json::Value),
+        (status = 401, description = "Not the bearer token of this payment's sink (CAMARA error model)", body = serde_json::Value),
+        (status = 404, description = "No such payment (CAMARA error model)", body = serde_json::Value),
+        (status = 503, description = "The carrier did not answer payhub's question; send it again", body = serde_json::Value),
+    ))]
+pub fn camara_notification() {}
 
 #[utoipa::path(get, path = "/operator/v1/connector-accounts", tag = "connector accounts",
     operation_id = "list_connector_accounts",

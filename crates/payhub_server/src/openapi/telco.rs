@@ -125,6 +125,7 @@ pub fn query_transaction() {}
         (status = 401, description = "2001", body = TelcoResult),
         (status = 404, description = "2011", body = TelcoResult),
         (status = 409, description = "2012 not reserved", body = TelcoResult),
+        (status = 500, description = "2099: the carrier's answer is not known yet (nothing changed here; call again, or wait for the carrier's notification)", body = TelcoResult),
     ))]
 pub fn commit_transaction() {}
 
@@ -136,6 +137,7 @@ pub fn commit_transaction() {}
         (status = 401, description = "2001", body = TelcoResult),
         (status = 404, description = "2011", body = TelcoResult),
         (status = 409, description = "2012 not reserved", body = TelcoResult),
+        (status = 500, description = "2099: the carrier's answer is not known yet (nothing changed here; call again)", body = TelcoResult),
     ))]
 pub fn release_transaction() {}
 

@@ -17,6 +17,15 @@
 //! `clientCorrelator` is answered with the payment (or refund) it first made,
 //! as the API recommends for retries. [`FakeCamara::delay_next`] makes the
 //! next call of an operation take effect but answer too late.
+//!
+//! A payment created or prepared with a `sink` (which must be `https`, with
+//! an `ACCESSTOKEN` bearer `sinkCredential`, or the request is refused
+//! `400 INVALID_SINK` / `INVALID_CREDENTIAL`) is notified there on every
+//! change of status, as a Carrier Billing CloudEvent carrying the sink's
+//! bearer token. The tests' payhub has no TLS end in front of it, so
+//! [`FakeCamara::route_sinks`] tells the fake which plain address stands
+//! for the sink's `https` origin; a notification not answered `2xx` is
+//! sent again (a few times, a little later each time).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -46,6 +55,17 @@ pub struct FakePayment {
     pub correlator: String,
     pub request: Value,
     pub refunded: Decimal,
+    /// The sink and its bearer token, when the payment asked for notifications.
+    pub sink: Option<(String, String)>,
+}
+
+/// A notification the fake sent: the payment, the event type's last part,
+/// and the HTTP status of each attempt.
+#[derive(Clone, Debug)]
+pub struct SentNotice {
+    pub payment: String,
+    pub event: String,
+    pub attempts: Vec<u16>,
 }
 
 #[derive(Default)]
@@ -64,6 +84,9 @@ struct Books {
     refused: HashMap<&'static str, (u16, &'static str)>,
     problems: Vec<String>,
     calls: Vec<String>,
+    /// (the sinks' https origin, the plain address standing for it).
+    sink_route: Option<(String, String)>,
+    notices: Vec<SentNotice>,
 }
 
 /// The fake operator; cloned handles share its books.
@@ -121,7 +144,8 @@ impl FakeCamara {
     }
 
     /// The next call of `operation` ("create", "prepare", "confirm",
-    /// "cancel", "refund") takes effect but answers too late.
+    /// "cancel", "refund", "retrieve", "list") takes effect but answers
+    /// too late.
     pub fn delay_next(&self, operation: &'static str) {
         *self.books().delayed.entry(operation).or_default() += 1;
     }
@@ -138,6 +162,17 @@ impl FakeCamara {
         let mut books = self.books();
         let tokens = std::mem::take(&mut books.tokens);
         books.revoked.extend(tokens);
+    }
+
+    /// Notifications to sinks under `https_origin` go to `plain_origin`
+    /// (payhub's test address), as a TLS end in front of payhub would.
+    pub fn route_sinks(&self, https_origin: &str, plain_origin: &str) {
+        self.books().sink_route = Some((https_origin.to_owned(), plain_origin.to_owned()));
+    }
+
+    /// The notifications sent so far.
+    pub fn notices(&self) -> Vec<SentNotice> {
+        self.books().notices.clone()
     }
 
     /// What the fake refused as not the spec's shape; tests expect none.
@@ -350,6 +385,92 @@ fn payment_request(body: &Value) -> Result<(String, Decimal, String, String), St
     Ok((phone, amount, currency, correlator))
 }
 
+/// The `sink` and `sinkCredential` of a payment request, as the spec
+/// allows them (an `https` sink, an `ACCESSTOKEN` bearer credential): the
+/// sink and its token; `Err` is the spec's error code and what is wrong.
+fn sink_of(body: &Value) -> Result<Option<(String, String)>, (&'static str, String)> {
+    let Some(sink) = body.get("sink") else {
+        return match body.get("sinkCredential") {
+            None => Ok(None),
+            Some(_) => Err(("INVALID_ARGUMENT", "sinkCredential without sink".into())),
+        };
+    };
+    let sink = sink
+        .as_str()
+        .filter(|s| s.starts_with("https://") && s.len() > "https://".len())
+        .ok_or(("INVALID_SINK", format!("sink {sink} is not an https URL")))?;
+    let credential = &body["sinkCredential"];
+    if credential["credentialType"] != "ACCESSTOKEN" {
+        return Err((
+            "INVALID_CREDENTIAL",
+            "Only Access token is supported".into(),
+        ));
+    }
+    if credential["accessTokenType"] != "bearer" {
+        return Err(("INVALID_TOKEN", "Only bearer token is supported".into()));
+    }
+    let token = credential["accessToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or(("INVALID_CREDENTIAL", "accessToken missing".into()))?;
+    let expires = credential["accessTokenExpiresUtc"].as_str().unwrap_or("");
+    if chrono::DateTime::parse_from_rfc3339(expires).is_err() {
+        return Err((
+            "INVALID_CREDENTIAL",
+            format!("accessTokenExpiresUtc {expires} is not an RFC 3339 time"),
+        ));
+    }
+    Ok(Some((sink.to_owned(), token.to_owned())))
+}
+
+/// Sends a Carrier Billing CloudEvent about `payment` to its sink (when it
+/// has one and the fake knows where that is), again on anything but 2xx.
+fn notify(shared: &Shared, books: &mut Books, payment: &FakePayment, event: &str) {
+    let (Some((sink, token)), Some((https, plain))) =
+        (payment.sink.clone(), books.sink_route.clone())
+    else {
+        return;
+    };
+    let url = sink.replacen(&https, &plain, 1);
+    let index = books.notices.len();
+    books.notices.push(SentNotice {
+        payment: payment.id.clone(),
+        event: event.to_owned(),
+        attempts: Vec::new(),
+    });
+    let body = json!({
+        "id": format!("ev-{}", index + 1),
+        "source": "https://operator.example/carrier-billing",
+        "type": format!("org.camaraproject.carrier-billing.v0.{event}"),
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "time": "2026-11-25T10:00:00Z",
+        "data": {"paymentId": payment.id, "status": "succeeded", "description": "Payment Notification"},
+    });
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        for attempt in 0..12_u64 {
+            let sent = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/cloudevents+json")
+                .header("x-correlator", format!("fake-{index}-{attempt}"))
+                .body(body.to_string())
+                .send()
+                .await;
+            let status = sent.map(|r| r.status().as_u16()).unwrap_or(0);
+            shared.lock().expect("lock").notices[index]
+                .attempts
+                .push(status);
+            if (200..300).contains(&status) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+        }
+    });
+}
+
 fn payment_json(payment: &FakePayment) -> Value {
     let mut transaction = payment.request["amountTransaction"].clone();
     transaction["resourceURL"] = json!(format!("urn:payments:{}", payment.id));
@@ -392,6 +513,7 @@ async fn prepare(State(books): State<Shared>, headers: HeaderMap, body: String) 
 /// `reserved`).
 async fn book(books: Shared, headers: HeaderMap, body: String, two_step: bool) -> Response {
     let operation = if two_step { "prepare" } else { "create" };
+    let shared = books.clone();
     let (response, late) = {
         let mut books = books.lock().expect("lock");
         let call = format!("POST {operation}");
@@ -402,6 +524,13 @@ async fn book(books: Shared, headers: HeaderMap, body: String, two_step: bool) -
         let (phone, amount, currency, correlator) = match payment_request(&body) {
             Ok(fields) => fields,
             Err(what) => return invalid(&mut books, &call, what),
+        };
+        let sink = match sink_of(&body) {
+            Ok(sink) => sink,
+            Err((code, what)) => {
+                books.problems.push(format!("{call}: {what}"));
+                return error(400, code, &what);
+            }
         };
         if let Some((status, code)) = books.refused.remove(operation) {
             return error(status, code, "Refused by the operator's rules");
@@ -452,8 +581,15 @@ async fn book(books: Shared, headers: HeaderMap, body: String, two_step: bool) -
                     correlator,
                     request: body,
                     refunded: Decimal::ZERO,
+                    sink,
                 };
                 let json = payment_json(&payment);
+                let event = if two_step {
+                    "payment-reserved"
+                } else {
+                    "payment-completed"
+                };
+                notify(&shared, &mut books, &payment, event);
                 books.payments.push(payment);
                 (StatusCode::CREATED, axum::Json(json)).into_response()
             };
@@ -464,12 +600,16 @@ async fn book(books: Shared, headers: HeaderMap, body: String, two_step: bool) -
 }
 
 async fn list(State(books): State<Shared>, headers: HeaderMap) -> Response {
-    let mut books = books.lock().expect("lock");
-    if let Some(response) = admit(&mut books, &headers, "GET payments".into()) {
-        return response;
-    }
-    let all: Vec<Value> = books.payments.iter().map(payment_json).collect();
-    with_correlator(&headers, axum::Json(Value::Array(all)).into_response())
+    let (response, late) = {
+        let mut books = books.lock().expect("lock");
+        if let Some(response) = admit(&mut books, &headers, "GET payments".into()) {
+            return response;
+        }
+        let all: Vec<Value> = books.payments.iter().map(payment_json).collect();
+        let late = take_delay(&mut books, "list");
+        (axum::Json(Value::Array(all)).into_response(), late)
+    };
+    answer(late, &headers, response).await
 }
 
 async fn retrieve(
@@ -477,15 +617,18 @@ async fn retrieve(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let mut books = books.lock().expect("lock");
-    if let Some(response) = admit(&mut books, &headers, "GET payment".into()) {
-        return response;
-    }
-    let response = match books.payments.iter().find(|p| p.id == id) {
-        Some(payment) => axum::Json(payment_json(payment)).into_response(),
-        None => error(404, "NOT_FOUND", "The specified resource is not found."),
+    let (response, late) = {
+        let mut books = books.lock().expect("lock");
+        if let Some(response) = admit(&mut books, &headers, "GET payment".into()) {
+            return response;
+        }
+        let response = match books.payments.iter().find(|p| p.id == id) {
+            Some(payment) => axum::Json(payment_json(payment)).into_response(),
+            None => error(404, "NOT_FOUND", "The specified resource is not found."),
+        };
+        (response, take_delay(&mut books, "retrieve"))
     };
-    with_correlator(&headers, response)
+    answer(late, &headers, response).await
 }
 
 async fn confirm(
@@ -516,6 +659,7 @@ async fn settle(
     confirm: bool,
 ) -> Response {
     let operation = if confirm { "confirm" } else { "cancel" };
+    let shared = books.clone();
     let (response, late) = {
         let mut books = books.lock().expect("lock");
         let call = format!("POST {operation}");
@@ -532,6 +676,7 @@ async fn settle(
             return error(status, code, "Refused by the operator's rules");
         }
         let late = take_delay(&mut books, operation);
+        let mut settled = None;
         let response = match books.payments.iter_mut().find(|p| p.id == id && p.two_step) {
             None => error(404, "NOT_FOUND", "The specified resource is not found."),
             Some(payment) if payment.phone != phone => {
@@ -540,6 +685,7 @@ async fn settle(
             Some(payment) => match payment.status.as_str() {
                 "reserved" => {
                     payment.status = if confirm { "succeeded" } else { "cancelled" }.into();
+                    settled = Some(payment.clone());
                     StatusCode::ACCEPTED.into_response()
                 }
                 "succeeded" => error(
@@ -554,6 +700,14 @@ async fn settle(
                 ),
             },
         };
+        if let Some(payment) = settled {
+            let event = if confirm {
+                "payment-completed"
+            } else {
+                "payment-cancelled"
+            };
+            notify(&shared, &mut books, &payment, event);
+        }
         (response, late)
     };
     answer(late, &headers, response).await

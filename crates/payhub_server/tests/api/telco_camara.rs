@@ -30,6 +30,7 @@ fn camara_with(fake: &FakeCamara, adjust: fn(&mut Settings)) -> impl FnOnce(&str
         token_url: fake.token_url.clone(),
         client_id: CLIENT_ID.into(),
         client_secret: SecretString::from(CLIENT_SECRET),
+        sink_url: None,
     };
     move |database_url| {
         let mut settings = test_settings(database_url);
@@ -245,6 +246,227 @@ both_backends! {
         assert_eq!(app.state_of("c-1").await["resultCode"], 1111);
         assert_eq!(app.tmf_of("c-1").await["status"], "failed");
         assert_eq!(fake.charged(PHONE), decimal("0"), "nothing charged");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+/// The https origin payhub tells the operator its notifications go to; the
+/// fake delivers them to payhub's test address instead (a TLS end's job).
+const PUBLIC_ORIGIN: &str = "https://payhub.test";
+
+/// payhub over the fake with notifications asked for, and delivered.
+async fn over_camara_with_sink(app: TestApp, adjust: fn(&mut Settings)) -> (TestApp, FakeCamara) {
+    let fake = FakeCamara::start().await;
+    let settings = camara_with(&fake, adjust);
+    let app = app
+        .restart_with(move |database_url| {
+            let mut settings = settings(database_url);
+            if let CarrierChoice::Camara(config) = &mut settings.telco.carrier {
+                config.sink_url = Some(format!("{PUBLIC_ORIGIN}/carrier/camara/notifications"));
+            }
+            settings
+        })
+        .await;
+    fake.route_sinks(PUBLIC_ORIGIN, &format!("http://{}", app.address));
+    app.stock_catalogue().await;
+    (app, fake)
+}
+
+/// The fake's notification `event` about its payment `payment`, once an
+/// attempt was answered 2xx (or the last seen after ~20 s).
+async fn delivered(
+    fake: &FakeCamara,
+    event: &str,
+    payment: &str,
+) -> crate::camara_fake::SentNotice {
+    let mut last = None;
+    for _ in 0..400 {
+        last = fake
+            .notices()
+            .into_iter()
+            .find(|n| n.event == event && n.payment == payment);
+        if last
+            .as_ref()
+            .is_some_and(|n| n.attempts.last().is_some_and(|s| (200..300).contains(s)))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last.unwrap_or_else(|| panic!("no {event} notification: {:?}", fake.notices()))
+}
+
+/// Polls the transaction until its `resultDesc` leaves `from` (at most ~15 s).
+async fn settled_from(app: &TestApp, id: &str, from: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = app.state_of(id).await;
+        if last["resultDesc"] != from {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
+
+both_backends! {
+    /// The operator confirms, but neither the confirm's answer nor the
+    /// retrieval's comes in time: the service is told to ask again (2099)
+    /// and the reservation stands. The operator's notification
+    /// (payment-completed, to the payment's own sink with its bearer token)
+    /// makes payhub ask again, and the transaction is committed without
+    /// the service calling again; nothing is charged twice.
+    async fn a_notification_settles_a_commit_whose_answer_was_lost(app: TestApp) {
+        let (app, fake) = over_camara_with_sink(app, |_| {}).await;
+        assert_eq!(approved(&app, request("n-1", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        let sink = fake.payments()[0].sink.clone().expect("a sink was asked for");
+        assert!(sink.0.starts_with(&format!("{PUBLIC_ORIGIN}/carrier/camara/notifications/")), "{sink:?}");
+        let carrier_id = fake.payments()[0].id.clone();
+        // payment-reserved changes nothing: it is taken (204) and the
+        // reservation stands.
+        let reserved = delivered(&fake, "payment-reserved", &carrier_id).await;
+        assert_eq!(reserved.attempts.last(), Some(&204), "{reserved:?}");
+        assert_eq!(app.state_of("n-1").await["resultDesc"], "RESERVED");
+
+        fake.delay_next("confirm");
+        fake.delay_next("retrieve");
+        let (status, body) = app.telco_call(reqwest::Method::POST, "/n-1/commit").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["resultCode"], 2099, "unknown outcome, not a refusal: {body}");
+        assert_eq!(fake.payments()[0].status, "succeeded");
+
+        let settled = settled_from(&app, "n-1", "RESERVED").await;
+        assert_eq!(settled["resultDesc"], "COMMITTED", "{settled}");
+        assert_eq!(app.tmf_of("n-1").await["status"], "captured");
+        assert_eq!(fake.charged(PHONE), decimal("10.00"), "charged once");
+        let completed = delivered(&fake, "payment-completed", &carrier_id).await;
+        assert_eq!(completed.attempts.last(), Some(&204), "{completed:?}");
+        assert!(completed.attempts.contains(&503), "sent again while payhub's own call was under way: {completed:?}");
+        assert_eq!(fake.calls().iter().filter(|c| *c == "POST confirm").count(), 1);
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    /// The subscriber approves, the operator charges, and neither the
+    /// create's answer nor the search by clientCorrelator comes in time:
+    /// the consent page asks to try again. The operator's notification
+    /// settles it: charged, once, without a second approval.
+    async fn a_notification_settles_an_approval_whose_answer_was_lost(app: TestApp) {
+        let (app, fake) = over_camara_with_sink(app, |_| {}).await;
+        fake.delay_next("create");
+        fake.delay_next("list");
+        let body = request("n-2", 11, &[("53", 1)]);
+        let (status, answer) = app.telco(&body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (link, code) = app.last_sms().await;
+        app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+        let settled = settled_from(&app, "n-2", "CONSENT_REQUESTED").await;
+        assert_eq!(settled["resultDesc"], "CHARGED", "{settled}");
+        assert_eq!(fake.payments().len(), 1, "one charge");
+        assert_eq!(fake.charged(PHONE), decimal("5.00"));
+        assert_eq!(app.tmf_of("n-2").await["status"], "captured");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    /// A notification is taken only with the bearer token of the payment's
+    /// own sink, and only as a Carrier Billing CloudEvent; refused ones
+    /// change nothing and are answered in the CAMARA error model.
+    async fn a_notification_without_the_sinks_token_changes_nothing(app: TestApp) {
+        let (app, fake) = over_camara_with_sink(app, |_| {}).await;
+        assert_eq!(approved(&app, request("n-3", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        assert_eq!(approved(&app, request("n-4", 10, &[("53", 1)]), &[]).await, "RESERVED");
+        let payments = fake.payments();
+        let (sink, token) = payments[0].sink.clone().unwrap();
+        let (_, other_token) = payments[1].sink.clone().unwrap();
+        let local = sink.replacen(PUBLIC_ORIGIN, &format!("http://{}", app.address), 1);
+        let event = json!({"id": "x", "source": "https://operator.example", "specversion": "1.0",
+            "type": "org.camaraproject.carrier-billing.v0.payment-cancelled", "time": "2026-11-25T10:00:00Z",
+            "data": {"paymentId": payments[0].id, "status": "succeeded", "description": "x"}});
+        let client = reqwest::Client::new();
+        let cases = [
+            (None, event.clone(), 401),
+            (Some(other_token.as_str()), event.clone(), 401),
+            (Some("0000"), event.clone(), 401),
+            (Some(token.as_str()), json!({"data": {"paymentId": payments[0].id}}), 400),
+        ];
+        for (bearer, body, expected) in cases {
+            let mut request = client.post(&local).header("x-correlator", "t-1").json(&body);
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), expected, "{bearer:?}");
+            assert_eq!(response.headers()["x-correlator"], "t-1");
+            let error: Value = response.json().await.unwrap();
+            assert_eq!(error["status"], expected, "{error}");
+            assert!(error["code"].is_string() && error["message"].is_string(), "{error}");
+        }
+        assert_eq!(app.state_of("n-3").await["resultDesc"], "RESERVED");
+        // A good token naming another payment's carrier id: payhub asks
+        // about its own booking, which is still reserved.
+        let forged = json!({"id": "y", "source": "https://operator.example", "specversion": "1.0",
+            "type": "org.camaraproject.carrier-billing.v0.payment-cancelled", "time": "2026-11-25T10:00:00Z",
+            "data": {"paymentId": payments[1].id, "status": "succeeded", "description": "x"}});
+        let response = client.post(&local).bearer_auth(&token).json(&forged).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.state_of("n-3").await["resultDesc"], "RESERVED");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+fn short_consents(settings: &mut Settings) {
+    settings.telco.consent_ttl = std::time::Duration::from_secs(3);
+}
+
+both_backends! {
+    /// Without notifications, a charge whose answer was lost outlives its
+    /// consent: before the consent expires payhub asks the operator, finds
+    /// the charge and credits it back, so nothing stays on the bill of a
+    /// transaction reported expired.
+    async fn an_expiring_consent_takes_back_a_charge_whose_answer_was_lost(app: TestApp) {
+        let fake = FakeCamara::start().await;
+        let app = app.restart_with(camara_with(&fake, short_consents)).await;
+        app.stock_catalogue().await;
+        fake.delay_next("create");
+        fake.delay_next("list");
+        let body = request("x-2", 11, &[("53", 1)]);
+        let (status, answer) = app.telco(&body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (link, code) = app.last_sms().await;
+        app.consent(&link, "approve", Consent { code: Some(&code), ..Default::default() }).await;
+        assert_eq!(fake.payments()[0].status, "succeeded", "the operator charged");
+        let settled = settled_from(&app, "x-2", "CONSENT_REQUESTED").await;
+        assert_eq!(settled["resultDesc"], "CONSENT_EXPIRED", "{settled}");
+        assert_eq!(fake.payments()[0].refunded, decimal("5.00"), "credited back");
+        assert_eq!(fake.charged(PHONE), Decimal::ZERO);
+        assert_eq!(app.tmf_of("x-2").await["status"], "canceled");
+        assert_eq!(fake.problems(), Vec::<String>::new());
+    }
+}
+
+both_backends! {
+    /// A commit whose answer was lost, then the reservation's deadline: the
+    /// release meets a confirmed payment (409 PAYMENT_CONFIRMED), payhub
+    /// asks, and the transaction is committed, not released.
+    async fn a_release_that_meets_a_confirmed_payment_keeps_it_committed(app: TestApp) {
+        let fake = FakeCamara::start().await;
+        let app = app.restart_with(camara_with(&fake, |s| {
+            s.telco.reservation_ttl = std::time::Duration::from_secs(6);
+        })).await;
+        app.stock_catalogue().await;
+        assert_eq!(approved(&app, request("x-3", 10, &[("60", 1)]), &[]).await, "RESERVED");
+        fake.delay_next("confirm");
+        fake.delay_next("retrieve");
+        let (_, body) = app.telco_call(reqwest::Method::POST, "/x-3/commit").await;
+        assert_eq!(body["resultCode"], 2099, "{body}");
+        let settled = settled_from(&app, "x-3", "RESERVED").await;
+        assert_eq!(settled["resultDesc"], "COMMITTED", "{settled}");
+        assert!(fake.calls().iter().any(|c| c == "POST cancel"), "the deadline tried to release");
+        assert_eq!(fake.charged(PHONE), decimal("10.00"));
+        assert_eq!(app.tmf_of("x-3").await["status"], "captured");
         assert_eq!(fake.problems(), Vec::<String>::new());
     }
 }

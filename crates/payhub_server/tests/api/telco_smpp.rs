@@ -234,6 +234,7 @@ both_backends! {
             token_url: carrier.token_url.clone(),
             client_id: CLIENT_ID.into(),
             client_secret: SecretString::from(CLIENT_SECRET),
+            sink_url: None,
         };
         let with_smsc = smpp(&smsc, PASSWORD, Duration::from_secs(30));
         let app = app

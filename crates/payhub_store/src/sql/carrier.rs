@@ -15,7 +15,9 @@ use super::ledger_writes::write_refund;
 use super::tx::{lock_status, move_status};
 use super::SqlStore;
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
-use crate::records::{BillRefund, CarrierAnswer, CarrierOp, IdempotentResponse, SandboxSms};
+use crate::records::{
+    BillRefund, CarrierAnswer, CarrierEntry, CarrierOp, IdempotentResponse, SandboxSms,
+};
 use crate::traits::CarrierStore;
 
 /// Messages the simulated SMS centre keeps; the oldest go first.
@@ -316,6 +318,25 @@ impl CarrierStore for SqlStore {
         };
         tx.commit().await?;
         Ok(answer)
+    }
+
+    async fn carrier_booking(&self, key: &str) -> Result<Option<CarrierEntry>, StoreError> {
+        let row = sqlx::query(
+            "SELECT reference, kind, state, amount_minor FROM carrier_entries \
+             WHERE op_key = $1 AND kind IN ('reservation', 'charge')",
+        )
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(CarrierEntry {
+                reference: row.try_get("reference")?,
+                kind: row.try_get("kind")?,
+                state: row.try_get("state")?,
+                amount_minor: row.try_get("amount_minor")?,
+            })
+        })
+        .transpose()
     }
 
     async fn carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError> {

@@ -8,8 +8,8 @@ use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId,
 
 use crate::error::{InsertRefundError, StoreError, UpdateStatusError};
 use crate::records::{
-    BillRefund, CarrierAnswer, CarrierOp, ExternalRef, IdempotentResponse, SandboxSms,
-    TelcoProduct, TelcoTransaction, TelcoUpdate,
+    BillRefund, CarrierAnswer, CarrierEntry, CarrierOp, ExternalRef, IdempotentResponse,
+    SandboxSms, TelcoProduct, TelcoTransaction, TelcoUpdate,
 };
 
 /// The telco payment service's catalogue and transactions.
@@ -99,6 +99,9 @@ pub trait CarrierStore: Send + Sync {
         reference: &str,
         now: DateTime<Utc>,
     ) -> Result<CarrierAnswer, StoreError>;
+    /// The reservation or charge the simulated carrier booked under `key`
+    /// (a transaction's payment id), as it stands now.
+    async fn carrier_booking(&self, key: &str) -> Result<Option<CarrierEntry>, StoreError>;
     /// What the simulated carrier has charged a subscriber (minor units).
     async fn carrier_charged(&self, msisdn: &str) -> Result<i64, StoreError>;
     /// Keeps a message of the simulated SMS centre (the newest 10000 are kept).

@@ -16,8 +16,15 @@
 //! `retrievePayment`, a create or prepare by finding its `clientCorrelator`
 //! with `retrievePayments`; what is still unknown answers
 //! [`CarrierError::Unavailable`] and is asked again later.
+//!
+//! With a sink configured, every payment created or prepared asks for the
+//! API's notifications (see [`sink`]); a notification is only the cue to
+//! ask the API how the payment stands ([`Carrier::booking`]).
 
+mod sink;
 mod wire;
+
+pub use sink::{Sink, SinkTokens};
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +33,10 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::carrier::{BillCredit, BillRequest, Carrier, CarrierError};
+use chrono::Utc;
+use payhub_core::Currency;
+
+use super::carrier::{BillCredit, BillRequest, Booked, Carrier, CarrierError};
 
 /// Where the operator's API is and who payhub is to it.
 #[derive(Clone, Debug)]
@@ -40,6 +50,10 @@ pub struct CamaraConfig {
     pub token_url: String,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// payhub's public `https` address of its CAMARA notification route
+    /// (`/carrier/camara/notifications`, behind the operator-facing TLS
+    /// end); `None`: no notifications are asked for.
+    pub sink_url: Option<String>,
 }
 
 /// A cached access token and when to fetch the next one.
@@ -59,20 +73,25 @@ pub struct CamaraCarrier {
     http: reqwest::Client,
     config: CamaraConfig,
     token: tokio::sync::Mutex<Option<Token>>,
+    sink: Option<Sink>,
 }
 
 impl CamaraCarrier {
-    /// A client whose every call (the token's too) gets `call_timeout`.
+    /// A client whose every call (the token's too) gets `call_timeout`;
+    /// `tokens` make the sink credentials when a sink is configured.
     pub fn new(
         config: CamaraConfig,
         call_timeout: Duration,
+        tokens: SinkTokens,
     ) -> Result<CamaraCarrier, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(call_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let sink = config.sink_url.clone().map(|url| Sink { url, tokens });
         Ok(CamaraCarrier {
             http,
+            sink,
             config: CamaraConfig {
                 base_url: config.base_url.trim_end_matches('/').to_owned(),
                 refund_base_url: config.refund_base_url.trim_end_matches('/').to_owned(),
@@ -201,7 +220,15 @@ impl CamaraCarrier {
         request: &BillRequest<'_>,
         expected: &str,
     ) -> Result<String, CarrierError> {
-        let body = wire::payment_body(request)?;
+        let mut body = wire::payment_body(request)?;
+        if let Some((sink, credential)) = self
+            .sink
+            .as_ref()
+            .and_then(|sink| sink.members(request.key, Utc::now()))
+        {
+            body["sink"] = sink;
+            body["sinkCredential"] = credential;
+        }
         match self
             .send(Method::POST, &self.payments_url(path), Some(&body))
             .await?
@@ -364,6 +391,44 @@ impl Carrier for CamaraCarrier {
             Reply::Answer { status, body } => Err(refused(status, &body)),
             // Asked again by the refund checker under the same clientCorrelator.
             Reply::Silent => Err(CarrierError::Unavailable),
+        }
+    }
+
+    async fn booking(
+        &self,
+        key: &str,
+        reference: Option<&str>,
+        currency: Currency,
+    ) -> Result<Option<Booked>, CarrierError> {
+        let payment = match reference {
+            Some(reference) => {
+                let url = self.payments_url(&format!("/{reference}"));
+                match self.send(Method::GET, &url, None).await? {
+                    Reply::Answer { status: 200, body } => Some(body),
+                    Reply::Answer { status: 404, .. } => None,
+                    Reply::Answer { status, body } => return Err(refused(status, &body)),
+                    Reply::Silent => return Err(CarrierError::Unavailable),
+                }
+            }
+            None => match self.send(Method::GET, &self.payments_url(""), None).await? {
+                Reply::Answer { status: 200, body } => body
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|p| p["amountTransaction"]["clientCorrelator"].as_str() == Some(key))
+                    .cloned(),
+                Reply::Answer { status, body } => return Err(refused(status, &body)),
+                Reply::Silent => return Err(CarrierError::Unavailable),
+            },
+        };
+        match payment {
+            // Another key's payment is not this booking.
+            Some(payment)
+                if payment["amountTransaction"]["clientCorrelator"].as_str() == Some(key) =>
+            {
+                wire::booked(&payment, currency).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 }

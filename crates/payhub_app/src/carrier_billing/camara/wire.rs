@@ -6,10 +6,11 @@
 
 use std::str::FromStr;
 
+use payhub_core::carrier_billing::BookingReport;
 use payhub_core::{Currency, Money};
 use serde_json::{json, Map, Value};
 
-use crate::carrier_billing::carrier::{BillCredit, BillRequest, CarrierError};
+use crate::carrier_billing::carrier::{BillCredit, BillRequest, Booked, CarrierError};
 
 /// A phone number as the API writes it: E.164 with its `+` (seed 004's
 /// `msisdn` is written without it).
@@ -137,6 +138,39 @@ pub(super) fn payment_outcome(status: &str, expected: &str) -> Result<(), Carrie
             "unexpected paymentStatus {other}"
         ))),
     }
+}
+
+/// A payment of the API (`Payment`) as a booking: its id, its status and
+/// its amount (`chargingInformation`, read from its exact decimal text).
+pub(super) fn booked(payment: &Value, currency: Currency) -> Result<Booked, CarrierError> {
+    let reference = payment["paymentId"]
+        .as_str()
+        .ok_or_else(|| CarrierError::Rejected("the payment has no paymentId".into()))?;
+    let report = match payment["paymentStatus"].as_str().unwrap_or("") {
+        "reserved" => BookingReport::Reserved,
+        "succeeded" => BookingReport::Charged,
+        "cancelled" => BookingReport::Cancelled,
+        "denied" => BookingReport::Denied,
+        "processing" | "pending_validation" => BookingReport::Processing,
+        other => {
+            return Err(CarrierError::Rejected(format!(
+                "unexpected paymentStatus {other}"
+            )))
+        }
+    };
+    let charging = &payment["amountTransaction"]["paymentAmount"]["chargingInformation"];
+    let amount = match (&charging["amount"], charging["currency"].as_str()) {
+        (Value::Number(number), Some(code)) if code == currency.code() => {
+            Money::parse_decimal(&number.to_string(), currency).ok()
+        }
+        _ => None,
+    }
+    .ok_or_else(|| CarrierError::Rejected("the payment's amount is not readable".into()))?;
+    Ok(Booked {
+        reference: reference.to_owned(),
+        report,
+        amount,
+    })
 }
 
 /// The API's error model read into a [`CarrierError`]: an answer with

@@ -31,7 +31,7 @@ use payhub_app::Services;
 use crate::api_tmf676::{self, error::TmfError};
 use crate::config::Settings;
 use crate::config::{CarrierChoice, Mode, SmsChoice};
-use crate::rate_limit::{self, RateLimits};
+use crate::rate_limit::RateLimits;
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
 use crate::{
@@ -305,7 +305,7 @@ pub fn router(state: AppState) -> Router {
         .nest(api_aps::BASE_PATH, api_aps::router())
         // Every page a person sees, behind one layer of security headers;
         // each counts its client's address first and answers in its own
-        // language (the payment's; the consent page is in English).
+        // language (the payment's, or the consent's).
         .merge(page::with_page_headers(
             page::router()
                 .layer(axum::middleware::from_fn(
@@ -320,8 +320,9 @@ pub fn router(state: AppState) -> Router {
                         .layer(axum::middleware::from_fn(
                             crate::edge::guard::<page::PageEdge>,
                         ))
-                        .layer(axum::middleware::from_fn(
-                            rate_limit::per_address::<page::PageAnswer>,
+                        .layer(axum::middleware::from_fn_with_state(
+                            state.clone(),
+                            api_telco::consent_limit::per_address,
                         )),
                 ),
         ))

@@ -21,7 +21,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use payhub_app::carrier_billing::basket::BasketJson;
 use payhub_app::carrier_billing::consent::{self as use_case, ConsentForm};
-use payhub_app::lang::Lang;
 use payhub_app::{AppError, Services};
 use payhub_core::carrier_billing::basket::Basket;
 use payhub_core::{Money, PaymentId, TelcoState};
@@ -30,7 +29,7 @@ use payhub_store::TelcoTransaction;
 use super::consent_text::{FormError, SubscriberLang};
 use super::document;
 use crate::page::layout::{from_user_agent, Layout};
-use crate::page::view::{message_page, shell_in};
+use crate::page::view::shell_in;
 use crate::state::AppState;
 
 /// The consent page's address, sent to the subscriber.
@@ -43,42 +42,58 @@ pub fn consent_url(state: &Services, payment_id: PaymentId) -> String {
     )
 }
 
-/// The transaction a consent link names, if the link is genuine.
+/// The transaction a consent link names, if the link is genuine (`None`:
+/// it is not). Shared with the rate limit's page, which speaks the
+/// transaction's language too.
+pub(super) async fn genuine_transaction(
+    state: &AppState,
+    payment_id: &str,
+    token: &str,
+) -> Result<Option<TelcoTransaction>, payhub_store::StoreError> {
+    let Ok(id) = payment_id.parse::<i64>() else {
+        return Ok(None);
+    };
+    if !state.master_key.consent_token_matches(id, token) {
+        return Ok(None);
+    }
+    let Some(id) = PaymentId::from_i64(id) else {
+        return Ok(None);
+    };
+    state.store.find_telco_transaction(id).await
+}
+
+/// The transaction a consent link names; otherwise the page to answer, in
+/// the browser's language (no transaction names one).
 async fn transaction_of(
     state: &AppState,
     payment_id: &str,
     token: &str,
+    headers: &HeaderMap,
 ) -> Result<TelcoTransaction, Response> {
-    let not_found = || {
-        page(
-            StatusCode::NOT_FOUND,
-            message_page(
-                Lang::En,
-                "Link not valid",
-                "This consent link is not valid.",
-            ),
-        )
-    };
-    let id: i64 = payment_id.parse().map_err(|_| not_found())?;
-    if !state.master_key.consent_token_matches(id, token) {
-        return Err(not_found());
-    }
-    let id = PaymentId::from_i64(id).ok_or_else(not_found)?;
-    match state.store.find_telco_transaction(id).await {
+    let lang = browser_lang(headers);
+    match genuine_transaction(state, payment_id, token).await {
         Ok(Some(transaction)) => Ok(transaction),
-        Ok(None) => Err(not_found()),
+        Ok(None) => Err(page(
+            StatusCode::NOT_FOUND,
+            message_in(lang, lang.texts().link_invalid),
+        )),
         Err(error) => {
             tracing::error!(error.cause_chain = ?error, "cannot read a telco transaction");
             Err(page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                message_page(
-                    Lang::En,
-                    "Try again",
-                    "Something went wrong; please try again.",
-                ),
+                message_in(lang, lang.texts().try_again),
             ))
         }
     }
+}
+
+/// The browser's language, for a page no transaction names.
+pub(super) fn browser_lang(headers: &HeaderMap) -> SubscriberLang {
+    SubscriberLang::from_accept_language(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 fn layout_of(headers: &HeaderMap) -> Layout {
@@ -238,7 +253,7 @@ fn page(status: StatusCode, markup: Markup) -> Response {
 }
 
 /// A page with a title and a message in the subscriber's language.
-fn message_in(lang: SubscriberLang, (title, message): (&str, &str)) -> Markup {
+pub(super) fn message_in(lang: SubscriberLang, (title, message): (&str, &str)) -> Markup {
     let body = html! {
         header.brand { span.gateway { "payhub" } }
         section.pay.message #message {
@@ -281,7 +296,7 @@ pub async fn show(
     Path((payment_id, token)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let transaction = match transaction_of(&state, &payment_id, &token).await {
+    let transaction = match transaction_of(&state, &payment_id, &token, &headers).await {
         Ok(t) => t,
         Err(response) => return response,
     };
@@ -333,7 +348,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let transaction = match transaction_of(&state, &payment_id, &token).await {
+    let transaction = match transaction_of(&state, &payment_id, &token, &headers).await {
         Ok(t) => t,
         Err(response) => return response,
     };

@@ -62,6 +62,56 @@ impl SubscriberLang {
         }
     }
 
+    /// The browser's language (`Accept-Language`), for a page that names no
+    /// transaction (an invalid link): the first of its languages by
+    /// preference (`q`) that the page has; English when none is.
+    pub fn from_accept_language(header: Option<&str>) -> SubscriberLang {
+        let mut ranked: Vec<(u32, usize, &str)> = header
+            .unwrap_or("")
+            .split(',')
+            .enumerate()
+            .filter_map(|(order, entry)| {
+                let mut parts = entry.split(';');
+                let tag = parts.next()?.trim();
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1000), thousandths)?;
+                (!tag.is_empty() && q > 0).then_some((q, order, tag))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+            .into_iter()
+            .find_map(|(_, _, tag)| SubscriberLang::of_tag(tag))
+            .unwrap_or_default()
+    }
+
+    /// The page language of one BCP 47 tag, if the page has it.
+    fn of_tag(tag: &str) -> Option<SubscriberLang> {
+        let tag = tag.to_ascii_lowercase().replace('_', "-");
+        let mut subtags = tag.split('-');
+        match subtags.next()? {
+            "tr" => Some(SubscriberLang::Tr),
+            "en" => Some(SubscriberLang::En),
+            "zh" => Some(
+                if subtags.any(|s| matches!(s, "hant" | "hk" | "tw" | "mo")) {
+                    SubscriberLang::ZhHk
+                } else {
+                    SubscriberLang::ZhCn
+                },
+            ),
+            _ => None,
+        }
+    }
+
+    /// The wait of a client over its rate limit, in this language.
+    pub fn too_many_requests(self, retry_after_s: u64) -> String {
+        self.texts()
+            .too_many_requests
+            .1
+            .replace(COUNT_PLACEHOLDER, &retry_after_s.to_string())
+    }
+
     /// The HTML `lang` attribute (the same tags as the hosted pages').
     pub fn html_tag(self) -> &'static str {
         match self {
@@ -157,6 +207,19 @@ impl SubscriberLang {
 }
 
 /// `value` with `separator` between groups of three digits.
+/// An `Accept-Language` weight (`0` to `1`, up to three decimals) in
+/// thousandths; `None` when it is not one.
+fn thousandths(q: &str) -> Option<u32> {
+    let (whole, fraction) = q.trim().split_once('.').unwrap_or((q.trim(), ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !matches!(whole, "0" | "1") || fraction.len() > 3 || !digits(fraction) {
+        return None;
+    }
+    let fraction: u32 = format!("{fraction:0<3}").parse().ok()?;
+    let value = whole.parse::<u32>().ok()? * 1000 + fraction;
+    (value <= 1000).then_some(value)
+}
+
 fn grouped(value: u64, separator: char) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -264,6 +327,10 @@ pub struct ConsentTexts {
     pub sms_failed: (&'static str, &'static str),
     /// payhub failed: try again.
     pub try_again: (&'static str, &'static str),
+    /// A link that names no consent (its language is the browser's).
+    pub link_invalid: (&'static str, &'static str),
+    /// A client over its rate limit: the title, and the wait (`{n}` seconds).
+    pub too_many_requests: (&'static str, &'static str),
 }
 
 static TR: ConsentTexts = ConsentTexts {
@@ -314,6 +381,11 @@ static TR: ConsentTexts = ConsentTexts {
         "Bu ödemenin kodu gönderilemedi; sizden ücret alınmadı.",
     ),
     try_again: ("Tekrar deneyin", "Bir sorun oluştu; lütfen tekrar deneyin."),
+    link_invalid: ("Bağlantı geçersiz", "Bu onay bağlantısı geçerli değil."),
+    too_many_requests: (
+        "Çok fazla istek",
+        "Lütfen {n} saniye bekleyip tekrar deneyin.",
+    ),
 };
 
 static EN: ConsentTexts = ConsentTexts {
@@ -364,6 +436,11 @@ static EN: ConsentTexts = ConsentTexts {
         "The code for this payment could not be sent; nothing was charged.",
     ),
     try_again: ("Try again", "Something went wrong; please try again."),
+    link_invalid: ("Link not valid", "This consent link is not valid."),
+    too_many_requests: (
+        "Too many requests",
+        "Please wait {n} seconds and try again.",
+    ),
 };
 
 static ZH_HK: ConsentTexts = ConsentTexts {
@@ -402,6 +479,8 @@ static ZH_HK: ConsentTexts = ConsentTexts {
     waiting: ("等待中", "這筆付款正等待你確認。"),
     sms_failed: ("未能發送", "未能發送這筆付款的驗證碼，你沒有被扣款。"),
     try_again: ("請重試", "發生錯誤，請重試。"),
+    link_invalid: ("連結無效", "此確認連結無效。"),
+    too_many_requests: ("請求過於頻繁", "請等候 {n} 秒後再試。"),
 };
 
 static ZH_CN: ConsentTexts = ConsentTexts {
@@ -440,6 +519,8 @@ static ZH_CN: ConsentTexts = ConsentTexts {
     waiting: ("等待中", "这笔付款正等待您确认。"),
     sms_failed: ("未能发送", "未能发送这笔付款的验证码，您没有被扣款。"),
     try_again: ("请重试", "发生错误，请重试。"),
+    link_invalid: ("链接无效", "此确认链接无效。"),
+    too_many_requests: ("请求过于频繁", "请等待 {n} 秒后再试。"),
 };
 
 #[cfg(test)]
@@ -466,6 +547,8 @@ mod tests {
             t.waiting,
             t.sms_failed,
             t.try_again,
+            t.link_invalid,
+            t.too_many_requests,
         ];
         let mut all = vec![
             t.page_title,
@@ -514,6 +597,10 @@ mod tests {
             assert!(t.expires.contains(ZONE_PLACEHOLDER), "{lang:?}");
             assert!(t.minutes_left.contains(COUNT_PLACEHOLDER), "{lang:?}");
             assert!(t.wrong_code.contains(COUNT_PLACEHOLDER), "{lang:?}");
+            assert!(
+                t.too_many_requests.1.contains(COUNT_PLACEHOLDER),
+                "{lang:?}"
+            );
         }
         // Each language is its own, not a copy of English.
         for lang in [
@@ -555,6 +642,38 @@ mod tests {
         assert_eq!(SubscriberLang::Tr.html_tag(), "tr");
         assert_eq!(SubscriberLang::ZhHk.html_tag(), Lang::ZhHk.html_tag());
         assert_eq!(SubscriberLang::ZhCn.html_tag(), Lang::ZhCn.html_tag());
+    }
+
+    #[test]
+    fn the_browsers_preferred_language_picks_the_page_language() {
+        let cases = [
+            (
+                Some("tr-TR,tr;q=0.9,en-US;q=0.8,en;q=0.7"),
+                SubscriberLang::Tr,
+            ),
+            (Some("fr-FR,fr;q=0.9,tr;q=0.8,en;q=0.5"), SubscriberLang::Tr),
+            (Some("en;q=0.5, zh-HK"), SubscriberLang::ZhHk),
+            (Some("zh-Hant-TW"), SubscriberLang::ZhHk),
+            (Some("zh-CN,zh;q=0.9"), SubscriberLang::ZhCn),
+            (Some("zh"), SubscriberLang::ZhCn),
+            (Some("tr;q=0, en"), SubscriberLang::En),
+            (Some("de, fr"), SubscriberLang::En),
+            (Some("*"), SubscriberLang::En),
+            (Some(";;,q=,"), SubscriberLang::En),
+            (Some("tr;q=abc, zh-CN;q=0.1"), SubscriberLang::ZhCn),
+            (None, SubscriberLang::En),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(
+                SubscriberLang::from_accept_language(header),
+                expected,
+                "{header:?}"
+            );
+        }
+        assert_eq!(
+            SubscriberLang::Tr.too_many_requests(30),
+            "Lütfen 30 saniye bekleyip tekrar deneyin."
+        );
     }
 
     #[test]

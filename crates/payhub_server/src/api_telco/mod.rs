@@ -14,6 +14,7 @@
 pub mod catalogue;
 pub mod channel;
 pub mod consent;
+pub mod consent_limit;
 pub mod consent_text;
 pub mod document;
 pub mod hooks;

@@ -18,5 +18,5 @@ pub mod routes;
 pub mod view;
 
 pub use headers::with_page_headers;
-pub use refusal::{PageAnswer, PageEdge};
+pub use refusal::PageEdge;
 pub use routes::{payment_path, payment_url, router};

@@ -1,6 +1,7 @@
-//! How payhub's pages (the payment page, the telco consent page) answer a
-//! client over its rate limit, in the page's language, and a request
-//! refused at the edge (`crate::edge`): a plain page saying the
+//! How the payment pages answer a client over its rate limit, in the
+//! page's language (the consent page's own: `api_telco::consent_limit`),
+//! and how pages answer a request refused at the edge (`crate::edge`): a
+//! plain page saying the
 //! request could not be read, never the framework's plain text, and nothing
 //! stored (a control character in a form field would otherwise reach the
 //! database, where PostgreSQL refuses it and SQLite keeps it).
@@ -14,7 +15,7 @@ use super::i18n::texts;
 use super::routes::language_of;
 use super::view::message_page;
 use crate::edge::{Dialect, Refusal, DEFAULT_BODY_LIMIT};
-use crate::rate_limit::{check_address_of, Throttled, ThrottledAnswer};
+use crate::rate_limit::{check_address_of, Throttled};
 use crate::state::AppState;
 use payhub_app::lang::Lang;
 
@@ -46,16 +47,6 @@ impl Dialect for PageEdge {
             Html(message_page(lang, title, &message).into_string()),
         )
             .into_response()
-    }
-}
-
-/// The answer of a page in English (the telco consent page's language) to
-/// a client over its limit.
-pub struct PageAnswer;
-
-impl ThrottledAnswer for PageAnswer {
-    fn throttled(throttled: Throttled) -> Response {
-        throttled_page(Lang::En, throttled)
     }
 }
 

@@ -262,7 +262,25 @@ async fn each_surface_answers_an_address_over_its_limit_in_its_own_envelope() {
     let html = consent.text().await.expect("text");
     assert!(
         html.contains("Too many requests"),
-        "the consent page's English: {html}"
+        "an unknown consent link, no browser language: English: {html}"
+    );
+    // An unknown consent link in a Turkish browser: Turkish.
+    let consent = until_refused(|| {
+        from(
+            "198.51.100.9",
+            app.client
+                .get(app.url("/consent/1/no-token"))
+                .header("accept-language", "tr-TR,tr;q=0.9,en;q=0.5"),
+        )
+    })
+    .await;
+    let seconds = retry_after(&consent);
+    let html = consent.text().await.expect("text");
+    assert!(html.contains(r#"<html lang="tr">"#), "{html}");
+    assert!(html.contains("Çok fazla istek"), "{html}");
+    assert!(
+        html.contains(&format!("Lütfen {seconds} saniye bekleyip")),
+        "{html}"
     );
 
     let another = from("198.51.100.7", tmf_list(&app, &app.merchant))

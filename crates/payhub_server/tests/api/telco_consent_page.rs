@@ -255,5 +255,25 @@ both_backends! {
         let (link, _) = app.last_sms().await;
         let (_, outcome) = app.page(&link).await;
         assert!(outcome.contains("Reddedildi"), "{outcome}");
+        // A link that names no consent has no language of its own: the
+        // browser's, English when the page has none of its languages.
+        let forged = format!("{}x", link);
+        let browsers = [
+            (Some("tr-TR,tr;q=0.9"), "tr", "Bağlantı geçersiz"),
+            (Some("de-DE,zh-HK;q=0.8"), "zh-Hant-HK", "連結無效"),
+            (Some("de-DE"), "en", "Link not valid"),
+            (None, "en", "Link not valid"),
+        ];
+        for (accept, tag, title) in browsers {
+            let mut request = app.client.get(app.url(&forged));
+            if let Some(accept) = accept {
+                request = request.header("accept-language", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+            let page = response.text().await.unwrap();
+            assert!(page.contains(&format!(r#"<html lang="{tag}">"#)), "{accept:?}: {page}");
+            assert!(page.contains(&format!("<h2>{title}</h2>")), "{accept:?}: {page}");
+        }
     }
 }

@@ -15,6 +15,7 @@
 mod ceilings;
 mod db;
 mod figures;
+mod listener;
 mod load;
 mod raw_postgres;
 mod raw_sqlite;
@@ -191,6 +192,10 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
         .pool_max_idle_per_host(256)
         .build()?;
     let base = server.base_url.clone();
+    let listener = listener::Listener::start().await?;
+    listener
+        .subscribe(&client, &format!("{base}{TMF}/hub"), &merchant_creds.api_key)
+        .await?;
     let cases: Vec<(&str, RequestMaker)> = vec![
         (
             "HTTP ceiling: GET /healthz",
@@ -248,6 +253,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
                 sustained::wait_drained(monitor.as_ref(), plan.drain_limit).await?;
             }
             let watch = write.then(|| sustained::watch_backlog(monitor.clone()));
+            let heard_before = listener.received();
             let before = server.usage();
             let m = load::run(
                 &client,
@@ -262,7 +268,16 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
                 Some((stop, samples)) => {
                     let _ = stop.send(());
                     let samples = samples.await?;
-                    Some(sustained::finish(monitor.as_ref(), &m, &samples, plan.drain_limit).await?)
+                    Some(
+                        sustained::finish(
+                            monitor.as_ref(),
+                            &m,
+                            &samples,
+                            plan.drain_limit,
+                            (&listener, heard_before),
+                        )
+                        .await?,
+                    )
                 }
                 None => None,
             };
@@ -273,13 +288,15 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             );
             if let Some(s) = &sustained {
                 eprintln!(
-                    "  sustained: {:.0} req/s; backlog {} at stop (trend {:+.0}/s{}), drained in {:.2} s{}",
+                    "  sustained: {:.0} req/s; backlog {} at stop (trend {:+.0}/s{}), drained in {:.2} s{}; listener took {} ({:.0}/s)",
                     s.sustained_rps,
                     s.backlog_at_stop,
                     s.backlog_growth_per_s,
                     if s.growing { ", growing" } else { "" },
                     s.drain_s,
-                    if s.drained { "" } else { " (not drained)" }
+                    if s.drained { "" } else { " (not drained)" },
+                    s.listener_events,
+                    s.listener_events_per_s
                 );
             }
             run.cases.push(CaseRun {

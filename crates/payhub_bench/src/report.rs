@@ -163,14 +163,16 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "Writes counted until the outbox drained (no event left undispatched, no delivery pending; \
-             no listener is subscribed, so draining is dispatch alone). *Backlog trend* is the least-squares \
+            "Writes counted until the outbox drained (no event left undispatched, no delivery pending). \
+             One listener on 127.0.0.1 is subscribed to the merchant's hub (TMF676 `POST /hub`), so every \
+             event is also delivered to it before the outbox counts as drained; *to the listener/s* is what \
+             it took from the load's start to the drain's end, over that time. *Backlog trend* is the least-squares \
              slope of the backlog while the load ran; **growing** means it grew by more than 5% of the \
              write rate, i.e. the outbox fell behind and the load's req/s is a peak, not a rate payhub keeps.\n"
         );
         let _ = writeln!(
             md,
-            "| case | concurrency | load req/s | backlog at stop | backlog trend events/s | drain s | sustained req/s | sustained vs HTTP ceiling | fanned out/s while draining |\n|---|---|---|---|---|---|---|---|---|"
+            "| case | concurrency | load req/s | backlog at stop | backlog trend events/s | drain s | sustained req/s | sustained vs HTTP ceiling | fanned out/s while draining | to the listener/s |\n|---|---|---|---|---|---|---|---|---|---|"
         );
         for c in &b.cases {
             let Some(s) = &c.sustained else { continue };
@@ -196,7 +198,7 @@ impl Report {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} |",
                 c.case,
                 c.concurrency,
                 c.measurement.rps,
@@ -205,7 +207,8 @@ impl Report {
                 drain,
                 sustained,
                 ratio(s.sustained_rps, b.rps(HTTP_CEILING, c.concurrency)),
-                fanned
+                fanned,
+                s.listener_events_per_s
             );
         }
         let _ = writeln!(md);

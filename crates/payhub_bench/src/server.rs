@@ -97,6 +97,8 @@ impl Server {
             // The benchmark measures payhub, not its rate limits: both off.
             .env("PAYHUB_RATE_LIMIT_ADDRESS_PER_S", "0")
             .env("PAYHUB_RATE_LIMIT_MERCHANT_PER_S", "0")
+            // The write cases' listener runs on 127.0.0.1 (crate::listener).
+            .env("PAYHUB_ALLOWED_CALLBACK_NETS", "127.0.0.1/32")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -3,6 +3,8 @@
 //! until payhub's outbox has drained (no event left undispatched, no hub
 //! delivery pending), and the backlog is sampled while the load runs, so a
 //! rate that leaves a growing backlog is reported as such and not as a peak.
+//! One listener is subscribed to the hub, so draining includes delivering
+//! every event to it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 use payhub_store::Store;
 use serde::Serialize;
 
+use crate::listener::Listener;
 use crate::load::Measurement;
 
 /// How often the backlog is read while the load runs, and while it drains.
@@ -44,6 +47,12 @@ pub struct Sustained {
     /// the drain time); 0 when the drain took under half a second, too
     /// short to give a rate.
     pub drain_events_per_s: f64,
+    /// Notifications the listener took from the load's start until the
+    /// outbox drained.
+    pub listener_events: u64,
+    /// Those over (load time + drain time): what one listener receives per
+    /// second at the sustained rate.
+    pub listener_events_per_s: f64,
 }
 
 /// The backlog now: events not yet dispatched plus deliveries pending.
@@ -119,6 +128,7 @@ pub async fn finish(
     measurement: &Measurement,
     samples: &[(f64, i64)],
     limit: Duration,
+    listener: (&Listener, u64),
 ) -> anyhow::Result<Sustained> {
     let backlog_at_stop = backlog(store).await?;
     let (drain, drained) = wait_drained(store, limit).await?;
@@ -133,6 +143,9 @@ pub async fn finish(
         drain_s,
         drained,
         sustained_rps: writes / (measurement.seconds + drain_s),
+        listener_events: listener.0.received().saturating_sub(listener.1),
+        listener_events_per_s: listener.0.received().saturating_sub(listener.1) as f64
+            / (measurement.seconds + drain_s),
         drain_events_per_s: if backlog_at_stop > 0 && drain >= MIN_DRAIN_FOR_RATE {
             backlog_at_stop as f64 / drain_s
         } else {

@@ -75,12 +75,22 @@ fn backend_rows(md: &mut String, b: &BackendRun, top: usize) {
         row(
             md,
             b,
-            "the outbox keeps pace with creates (no listener subscribed)",
+            "the outbox keeps pace with creates (one listener subscribed)",
             &format!(
                 "backlog {:+.0} events/s under load, {} left at stop, drained in {:.2} s",
                 s.backlog_growth_per_s, s.backlog_at_stop, s.drain_s
             ),
             s.drained && !s.growing,
+        );
+        row(
+            md,
+            b,
+            "events delivered to one listener per second ≥ the sustained create rate",
+            &format!(
+                "{:.0} events/s vs {:.0} creates/s",
+                s.listener_events_per_s, s.sustained_rps
+            ),
+            s.drained && s.listener_events_per_s >= s.sustained_rps,
         );
     }
 

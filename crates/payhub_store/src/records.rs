@@ -138,6 +138,10 @@ pub struct ClaimedEvent {
 pub struct FanOut {
     pub event: EventId,
     pub subscriptions: Vec<Subscription>,
+    /// The event listeners' notification, built once at dispatch and kept
+    /// with each of their deliveries (retries send the same body); `None`
+    /// leaves it to be built at delivery.
+    pub listener_body: Option<String>,
     pub webhooks: Vec<NewWebhook>,
 }
 

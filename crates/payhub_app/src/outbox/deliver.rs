@@ -13,8 +13,9 @@ use crate::settings::HubSettings;
 use crate::webhook_signing;
 use crate::Services;
 
-/// Deliveries claimed per round, all attempted concurrently.
-const BATCH: i64 = 32;
+/// Deliveries claimed per round, all attempted concurrently, their
+/// outcomes recorded in one transaction.
+pub const BATCH: i64 = 128;
 
 /// The HTTP client for listeners: bounded time per attempt, no redirects
 /// (a listener that moved must be registered again), and DNS answers filtered
@@ -41,7 +42,12 @@ pub fn backoff(settings: &HubSettings, attempts_made: i64) -> Duration {
         .min(settings.retry_max)
 }
 
-/// Delivers one batch; returns how many deliveries it attempted.
+/// Delivers one batch; returns how many deliveries it attempted. The
+/// attempts run concurrently; their outcomes are written together, so a
+/// round costs one write transaction however many listeners it reached
+/// (on SQLite, every write waits for the one writer). If that write fails
+/// the deliveries stay leased and are attempted again when the lease ends:
+/// delivery is at least once.
 pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> usize {
     let now = Utc::now();
     let lease_until =
@@ -62,20 +68,36 @@ pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> u
     for delivery in deliveries {
         let (state, client) = (state.clone(), client.clone());
         attempts.spawn(async move {
-            if let Err(error) = attempt(&state, &client, &delivery).await {
-                tracing::warn!(error.cause_chain = ?error, delivery.id = delivery.id, "cannot record a hub delivery");
-            }
+            let outcome = attempt(&state, &client, &delivery).await;
+            outcome.map(|outcome| (delivery.id, outcome)).map_err(|error| (delivery.id, error))
         });
     }
-    while attempts.join_next().await.is_some() {}
+    let mut outcomes = Vec::with_capacity(count);
+    while let Some(joined) = attempts.join_next().await {
+        match joined {
+            Ok(Ok(outcome)) => outcomes.push(outcome),
+            Ok(Err((id, error))) => {
+                tracing::warn!(error.cause_chain = ?error, delivery.id = id, "cannot build a hub delivery; will retry");
+            }
+            Err(error) => tracing::error!(%error, "a hub delivery attempt panicked"),
+        }
+    }
+    if let Err(error) = state
+        .store
+        .record_delivery_outcomes(&outcomes, Utc::now())
+        .await
+    {
+        tracing::warn!(error.cause_chain = ?error, count = outcomes.len(), "cannot record hub deliveries; they are attempted again");
+    }
     count
 }
 
+/// One attempt of `delivery`: its outcome, to be recorded.
 async fn attempt(
     state: &Services,
     client: &reqwest::Client,
     delivery: &Delivery,
-) -> Result<(), StoreError> {
+) -> Result<DeliveryOutcome, StoreError> {
     let body = match (&delivery.kind, &delivery.body) {
         (
             DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify,
@@ -85,21 +107,20 @@ async fn attempt(
             DeliveryKind::RetailWebhook | DeliveryKind::TelcoCallback | DeliveryKind::ApsNotify,
             None,
         ) => None,
-        (DeliveryKind::TmfHub, _) => tmf_body(state, delivery).await?,
+        // Built at dispatch; a delivery dispatched before bodies were kept
+        // builds it from its event now.
+        (DeliveryKind::TmfHub, Some(body)) => Some(body.clone()),
+        (DeliveryKind::TmfHub, None) => tmf_body(state, delivery).await?,
     };
     let Some(body) = body else {
-        let outcome = DeliveryOutcome {
+        crate::metrics::record_delivery_attempt(delivery.kind.as_str(), false, true);
+        return Ok(DeliveryOutcome {
             delivered: false,
             status_code: None,
             error: Some("event or resource gone".into()),
             response: None,
             retry_at: None,
-        };
-        crate::metrics::record_delivery_attempt(delivery.kind.as_str(), false, true);
-        return state
-            .store
-            .record_delivery_outcome(delivery.id, &outcome, Utc::now())
-            .await;
+        });
     };
     // Checked at every attempt, as the policy may have changed: IP literals
     // here, host names by the client's resolver.
@@ -108,14 +129,13 @@ async fn attempt(
         .callback_policy
         .check_literal(&delivery.callback)
     {
-        return record_failure(
+        return Ok(failure(
             state,
             delivery,
             None,
             format!("callback refused: {refused}"),
             None,
-        )
-        .await;
+        ));
     }
     let secret = state
         .master_key
@@ -127,7 +147,7 @@ async fn attempt(
         Utc::now().timestamp(),
         body.as_bytes(),
     ) else {
-        return record_failure(state, delivery, None, "cannot sign".into(), None).await;
+        return Ok(failure(state, delivery, None, "cannot sign".into(), None));
     };
     let result = client
         .post(&delivery.callback)
@@ -148,24 +168,20 @@ async fn attempt(
         }
         Err(e) => (None, None, Some(format!("request failed: {e}"))),
     };
-    match error {
+    Ok(match error {
         None => {
             tracing::info!(delivery.id = delivery.id, event.id = %delivery.event_id, kind = delivery.kind.as_str(), "delivered");
             crate::metrics::record_delivery_attempt(delivery.kind.as_str(), true, false);
-            let outcome = DeliveryOutcome {
+            DeliveryOutcome {
                 delivered: true,
                 status_code,
                 error: None,
                 response,
                 retry_at: None,
-            };
-            state
-                .store
-                .record_delivery_outcome(delivery.id, &outcome, Utc::now())
-                .await
+            }
         }
-        Some(error) => record_failure(state, delivery, status_code, error, response).await,
-    }
+        Some(error) => failure(state, delivery, status_code, error, response),
+    })
 }
 
 /// An event listener's notification of a delivery, built from its event now.
@@ -217,15 +233,15 @@ fn acknowledgement_error(
     }
 }
 
-/// Records a failed attempt and schedules the next one, or gives up after
-/// `max_attempts`.
-async fn record_failure(
+/// A failed attempt's outcome: the next attempt scheduled, or given up
+/// after `max_attempts`.
+fn failure(
     state: &Services,
     delivery: &Delivery,
     status_code: Option<i64>,
     error: String,
     response: Option<String>,
-) -> Result<(), StoreError> {
+) -> DeliveryOutcome {
     let attempts_made = delivery.attempts + 1;
     // TMF listeners, telco callbacks and APS notifications: exponential backoff; retail
     // webhooks: seed 003's fixed interval.
@@ -245,17 +261,13 @@ async fn record_failure(
     tracing::warn!(delivery.id = delivery.id, event.id = %delivery.event_id, webhook.attempt = attempts_made,
         gives_up, error = error.as_str(), "delivery failed");
     crate::metrics::record_delivery_attempt(delivery.kind.as_str(), false, gives_up);
-    let outcome = DeliveryOutcome {
+    DeliveryOutcome {
         delivered: false,
         status_code,
         error: Some(error),
         response,
         retry_at,
-    };
-    state
-        .store
-        .record_delivery_outcome(delivery.id, &outcome, Utc::now())
-        .await
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use payhub_core::{LedgerEvent, MerchantId, Origin};
 use payhub_store::{ClaimedEvent, FanOut, NewWebhook, StoreError, Subscription};
 
@@ -12,6 +13,9 @@ use crate::Services;
 
 /// Events claimed per round.
 pub const BATCH: i64 = 500;
+/// Envelopes built at once while dispatching (each reads one resource);
+/// below the store's pool size, so requests still find connections.
+const ENVELOPES_AT_ONCE: usize = 8;
 /// How long a claimed event stays hidden from other dispatchers.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -33,20 +37,33 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
         .claim_undispatched_events(now, now + LEASE, BATCH)
         .await?;
     let mut listeners: HashMap<MerchantId, Vec<Subscription>> = HashMap::new();
-    let mut fan_out = Vec::with_capacity(events.len());
-    for ClaimedEvent { event, origin } in &events {
-        count_outcome(origin.as_ref(), event);
+    for ClaimedEvent { event, .. } in &events {
         if !listeners.contains_key(&event.merchant_id) {
             let subscriptions = state.store.list_subscriptions(&event.merchant_id).await?;
             listeners.insert(event.merchant_id.clone(), subscriptions);
         }
+    }
+    // Each event's envelope reads its payment or refund: read side by side,
+    // a few at a time, not one after another.
+    let mut envelopes = Vec::with_capacity(events.len());
+    for claimed in &events {
         let subscriptions = listeners
-            .get(&event.merchant_id)
+            .get(&claimed.event.merchant_id)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        envelopes.push(matching_listeners(state, &claimed.event, subscriptions));
+    }
+    let matched: Vec<_> = stream::iter(envelopes)
+        .buffered(ENVELOPES_AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut fan_out = Vec::with_capacity(events.len());
+    for (ClaimedEvent { event, origin }, (matched, listener_body)) in events.iter().zip(matched) {
+        count_outcome(origin.as_ref(), event);
         fan_out.push(FanOut {
             event: event.id,
-            subscriptions: matching_listeners(state, event, subscriptions).await?,
+            subscriptions: matched,
+            listener_body,
             webhooks: merchant_webhook(state, origin.as_ref(), event)
                 .await?
                 .into_iter()
@@ -59,28 +76,33 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
     Ok(events.len())
 }
 
+/// The event listeners an event goes to, and the notification they get:
+/// the envelope built here to match them is the one delivered, so a
+/// delivery reads nothing more.
 async fn matching_listeners(
     state: &Services,
     event: &LedgerEvent,
     subscriptions: &[Subscription],
-) -> Result<Vec<Subscription>, StoreError> {
+) -> Result<(Vec<Subscription>, Option<String>), StoreError> {
     let Some(listeners) = state.hooks.listeners() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     if subscriptions.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let Some(envelope) = listeners
         .envelope(state.store.as_ref(), &state.config.public_base_url, event)
         .await?
     else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
-    Ok(subscriptions
+    let matched: Vec<Subscription> = subscriptions
         .iter()
         .filter(|s| listeners.matches(s, &envelope))
         .cloned()
-        .collect())
+        .collect();
+    let body = (!matched.is_empty()).then(|| envelope.to_string());
+    Ok((matched, body))
 }
 
 /// The one merchant notification an event may cause, as the dialect that

@@ -59,7 +59,9 @@ pub async fn run_workers(state: Arc<Services>, mut shutdown: watch::Receiver<boo
             purge_idempotency_keys(&state).await;
             last_purge = tokio::time::Instant::now();
         }
-        let backlogged = i64::try_from(dispatched).unwrap_or(i64::MAX) >= dispatch::BATCH;
+        // A full batch of either kind means more is waiting: no pause.
+        let backlogged = i64::try_from(dispatched).unwrap_or(i64::MAX) >= dispatch::BATCH
+            || i64::try_from(delivered).unwrap_or(i64::MAX) >= deliver::BATCH;
         if !backlogged {
             if dispatched + delivered + checked == 0 {
                 tokio::select! {

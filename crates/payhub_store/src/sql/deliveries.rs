@@ -76,47 +76,51 @@ impl DeliveryStore for SqlStore {
             .collect()
     }
 
-    async fn record_delivery_outcome(
+    async fn record_delivery_outcomes(
         &self,
-        delivery_id: i64,
-        outcome: &DeliveryOutcome,
+        outcomes: &[(i64, DeliveryOutcome)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let _turn = self.write_lock.acquire().await;
-        // Only a pending delivery takes an outcome: one given up meanwhile
-        // (its listener removed) stays given up.
-        let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
-            (true, _) => ("delivered", now),
-            (false, Some(retry_at)) => ("pending", retry_at),
-            (false, None) => ("dead", now),
-        };
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        let updated = sqlx::query(
-            "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
-             last_error = $4, last_response = $5, updated_at = $6 WHERE id = $7 AND state = 'pending'",
-        )
-        .bind(state)
-        .bind(micros(next_attempt_at))
-        .bind(outcome.status_code)
-        .bind(outcome.error.clone())
-        .bind(outcome.response.clone())
-        .bind(micros(now))
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() > 0 {
-            sqlx::query(
-                "INSERT INTO delivery_attempts (id, delivery_id, attempted_at, status_code, error, response) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+        for (delivery_id, outcome) in outcomes {
+            // Only a pending delivery takes an outcome: one given up
+            // meanwhile (its listener removed) stays given up.
+            let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
+                (true, _) => ("delivered", now),
+                (false, Some(retry_at)) => ("pending", retry_at),
+                (false, None) => ("dead", now),
+            };
+            let updated = sqlx::query(
+                "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
+                 last_error = $4, last_response = $5, updated_at = $6 WHERE id = $7 AND state = 'pending'",
             )
-            .bind(payhub_core::ids::generate_id(now))
-            .bind(delivery_id)
-            .bind(micros(now))
+            .bind(state)
+            .bind(micros(next_attempt_at))
             .bind(outcome.status_code)
             .bind(outcome.error.clone())
             .bind(outcome.response.clone())
+            .bind(micros(now))
+            .bind(*delivery_id)
             .execute(&mut *tx)
             .await?;
+            if updated.rows_affected() > 0 {
+                sqlx::query(
+                    "INSERT INTO delivery_attempts (id, delivery_id, attempted_at, status_code, error, response) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(payhub_core::ids::generate_id(now))
+                .bind(*delivery_id)
+                .bind(micros(now))
+                .bind(outcome.status_code)
+                .bind(outcome.error.clone())
+                .bind(outcome.response.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

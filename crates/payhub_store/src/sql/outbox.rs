@@ -142,6 +142,7 @@ impl OutboxStore for SqlStore {
         for FanOut {
             event,
             subscriptions,
+            listener_body,
             webhooks,
         } in fan_out
         {
@@ -168,7 +169,7 @@ impl OutboxStore for SqlStore {
             for subscription in subscriptions {
                 sqlx::query(
                     "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
-                     next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8) \
+                     next_attempt_at, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $9) \
                      ON CONFLICT (event_id, subscription_id) DO NOTHING",
                 )
                 .bind(payhub_core::ids::generate_id(now))
@@ -179,6 +180,7 @@ impl OutboxStore for SqlStore {
                 .bind(micros(now))
                 .bind(micros(now))
                 .bind(micros(now))
+                .bind(listener_body.clone())
                 .execute(&mut *tx)
                 .await?;
             }

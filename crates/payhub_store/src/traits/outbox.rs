@@ -49,10 +49,13 @@ pub trait DeliveryStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError>;
-    async fn record_delivery_outcome(
+    /// Records the outcomes of a round of attempts (delivery id, outcome),
+    /// in one transaction: one writer turn for the round, not one per
+    /// delivery. A delivery no longer pending (given up meanwhile) keeps
+    /// its state.
+    async fn record_delivery_outcomes(
         &self,
-        delivery_id: i64,
-        outcome: &DeliveryOutcome,
+        outcomes: &[(i64, DeliveryOutcome)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// The deliveries `filter` selects, newest first.

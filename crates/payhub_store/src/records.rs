@@ -214,10 +214,25 @@ pub struct ExternalRef {
 /// What is kept of a card: never the number or the CVC.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CardRecord {
+    /// payhub's own reference of the card (`tok_…`).
     pub token: String,
     pub brand: String,
     pub first6: String,
     pub last4: String,
+    /// The gateway's reusable reference of the card, when the payment was
+    /// set up to save it there (Stripe's `cus_…/pm_…`): what a later charge
+    /// of the saved card sends. Reported once the gateway attached it.
+    pub gateway_token: Option<String>,
+}
+
+/// What a payment's start asked its gateway for, kept so that a start whose
+/// answer was lost can be repeated exactly (see
+/// [`payhub_core::gateway::check::repeat_start`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartTerms {
+    /// The amount sent to the gateway (an APS payment's card part, not its total).
+    pub amount: payhub_core::Money,
+    pub subject: Option<String>,
 }
 
 /// A payment routed through a gateway.
@@ -255,6 +270,9 @@ pub struct GatewayPayment {
     /// The connector account serving this payment (`ca_…`); `None` for the
     /// simulated gateway. Every later call goes to the same account.
     pub connector_account: Option<String>,
+    /// What the start asked the gateway for; `None` for rows from before
+    /// migration 0015.
+    pub start: Option<StartTerms>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -717,8 +717,14 @@ async fn a_card_saved_at_stripe_is_charged_off_session_for_its_customer() {
     let first = saving(money(1_200, "USD"), "aps-1", None);
     let payment = started(&connector, &first).await;
     let log = fake.log();
-    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("POST", "/v1/customers"));
-    assert_eq!(log[0].idempotency_key.as_deref(), Some("payhub-customer-aps-1"));
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("POST", "/v1/customers")
+    );
+    assert_eq!(
+        log[0].idempotency_key.as_deref(),
+        Some("payhub-customer-aps-1")
+    );
     assert_eq!(log[0].param("metadata[payhub_customer]"), Some("aps-1"));
     let customer = fake.customers()[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(log[1].param("customer"), Some(customer.as_str()));
@@ -729,29 +735,54 @@ async fn a_card_saved_at_stripe_is_charged_off_session_for_its_customer() {
         .await
         .unwrap();
     assert_eq!(paid.state, GatewayState::Succeeded);
-    let saved = paid.saved_method.clone().expect("the saved card's reference");
+    let saved = paid
+        .saved_method
+        .clone()
+        .expect("the saved card's reference");
     let (saved_customer, method) = saved.split_once('/').unwrap();
     assert_eq!(saved_customer, customer);
-    assert_eq!(fake.payment_method(method).unwrap()["customer"], customer.as_str());
+    assert_eq!(
+        fake.payment_method(method).unwrap()["customer"],
+        customer.as_str()
+    );
     // A query or the webhook's PaymentIntent says the same.
-    assert_eq!(connector.query(&payment).await.unwrap().saved_method, Some(saved.clone()));
+    assert_eq!(
+        connector.query(&payment).await.unwrap().saved_method,
+        Some(saved.clone())
+    );
 
     // Charged off-session later: for that Customer, with that PaymentMethod.
     let charge = request(money(350, "USD"));
-    let report = connector.charge_token(&charge, &stored(&saved)).await.unwrap();
+    let report = connector
+        .charge_token(&charge, &stored(&saved))
+        .await
+        .unwrap();
     assert_eq!(report.state, GatewayState::Succeeded);
     let intent = fake.intent(report.gw_ref.as_deref().unwrap()).unwrap();
-    assert_eq!((intent["customer"].as_str(), intent["payment_method"].as_str()),
-        (Some(customer.as_str()), Some(method)));
-    assert_eq!(report.saved_method, None, "an off-session charge saves nothing new");
+    assert_eq!(
+        (
+            intent["customer"].as_str(),
+            intent["payment_method"].as_str()
+        ),
+        (Some(customer.as_str()), Some(method))
+    );
+    assert_eq!(
+        report.saved_method, None,
+        "an off-session charge saves nothing new"
+    );
 
     // Stripe refuses the PaymentMethod for another Customer, or without one.
     fake.add_customer("cus_other");
     for token in [format!("cus_other/{method}"), method.to_owned()] {
-        assert!(matches!(
-            connector.charge_token(&request(money(350, "USD")), &stored(&token)).await,
-            Err(GatewayError::Rejected { .. })
-        ), "{token}");
+        assert!(
+            matches!(
+                connector
+                    .charge_token(&request(money(350, "USD")), &stored(&token))
+                    .await,
+                Err(GatewayError::Rejected { .. })
+            ),
+            "{token}"
+        );
     }
 
     // A card paid without saving is single-use at Stripe.
@@ -761,24 +792,39 @@ async fn a_card_saved_at_stripe_is_charged_off_session_for_its_customer() {
         .pay_with_card(&once_ref, &card(fake::CARD_SUCCEEDS), None)
         .await
         .unwrap();
-    assert_eq!((paid_once.state, paid_once.saved_method), (GatewayState::Succeeded, None));
+    assert_eq!(
+        (paid_once.state, paid_once.saved_method),
+        (GatewayState::Succeeded, None)
+    );
     let single = fake.intent(once_ref.gw_ref.as_deref().unwrap()).unwrap()["payment_method"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(matches!(
-        connector.charge_token(&request(money(350, "USD")), &stored(&format!("{customer}/{single}"))).await,
+        connector
+            .charge_token(
+                &request(money(350, "USD")),
+                &stored(&format!("{customer}/{single}"))
+            )
+            .await,
         Err(GatewayError::Rejected { .. })
     ));
 
     // A second card of the same customer reuses its Customer.
     let second = saving(money(800, "USD"), "aps-1", Some(&saved));
     started(&connector, &second).await;
-    let made = fake.customers().into_iter()
-        .filter(|c| c["metadata"]["payhub_customer"] == "aps-1").count();
+    let made = fake
+        .customers()
+        .into_iter()
+        .filter(|c| c["metadata"]["payhub_customer"] == "aps-1")
+        .count();
     assert_eq!(made, 1, "one Customer per payhub customer");
-    let create = fake.log().into_iter().rev()
-        .find(|l| l.path == "/v1/payment_intents" && l.method == "POST").unwrap();
+    let create = fake
+        .log()
+        .into_iter()
+        .rev()
+        .find(|l| l.path == "/v1/payment_intents" && l.method == "POST")
+        .unwrap();
     assert_eq!(create.param("customer"), Some(customer.as_str()));
 }
 
@@ -815,7 +861,10 @@ async fn a_three_d_secure_card_is_saved_after_its_challenge() {
         .pay_with_card(&payment, &card(fake::CARD_3DS_REQUIRED), None)
         .await
         .unwrap();
-    assert_eq!((challenged.state, challenged.saved_method), (GatewayState::Challenge, None));
+    assert_eq!(
+        (challenged.state, challenged.saved_method),
+        (GatewayState::Challenge, None)
+    );
     fake.complete_3ds(payment.gw_ref.as_deref().unwrap(), true);
     let back = connector.answer_challenge(&payment, "").await.unwrap();
     assert_eq!(back.state, GatewayState::Succeeded);
@@ -825,5 +874,8 @@ async fn a_three_d_secure_card_is_saved_after_its_challenge() {
         .await
         .unwrap();
     assert_eq!(report.state, GatewayState::Declined);
-    assert_eq!(report.code.map(|c| c.0).as_deref(), Some("authentication_required"));
+    assert_eq!(
+        report.code.map(|c| c.0).as_deref(),
+        Some("authentication_required")
+    );
 }

@@ -276,6 +276,23 @@ pub struct GatewayPayment {
     pub created_at: DateTime<Utc>,
 }
 
+impl GatewayPayment {
+    /// Whether the card this payment saw could be charged later, were it
+    /// saved ([`payhub_core::funding::saved_card_charge`]): the simulated
+    /// gateway (no connector account) charges payhub's own token, a real
+    /// one only its own reference of the card.
+    pub fn card_chargeable_later(&self) -> bool {
+        self.card.as_ref().is_some_and(|card| {
+            payhub_core::funding::saved_card_charge(
+                &card.token,
+                card.gateway_token.as_deref(),
+                self.connector_account.is_none(),
+            )
+            .is_some()
+        })
+    }
+}
+
 /// A change to a gateway payment: the core's [`Report`](payhub_core::gateway::Report)
 /// carrying the store's card record, so that what a gateway said reaches
 /// [`payhub_core::gateway::apply_report`] unchanged; the payment's status

@@ -177,7 +177,11 @@ pub async fn route_new(
 
 /// Whether `account` takes new payments of `kind`: enabled, serving the
 /// type, and (in production) a live account of a real connector.
-fn takes_new_payments(registry: &AccountConnectors, account: &ConnectorAccount, kind: GatewayKind) -> bool {
+fn takes_new_payments(
+    registry: &AccountConnectors,
+    account: &ConnectorAccount,
+    kind: GatewayKind,
+) -> bool {
     account.enabled
         && account.gateway_types.iter().any(|t| t == kind.code())
         && (registry.sandbox || (account.live && account.connector != "simulated"))

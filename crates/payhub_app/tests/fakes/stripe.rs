@@ -976,7 +976,9 @@ fn confirm_intent(
 fn card_outcome(last4: &str, off_session: bool) -> Outcome {
     let tail = |card: &str| card.get(card.len() - 4..).unwrap_or_default().to_owned();
     match last4 {
-        l if l == tail(CARD_DECLINED) => Outcome::Declines("generic_decline", "Your card was declined."),
+        l if l == tail(CARD_DECLINED) => {
+            Outcome::Declines("generic_decline", "Your card was declined.")
+        }
         l if l == tail(CARD_INSUFFICIENT_FUNDS) => {
             Outcome::Declines("insufficient_funds", "Your card has insufficient funds.")
         }

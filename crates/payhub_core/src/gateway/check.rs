@@ -340,7 +340,11 @@ mod tests {
             (CallFailure::Refused, Unknown, Unknown),
         ];
         for (failure, queried, want) in table {
-            assert_eq!(after_failed_repeat(failure, queried), want, "{failure:?} {queried:?}");
+            assert_eq!(
+                after_failed_repeat(failure, queried),
+                want,
+                "{failure:?} {queried:?}"
+            );
         }
     }
 }

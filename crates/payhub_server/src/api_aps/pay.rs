@@ -83,7 +83,7 @@ fn respond(saved: SavedResponse) -> Response {
 
 /// What the rest of the total goes to.
 enum Route {
-    Stored(ApsPaymentMethod),
+    Stored(Box<ApsPaymentMethod>),
     Hosted,
 }
 
@@ -97,14 +97,14 @@ async fn pay_once(
     let request = PayRequest::parse(body, account.currency)?;
     check_urls(state, &request).await?;
     let route = match request.payment_method_id {
-        Some(id) => Route::Stored(
+        Some(id) => Route::Stored(Box::new(
             state
                 .store
                 .find_aps_payment_method(id)
                 .await?
                 .filter(|m| m.aps_id == account.aps_id)
                 .ok_or(ApsError::PaymentMethodNotFound(id))?,
-        ),
+        )),
         None => Route::Hosted,
     };
     let kind = match &route {
@@ -117,9 +117,11 @@ async fn pay_once(
     }
     let bound = match &route {
         Route::Stored(method) => route_stored(state, merchant, kind, method, request.total).await?,
-        Route::Hosted => routing::route_new(state, &merchant.id, kind, request.total, rand::random())
-            .await
-            .map_err(|_| ApsError::GatewayUnavailable(kind.code().to_owned()))?,
+        Route::Hosted => {
+            routing::route_new(state, &merchant.id, kind, request.total, rand::random())
+                .await
+                .map_err(|_| ApsError::GatewayUnavailable(kind.code().to_owned()))?
+        }
     };
     let now = Utc::now();
     let expires_at = flow::expiry(state, now);
@@ -128,7 +130,7 @@ async fn pay_once(
         account,
         request: &request,
         method: match &route {
-            Route::Stored(method) => Some(method),
+            Route::Stored(method) => Some(method.as_ref()),
             Route::Hosted => None,
         },
         kind,

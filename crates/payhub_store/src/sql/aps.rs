@@ -285,21 +285,11 @@ pub(super) async fn settle_aps_payment(
         return Ok(());
     };
     let aps = aps_payment_from_row(&row)?;
-    // The simulated gateway (no connector account) charges payhub's own
-    // token; a real one only its own reference of the card.
-    let chargeable = gateway.card.as_ref().is_some_and(|card| {
-        credit::saved_card_charge(
-            &card.token,
-            card.gateway_token.as_deref(),
-            gateway.connector_account.is_none(),
-        )
-        .is_some()
-    });
     let settlement = credit::settle(
         gateway.state,
         aps.credit_state,
         aps.save_method,
-        chargeable,
+        gateway.card_chargeable_later(),
     );
     match (settlement, gateway.card.as_ref()) {
         (Settlement::SaveCard, Some(card)) => save_card(tx, &aps, gateway, card, now).await,

@@ -132,7 +132,10 @@ async fn call<T>(
 /// The card a report leaves on the gateway row: `card` with the gateway's
 /// reusable reference the report carries (a card saved at the gateway);
 /// `None` (keep the row's card) when the report carries none.
-fn with_saved_method(card: Option<&CardRecord>, saved_method: Option<String>) -> Option<CardRecord> {
+fn with_saved_method(
+    card: Option<&CardRecord>,
+    saved_method: Option<String>,
+) -> Option<CardRecord> {
     let saved_method = saved_method?;
     card.map(|card| CardRecord {
         gateway_token: Some(saved_method),

@@ -102,8 +102,14 @@ impl StripeConnector {
         }
         Some(CustomerStep::Create {
             form: vec![
-                pair(&format!("metadata[{CUSTOMER_REF_KEY}]"), save.customer_ref.clone()),
-                pair("description", format!("payhub customer {}", save.customer_ref)),
+                pair(
+                    &format!("metadata[{CUSTOMER_REF_KEY}]"),
+                    save.customer_ref.clone(),
+                ),
+                pair(
+                    "description",
+                    format!("payhub customer {}", save.customer_ref),
+                ),
             ],
             key: customer_key(&save.customer_ref),
         })

@@ -215,7 +215,9 @@ impl PaymentIntent {
             return None;
         }
         match (&self.customer, &self.payment_method) {
-            (Some(customer), Some(method)) if customer.starts_with("cus_") && method.starts_with("pm_") => {
+            (Some(customer), Some(method))
+                if customer.starts_with("cus_") && method.starts_with("pm_") =>
+            {
                 Some(format!("{customer}/{method}"))
             }
             _ => None,
@@ -369,5 +371,60 @@ mod tests {
             Some("https://hooks.stripe.com/3d_secure/x")
         );
         assert_eq!(report.gw_ref.as_deref(), Some("pi_2"));
+    }
+
+    #[test]
+    fn only_a_succeeded_payment_set_up_for_later_names_its_saved_card() {
+        let intent =
+            |status: &str, usage: Option<&str>, customer: Option<&str>, method: Option<&str>| {
+                serde_json::from_value::<PaymentIntent>(serde_json::json!({
+                    "id": "pi_1", "status": status, "setup_future_usage": usage,
+                    "customer": customer, "payment_method": method,
+                }))
+                .unwrap()
+            };
+        // (status, setup_future_usage, customer, payment_method, saved)
+        let table = [
+            (
+                "succeeded",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                Some("cus_1/pm_2"),
+            ),
+            (
+                "succeeded",
+                Some("on_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+            ("succeeded", None, Some("cus_1"), Some("pm_2"), None),
+            ("succeeded", Some("off_session"), None, Some("pm_2"), None),
+            ("succeeded", Some("off_session"), Some("cus_1"), None, None),
+            (
+                "requires_action",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+            (
+                "requires_payment_method",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+        ];
+        for (status, usage, customer, method, want) in table {
+            let read = intent(status, usage, customer, method);
+            assert_eq!(
+                read.saved_method().as_deref(),
+                want,
+                "{status} {usage:?} {customer:?} {method:?}"
+            );
+            assert_eq!(read.report(Attempt).saved_method.as_deref(), want);
+        }
     }
 }

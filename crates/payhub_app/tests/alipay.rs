@@ -74,6 +74,7 @@ fn start_request(payment_id: PaymentId, amount: Money) -> StartRequest {
         amount,
         subject: Some("Order #42 & co".into()),
         expires_at: Utc::now() + chrono::Duration::minutes(15),
+        save_card: None,
     }
 }
 

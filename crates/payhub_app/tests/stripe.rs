@@ -16,7 +16,8 @@ use fake::{Failure, FakeStripe};
 use payhub_app::card::{parse_card_form, CardInput};
 use payhub_app::gateways::account::AccountConfig;
 use payhub_app::gateways::connector::{
-    GatewayError, GatewayRef, RefundRef, RefundRequest, StartRequest, Started, StoredMethod,
+    GatewayError, GatewayRef, RefundRef, RefundRequest, SaveCard, StartRequest, Started,
+    StoredMethod,
 };
 use payhub_app::gateways::stripe::{StripeConnector, API_VERSION};
 use payhub_app::gateways::{Connector, GatewayKind};
@@ -63,6 +64,7 @@ fn request(amount: Money) -> StartRequest {
         amount,
         subject: Some("Order 42".into()),
         expires_at: Utc::now() + Span::minutes(15),
+        save_card: None,
     }
 }
 
@@ -437,6 +439,7 @@ async fn a_partial_refund_is_made_once_and_queried() {
 #[tokio::test]
 async fn off_session_charges_are_final_and_a_lost_one_is_found() {
     let fake = FakeStripe::start().await;
+    fake.add_customer("cus_fake1");
     let connector = connector(&fake);
     let method = |token: &str| StoredMethod {
         token: token.into(),
@@ -678,5 +681,201 @@ async fn a_failed_payment_event_keeps_the_payment_open_for_another_card() {
     assert_eq!(
         notification.report.code.map(|c| c.0).as_deref(),
         Some("generic_decline")
+    );
+}
+
+fn saving(amount: Money, customer_ref: &str, earlier: Option<&str>) -> StartRequest {
+    StartRequest {
+        save_card: Some(SaveCard {
+            customer_ref: customer_ref.into(),
+            earlier: earlier.map(str::to_owned),
+        }),
+        ..request(amount)
+    }
+}
+
+fn stored(token: &str) -> StoredMethod {
+    StoredMethod {
+        token: token.into(),
+        kind: "card".into(),
+        brand: Some("visa".into()),
+        first6: None,
+        last4: Some("4242".into()),
+    }
+}
+
+/// A card payment that saves its card: the PaymentIntent is created for a
+/// Customer (made once per payhub customer, under its own idempotency key)
+/// with `setup_future_usage=off_session`; once paid, the report carries
+/// `cus_…/pm_…`, which Stripe (the fake) then charges off-session for that
+/// Customer only. A card paid without saving cannot be charged again.
+#[tokio::test]
+async fn a_card_saved_at_stripe_is_charged_off_session_for_its_customer() {
+    let fake = FakeStripe::start().await;
+    let connector = connector(&fake);
+
+    let first = saving(money(1_200, "USD"), "aps-1", None);
+    let payment = started(&connector, &first).await;
+    let log = fake.log();
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("POST", "/v1/customers")
+    );
+    assert_eq!(
+        log[0].idempotency_key.as_deref(),
+        Some("payhub-customer-aps-1")
+    );
+    assert_eq!(log[0].param("metadata[payhub_customer]"), Some("aps-1"));
+    let customer = fake.customers()[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(log[1].param("customer"), Some(customer.as_str()));
+    assert_eq!(log[1].param("setup_future_usage"), Some("off_session"));
+
+    let paid = connector
+        .pay_with_card(&payment, &card(fake::CARD_SUCCEEDS), None)
+        .await
+        .unwrap();
+    assert_eq!(paid.state, GatewayState::Succeeded);
+    let saved = paid
+        .saved_method
+        .clone()
+        .expect("the saved card's reference");
+    let (saved_customer, method) = saved.split_once('/').unwrap();
+    assert_eq!(saved_customer, customer);
+    assert_eq!(
+        fake.payment_method(method).unwrap()["customer"],
+        customer.as_str()
+    );
+    // A query or the webhook's PaymentIntent says the same.
+    assert_eq!(
+        connector.query(&payment).await.unwrap().saved_method,
+        Some(saved.clone())
+    );
+
+    // Charged off-session later: for that Customer, with that PaymentMethod.
+    let charge = request(money(350, "USD"));
+    let report = connector
+        .charge_token(&charge, &stored(&saved))
+        .await
+        .unwrap();
+    assert_eq!(report.state, GatewayState::Succeeded);
+    let intent = fake.intent(report.gw_ref.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            intent["customer"].as_str(),
+            intent["payment_method"].as_str()
+        ),
+        (Some(customer.as_str()), Some(method))
+    );
+    assert_eq!(
+        report.saved_method, None,
+        "an off-session charge saves nothing new"
+    );
+
+    // Stripe refuses the PaymentMethod for another Customer, or without one.
+    fake.add_customer("cus_other");
+    for token in [format!("cus_other/{method}"), method.to_owned()] {
+        assert!(
+            matches!(
+                connector
+                    .charge_token(&request(money(350, "USD")), &stored(&token))
+                    .await,
+                Err(GatewayError::Rejected { .. })
+            ),
+            "{token}"
+        );
+    }
+
+    // A card paid without saving is single-use at Stripe.
+    let once = request(money(500, "USD"));
+    let once_ref = started(&connector, &once).await;
+    let paid_once = connector
+        .pay_with_card(&once_ref, &card(fake::CARD_SUCCEEDS), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (paid_once.state, paid_once.saved_method),
+        (GatewayState::Succeeded, None)
+    );
+    let single = fake.intent(once_ref.gw_ref.as_deref().unwrap()).unwrap()["payment_method"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(matches!(
+        connector
+            .charge_token(
+                &request(money(350, "USD")),
+                &stored(&format!("{customer}/{single}"))
+            )
+            .await,
+        Err(GatewayError::Rejected { .. })
+    ));
+
+    // A second card of the same customer reuses its Customer.
+    let second = saving(money(800, "USD"), "aps-1", Some(&saved));
+    started(&connector, &second).await;
+    let made = fake
+        .customers()
+        .into_iter()
+        .filter(|c| c["metadata"]["payhub_customer"] == "aps-1")
+        .count();
+    assert_eq!(made, 1, "one Customer per payhub customer");
+    let create = fake
+        .log()
+        .into_iter()
+        .rev()
+        .find(|l| l.path == "/v1/payment_intents" && l.method == "POST")
+        .unwrap();
+    assert_eq!(create.param("customer"), Some(customer.as_str()));
+}
+
+/// A saving start whose Customer create's answer was lost is replayed by the
+/// query: the same Customer (its key), then the one PaymentIntent.
+#[tokio::test]
+async fn a_saving_start_whose_customer_answer_was_lost_is_replayed_whole() {
+    let fake = FakeStripe::start().await;
+    let connector = connector(&fake);
+    let start = saving(money(1_000, "USD"), "aps-2", None);
+    fake.fail_next(Failure::Slow(TOO_LATE));
+    assert_eq!(connector.start(&start).await, Err(GatewayError::Timeout));
+    tokio::time::sleep(TOO_LATE).await;
+    let found = connector
+        .query(&GatewayRef::new(start.payment_id, None))
+        .await
+        .unwrap();
+    assert_eq!(found.state, GatewayState::AwaitingCustomer);
+    assert_eq!((fake.customers().len(), fake.intents().len()), (1, 1));
+    let intent = &fake.intents()[0];
+    assert_eq!(intent["customer"], fake.customers()[0]["id"]);
+    assert_eq!(intent["setup_future_usage"], "off_session");
+}
+
+/// A saved card that asks for 3-D Secure is saved once the customer passed
+/// it; off-session, nobody can pass it, so a later charge is declined.
+#[tokio::test]
+async fn a_three_d_secure_card_is_saved_after_its_challenge() {
+    let fake = FakeStripe::start().await;
+    let connector = connector(&fake);
+    let start = saving(money(900, "USD"), "aps-3", None);
+    let payment = started(&connector, &start).await;
+    let challenged = connector
+        .pay_with_card(&payment, &card(fake::CARD_3DS_REQUIRED), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (challenged.state, challenged.saved_method),
+        (GatewayState::Challenge, None)
+    );
+    fake.complete_3ds(payment.gw_ref.as_deref().unwrap(), true);
+    let back = connector.answer_challenge(&payment, "").await.unwrap();
+    assert_eq!(back.state, GatewayState::Succeeded);
+    let saved = back.saved_method.expect("saved once the challenge passed");
+    let report = connector
+        .charge_token(&request(money(100, "USD")), &stored(&saved))
+        .await
+        .unwrap();
+    assert_eq!(report.state, GatewayState::Declined);
+    assert_eq!(
+        report.code.map(|c| c.0).as_deref(),
+        Some("authentication_required")
     );
 }

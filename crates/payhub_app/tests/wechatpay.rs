@@ -115,6 +115,7 @@ fn start_request(amount: Money) -> StartRequest {
         amount,
         subject: Some("Coffee beans 1kg".into()),
         expires_at: Utc::now() + chrono::Duration::minutes(10),
+        save_card: None,
     }
 }
 

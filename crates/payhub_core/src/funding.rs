@@ -226,6 +226,26 @@ pub fn split_refund(
     })
 }
 
+/// What a card saved from a hosted-page payment is charged with later, or
+/// `None` when nothing could charge it (and it is not saved): the gateway's
+/// own reusable reference when it gave one (Stripe's `cus_…/pm_…`, made by
+/// a payment set up for later use); payhub's own card token only where the
+/// gateway charges payhub's tokens (`charges_payhub_tokens`: the simulated
+/// gateway). A real gateway that gave no reference has nothing it could
+/// charge later, so saving payhub's token would save a card that fails at
+/// its first use.
+pub fn saved_card_charge<'a>(
+    payhub_token: &'a str,
+    gateway_token: Option<&'a str>,
+    charges_payhub_tokens: bool,
+) -> Option<&'a str> {
+    match gateway_token.filter(|token| !token.is_empty()) {
+        Some(token) => Some(token),
+        None if charges_payhub_tokens => Some(payhub_token),
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +453,25 @@ mod tests {
                 credit: usd(500)
             })
         );
+    }
+
+    #[test]
+    fn a_saved_card_is_charged_with_what_its_gateway_can_charge() {
+        // (payhub token, gateway token, gateway charges payhub tokens, charged with)
+        let table = [
+            ("tok_1", Some("cus_1/pm_2"), false, Some("cus_1/pm_2")),
+            ("tok_1", Some("cus_1/pm_2"), true, Some("cus_1/pm_2")),
+            ("tok_1", None, true, Some("tok_1")),
+            ("tok_1", None, false, None),
+            ("tok_1", Some(""), false, None),
+            ("tok_1", Some(""), true, Some("tok_1")),
+        ];
+        for (payhub, gateway, simulated, want) in table {
+            assert_eq!(
+                saved_card_charge(payhub, gateway, simulated),
+                want,
+                "{payhub} {gateway:?} {simulated}"
+            );
+        }
     }
 }

@@ -58,11 +58,27 @@ pub struct ApsPaymentMethod {
     pub kind: MethodKind,
     /// The gateway that charges it (`VMPAY`, `WXPAY`, …).
     pub gateway: String,
+    /// payhub's reference of the method (a card's `tok_…`).
     pub token: String,
+    /// What the gateway charges instead of `token`, when it keeps the card
+    /// itself (Stripe's `cus_…/pm_…`); see [`ApsPaymentMethod::charge_token`].
+    pub gateway_token: Option<String>,
+    /// The connector account that saved the card (`ca_…`): the only one
+    /// whose gateway knows `gateway_token`. `None`: any account (or the
+    /// simulator) of `gateway` may charge it.
+    pub connector_account: Option<String>,
     pub brand: Option<String>,
     pub first6: Option<String>,
     pub last4: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl ApsPaymentMethod {
+    /// What a charge of this method sends its gateway: the gateway's own
+    /// reference when it keeps the card, else payhub's token.
+    pub fn charge_token(&self) -> &str {
+        self.gateway_token.as_deref().unwrap_or(&self.token)
+    }
 }
 
 /// Whether an APS payment's credit is spent, and whether it was given back:

@@ -218,10 +218,25 @@ pub struct ExternalRef {
 /// What is kept of a card: never the number or the CVC.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CardRecord {
+    /// payhub's own reference of the card (`tok_…`).
     pub token: String,
     pub brand: String,
     pub first6: String,
     pub last4: String,
+    /// The gateway's reusable reference of the card, when the payment was
+    /// set up to save it there (Stripe's `cus_…/pm_…`): what a later charge
+    /// of the saved card sends. Reported once the gateway attached it.
+    pub gateway_token: Option<String>,
+}
+
+/// What a payment's start asked its gateway for, kept so that a start whose
+/// answer was lost can be repeated exactly (see
+/// [`payhub_core::gateway::check::repeat_start`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartTerms {
+    /// The amount sent to the gateway (an APS payment's card part, not its total).
+    pub amount: payhub_core::Money,
+    pub subject: Option<String>,
 }
 
 /// A payment routed through a gateway.
@@ -259,7 +274,27 @@ pub struct GatewayPayment {
     /// The connector account serving this payment (`ca_…`); `None` for the
     /// simulated gateway. Every later call goes to the same account.
     pub connector_account: Option<String>,
+    /// What the start asked the gateway for; `None` for rows from before
+    /// migration 0015.
+    pub start: Option<StartTerms>,
     pub created_at: DateTime<Utc>,
+}
+
+impl GatewayPayment {
+    /// Whether the card this payment saw could be charged later, were it
+    /// saved ([`payhub_core::funding::saved_card_charge`]): the simulated
+    /// gateway (no connector account) charges payhub's own token, a real
+    /// one only its own reference of the card.
+    pub fn card_chargeable_later(&self) -> bool {
+        self.card.as_ref().is_some_and(|card| {
+            payhub_core::funding::saved_card_charge(
+                &card.token,
+                card.gateway_token.as_deref(),
+                self.connector_account.is_none(),
+            )
+            .is_some()
+        })
+    }
 }
 
 /// A change to a gateway payment: the core's [`Report`](payhub_core::gateway::Report)

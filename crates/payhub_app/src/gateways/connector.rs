@@ -22,6 +22,23 @@ pub struct StartRequest {
     pub subject: Option<String>,
     /// When the gateway should close the payment if the customer has not paid.
     pub expires_at: DateTime<Utc>,
+    /// Keep the card the customer enters, at the gateway, so that later
+    /// charges without the customer can use it (an APS hosted-page payment
+    /// that saves its card). Gateways that keep no cards ignore it.
+    pub save_card: Option<SaveCard>,
+}
+
+/// A card payment that saves its card at the gateway (see
+/// [`StartRequest::save_card`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaveCard {
+    /// payhub's name of the customer whose card it is (the APS account's
+    /// id): the gateway's customer record for it is made once under it.
+    pub customer_ref: String,
+    /// A card saved earlier for the same customer at the same account (its
+    /// gateway token, e.g. Stripe's `cus_…/pm_…`): the gateway's customer
+    /// it names is reused.
+    pub earlier: Option<String>,
 }
 
 /// A started payment and what the customer must do next.
@@ -42,6 +59,10 @@ pub struct GatewayReport {
     pub qr_content: Option<String>,
     /// The gateway's own code and message (`SUCCESS`, a decline reason, …).
     pub code: Option<(String, String)>,
+    /// The gateway's reusable reference of the card, once a payment set up
+    /// to save it ([`StartRequest::save_card`]) succeeded and the gateway
+    /// keeps the card (Stripe's `cus_…/pm_…`).
+    pub saved_method: Option<String>,
 }
 
 /// A payment method the customer stored earlier, charged without them.
@@ -64,6 +85,7 @@ impl StoredMethod {
             brand: self.brand.clone().unwrap_or_default(),
             first6: self.first6.clone().unwrap_or_default(),
             last4: self.last4.clone().unwrap_or_default(),
+            gateway_token: None,
         })
     }
 }

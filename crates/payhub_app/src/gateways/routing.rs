@@ -158,9 +158,7 @@ pub async fn route_new(
     let accounts = accounts_of(state, merchant).await?;
     let usable: Vec<&ConnectorAccount> = accounts
         .iter()
-        .filter(|account| account.enabled)
-        .filter(|account| account.gateway_types.iter().any(|t| t == kind.code()))
-        .filter(|account| registry.sandbox || (account.live && account.connector != "simulated"))
+        .filter(|account| takes_new_payments(registry, account, kind))
         .collect();
     let candidates: Vec<Candidate<'_>> = usable.iter().map(|a| candidate(a)).collect();
     if usable.is_empty() && registry.sandbox {
@@ -174,6 +172,45 @@ pub async fn route_new(
         connector,
         account: Some(chosen.id.clone()),
         connector_name: Some(chosen.connector.clone()),
+    })
+}
+
+/// Whether `account` takes new payments of `kind`: enabled, serving the
+/// type, and (in production) a live account of a real connector.
+fn takes_new_payments(
+    registry: &AccountConnectors,
+    account: &ConnectorAccount,
+    kind: GatewayKind,
+) -> bool {
+    account.enabled
+        && account.gateway_types.iter().any(|t| t == kind.code())
+        && (registry.sandbox || (account.live && account.connector != "simulated"))
+}
+
+/// The connector a new charge of a stored method goes to when the method
+/// names the connector account that saved it: that account and no other,
+/// since the gateway's reference of the card is valid there only. It must
+/// belong to `merchant` and take new payments of `kind` (enabled, serving
+/// the type, live in production); otherwise the charge is refused
+/// ([`AppError::NoConnector`]) rather than sent where the card is unknown.
+/// Its breaker is not consulted: no other account could charge the card.
+pub async fn route_saved(
+    state: &Services,
+    merchant: &MerchantId,
+    kind: GatewayKind,
+    account_id: &str,
+) -> Result<Bound, AppError> {
+    let registry = &state.gateways.accounts;
+    let accounts = accounts_of(state, merchant).await?;
+    let account = accounts
+        .iter()
+        .find(|account| account.id == account_id)
+        .filter(|account| takes_new_payments(registry, account, kind))
+        .ok_or(AppError::NoConnector(kind))?;
+    Ok(Bound {
+        connector: build(state, account, kind)?,
+        account: Some(account.id.clone()),
+        connector_name: Some(account.connector.clone()),
     })
 }
 

@@ -135,6 +135,7 @@ mod tests {
             card_attempts: 0,
             card_claimed_until: None,
             connector_account: None,
+            start: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

@@ -616,10 +616,14 @@ fn precreate(
         return fail("RISK_CONTROL_REFUSED", "the risk check refused the trade");
     }
     if let Some(trade) = books.trades.get(out_trade_no) {
-        // The same order again gets the same code; another order under a
-        // used number is refused.
+        // The same order again (the same number with the same business
+        // parameters) gets the same code while it waits; another order under
+        // a used number, or a paid or closed one, is refused.
         if trade.total_minor == total_minor
             && trade.currency == trans_currency
+            && trade.subject == subject
+            && trade.notify_url == notify_url
+            && trade.payment_inst == payment_inst
             && trade.status == "WAIT_BUYER_PAY"
         {
             return Ok(precreated(trade));

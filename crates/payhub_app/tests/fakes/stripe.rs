@@ -87,6 +87,11 @@ struct Saved {
 #[derive(Default)]
 struct Books {
     intents: BTreeMap<String, Value>,
+    customers: BTreeMap<String, Value>,
+    /// PaymentMethods made from the cards of confirms, with the Customer
+    /// they are attached to (`customer`, null when none) and the test card
+    /// they came from (`card.last4`; the number itself is not kept).
+    methods: BTreeMap<String, Value>,
     refunds: BTreeMap<String, Value>,
     saved: HashMap<String, Saved>,
     failures: VecDeque<Failure>,
@@ -290,6 +295,29 @@ impl FakeStripe {
         self.shared.books().intents.values().cloned().collect()
     }
 
+    /// A Customer as the fake keeps it.
+    pub fn customer(&self, id: &str) -> Option<Value> {
+        self.shared.books().customers.get(id).cloned()
+    }
+
+    /// Every Customer, oldest first.
+    pub fn customers(&self) -> Vec<Value> {
+        self.shared.books().customers.values().cloned().collect()
+    }
+
+    /// Makes a Customer with this id, as one made at Stripe outside payhub.
+    pub fn add_customer(&self, id: &str) {
+        self.shared
+            .books()
+            .customers
+            .insert(id.to_owned(), customer_json(id, &Params(Vec::new())));
+    }
+
+    /// A PaymentMethod as the fake keeps it (made from a confirm's card).
+    pub fn payment_method(&self, id: &str) -> Option<Value> {
+        self.shared.books().methods.get(id).cloned()
+    }
+
     /// A Refund as the fake keeps it.
     pub fn refund(&self, id: &str) -> Option<Value> {
         self.shared.books().refunds.get(id).cloned()
@@ -310,6 +338,7 @@ impl FakeStripe {
             intent["last_payment_error"] = Value::Null;
             intent["next_action"] = Value::Null;
         }
+        attach_saved(&mut books, id);
     }
 
     /// The issuer declines the PaymentIntent's card some other way (as a
@@ -360,6 +389,7 @@ impl Shared {
         if passed {
             intent["status"] = json!("succeeded");
             intent["amount_received"] = intent["amount"].clone();
+            attach_saved(&mut books, id);
         } else {
             intent["status"] = json!("requires_payment_method");
             intent["last_payment_error"] = json!({
@@ -632,6 +662,13 @@ fn route(books: &mut Books, base: &str, method: &Method, path: &str, params: &Pa
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let answer = match (method.as_str(), parts.as_slice()) {
         ("POST", ["v1", "payment_intents"]) => create_intent(books, params),
+        ("POST", ["v1", "customers"]) => create_customer(books, params),
+        ("GET", ["v1", "customers", id]) => books
+            .customers
+            .get(*id)
+            .cloned()
+            .map(|c| (StatusCode::OK, c))
+            .ok_or_else(|| no_such("customer", id)),
         ("GET", ["v1", "payment_intents", "search"]) => search_intents(books, params),
         ("GET", ["v1", "payment_intents", id]) => books
             .intents
@@ -682,6 +719,7 @@ fn create_intent(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
         "confirm",
         "off_session",
         "return_url",
+        "setup_future_usage",
     ])?;
     let amount: i64 = params
         .required("amount")?
@@ -700,6 +738,24 @@ fn create_intent(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
             return Err(invalid(
                 "parameter_invalid",
                 "The fake takes card payments only.",
+            ));
+        }
+    }
+    let setup_future_usage = params.get("setup_future_usage");
+    if let Some(usage) = setup_future_usage {
+        if usage != "off_session" && usage != "on_session" {
+            return Err(invalid(
+                "parameter_invalid",
+                &format!("Invalid setup_future_usage: must be one of on_session or off_session ({usage})."),
+            ));
+        }
+    }
+    let customer = params.get("customer");
+    if let Some(customer) = customer {
+        if !books.customers.contains_key(customer) {
+            return Err(invalid(
+                "resource_missing",
+                &format!("No such customer: '{customer}'"),
             ));
         }
     }
@@ -736,6 +792,7 @@ fn create_intent(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
         "metadata": params.metadata(),
         "payment_method": Value::Null,
         "payment_method_types": ["card"],
+        "setup_future_usage": setup_future_usage,
         "last_payment_error": Value::Null,
         "next_action": Value::Null,
         "cancellation_reason": Value::Null,
@@ -757,12 +814,7 @@ fn create_intent(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
             "Your card was declined. This transaction requires authentication.",
         ),
         "pm_card_authenticationRequired" => Outcome::Authenticates,
-        other => {
-            return Err(invalid(
-                "resource_missing",
-                &format!("No such PaymentMethod: '{other}'"),
-            ))
-        }
+        other => stored_outcome(books, other, customer, off_session)?,
     };
     intent["payment_method"] = json!(method);
     let answer = apply_outcome(&mut intent, outcome, None, params.get("return_url"));
@@ -836,6 +888,7 @@ fn confirm_intent(
         "payment_method",
         "off_session",
     ])?;
+    let method_id = books.id("pm");
     let intent = books
         .intents
         .get_mut(id)
@@ -891,22 +944,139 @@ fn confirm_intent(
     let last4 = number
         .get(number.len().saturating_sub(4)..)
         .unwrap_or_default();
-    intent["payment_method"] = json!(format!("pm_fake_{last4}"));
-    let outcome = match number.as_str() {
-        CARD_DECLINED => Outcome::Declines("generic_decline", "Your card was declined."),
-        CARD_INSUFFICIENT_FUNDS => {
+    let last4 = last4.to_owned();
+    intent["payment_method"] = json!(method_id);
+    let outcome = card_outcome(&last4, false);
+    let redirect = format!("{base}/3ds/{id}");
+    let answer = apply_outcome(intent, outcome, Some(redirect), params.get("return_url"));
+    // Stripe makes a PaymentMethod of the card (`payment_method_data`); it
+    // is attached to the PaymentIntent's Customer once the payment
+    // succeeded when `setup_future_usage` asks for it, and is single-use
+    // otherwise.
+    books.methods.insert(
+        method_id.clone(),
+        json!({
+            "id": method_id,
+            "object": "payment_method",
+            "type": "card",
+            "customer": Value::Null,
+            "card": {"last4": last4},
+            "created": now(),
+            "livemode": false,
+        }),
+    );
+    attach_saved(books, id);
+    Ok(answer)
+}
+
+/// A test card's outcome by its last four digits (all the fake keeps of
+/// it): 0002 declines, 9995 lacks funds, 3184 asks for 3-D Secure (which an
+/// off-session charge cannot do: declined `authentication_required`), any
+/// other succeeds.
+fn card_outcome(last4: &str, off_session: bool) -> Outcome {
+    let tail = |card: &str| card.get(card.len() - 4..).unwrap_or_default().to_owned();
+    match last4 {
+        l if l == tail(CARD_DECLINED) => {
+            Outcome::Declines("generic_decline", "Your card was declined.")
+        }
+        l if l == tail(CARD_INSUFFICIENT_FUNDS) => {
             Outcome::Declines("insufficient_funds", "Your card has insufficient funds.")
         }
-        CARD_3DS_REQUIRED => Outcome::Authenticates,
+        l if l == tail(CARD_3DS_REQUIRED) && off_session => Outcome::Declines(
+            "authentication_required",
+            "Your card was declined. This transaction requires authentication.",
+        ),
+        l if l == tail(CARD_3DS_REQUIRED) => Outcome::Authenticates,
         _ => Outcome::Succeeds,
+    }
+}
+
+/// The outcome of a charge of a PaymentMethod the fake made, checked as
+/// Stripe does: it must exist, be attached to a Customer (one used once
+/// without `setup_future_usage` may not be used again), and be charged with
+/// that Customer.
+fn stored_outcome(
+    books: &Books,
+    method: &str,
+    customer: Option<&str>,
+    off_session: bool,
+) -> Result<Outcome, Answer> {
+    let Some(found) = books.methods.get(method) else {
+        return Err(invalid(
+            "resource_missing",
+            &format!("No such PaymentMethod: '{method}'"),
+        ));
     };
-    let redirect = format!("{base}/3ds/{id}");
-    Ok(apply_outcome(
-        intent,
-        outcome,
-        Some(redirect),
-        params.get("return_url"),
-    ))
+    match (found["customer"].as_str(), customer) {
+        (None, _) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.",
+        )),
+        (Some(owner), Some(given)) if owner != given => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            &format!("The provided PaymentMethod ({method}) is attached to another Customer than {given}."),
+        )),
+        (Some(_), None) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            &format!("The provided PaymentMethod ({method}) is attached to a Customer: pass that customer to use it."),
+        )),
+        (Some(_), Some(_)) => Ok(card_outcome(
+            found["card"]["last4"].as_str().unwrap_or_default(),
+            off_session,
+        )),
+    }
+}
+
+/// Attaches a succeeded PaymentIntent's PaymentMethod to its Customer when
+/// it was set up for future use (`setup_future_usage`), as Stripe does
+/// "after the PaymentIntent is confirmed and the customer completes any
+/// required actions".
+fn attach_saved(books: &mut Books, intent_id: &str) {
+    let Some(intent) = books.intents.get(intent_id) else {
+        return;
+    };
+    if intent["status"] != "succeeded" || intent["setup_future_usage"].is_null() {
+        return;
+    }
+    let (Some(customer), Some(method)) = (
+        intent["customer"].as_str().map(str::to_owned),
+        intent["payment_method"].as_str().map(str::to_owned),
+    ) else {
+        return;
+    };
+    if let Some(found) = books.methods.get_mut(&method) {
+        if found["customer"].is_null() {
+            found["customer"] = json!(customer);
+        }
+    }
+}
+
+fn customer_json(id: &str, params: &Params) -> Value {
+    json!({
+        "id": id,
+        "object": "customer",
+        "created": now(),
+        "description": params.get("description"),
+        "email": params.get("email"),
+        "name": params.get("name"),
+        "metadata": params.metadata(),
+        "livemode": false,
+    })
+}
+
+/// `POST /v1/customers`: every parameter is optional.
+fn create_customer(books: &mut Books, params: &Params) -> Result<Answer, Answer> {
+    params.only(&["description", "email", "name", "metadata["])?;
+    let id = books.id("cus");
+    let customer = customer_json(&id, params);
+    books.customers.insert(id, customer.clone());
+    Ok((StatusCode::OK, customer))
 }
 
 fn card_error(intent: &mut Value, code: &str, message: &str) -> Answer {

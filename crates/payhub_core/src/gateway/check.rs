@@ -134,6 +134,57 @@ pub fn after_failed_refund(failure: CallFailure) -> RefundState {
     }
 }
 
+/// What a check's query said about a QR payment, as far as getting its
+/// code back goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryFound {
+    /// The order exists and waits for its customer, and the answer carries
+    /// no QR payload (a query answer never does).
+    WaitingWithoutCode,
+    /// The gateway has no such order (yet): the start never reached it, or
+    /// (Alipay's precreate) no customer has scanned its code.
+    NotFound,
+    /// Anything else: paid, closed, a code in the answer, no answer.
+    Other,
+}
+
+/// Whether a check repeats a QR payment's start, with the very parameters
+/// of the first, to get its QR code back: only for a payment shown as a QR
+/// code (`shows_qr`) whose start's answer never reached payhub (it holds no
+/// customer action), before it expires, when the gateway has the order
+/// waiting for its customer or does not have it.
+///
+/// Repeating is safe because the gateways take the merchant's order number
+/// as the order's identity: the same number with the same parameters is the
+/// same order (its code again, or the order made now if the first start
+/// never arrived), never a second one, and the same number with other
+/// parameters is refused (docs/gateways/*.md). A paid or closed order is
+/// never re-created, and nothing is repeated past the payment's expiry.
+pub fn repeat_start(
+    shows_qr: bool,
+    holds_action: bool,
+    found: QueryFound,
+    past_expiry: bool,
+) -> bool {
+    shows_qr
+        && !holds_action
+        && !past_expiry
+        && matches!(found, QueryFound::WaitingWithoutCode | QueryFound::NotFound)
+}
+
+/// What a check that repeated a start to get the QR code back (see
+/// [`repeat_start`]) records when the repeat gave no code: a repeat with no
+/// answer leaves the payment unknown, so that it is checked again soon
+/// rather than at its expiry (a payment waiting for its customer is checked
+/// only then), and the code is asked for again; a repeat the gateway
+/// refused keeps what the query said.
+pub fn after_failed_repeat(failure: CallFailure, queried: GatewayState) -> GatewayState {
+    match failure {
+        CallFailure::NoAnswer => GatewayState::Unknown,
+        CallFailure::Refused | CallFailure::NotFound => queried,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +302,49 @@ mod tests {
             );
             assert_eq!(after_failed_cancel(failure), cancel, "{failure:?}");
             assert_eq!(after_failed_refund(failure), refund, "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn a_qr_start_is_repeated_only_to_get_a_lost_code_back() {
+        use QueryFound::*;
+        // (shows QR, holds an action, query found, past expiry, repeat)
+        let table = [
+            (true, false, WaitingWithoutCode, false, true),
+            (true, false, NotFound, false, true),
+            (true, false, Other, false, false),
+            (true, false, WaitingWithoutCode, true, false),
+            (true, false, NotFound, true, false),
+            (true, true, WaitingWithoutCode, false, false),
+            (true, true, NotFound, false, false),
+            (false, false, WaitingWithoutCode, false, false),
+            (false, false, NotFound, false, false),
+        ];
+        for (shows_qr, holds_action, found, past_expiry, want) in table {
+            assert_eq!(
+                repeat_start(shows_qr, holds_action, found, past_expiry),
+                want,
+                "{shows_qr} {holds_action} {found:?} {past_expiry}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeat_without_answer_is_checked_again_soon() {
+        use GatewayState::*;
+        let table = [
+            (CallFailure::NoAnswer, AwaitingCustomer, Unknown),
+            (CallFailure::NoAnswer, Unknown, Unknown),
+            (CallFailure::Refused, AwaitingCustomer, AwaitingCustomer),
+            (CallFailure::NotFound, Unknown, Unknown),
+            (CallFailure::Refused, Unknown, Unknown),
+        ];
+        for (failure, queried, want) in table {
+            assert_eq!(
+                after_failed_repeat(failure, queried),
+                want,
+                "{failure:?} {queried:?}"
+            );
         }
     }
 }

@@ -15,7 +15,7 @@ use payhub_core::credit;
 use payhub_core::{NewPayment, Payment};
 use payhub_store::{
     with_fresh_ids, ApsAccount, ApsPayment, ApsPaymentMethod, ApsWrite, Merchant, MethodKind,
-    SavedResponse, StoreError,
+    SavedResponse, StartTerms, StoreError,
 };
 
 use super::error::ApsError;
@@ -25,7 +25,7 @@ use super::{find_account, merchant_of};
 use crate::idempotency::{self, Admission, IdempotencyScope};
 use crate::state::AppState;
 use payhub_app::callback_policy::CallbackRefused;
-use payhub_app::gateways::connector::{StartRequest, StoredMethod};
+use payhub_app::gateways::connector::{SaveCard, StoredMethod};
 use payhub_app::gateways::flow::{self, GatewayRow};
 use payhub_app::gateways::routing::{self, Bound};
 use payhub_app::gateways::GatewayKind;
@@ -83,7 +83,7 @@ fn respond(saved: SavedResponse) -> Response {
 
 /// What the rest of the total goes to.
 enum Route {
-    Stored(ApsPaymentMethod),
+    Stored(Box<ApsPaymentMethod>),
     Hosted,
 }
 
@@ -97,14 +97,14 @@ async fn pay_once(
     let request = PayRequest::parse(body, account.currency)?;
     check_urls(state, &request).await?;
     let route = match request.payment_method_id {
-        Some(id) => Route::Stored(
+        Some(id) => Route::Stored(Box::new(
             state
                 .store
                 .find_aps_payment_method(id)
                 .await?
                 .filter(|m| m.aps_id == account.aps_id)
                 .ok_or(ApsError::PaymentMethodNotFound(id))?,
-        ),
+        )),
         None => Route::Hosted,
     };
     let kind = match &route {
@@ -115,9 +115,14 @@ async fn pay_once(
     if !merchant.gateways.iter().any(|g| g == kind.code()) {
         return Err(ApsError::GatewayUnavailable(kind.code().to_owned()));
     }
-    let bound = routing::route_new(state, &merchant.id, kind, request.total, rand::random())
-        .await
-        .map_err(|_| ApsError::GatewayUnavailable(kind.code().to_owned()))?;
+    let bound = match &route {
+        Route::Stored(method) => route_stored(state, merchant, kind, method, request.total).await?,
+        Route::Hosted => {
+            routing::route_new(state, &merchant.id, kind, request.total, rand::random())
+                .await
+                .map_err(|_| ApsError::GatewayUnavailable(kind.code().to_owned()))?
+        }
+    };
     let now = Utc::now();
     let expires_at = flow::expiry(state, now);
     let planner = Planner {
@@ -125,7 +130,7 @@ async fn pay_once(
         account,
         request: &request,
         method: match &route {
-            Route::Stored(method) => Some(method),
+            Route::Stored(method) => Some(method.as_ref()),
             Route::Hosted => None,
         },
         kind,
@@ -153,6 +158,14 @@ async fn pay_once(
     Ok(saved)
 }
 
+/// What an APS payment's gateway row asks its gateway for.
+fn start_terms(amount: payhub_core::Money) -> StartTerms {
+    StartTerms {
+        amount,
+        subject: Some("APS payment".to_owned()),
+    }
+}
+
 /// Sends the part left for the payment method to its gateway.
 async fn finish(
     state: &AppState,
@@ -162,17 +175,12 @@ async fn finish(
     amount: payhub_core::Money,
     expires_at: DateTime<Utc>,
 ) {
-    let subject = Some("APS payment".to_owned());
+    let terms = start_terms(amount);
     match route {
         Route::Stored(method) => {
-            let request = StartRequest {
-                payment_id: write.payment.id,
-                amount,
-                subject,
-                expires_at,
-            };
+            let request = flow::start_request(write.payment.id, &terms, expires_at, None);
             let stored = StoredMethod {
-                token: method.token.clone(),
+                token: method.charge_token().to_owned(),
                 kind: method.kind.as_str().to_owned(),
                 brand: method.brand.clone(),
                 first6: method.first6.clone(),
@@ -182,11 +190,58 @@ async fn finish(
             tracing::info!(payment.id = %write.payment.id, ?outcome, "stored method charged");
         }
         Route::Hosted => {
-            let outcome =
-                flow::start_recorded(state, bound, write.payment.id, amount, subject, expires_at)
-                    .await;
+            let save_card = if write.aps.save_method {
+                Some(save_card(state, &write.aps.aps_id, bound).await)
+            } else {
+                None
+            };
+            let request = flow::start_request(write.payment.id, &terms, expires_at, save_card);
+            let outcome = flow::start_recorded(state, bound, &request).await;
             tracing::info!(payment.id = %write.payment.id, ?outcome, "hosted card page started");
         }
+    }
+}
+
+/// How the hosted page's card is saved at the gateway: for the APS account
+/// `aps_id`, reusing the gateway's customer of a card saved earlier at the
+/// same connector account (its reference is valid there only).
+async fn save_card(state: &AppState, aps_id: &str, bound: &Bound) -> SaveCard {
+    let earlier = match bound.account.as_deref() {
+        Some(account) => state
+            .store
+            .list_aps_payment_methods(aps_id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .find(|m| m.connector_account.as_deref() == Some(account))
+            .and_then(|m| m.gateway_token),
+        None => None,
+    };
+    SaveCard {
+        customer_ref: aps_id.to_owned(),
+        earlier,
+    }
+}
+
+/// The connector that charges a stored method: the connector account that
+/// saved it when it names one (the gateway's reference of the card is valid
+/// there only), else any account of its gateway, routed as a new payment.
+async fn route_stored(
+    state: &AppState,
+    merchant: &Merchant,
+    kind: GatewayKind,
+    method: &ApsPaymentMethod,
+    amount: payhub_core::Money,
+) -> Result<Bound, ApsError> {
+    let unavailable = || ApsError::GatewayUnavailable(kind.code().to_owned());
+    match method.connector_account.as_deref() {
+        Some(account) => routing::route_saved(state, &merchant.id, kind, account)
+            .await
+            .map_err(|_| unavailable()),
+        None => routing::route_new(state, &merchant.id, kind, amount, rand::random())
+            .await
+            .map_err(|_| unavailable()),
     }
 }
 
@@ -286,6 +341,7 @@ impl Planner<'_> {
                     fail_url: self.request.callback_url_fail.clone(),
                     webhook_url: None,
                     connector_account: self.connector_account.clone(),
+                    start: start_terms(split.rest),
                 },
                 self.expires_at,
                 self.now,

@@ -140,6 +140,8 @@ pub(super) async fn run(config: Option<&Path>, command: ApsCommand) -> anyhow::R
                     "wal_{}",
                     payhub_app::card::card_token().trim_start_matches("tok_")
                 ),
+                gateway_token: None,
+                connector_account: None,
                 brand: None,
                 first6: None,
                 last4: None,

@@ -643,6 +643,8 @@ both_backends! {
             kind: payhub_store::MethodKind::Wallet,
             gateway: "ALIPAY".into(),
             token: "wal_test".into(),
+            gateway_token: None,
+            connector_account: None,
             brand: None,
             first6: None,
             last4: None,

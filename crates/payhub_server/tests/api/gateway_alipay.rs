@@ -205,6 +205,62 @@ both_backends! {
     }
 }
 
+/// The gateway row of payment `id` once the checker gave it a customer
+/// action (a QR start's code got back), within ten seconds.
+pub(crate) async fn row_with_action(app: &TestApp, id: &str) -> payhub_store::GatewayPayment {
+    let id = PaymentId::from_i64(id.parse().unwrap()).unwrap();
+    for _ in 0..100 {
+        let row = app.store.find_gateway_payment(id).await.unwrap().unwrap();
+        if row.action.is_some() {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("payment {id} never got its QR code back");
+}
+
+both_backends! {
+    /// A precreate whose answer was lost: Alipay has the trade, payhub has
+    /// no QR code. The checker's query finds the trade waiting, repeats the
+    /// precreate with the same parameters, Alipay answers the same code, and
+    /// the hosted page shows it; the customer pays it and the sale is paid
+    /// once, with one webhook.
+    async fn a_precreate_whose_answer_was_lost_gets_its_qr_code_back(app: TestApp) {
+        let alipay = FakeAlipay::start_with_timeout(Duration::from_millis(2500)).await;
+        let (account_id, _) = alipay_accounts(&app, &alipay).await;
+        let hook = Listener::start().await;
+        hook.set_reply(StatusCode::OK, ACK);
+
+        alipay.fail_next(Failure::Timeout);
+        let mut body = sale("ALIPAY", "ali-qr-lost", 800);
+        body["webhookUrl"] = json!(hook.url);
+        let answer = app.retail("sales", body).await;
+        assert_eq!(answer["errorCode"], "3", "{answer}");
+        let id = payment_id(&app, "ali-qr-lost").await;
+        let trade = alipay.trade(&id).expect("Alipay took the trade");
+        let row = app.store.find_gateway_payment(PaymentId::from_i64(id.parse().unwrap()).unwrap()).await.unwrap().unwrap();
+        assert_eq!(row.action, None, "payhub has no code yet");
+
+        let row = row_with_action(&app, &id).await;
+        assert_eq!(row.action.as_deref(), Some(trade.qr_code.as_str()));
+        let precreates = alipay.services_called().iter().filter(|s| *s == "alipay.acquire.precreate").count();
+        assert_eq!(precreates, 2, "the precreate repeated once: {:?}", alipay.services_called());
+        assert_eq!(alipay.trade(&id).unwrap().qr_code, trade.qr_code, "the same trade, the same code");
+        let page_path = answer["paymentUrl"].as_str().unwrap().trim_start_matches(crate::helpers::PUBLIC_BASE);
+        let page = app.client.get(app.url(page_path)).send().await.unwrap().text().await.unwrap();
+        let svg = payhub_server::page::qr::qr_svg(&trade.qr_code).unwrap();
+        assert!(page.contains(&svg), "the page shows Alipay's code");
+
+        assert!(alipay.pay(&id));
+        notify(&app, &alipay, &account_id, &id, 2).await;
+        app.wait_for_status("ALIPAY", "ali-qr-lost", "01").await;
+        hook.wait_until("the webhook", |r| !r.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(hook.received().len(), 1, "paid once: {:?}", hook.received());
+        assert_eq!(app.tmf_payment_of("ali-qr-lost").await["status"], "captured");
+    }
+}
+
 both_backends! {
     async fn a_refused_alipay_start_ends_the_sale_and_a_lost_answer_is_resolved_by_query(app: TestApp) {
         // Alipay's answer to a timed-out request comes after payhub's 2 s.

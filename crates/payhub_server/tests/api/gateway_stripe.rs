@@ -379,8 +379,48 @@ both_backends! {
         assert_eq!(paid["status"], "SUCCESS", "{paid}");
         assert_eq!(paid["transactionNumber"], intent["id"], "{paid}");
 
-        // A stored method Stripe knows (a PaymentMethod attached to a
-        // Customer), charged without the customer.
+        // The card was saved at Stripe: the PaymentIntent was made for a
+        // Customer with setup_future_usage=off_session, and the saved method
+        // keeps Stripe's cus_…/pm_… with the account that holds it.
+        let customer = intent["customer"].as_str().expect("a Customer").to_owned();
+        assert_eq!(intent["setup_future_usage"], "off_session");
+        let pm = intent["payment_method"].as_str().unwrap().to_owned();
+        assert_eq!(stripe.payment_method(&pm).unwrap()["customer"], customer.as_str(),
+            "Stripe attached the card to the Customer");
+        let methods = app.store.list_aps_payment_methods(&aps.aps_id).await.unwrap();
+        assert_eq!(methods.len(), 1, "{methods:?}");
+        let saved = &methods[0];
+        assert_eq!(saved.gateway_token.as_deref(), Some(format!("{customer}/{pm}").as_str()));
+        assert_eq!(saved.connector_account.as_deref(), Some(account.as_str()));
+        assert!(saved.token.starts_with("tok_"), "payhub's own reference stays: {saved:?}");
+        assert_eq!((saved.first6.as_deref(), saved.last4.as_deref()), (Some("424242"), Some("4242")));
+        let row = format!("{saved:?} {:?}", gateway_row(&app, &id).await);
+        // The records have no CVC field; the full number appears nowhere.
+        assert!(!row.contains("4242424242424242"), "no full card number is kept: {row}");
+        assert!(stripe.log().iter().all(|l| l.param("payment_method_data[card][number]").is_none_or(|n| n == "***")));
+
+        // Charged later without the customer: off-session at Stripe, for that
+        // Customer and PaymentMethod, captured.
+        let charged = app.aps_pay_ok(&aps.aps_id, json!({"total": 3.50, "paymentMethodId": saved.id})).await;
+        assert!(charged.get("redirectData").is_none(), "{charged}");
+        let charged_id = charged["paymentId"].to_string();
+        let paid = app.aps_payment(&aps.aps_id, &charged["paymentId"]).await;
+        assert_eq!(paid["status"], "SUCCESS", "{paid}");
+        assert_eq!(paid["tokenizedCardNumber"], "424242******4242");
+        let intent = intent_of(&stripe, &charged_id);
+        assert_eq!((intent["amount"].as_i64(), intent["customer"].as_str(), intent["payment_method"].as_str(), intent["status"].as_str()),
+            (Some(350), Some(customer.as_str()), Some(pm.as_str()), Some("succeeded")));
+        let create = stripe.log().into_iter()
+            .find(|l| l.idempotency_key.as_deref() == Some(format!("payhub-payment-{charged_id}").as_str())).unwrap();
+        assert_eq!((create.param("off_session"), create.param("confirm"), create.param("customer"), create.param("payment_method")),
+            (Some("true"), Some("true"), Some(customer.as_str()), Some(pm.as_str())));
+        assert_eq!(gateway_row(&app, &charged_id).await.connector_account.as_deref(), Some(account.as_str()));
+        let tmf = app.tmf_payment_of(&charged_id).await;
+        assert_eq!(tmf["status"], "captured", "{tmf}");
+
+        // A stored method made at Stripe by other means (a PaymentMethod
+        // attached to a Customer), stored by an operator.
+        stripe.add_customer("cus_fake_ada");
         let now = chrono::Utc::now();
         let method = ApsPaymentMethod {
             id: payhub_core::ids::generate_id(now),
@@ -388,6 +428,8 @@ both_backends! {
             kind: MethodKind::Card,
             gateway: "VMPAY".into(),
             token: "cus_fake_ada/pm_card_visa".into(),
+            gateway_token: None,
+            connector_account: None,
             brand: Some("VISA".into()),
             first6: Some("424242".into()),
             last4: Some("4242".into()),
@@ -395,18 +437,12 @@ both_backends! {
         };
         app.store.insert_aps_payment_method(&method).await.unwrap();
         let charged = app.aps_pay_ok(&aps.aps_id, json!({"total": 3.50, "paymentMethodId": method.id})).await;
-        assert!(charged.get("redirectData").is_none(), "{charged}");
         let charged_id = charged["paymentId"].to_string();
         let paid = app.aps_payment(&aps.aps_id, &charged["paymentId"]).await;
         assert_eq!(paid["status"], "SUCCESS", "{paid}");
-        assert_eq!(paid["tokenizedCardNumber"], "424242******4242");
         let intent = intent_of(&stripe, &charged_id);
-        assert_eq!((intent["amount"].as_i64(), intent["customer"].as_str(), intent["payment_method"].as_str()),
-            (Some(350), Some("cus_fake_ada"), Some("pm_card_visa")));
-        let create = stripe.log().into_iter()
-            .find(|l| l.idempotency_key.as_deref() == Some(format!("payhub-payment-{charged_id}").as_str())).unwrap();
-        assert_eq!((create.param("off_session"), create.param("confirm")), (Some("true"), Some("true")));
-        assert_eq!(gateway_row(&app, &charged_id).await.connector_account.as_deref(), Some(account.as_str()));
+        assert_eq!((intent["customer"].as_str(), intent["payment_method"].as_str()),
+            (Some("cus_fake_ada"), Some("pm_card_visa")));
 
         // One Stripe declines: the payment fails, nothing is charged.
         let declined = ApsPaymentMethod {

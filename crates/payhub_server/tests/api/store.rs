@@ -65,6 +65,7 @@ fn gateway_row(payment: &Payment) -> GatewayPayment {
         card_attempts: 0,
         card_claimed_until: None,
         connector_account: None,
+        start: None,
         created_at: now,
     }
 }

@@ -25,7 +25,8 @@ use crate::traits::ApsStore;
 
 const ACCOUNT_COLUMNS: &str =
     "aps_id, merchant_id, account_id, currency, available_credit_minor, created_at";
-const METHOD_COLUMNS: &str = "id, aps_id, kind, gateway, token, brand, first6, last4, created_at";
+const METHOD_COLUMNS: &str =
+    "id, aps_id, kind, gateway, token, brand, first6, last4, created_at, gateway_token, connector_account";
 const APS_PAYMENT_COLUMNS: &str = "payment_id, aps_id, merchant_id, credit_minor, method_minor, \
      credit_state, payment_method_id, save_method, notify_url, created_at";
 
@@ -49,6 +50,8 @@ fn method_from_row(row: &AnyRow) -> Result<ApsPaymentMethod, StoreError> {
         kind: MethodKind::parse(&kind).ok_or_else(|| corrupt(format!("method kind {kind}")))?,
         gateway: row.try_get("gateway")?,
         token: row.try_get("token")?,
+        gateway_token: row.try_get("gateway_token")?,
+        connector_account: row.try_get("connector_account")?,
         brand: row.try_get("brand")?,
         first6: row.try_get("first6")?,
         last4: row.try_get("last4")?,
@@ -241,7 +244,7 @@ async fn insert_method_row(
     method: &ApsPaymentMethod,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO aps_payment_methods ({METHOD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO aps_payment_methods ({METHOD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(method.id)
     .bind(method.aps_id.clone())
@@ -252,6 +255,8 @@ async fn insert_method_row(
     .bind(method.first6.clone())
     .bind(method.last4.clone())
     .bind(micros(method.created_at))
+    .bind(method.gateway_token.clone())
+    .bind(method.connector_account.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -284,7 +289,7 @@ pub(super) async fn settle_aps_payment(
         gateway.state,
         aps.credit_state,
         aps.save_method,
-        gateway.card.is_some(),
+        gateway.card_chargeable_later(),
     );
     match (settlement, gateway.card.as_ref()) {
         (Settlement::SaveCard, Some(card)) => save_card(tx, &aps, gateway, card, now).await,
@@ -294,7 +299,8 @@ pub(super) async fn settle_aps_payment(
 }
 
 /// Saves the card a succeeded hosted-page payment saw as the account's
-/// payment method, and links it to the payment.
+/// payment method, with the gateway's own reference of it and the connector
+/// account that holds it, and links it to the payment.
 async fn save_card(
     tx: &mut Transaction<'static, Any>,
     aps: &ApsPayment,
@@ -308,6 +314,8 @@ async fn save_card(
         kind: MethodKind::Card,
         gateway: gateway.gateway.clone(),
         token: card.token.clone(),
+        gateway_token: card.gateway_token.clone(),
+        connector_account: gateway.connector_account.clone(),
         brand: Some(card.brand.clone()),
         first6: Some(card.first6.clone()),
         last4: Some(card.last4.clone()),

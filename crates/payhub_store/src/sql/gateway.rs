@@ -429,7 +429,8 @@ impl SqlStore {
         sqlx::query(
             "UPDATE gateway_payments SET state = $1, gw_ref = $2, action = $3, gw_error_code = $4, \
              gw_error_message = $5, next_check_at = $6, checks = $7, card_token = $8, card_brand = $9, \
-             card_first6 = $10, card_last4 = $11, updated_at = $12 WHERE payment_id = $13",
+             card_first6 = $10, card_last4 = $11, card_gateway_token = $12, updated_at = $13 \
+             WHERE payment_id = $14",
         )
         .bind(fields.state.as_str())
         .bind(fields.gw_ref.clone())
@@ -442,6 +443,7 @@ impl SqlStore {
         .bind(card.map(|c| c.brand.clone()))
         .bind(card.map(|c| c.first6.clone()))
         .bind(card.map(|c| c.last4.clone()))
+        .bind(card.and_then(|c| c.gateway_token.clone()))
         .bind(micros(now))
         .bind(payment_id.get())
         .execute(&mut **tx)

@@ -4,19 +4,19 @@
 //! implementation so that those writers depend on it, not on each other.
 
 use chrono::{DateTime, Utc};
-use payhub_core::{GatewayState, PaymentId, RefundId, RefundState};
+use payhub_core::{Currency, GatewayState, Money, PaymentId, RefundId, RefundState};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::codec::{corrupt, from_micros, merchant_id, micros};
 use crate::error::StoreError;
-use crate::records::{CardRecord, ExternalRef, GatewayPayment, GatewayRefund};
+use crate::records::{CardRecord, ExternalRef, GatewayPayment, GatewayRefund, StartTerms};
 
 pub(super) const GATEWAY_PAYMENT_COLUMNS: &str =
     "payment_id, merchant_id, gateway, gw_ref, state, action, gw_error_code, gw_error_message, \
      expires_at, next_check_at, checks, lang, return_url, webhook_url, card_token, card_brand, \
      card_first6, card_last4, created_at, fail_url, card_attempts, card_claimed_until, \
-     connector_account";
+     connector_account, card_gateway_token, start_amount_minor, start_currency, start_subject";
 pub(super) const GATEWAY_REFUND_COLUMNS: &str =
     "refund_id, payment_id, merchant_id, gateway, gw_ref, state, next_check_at, checks";
 
@@ -39,6 +39,7 @@ pub(super) fn gateway_payment_from_row(row: &AnyRow) -> Result<GatewayPayment, S
             last4: row
                 .try_get::<Option<String>, _>("card_last4")?
                 .unwrap_or_default(),
+            gateway_token: row.try_get("card_gateway_token")?,
         }),
         None => None,
     };
@@ -64,8 +65,23 @@ pub(super) fn gateway_payment_from_row(row: &AnyRow) -> Result<GatewayPayment, S
         card_attempts: row.try_get("card_attempts")?,
         card_claimed_until: optional_time(row.try_get("card_claimed_until")?)?,
         connector_account: row.try_get("connector_account")?,
+        start: start_terms(row)?,
         created_at: from_micros(row.try_get("created_at")?)?,
     })
+}
+
+/// What a row's start asked for; `None` when the row predates migration 0015.
+fn start_terms(row: &AnyRow) -> Result<Option<StartTerms>, StoreError> {
+    let amount: Option<i64> = row.try_get("start_amount_minor")?;
+    let currency: Option<String> = row.try_get("start_currency")?;
+    let (Some(amount), Some(currency)) = (amount, currency) else {
+        return Ok(None);
+    };
+    let currency = Currency::parse(&currency).map_err(corrupt)?;
+    Ok(Some(StartTerms {
+        amount: Money::from_minor(amount, currency).map_err(corrupt)?,
+        subject: row.try_get("start_subject")?,
+    }))
 }
 
 pub(super) fn gateway_refund_from_row(row: &AnyRow) -> Result<GatewayRefund, StoreError> {
@@ -138,9 +154,10 @@ pub(super) async fn insert_gateway_payment_row(
 ) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO gateway_payments ({GATEWAY_PAYMENT_COLUMNS}, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
     );
     let card = gateway.card.as_ref();
+    let start = gateway.start.as_ref();
     sqlx::query(&sql)
         .bind(gateway.payment_id.get())
         .bind(gateway.merchant_id.as_str().to_owned())
@@ -165,6 +182,10 @@ pub(super) async fn insert_gateway_payment_row(
         .bind(gateway.card_attempts)
         .bind(gateway.card_claimed_until.map(micros))
         .bind(gateway.connector_account.clone())
+        .bind(card.and_then(|c| c.gateway_token.clone()))
+        .bind(start.map(|s| s.amount.amount_minor()))
+        .bind(start.map(|s| s.amount.currency().code().to_owned()))
+        .bind(start.and_then(|s| s.subject.clone()))
         .bind(micros(gateway.created_at))
         .execute(&mut **tx)
         .await?;

@@ -288,6 +288,7 @@ impl Connector for AlipayConnector {
             Some("SUCCESS") => {
                 let status = field(&answer, "alipay_trans_status")?;
                 Ok(GatewayReport {
+                    saved_method: None,
                     gw_ref: answer.get("alipay_trans_id").cloned(),
                     state: mapping::trade_state(status).unwrap_or(GatewayState::Unknown),
                     qr_content: None,
@@ -298,6 +299,7 @@ impl Connector for AlipayConnector {
                 // A precreated code nobody scanned yet is no trade at Alipay:
                 // the customer can still pay it.
                 GatewayError::NotFound if payment.gw_ref.is_some() => Ok(GatewayReport {
+                    saved_method: None,
                     gw_ref: None,
                     state: GatewayState::AwaitingCustomer,
                     qr_content: None,
@@ -329,6 +331,7 @@ impl Connector for AlipayConnector {
             .await?;
         match answer.get("result_code").map(String::as_str) {
             Some("SUCCESS") => Ok(GatewayReport {
+                saved_method: None,
                 gw_ref: answer.get("trade_no").cloned(),
                 state: GatewayState::Canceled,
                 qr_content: None,
@@ -442,6 +445,7 @@ impl Connector for AlipayConnector {
         Ok(Notification {
             payment_id,
             report: GatewayReport {
+                saved_method: None,
                 gw_ref: get("trade_no").map(str::to_owned),
                 state,
                 qr_content: None,

@@ -298,6 +298,7 @@ async fn alipayhk_refuses_other_currencies_before_calling() {
             .unwrap(),
         subject: None,
         expires_at: chrono::Utc::now(),
+        save_card: None,
     };
     assert!(matches!(
         connector.start(&request).await,

@@ -29,6 +29,7 @@ pub async fn cancel(
             let (state, decided) = check::after_failed_cancel(CallFailure::from(&error))
                 .ok_or(AppError::GatewayUnavailable)?;
             GatewayReport {
+                saved_method: None,
                 gw_ref: None,
                 state,
                 qr_content: None,

@@ -59,20 +59,22 @@ pub async fn run_checks(state: &Services) -> usize {
 }
 
 async fn check_payment(state: &Services, row: &GatewayPayment) {
-    let answer = match connector_for(state, row).await {
-        Ok(bound) => {
+    // The account cannot be built now (its credentials do not open, it was
+    // removed): the outcome stays unknown and is asked again later.
+    let bound = connector_for(state, row).await.ok();
+    let answer = match &bound {
+        Some(bound) => {
             call(
                 state,
-                &bound,
+                bound,
                 "query",
                 bound.connector.query(&gateway_ref(row)),
             )
             .await
         }
-        // The account cannot be built now (its credentials do not open, it
-        // was removed): the outcome stays unknown and is asked again later.
-        Err(_) => Err(GatewayError::Timeout),
+        None => Err(GatewayError::Timeout),
     };
+    let found = query_found(&answer);
     let report = match answer {
         Ok(report) => report,
         Err(error) => {
@@ -89,11 +91,73 @@ async fn check_payment(state: &Services, row: &GatewayPayment) {
                 state,
                 qr_content: None,
                 code: decided.map(decided_code),
+                saved_method: None,
             }
         }
     };
+    let shows_qr = GatewayKind::parse(&row.gateway)
+        .is_some_and(|kind| kind.method() != crate::gateways::PayMethod::Card);
+    let repeat = check::repeat_start(
+        shows_qr,
+        row.action.is_some(),
+        found,
+        Utc::now() >= row.expires_at,
+    );
+    let report = match (&bound, &row.start) {
+        (Some(bound), Some(terms)) if repeat => {
+            repeat_lost_start(state, bound, row, terms, report).await
+        }
+        _ => report,
+    };
     if let Err(error) = apply_report(state, row, report).await {
         tracing::warn!(payment.id = %row.payment_id, error.cause_chain = ?error, "cannot record a gateway check");
+    }
+}
+
+/// What a query said, as far as getting a lost QR code back goes.
+fn query_found(answer: &Result<GatewayReport, GatewayError>) -> check::QueryFound {
+    match answer {
+        Ok(report)
+            if report.state == GatewayState::AwaitingCustomer && report.qr_content.is_none() =>
+        {
+            check::QueryFound::WaitingWithoutCode
+        }
+        Err(GatewayError::NotFound) => check::QueryFound::NotFound,
+        _ => check::QueryFound::Other,
+    }
+}
+
+/// Repeats the start of a QR payment whose start's answer was lost, with
+/// the terms its row kept (the same request as the first: same order
+/// number, amount, subject and expiry), and adds the QR code the gateway
+/// answers to what the query said. The gateway takes it as the same order
+/// (docs/GATEWAYS.md, "A QR start whose answer was lost").
+async fn repeat_lost_start(
+    state: &Services,
+    bound: &Bound,
+    row: &GatewayPayment,
+    terms: &StartTerms,
+    queried: GatewayReport,
+) -> GatewayReport {
+    let request = start_request(row.payment_id, terms, row.expires_at, None);
+    match call(state, bound, "start", bound.connector.start(&request)).await {
+        Ok(Started::Qr { gw_ref, qr_content }) => {
+            tracing::info!(payment.id = %row.payment_id, "a lost QR code was got back by repeating the start");
+            GatewayReport {
+                gw_ref: queried.gw_ref.or(Some(gw_ref)),
+                state: GatewayState::AwaitingCustomer,
+                qr_content: Some(qr_content),
+                ..queried
+            }
+        }
+        Ok(Started::CardForm { .. }) => queried,
+        Err(error) => {
+            tracing::warn!(payment.id = %row.payment_id, %error, "repeating a lost QR start gave no code");
+            GatewayReport {
+                state: check::after_failed_repeat(CallFailure::from(&error), queried.state),
+                ..queried
+            }
+        }
     }
 }
 

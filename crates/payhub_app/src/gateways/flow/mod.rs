@@ -21,12 +21,13 @@ use payhub_core::{
     GatewayState, Money, NewPayment, NewRefund, Payment, Refund, RefundId, RefundState, Status,
 };
 use payhub_store::{
-    with_fresh_ids, ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund, GatewayUpdate,
-    IdempotentResponse, InsertRefundError, StoreError, UpdateStatusError,
+    with_fresh_ids, CardRecord, ExternalRef, GatewayApplied, GatewayPayment, GatewayRefund,
+    GatewayUpdate, IdempotentResponse, InsertRefundError, StartTerms, StoreError,
+    UpdateStatusError,
 };
 
 use super::connector::{
-    Acknowledgement, GatewayError, GatewayReport, RefundRequest, StartRequest, Started,
+    Acknowledgement, GatewayError, GatewayReport, RefundRequest, SaveCard, StartRequest, Started,
     StoredMethod,
 };
 use super::routing::{self, Bound};
@@ -128,6 +129,20 @@ async fn call<T>(
     result
 }
 
+/// The card a report leaves on the gateway row: `card` with the gateway's
+/// reusable reference the report carries (a card saved at the gateway);
+/// `None` (keep the row's card) when the report carries none.
+fn with_saved_method(
+    card: Option<&CardRecord>,
+    saved_method: Option<String>,
+) -> Option<CardRecord> {
+    let saved_method = saved_method?;
+    card.map(|card| CardRecord {
+        gateway_token: Some(saved_method),
+        ..card.clone()
+    })
+}
+
 /// The error code and message of an outcome the core decided, as a report carries them.
 fn decided_code((code, message): check::DecidedError) -> (String, String) {
     (code.to_owned(), message.to_owned())
@@ -146,7 +161,7 @@ pub use refund::{record_refund, refund, refund_row, send_refund, send_refund_par
 pub use report::{apply_report, receive_account_notification, receive_notification};
 pub use start::{
     charge_recorded, expiry, gateway_row, start_for_existing, start_payment, start_recorded,
-    ChargeOutcome, GatewayRow,
+    start_request, ChargeOutcome, GatewayRow,
 };
 pub use steps::{answer_challenge, pay_with_card, return_from_challenge};
 

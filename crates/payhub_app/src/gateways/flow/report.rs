@@ -11,13 +11,18 @@ pub async fn apply_report(
     report: GatewayReport,
 ) -> Result<GatewayApplied, UpdateStatusError> {
     let report = card_form_when_found(current, report);
-    let update = update_from(
+    let saved_method = report.saved_method.clone();
+    let mut update = update_from(
         state,
         current.expires_at,
         current.checks,
         current.action.clone(),
         report,
     );
+    // A card saved at the gateway is reported once its payment succeeded
+    // (after a 3-D Secure step, by a check or a notification): the card the
+    // row already has gets the gateway's reference.
+    update.card = with_saved_method(current.card.as_ref(), saved_method);
     let applied = state
         .store
         .apply_gateway_update(current.payment_id, &update, Utc::now())

@@ -26,6 +26,10 @@ pub async fn start_payment(
     let (fields, gateway, lang, reference) =
         (&payment_fields, new.gateway, new.lang, &new.reference);
     let (return_url, fail_url, webhook_url) = (&new.return_url, &new.fail_url, &new.webhook_url);
+    let terms = &StartTerms {
+        amount,
+        subject: new.subject.clone(),
+    };
     let payment = with_fresh_ids(|| async move {
         let (payment, event) = Payment::record_with_event(fields.clone(), now);
         let row = gateway_row(
@@ -38,6 +42,7 @@ pub async fn start_payment(
                 fail_url: fail_url.clone(),
                 webhook_url: webhook_url.clone(),
                 connector_account: account.clone(),
+                start: terms.clone(),
             },
             expires_at,
             now,
@@ -67,11 +72,8 @@ pub async fn start_payment(
         error => error.into(),
     })?;
     state.notify_outbox();
-    // The caller built this payment a moment ago: no amount is its bug.
-    let amount = payment
-        .total_amount
-        .ok_or_else(|| StoreError::Invariant("a gateway payment without an amount".into()))?;
-    let outcome = start_recorded(state, &bound, payment.id, amount, new.subject, expires_at).await;
+    let request = start_request(payment.id, terms, expires_at, None);
+    let outcome = start_recorded(state, &bound, &request).await;
     Ok((payment, outcome))
 }
 
@@ -92,6 +94,7 @@ pub async fn start_for_existing(
         routing::route_new(state, &payment.merchant_id, gateway, amount, rand::random()).await?;
     let now = Utc::now();
     let expires_at = expiry(state, now);
+    let terms = StartTerms { amount, subject };
     let row = gateway_row(
         state,
         payment,
@@ -102,12 +105,14 @@ pub async fn start_for_existing(
             fail_url: None,
             webhook_url: None,
             connector_account: bound.account.clone(),
+            start: terms.clone(),
         },
         expires_at,
         now,
     );
     state.store.insert_gateway_row(&row).await?;
-    Ok(start_recorded(state, &bound, payment.id, amount, subject, expires_at).await)
+    let request = start_request(payment.id, &terms, expires_at, None);
+    Ok(start_recorded(state, &bound, &request).await)
 }
 
 /// Writes the connector account that serves the payment into its document's
@@ -142,6 +147,27 @@ pub struct GatewayRow {
     pub webhook_url: Option<String>,
     /// The connector account the payment was routed to (`None`: the simulator).
     pub connector_account: Option<String>,
+    /// What the start asks the gateway for (kept to repeat a lost start).
+    pub start: StartTerms,
+}
+
+/// The start of a recorded payment: its terms, its expiry and, for a card
+/// the customer saves, how the gateway keeps it. A repeated start (a lost
+/// QR code, see [`payhub_core::gateway::check::repeat_start`]) is built by
+/// the same function from the row's kept terms, so it is the same request.
+pub fn start_request(
+    payment_id: payhub_core::PaymentId,
+    terms: &StartTerms,
+    expires_at: DateTime<Utc>,
+    save_card: Option<SaveCard>,
+) -> StartRequest {
+    StartRequest {
+        payment_id,
+        amount: terms.amount,
+        subject: terms.subject.clone(),
+        expires_at,
+        save_card,
+    }
 }
 
 /// When an unpaid payment started now closes at its gateway.
@@ -178,29 +204,24 @@ pub fn gateway_row(
         card_attempts: 0,
         card_claimed_until: None,
         connector_account: row.connector_account,
+        start: Some(row.start),
         created_at: now,
     }
 }
 
-/// Starts a recorded payment at its gateway for `amount` and records the
-/// answer. Call only after the payment and its gateway row are committed.
+/// Starts a recorded payment at its gateway (`request`, built by
+/// [`start_request`] from the terms its row keeps) and records the answer.
+/// Call only after the payment and its gateway row are committed.
 pub async fn start_recorded(
     state: &Services,
     bound: &Bound,
-    payment_id: payhub_core::PaymentId,
-    amount: payhub_core::Money,
-    subject: Option<String>,
-    expires_at: DateTime<Utc>,
+    request: &StartRequest,
 ) -> StartOutcome {
-    let request = StartRequest {
-        payment_id,
-        amount,
-        subject,
-        expires_at,
-    };
-    match call(state, bound, "start", bound.connector.start(&request)).await {
+    let (payment_id, expires_at) = (request.payment_id, request.expires_at);
+    match call(state, bound, "start", bound.connector.start(request)).await {
         Ok(Started::Qr { gw_ref, qr_content }) => {
             let report = GatewayReport {
+                saved_method: None,
                 gw_ref: Some(gw_ref),
                 state: GatewayState::AwaitingCustomer,
                 qr_content: Some(qr_content),
@@ -211,6 +232,7 @@ pub async fn start_recorded(
         }
         Ok(Started::CardForm { gw_ref }) => {
             let report = GatewayReport {
+                saved_method: None,
                 gw_ref: Some(gw_ref),
                 state: GatewayState::AwaitingCustomer,
                 qr_content: Some(CARD_ACTION.to_owned()),
@@ -221,6 +243,7 @@ pub async fn start_recorded(
         }
         Err(GatewayError::Rejected { code, message }) => {
             let report = GatewayReport {
+                saved_method: None,
                 gw_ref: None,
                 state: GatewayState::Declined,
                 qr_content: None,
@@ -264,6 +287,7 @@ pub async fn charge_recorded(
     {
         Ok(report) => report,
         Err(GatewayError::Rejected { code, message }) => GatewayReport {
+            saved_method: None,
             gw_ref: None,
             state: GatewayState::Declined,
             qr_content: None,

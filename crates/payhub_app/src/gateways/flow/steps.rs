@@ -66,6 +66,7 @@ pub async fn pay_with_card(
         // A card the gateway refuses is its answer (declined, with its
         // reason), not a call that failed.
         Err(GatewayError::Rejected { code, message }) => GatewayReport {
+            saved_method: None,
             gw_ref: None,
             state: GatewayState::Declined,
             qr_content: None,
@@ -76,9 +77,11 @@ pub async fn pay_with_card(
     // A challenge's customer action (payhub's code form, or the issuer's
     // page the gateway redirects to) is set by `update_from`.
     let report = after_decline(state, current, attempt, report);
+    let saved_method = report.saved_method.clone();
     let mut update =
         report::update_from(state, current.expires_at, 0, current.action.clone(), report);
-    update.card = Some(card_record(&card.number));
+    let card = card_record(&card.number);
+    update.card = with_saved_method(Some(&card), saved_method).or(Some(card));
     let applied = state
         .store
         .apply_card_attempt(current.payment_id, &claim, &update, Utc::now())
@@ -153,6 +156,7 @@ fn claim_name() -> String {
 /// The report of a step whose call failed (see [`check::after_failed_step`]).
 fn unanswered_step(error: &GatewayError) -> GatewayReport {
     GatewayReport {
+        saved_method: None,
         gw_ref: None,
         state: check::after_failed_step(CallFailure::from(error)),
         qr_content: None,
@@ -166,6 +170,7 @@ fn card_record(number: &CardNumber) -> payhub_store::CardRecord {
         brand: number.brand().name().to_owned(),
         first6: number.first6().to_owned(),
         last4: number.last4().to_owned(),
+        gateway_token: None,
     }
 }
 

@@ -56,6 +56,7 @@ pub(super) fn stored_decision(
 /// end the payment, and then cancels it here.
 pub(super) fn declined_attempt(order: &SimulatorOrder) -> GatewayReport {
     GatewayReport {
+        saved_method: None,
         gw_ref: Some(order.gw_ref.clone()),
         state: GatewayState::Declined,
         qr_content: order.qr_content.clone(),

@@ -224,6 +224,7 @@ impl Connector for SimulatedGateway {
         Ok(Notification {
             payment_id,
             report: GatewayReport {
+                saved_method: None,
                 gw_ref: Some(parsed.gw_ref),
                 state,
                 qr_content: None,

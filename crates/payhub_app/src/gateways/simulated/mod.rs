@@ -192,6 +192,7 @@ impl SimulatedGateway {
 
     fn report(order: &SimulatorOrder) -> GatewayReport {
         GatewayReport {
+            saved_method: None,
             gw_ref: Some(order.gw_ref.clone()),
             state: order.state,
             qr_content: order.qr_content.clone(),

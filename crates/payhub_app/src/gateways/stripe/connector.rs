@@ -10,10 +10,10 @@ use secrecy::ExposeSecret;
 use super::amount::to_stripe;
 use super::client::{CallError, Form};
 use super::wire::{
-    List, PaymentIntent, Reading, Refund, EXPIRES_KEY, FLOW_KEY, OFF_SESSION_FLOW, PAYMENT_ID_KEY,
-    REFUND_ID_KEY,
+    Customer, List, PaymentIntent, Reading, Refund, CUSTOMER_REF_KEY, EXPIRES_KEY, FLOW_KEY,
+    OFF_SESSION_FLOW, PAYMENT_ID_KEY, REFUND_ID_KEY,
 };
-use super::{payment_key, refund_key, webhook, wire, StripeConnector};
+use super::{customer_key, payment_key, refund_key, webhook, wire, CustomerStep, StripeConnector};
 use crate::card::CardInput;
 use crate::gateways::connector::{
     GatewayError, GatewayRef, GatewayReport, Notification, RefundRef, RefundReport, RefundRequest,
@@ -22,6 +22,7 @@ use crate::gateways::connector::{
 use crate::gateways::{Connector, GatewayKind};
 
 const PAYMENT_INTENTS: &str = "/v1/payment_intents";
+const CUSTOMERS: &str = "/v1/customers";
 
 fn pair(key: &str, value: impl Into<String>) -> (String, String) {
     (key.to_owned(), value.into())
@@ -69,6 +70,11 @@ impl StripeConnector {
         if let Some(subject) = request.subject.as_deref().filter(|s| !s.is_empty()) {
             form.push(pair("description", subject));
         }
+        if request.save_card.is_some() && method.is_none() {
+            // The card the customer enters is kept at Stripe, attached to
+            // the Customer (added by `create`) once the payment succeeds.
+            form.push(pair("setup_future_usage", "off_session"));
+        }
         if let Some(method) = method {
             let (customer, payment_method) = stored_method(&method.token);
             form.push(pair(&format!("metadata[{FLOW_KEY}]"), OFF_SESSION_FLOW));
@@ -84,17 +90,65 @@ impl StripeConnector {
         Ok(form)
     }
 
-    /// Sends a create; kept for a replay while its answer is unknown.
-    async fn create(&self, payment_id: PaymentId, form: &Form) -> Result<PaymentIntent, CallError> {
-        self.remember_create(payment_id, form);
-        let answer = self
-            .api
-            .post(PAYMENT_INTENTS, form, Some(&payment_key(payment_id)))
-            .await;
+    /// The Customer step of a start that saves its card: reuse the Customer
+    /// of a card saved earlier at this account, else create one (one per
+    /// payhub customer: its `Idempotency-Key` is payhub's customer reference,
+    /// so a retry or a second card within Stripe's 24 hours is the same
+    /// Customer).
+    fn customer_step(request: &StartRequest) -> Option<CustomerStep> {
+        let save = request.save_card.as_ref()?;
+        if let Some((Some(customer), _)) = save.earlier.as_deref().map(stored_method) {
+            return Some(CustomerStep::Existing(customer.to_owned()));
+        }
+        Some(CustomerStep::Create {
+            form: vec![
+                pair(
+                    &format!("metadata[{CUSTOMER_REF_KEY}]"),
+                    save.customer_ref.clone(),
+                ),
+                pair(
+                    "description",
+                    format!("payhub customer {}", save.customer_ref),
+                ),
+            ],
+            key: customer_key(&save.customer_ref),
+        })
+    }
+
+    /// Sends a create (after its Customer step, when it saves the card);
+    /// kept for a replay while its answer is unknown.
+    async fn create(
+        &self,
+        payment_id: PaymentId,
+        form: &Form,
+        customer: Option<&CustomerStep>,
+    ) -> Result<PaymentIntent, CallError> {
+        self.remember_create(payment_id, form, customer);
+        let answer = self.send_create(payment_id, form, customer).await;
         if !matches!(answer, Err(CallError::NoAnswer)) {
             self.forget_create(payment_id);
         }
         answer
+    }
+
+    async fn send_create(
+        &self,
+        payment_id: PaymentId,
+        form: &Form,
+        customer: Option<&CustomerStep>,
+    ) -> Result<PaymentIntent, CallError> {
+        let mut form = form.clone();
+        match customer {
+            None => {}
+            Some(CustomerStep::Existing(id)) => form.push(pair("customer", id.clone())),
+            Some(CustomerStep::Create { form: fields, key }) => {
+                let made: Customer = self.api.post(CUSTOMERS, fields, Some(key)).await?;
+                form.push(pair("customer", made.id));
+            }
+        }
+        self.api
+            .post(PAYMENT_INTENTS, &form, Some(&payment_key(payment_id)))
+            .await
     }
 
     /// The PaymentIntent of `payment`: by its id when payhub has it; else
@@ -108,8 +162,11 @@ impl StripeConnector {
                 .await
                 .map_err(CallError::into_gateway_error);
         }
-        if let Some(form) = self.replayable_create(payment.payment_id) {
-            match self.create(payment.payment_id, &form).await {
+        if let Some((form, customer)) = self.replayable_create(payment.payment_id) {
+            match self
+                .create(payment.payment_id, &form, customer.as_ref())
+                .await
+            {
                 Ok(intent) => return Ok(intent),
                 // A replayed off-session charge answers its saved decline.
                 Err(CallError::Api { error, .. }) if error.payment_intent.is_some() => {
@@ -162,6 +219,7 @@ impl StripeConnector {
                         ..intent.report(Reading::Attempt)
                     },
                     None => GatewayReport {
+                        saved_method: None,
                         gw_ref: gw_ref.map(str::to_owned),
                         state: GatewayState::Declined,
                         qr_content: None,
@@ -207,6 +265,7 @@ impl StripeConnector {
             .await;
         match answer {
             Ok(canceled) if canceled.status == "canceled" => GatewayReport {
+                saved_method: None,
                 gw_ref: Some(canceled.id),
                 state: GatewayState::Expired,
                 qr_content: None,
@@ -231,8 +290,9 @@ impl Connector for StripeConnector {
     /// Creates the PaymentIntent; the card comes later on payhub's form.
     async fn start(&self, request: &StartRequest) -> Result<Started, GatewayError> {
         let form = self.create_form(request, None)?;
+        let customer = Self::customer_step(request);
         let intent = self
-            .create(request.payment_id, &form)
+            .create(request.payment_id, &form, customer.as_ref())
             .await
             .map_err(CallError::into_gateway_error)?;
         Ok(Started::CardForm { gw_ref: intent.id })
@@ -286,7 +346,7 @@ impl Connector for StripeConnector {
         method: &StoredMethod,
     ) -> Result<GatewayReport, GatewayError> {
         let form = self.create_form(request, Some(method))?;
-        let answer = self.create(request.payment_id, &form).await;
+        let answer = self.create(request.payment_id, &form, None).await;
         self.attempt_answer(None, answer)
     }
 

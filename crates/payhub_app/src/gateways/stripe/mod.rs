@@ -57,7 +57,18 @@ const REPLAY_WINDOW: Duration = Duration::from_secs(23 * 3600);
 /// only in confirms, which are never kept).
 struct PendingCreate {
     form: Form,
+    customer: Option<CustomerStep>,
     sent_at: Instant,
+}
+
+/// How a start that saves its card gets its Customer: one named by a card
+/// saved earlier, or a create under its own idempotency key (replayed with
+/// the start, so a replay finds the same Customer and the same
+/// PaymentIntent).
+#[derive(Clone, Debug)]
+enum CustomerStep {
+    Existing(String),
+    Create { form: Form, key: String },
 }
 
 /// Stripe behind the [`Connector`](super::Connector) trait, for one account.
@@ -98,13 +109,14 @@ impl StripeConnector {
         self
     }
 
-    fn remember_create(&self, payment_id: PaymentId, form: &Form) {
+    fn remember_create(&self, payment_id: PaymentId, form: &Form, customer: Option<&CustomerStep>) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.retain(|_, create| create.sent_at.elapsed() < REPLAY_WINDOW);
         pending.insert(
             payment_id,
             PendingCreate {
                 form: form.clone(),
+                customer: customer.cloned(),
                 sent_at: Instant::now(),
             },
         );
@@ -116,12 +128,12 @@ impl StripeConnector {
     }
 
     /// The create to replay for `payment_id`, while its key is still Stripe's.
-    fn replayable_create(&self, payment_id: PaymentId) -> Option<Form> {
+    fn replayable_create(&self, payment_id: PaymentId) -> Option<(Form, Option<CustomerStep>)> {
         let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending
             .get(&payment_id)
             .filter(|create| create.sent_at.elapsed() < REPLAY_WINDOW)
-            .map(|create| create.form.clone())
+            .map(|create| (create.form.clone(), create.customer.clone()))
     }
 }
 
@@ -129,6 +141,13 @@ impl StripeConnector {
 /// every retry of it, and never another payment's.
 pub fn payment_key(payment_id: PaymentId) -> String {
     format!("payhub-payment-{payment_id}")
+}
+
+/// The `Idempotency-Key` of the Customer made for payhub's customer
+/// `customer_ref` (an APS account): the same Customer for every start of it
+/// within Stripe's 24 hours.
+pub fn customer_key(customer_ref: &str) -> String {
+    format!("payhub-customer-{customer_ref}")
 }
 
 /// The `Idempotency-Key` of a refund's create.

@@ -17,6 +17,8 @@ pub const REFUND_ID_KEY: &str = "payhub_refund_id";
 /// `off_session`): a failed off-session charge has nobody to try another card.
 pub const FLOW_KEY: &str = "payhub_flow";
 pub const OFF_SESSION_FLOW: &str = "off_session";
+/// The metadata key naming payhub's customer (an APS account) on a Customer.
+pub const CUSTOMER_REF_KEY: &str = "payhub_customer";
 /// The metadata key with the unix second after which payhub gives up on
 /// the customer (Stripe's PaymentIntents never expire by themselves).
 pub const EXPIRES_KEY: &str = "payhub_expires_at";
@@ -34,6 +36,22 @@ pub struct PaymentIntent {
     pub next_action: Option<NextAction>,
     #[serde(default)]
     pub cancellation_reason: Option<String>,
+    /// The Customer the PaymentIntent is for (`cus_…`), when it has one.
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// The PaymentMethod it was (last) confirmed with (`pm_…`).
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    /// `off_session` when the card is saved for charges without the
+    /// customer (Stripe attaches it to `customer` once the payment succeeded).
+    #[serde(default)]
+    pub setup_future_usage: Option<String>,
+}
+
+/// A Customer: only its id is read.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Customer {
+    pub id: String,
 }
 
 /// What the customer must do next (`next_action`).
@@ -185,6 +203,27 @@ impl PaymentIntent {
         self.metadata.get(EXPIRES_KEY)?.parse().ok()
     }
 
+    /// The saved card's reference, `cus_…/pm_…`, once a PaymentIntent set
+    /// up for later off-session use (`setup_future_usage=off_session`, for a
+    /// Customer) succeeded: Stripe then has the PaymentMethod attached to
+    /// the Customer ("setup_future_usage": "…attach the payment method to
+    /// the Customer after the PaymentIntent is confirmed and the customer
+    /// completes any required actions"). What a later off-session charge
+    /// sends as `customer` and `payment_method`.
+    pub fn saved_method(&self) -> Option<String> {
+        if self.status != "succeeded" || self.setup_future_usage.as_deref() != Some("off_session") {
+            return None;
+        }
+        match (&self.customer, &self.payment_method) {
+            (Some(customer), Some(method))
+                if customer.starts_with("cus_") && method.starts_with("pm_") =>
+            {
+                Some(format!("{customer}/{method}"))
+            }
+            _ => None,
+        }
+    }
+
     /// What this PaymentIntent tells payhub.
     pub fn report(&self, reading: Reading) -> GatewayReport {
         let state = payment_state(
@@ -214,6 +253,7 @@ impl PaymentIntent {
             _ => None,
         };
         GatewayReport {
+            saved_method: self.saved_method(),
             gw_ref: Some(self.id.clone()),
             state,
             qr_content: if state == GatewayState::Challenge {
@@ -331,5 +371,60 @@ mod tests {
             Some("https://hooks.stripe.com/3d_secure/x")
         );
         assert_eq!(report.gw_ref.as_deref(), Some("pi_2"));
+    }
+
+    #[test]
+    fn only_a_succeeded_payment_set_up_for_later_names_its_saved_card() {
+        let intent =
+            |status: &str, usage: Option<&str>, customer: Option<&str>, method: Option<&str>| {
+                serde_json::from_value::<PaymentIntent>(serde_json::json!({
+                    "id": "pi_1", "status": status, "setup_future_usage": usage,
+                    "customer": customer, "payment_method": method,
+                }))
+                .unwrap()
+            };
+        // (status, setup_future_usage, customer, payment_method, saved)
+        let table = [
+            (
+                "succeeded",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                Some("cus_1/pm_2"),
+            ),
+            (
+                "succeeded",
+                Some("on_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+            ("succeeded", None, Some("cus_1"), Some("pm_2"), None),
+            ("succeeded", Some("off_session"), None, Some("pm_2"), None),
+            ("succeeded", Some("off_session"), Some("cus_1"), None, None),
+            (
+                "requires_action",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+            (
+                "requires_payment_method",
+                Some("off_session"),
+                Some("cus_1"),
+                Some("pm_2"),
+                None,
+            ),
+        ];
+        for (status, usage, customer, method, want) in table {
+            let read = intent(status, usage, customer, method);
+            assert_eq!(
+                read.saved_method().as_deref(),
+                want,
+                "{status} {usage:?} {customer:?} {method:?}"
+            );
+            assert_eq!(read.report(Attempt).saved_method.as_deref(), want);
+        }
     }
 }

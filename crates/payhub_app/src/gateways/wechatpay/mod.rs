@@ -287,6 +287,7 @@ impl Connector for WechatPayConnector {
         let body = Self::json(&wire::CloseOrder { mchid: &self.mchid })?;
         match self.client.call(Method::POST, &path, Some(body)).await {
             Ok(_) => Ok(GatewayReport {
+                saved_method: None,
                 gw_ref: payment.gw_ref.clone(),
                 state: GatewayState::Canceled,
                 qr_content: None,

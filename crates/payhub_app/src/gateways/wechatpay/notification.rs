@@ -67,6 +67,7 @@ pub fn parse(
 /// What a payment as WeChat Pay tells it means.
 pub fn report(transaction: Transaction) -> GatewayReport {
     GatewayReport {
+        saved_method: None,
         gw_ref: transaction.id,
         state: mapping::payment_state(&transaction.trade_state),
         qr_content: None,

@@ -1,7 +1,8 @@
 //! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
 //!
 //! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
-//! placeholders, which both backends accept. Where the two dialects differ
+//! placeholders, which both backends accept; on SQLite the hot reads of
+//! payments and refunds run the same SQL through rusqlite (`sqlite_reads`). Where the two dialects differ
 //! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!

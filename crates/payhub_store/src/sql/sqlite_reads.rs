@@ -14,6 +14,12 @@
 //! Only reads bounded to [`INLINE_ROWS_MAX`] rows come here; longer pages
 //! stay on sqlx, whose threads keep a long read off the async runtime.
 //! Writes never come here: they keep the write lock and group commit.
+//!
+//! The cost of reading on the runtime's thread: a read that must go to the
+//! disk (a page in neither cache), or one that waits in SQLite's busy
+//! handler (WAL readers only wait while another connection recovers the WAL
+//! index, after a crash), holds that thread meanwhile. Each reader also has
+//! SQLite's default page cache (2 MB), for at most [`IDLE_MAX`] idle ones.
 
 use std::path::PathBuf;
 use std::sync::Mutex;

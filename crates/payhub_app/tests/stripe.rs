@@ -658,6 +658,12 @@ async fn tampered_stale_or_foreign_notifications_are_refused() {
     let signed = fake::sign_header(fake::WEBHOOK_SECRET, Utc::now().timestamp(), &other);
     assert!(matches!(
         read(&signed, &other),
+        Err(GatewayError::Unrelated(_))
+    ));
+    // The same event unsigned is not authentic, whatever it is about.
+    let forged = fake::sign_header("whsec_someone_else", Utc::now().timestamp(), &other);
+    assert!(matches!(
+        read(&forged, &other),
         Err(GatewayError::BadNotification(_))
     ));
 }

@@ -75,6 +75,11 @@ struct Args {
     /// Markdown output (default BENCHMARKS.md; target/bench-smoke.md with --smoke).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Only the load cases whose name contains one of these texts (e.g.
+    /// `--cases 'GET /payment'`), besides the HTTP ceiling, which every ratio
+    /// needs; all cases when absent. For profiling one case at a time.
+    #[arg(long, value_delimiter = ',')]
+    cases: Option<Vec<String>>,
 }
 
 struct Plan {
@@ -194,7 +199,11 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
     let base = server.base_url.clone();
     let listener = listener::Listener::start().await?;
     listener
-        .subscribe(&client, &format!("{base}{TMF}/hub"), &merchant_creds.api_key)
+        .subscribe(
+            &client,
+            &format!("{base}{TMF}/hub"),
+            &merchant_creds.api_key,
+        )
         .await?;
     let cases: Vec<(&str, RequestMaker)> = vec![
         (
@@ -245,6 +254,16 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             }),
         ),
     ];
+    let cases: Vec<(&str, RequestMaker)> = cases
+        .into_iter()
+        .filter(|(name, _)| {
+            name.starts_with("HTTP ceiling")
+                || args
+                    .cases
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.iter().any(|w| name.contains(w.as_str())))
+        })
+        .collect();
     for &c in &plan.concurrency {
         for (name, make) in &cases {
             let write = is_write(name);

@@ -186,7 +186,18 @@ pub async fn connect_and_migrate(
             description: m.description.to_string(),
         })
         .collect();
-    Ok((Arc::new(SqlStore::new(pool, backend)), applied))
+    let store = match backend {
+        Backend::Sqlite => SqlStore::new(pool, backend).with_sqlite_file(sqlite_path(&url)),
+        Backend::Postgres => SqlStore::new(pool, backend),
+    };
+    Ok((Arc::new(store), applied))
+}
+
+/// The file a `sqlite://` URL names.
+fn sqlite_path(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    std::path::PathBuf::from(path)
 }
 
 /// Makes sure the SQLite file's directory exists and asks sqlx to create the file.

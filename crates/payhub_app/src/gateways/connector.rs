@@ -159,6 +159,11 @@ pub enum GatewayError {
     /// A notification that does not verify.
     #[error("the notification is not authentic: {0}")]
     BadNotification(String),
+    /// An authentic notification about nothing payhub applies (a Stripe
+    /// event about a Customer, say): acknowledged, so the gateway does not
+    /// send it again, and otherwise ignored.
+    #[error("the notification is about nothing payhub applies: {0}")]
+    Unrelated(String),
 }
 
 impl From<&GatewayError> for CallFailure {
@@ -167,7 +172,9 @@ impl From<&GatewayError> for CallFailure {
     /// outcome unknown.
     fn from(error: &GatewayError) -> Self {
         match error {
-            GatewayError::Timeout | GatewayError::BadNotification(_) => CallFailure::NoAnswer,
+            GatewayError::Timeout
+            | GatewayError::BadNotification(_)
+            | GatewayError::Unrelated(_) => CallFailure::NoAnswer,
             GatewayError::Rejected { .. } => CallFailure::Refused,
             GatewayError::NotFound => CallFailure::NotFound,
         }

@@ -69,7 +69,9 @@ pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> u
         let (state, client) = (state.clone(), client.clone());
         attempts.spawn(async move {
             let outcome = attempt(&state, &client, &delivery).await;
-            outcome.map(|outcome| (delivery.id, outcome)).map_err(|error| (delivery.id, error))
+            outcome
+                .map(|outcome| (delivery.id, outcome))
+                .map_err(|error| (delivery.id, error))
         });
     }
     let mut outcomes = Vec::with_capacity(count);

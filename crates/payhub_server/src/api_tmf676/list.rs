@@ -16,7 +16,9 @@ use payhub_store::{ListFilter, Listed, Page, StoreError};
 use serde_json::Value;
 
 use super::error::TmfError;
-use super::query::{select_fields, Filter, ListParams, Op};
+use super::query::{select_fields, Fields, Filter, ListParams, Op};
+use super::render::json_response;
+use super::resource::TmfResource;
 use super::wire::href;
 
 /// Rows read per batch when some filter is evaluated here.
@@ -78,37 +80,45 @@ pub fn pushdown(filters: &[Filter], collection: Collection, base_url: &str) -> (
     (store_filter, all_moved)
 }
 
-/// Lists a collection: `fetch` reads a page from the store, `render` makes
-/// each resource, `id_of` gives its id (the list's order, newest first).
+/// Lists a collection: `fetch` reads a page from the store (newest first).
+///
+/// When the store served every filter and the whole resources are asked for,
+/// the page is written straight as text ([`Rendering::write_json`]);
+/// otherwise each resource is rendered as a tree, to be matched or cut down.
 pub async fn list<T, Fetch, Fut>(
     params: ListParams,
-    collection: Collection,
     base_url: &str,
     max_scanned: i64,
     fetch: Fetch,
-    render: impl Fn(&T) -> Value,
-    id_of: impl Fn(&T) -> Option<i64>,
 ) -> Result<Response, TmfError>
 where
+    T: TmfResource,
     Fetch: Fn(ListFilter, Option<Page>) -> Fut,
     Fut: Future<Output = Result<Listed<T>, StoreError>>,
 {
-    let (store_filter, all_moved) = pushdown(&params.filters, collection, base_url);
+    let (store_filter, all_moved) = pushdown(&params.filters, T::COLLECTION, base_url);
     let page = Page {
         offset: params.offset,
         limit: params.limit,
     };
     let (resources, total) = if all_moved {
         let listed = fetch(store_filter, Some(page)).await?;
+        if params.fields == Fields::All {
+            return Ok(text_list_response(&listed, base_url));
+        }
         (
-            listed.items.iter().map(&render).collect::<Vec<_>>(),
+            listed
+                .items
+                .iter()
+                .map(|r| r.render(base_url))
+                .collect::<Vec<_>>(),
             listed.total,
         )
     } else {
         let rows = Rows {
             fetch: &fetch,
-            render: &render,
-            id_of: &id_of,
+            render: &|r: &T| r.render(base_url),
+            id_of: &|r: &T| r.id_text().parse().ok(),
             max_scanned,
         };
         rows.scan(&params, page, store_filter).await?
@@ -118,6 +128,21 @@ where
         .map(|r| select_fields(r, &params.fields))
         .collect();
     Ok(list_response(shown, total))
+}
+
+/// A page of whole resources as one JSON array, written as text.
+fn text_list_response<T: TmfResource>(listed: &Listed<T>, base_url: &str) -> Response {
+    let mut body = Vec::with_capacity(listed.items.len().saturating_mul(1024) + 2);
+    body.push(b'[');
+    for (at, item) in listed.items.iter().enumerate() {
+        if at > 0 {
+            body.push(b',');
+        }
+        item.rendering(base_url).write_json(&mut body);
+    }
+    body.push(b']');
+    let count = i64::try_from(listed.items.len()).unwrap_or(i64::MAX);
+    paged(json_response(StatusCode::OK, body), count, listed.total)
 }
 
 /// Evaluates the filters the store cannot serve over the rows it narrowed
@@ -185,12 +210,19 @@ impl<Fetch, Render, IdOf> Rows<'_, Fetch, Render, IdOf> {
 
 fn list_response(items: Vec<Value>, total: i64) -> Response {
     let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    let status = if count < total {
-        StatusCode::PARTIAL_CONTENT
-    } else {
-        StatusCode::OK
-    };
-    let mut response = (status, axum::Json(Value::Array(items))).into_response();
+    paged(
+        (StatusCode::OK, axum::Json(Value::Array(items))).into_response(),
+        count,
+        total,
+    )
+}
+
+/// Sets a list's status (206 when the page holds fewer than all the matches)
+/// and its count headers.
+fn paged(mut response: Response, count: i64, total: i64) -> Response {
+    if count < total {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
     let headers = response.headers_mut();
     headers.insert(
         HeaderName::from_static("x-total-count"),

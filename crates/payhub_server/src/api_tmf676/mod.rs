@@ -13,6 +13,7 @@ pub mod operator_refund;
 mod payment;
 pub mod query;
 mod refund;
+mod render;
 mod resource;
 pub mod wire;
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::TmfError;
 use super::list::Collection;
+use super::render::Rendering;
 use super::resource::{Creatable, TmfResource};
 use super::wire;
 
@@ -21,8 +22,8 @@ impl TmfResource for Payment {
         self.id.to_string()
     }
 
-    fn render(&self, base_url: &str) -> Value {
-        wire::render_payment(self, base_url)
+    fn rendering<'a>(&'a self, base_url: &str) -> Rendering<'a> {
+        Rendering::payment(self, base_url)
     }
 
     async fn find(

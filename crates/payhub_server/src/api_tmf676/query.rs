@@ -235,6 +235,9 @@ pub fn select_fields(resource: Value, fields: &Fields) -> Value {
     let Value::Object(map) = resource else {
         return resource;
     };
+    if *fields == Fields::All {
+        return Value::Object(map);
+    }
     let keep = |name: &str| match fields {
         Fields::All => true,
         Fields::None => name == "id" || name == "href",

@@ -11,12 +11,12 @@ use axum::response::Response;
 use payhub_app::refunds;
 use payhub_core::{MerchantId, Refund, RefundId};
 use payhub_store::{ListFilter, Listed, Page, Store, StoreError};
-use serde_json::Value;
 
 use super::create::{idempotent_create, Created};
 use super::error::TmfError;
 use super::extract::{self, TmfMerchant};
 use super::list::Collection;
+use super::render::Rendering;
 use super::resource::TmfResource;
 use super::wire;
 use crate::state::AppState;
@@ -32,8 +32,8 @@ impl TmfResource for Refund {
         self.id.to_string()
     }
 
-    fn render(&self, base_url: &str) -> Value {
-        wire::render_refund(self, base_url)
+    fn rendering<'a>(&'a self, base_url: &str) -> Rendering<'a> {
+        Rendering::refund(self, base_url)
     }
 
     async fn find(

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payhub_core::{LedgerEvent, MerchantId};
@@ -25,7 +25,8 @@ use super::create::{idempotent_create, Created};
 use super::error::TmfError;
 use super::extract::{self, TmfMerchant};
 use super::list::{self, Collection};
-use super::query::{parse_list_query, select_fields};
+use super::query::{parse_list_query, select_fields, Fields};
+use super::render::{json_response, Rendering};
 use super::wire;
 use crate::state::AppState;
 
@@ -36,7 +37,12 @@ pub trait TmfResource: Sized + Send + Sync {
     const COLLECTION: Collection;
 
     fn id_text(&self) -> String;
-    fn render(&self, base_url: &str) -> Value;
+    /// What the resource shows, ready to be laid out as a tree or as text.
+    fn rendering<'a>(&'a self, base_url: &str) -> Rendering<'a>;
+    /// The resource as TMF676 shows it, as a tree.
+    fn render(&self, base_url: &str) -> Value {
+        self.rendering(base_url).value()
+    }
     fn find(
         store: &dyn Store,
         merchant: &MerchantId,
@@ -126,10 +132,13 @@ pub async fn get<T: TmfResource>(
         .await?
         .ok_or_else(not_found)?;
     let params = parse_list_query(uri.query())?;
-    let rendered = select_fields(
-        resource.render(&state.settings.public_base_url),
-        &params.fields,
-    );
+    let rendering = resource.rendering(&state.settings.public_base_url);
+    if params.fields == Fields::All {
+        let mut body = Vec::with_capacity(1024);
+        rendering.write_json(&mut body);
+        return Ok(json_response(StatusCode::OK, body));
+    }
+    let rendered = select_fields(rendering.value(), &params.fields);
     Ok(axum::Json(rendered).into_response())
 }
 
@@ -143,14 +152,11 @@ pub async fn list<T: TmfResource>(
     let base = &state.settings.public_base_url;
     let store = state.store.as_ref();
     let merchant_id = &merchant.id;
-    list::list(
+    list::list::<T, _, _>(
         params,
-        T::COLLECTION,
         base,
         state.settings.list_max_scanned_rows,
         |filter, page| async move { T::list(store, merchant_id, &filter, page).await },
-        |r: &T| r.render(base),
-        |r: &T| r.id_text().parse().ok(),
     )
     .await
 }

@@ -9,8 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use payhub_core::{
-    Currency, Document, MerchantId, Money, NewPayment, NewRefund, Origin, Payment, PaymentId,
-    Refund, Status,
+    Currency, Document, MerchantId, Money, NewPayment, NewRefund, Origin, PaymentId, Status,
 };
 use serde_json::{Map, Value};
 
@@ -37,7 +36,7 @@ const OBJECT_ATTRIBUTES: [&str; 5] = ["channel", "payer", "requestor", "amount",
 pub const BASE_PATH: &str = "/tmf-api/paymentManagement/v4";
 
 pub use crate::http::time::{format_time, parse_time};
-use payhub_app::money_json::{empty_amount_slot, written_number};
+use payhub_app::money_json::empty_amount_slot;
 
 /// A body parsed as a JSON object, or a clear 400.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TmfError> {
@@ -253,95 +252,7 @@ pub fn href(base_url: &str, collection: &str, id: impl std::fmt::Display) -> Str
     format!("{base_url}{BASE_PATH}/{collection}/{id}")
 }
 
-fn stored_document(document: &Document) -> Map<String, Value> {
-    match serde_json::from_str::<Value>(document.as_str()) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
-}
-
-/// Writes the ledger's amount into its place in a rendered resource
-/// (`totalAmount.unit` and `.value`, where the document put them), spelt
-/// with the decimals the client wrote. A resource without an amount keeps
-/// what its document has there (`{}`).
-fn fill_amount(resource: &mut Map<String, Value>, amount: Option<Money>, decimals: Option<u8>) {
-    let Some(amount) = amount else {
-        return;
-    };
-    let place = resource
-        .entry("totalAmount")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !place.is_object() {
-        *place = Value::Object(Map::new());
-    }
-    if let Value::Object(members) = place {
-        members.insert(
-            "unit".into(),
-            Value::String(amount.currency().code().into()),
-        );
-        members.insert("value".into(), written_number(amount, decimals));
-    }
-}
-
-/// The amount of a resource as the ledger keeps it, and how it is spelt.
-type LedgerAmount = (Option<Money>, Option<u8>);
-
-/// Lays out a resource: `id` and `href` first, then the client's attributes
-/// with the ledger's amount in its place, then what the server sets
-/// (overriding nothing the client may own).
-fn render(
-    id: String,
-    href: String,
-    document: &Document,
-    amount: LedgerAmount,
-    (status, status_date): (Status, DateTime<Utc>),
-    date_attribute: (&str, DateTime<Utc>),
-    type_name: &str,
-) -> Value {
-    let mut resource = Map::new();
-    resource.insert("id".into(), Value::String(id));
-    resource.insert("href".into(), Value::String(href));
-    for (name, value) in stored_document(document) {
-        resource.insert(name, value);
-    }
-    fill_amount(&mut resource, amount.0, amount.1);
-    resource.insert("status".into(), Value::String(status.as_str().into()));
-    resource.insert("statusDate".into(), Value::String(format_time(status_date)));
-    let (date_name, date) = date_attribute;
-    resource
-        .entry(date_name)
-        .or_insert_with(|| Value::String(format_time(date)));
-    resource
-        .entry("@type")
-        .or_insert_with(|| Value::String(type_name.into()));
-    Value::Object(resource)
-}
-
-/// A payment as TMF676 shows it.
-pub fn render_payment(payment: &Payment, base_url: &str) -> Value {
-    render(
-        payment.id.to_string(),
-        href(base_url, "payment", payment.id),
-        &payment.document,
-        (payment.total_amount, payment.amount_decimals),
-        (payment.status, payment.status_date),
-        ("paymentDate", payment.payment_date),
-        "Payment",
-    )
-}
-
-/// A refund as TMF676 shows it.
-pub fn render_refund(refund: &Refund, base_url: &str) -> Value {
-    render(
-        refund.id.to_string(),
-        href(base_url, "refund", refund.id),
-        &refund.document,
-        (refund.total_amount, refund.amount_decimals),
-        (refund.status, refund.status_date),
-        ("refundDate", refund.refund_date),
-        "Refund",
-    )
-}
+pub use super::render::{render_payment, render_refund};
 
 #[cfg(test)]
 mod tests {
@@ -401,7 +312,7 @@ mod tests {
         let document = new_payment(&merchant, body)
             .map(|p| p.document)
             .unwrap_or_default();
-        let kept = stored_document(&document);
+        let kept = super::super::render::stored_document(&document);
         assert!(
             !kept.contains_key("id")
                 && !kept.contains_key("href")

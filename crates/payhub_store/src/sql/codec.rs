@@ -61,38 +61,80 @@ fn decimals(column: Option<i64>) -> Result<Option<u8>, StoreError> {
         .transpose()
 }
 
-pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
+/// A row's columns read by name, whichever driver read the row: the ledger's
+/// rows come through sqlx's `Any` driver, and on SQLite their hot reads
+/// through rusqlite (`sqlite_reads`).
+pub(super) trait Columns {
+    fn int(&self, name: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError>;
+    fn text(&self, name: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError>;
+}
+
+impl Columns for AnyRow {
+    fn int(&self, name: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+    fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+    fn text(&self, name: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+    fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// A ledger record decoded from a row of either driver.
+pub(super) trait Decoded: Sized {
+    fn decode(row: &impl Columns) -> Result<Self, StoreError>;
+}
+
+impl Decoded for Payment {
+    fn decode(row: &impl Columns) -> Result<Self, StoreError> {
+        payment_from_row(row)
+    }
+}
+
+impl Decoded for Refund {
+    fn decode(row: &impl Columns) -> Result<Self, StoreError> {
+        refund_from_row(row)
+    }
+}
+
+pub(super) fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
     Ok(Payment {
-        id: PaymentId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("payment id"))?,
-        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
-        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
-        status_date: from_micros(row.try_get("status_date")?)?,
-        payment_date: from_micros(row.try_get("payment_date")?)?,
-        account_id: row.try_get("account_id")?,
-        correlator_id: row.try_get("correlator_id")?,
-        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
-        amount_decimals: decimals(row.try_get("amount_decimals")?)?,
-        document: Document::new(row.try_get("document")?),
-        origin: Origin::new(&row.try_get::<String, _>("origin")?),
-        created_at: from_micros(row.try_get("created_at")?)?,
+        id: PaymentId::from_i64(row.int("id")?).ok_or_else(|| corrupt("payment id"))?,
+        merchant_id: merchant_id(row.text("merchant_id")?)?,
+        status: Status::parse(&row.text("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.int("status_date")?)?,
+        payment_date: from_micros(row.int("payment_date")?)?,
+        account_id: row.text("account_id")?,
+        correlator_id: row.opt_text("correlator_id")?,
+        total_amount: money(row.opt_int("amount_minor")?, row.opt_text("currency")?)?,
+        amount_decimals: decimals(row.opt_int("amount_decimals")?)?,
+        document: Document::new(row.text("document")?),
+        origin: Origin::new(&row.text("origin")?),
+        created_at: from_micros(row.int("created_at")?)?,
     })
 }
 
-pub(super) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
-    let payment_id: Option<i64> = row.try_get("payment_id")?;
+pub(super) fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
+    let payment_id: Option<i64> = row.opt_int("payment_id")?;
     Ok(Refund {
-        id: RefundId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("refund id"))?,
-        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        id: RefundId::from_i64(row.int("id")?).ok_or_else(|| corrupt("refund id"))?,
+        merchant_id: merchant_id(row.text("merchant_id")?)?,
         payment_id: payment_id.and_then(PaymentId::from_i64),
-        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
-        status_date: from_micros(row.try_get("status_date")?)?,
-        refund_date: from_micros(row.try_get("refund_date")?)?,
-        account_id: row.try_get("account_id")?,
-        correlator_id: row.try_get("correlator_id")?,
-        total_amount: money(row.try_get("amount_minor")?, row.try_get("currency")?)?,
-        amount_decimals: decimals(row.try_get("amount_decimals")?)?,
-        document: Document::new(row.try_get("document")?),
-        created_at: from_micros(row.try_get("created_at")?)?,
+        status: Status::parse(&row.text("status")?).map_err(corrupt)?,
+        status_date: from_micros(row.int("status_date")?)?,
+        refund_date: from_micros(row.int("refund_date")?)?,
+        account_id: row.text("account_id")?,
+        correlator_id: row.opt_text("correlator_id")?,
+        total_amount: money(row.opt_int("amount_minor")?, row.opt_text("currency")?)?,
+        amount_decimals: decimals(row.opt_int("amount_decimals")?)?,
+        document: Document::new(row.text("document")?),
+        created_at: from_micros(row.int("created_at")?)?,
     })
 }
 

@@ -9,7 +9,7 @@ use payhub_core::{
 };
 use sqlx::any::AnyRow;
 
-use super::codec::{payment_from_row, refund_from_row, PAYMENT_COLUMNS, REFUND_COLUMNS};
+use super::codec::{Decoded, PAYMENT_COLUMNS, REFUND_COLUMNS};
 use super::group_commit::Job;
 use super::ledger_writes::{write_payments, PaymentWrite};
 use super::tx::{lock_status, move_status};
@@ -19,19 +19,25 @@ use crate::records::{IdempotentResponse, ListFilter, Listed, Page};
 use crate::traits::LedgerStore;
 
 impl SqlStore {
-    async fn find_row(
+    /// The merchant's row of `table` with this id, decoded as `T`; on SQLite
+    /// read on this thread (`sqlite_reads`).
+    async fn find_decoded<T: Decoded>(
         &self,
         table: &str,
         columns: &str,
         merchant: &MerchantId,
         id: i64,
-    ) -> Result<Option<AnyRow>, StoreError> {
+    ) -> Result<Option<T>, StoreError> {
+        if let Some(readers) = &self.sqlite_readers {
+            return readers.find(table, columns, merchant.as_str(), id, |row| T::decode(row));
+        }
         let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2");
-        Ok(sqlx::query(&sql)
+        let row: Option<AnyRow> = sqlx::query(&sql)
             .bind(id)
             .bind(merchant.as_str().to_owned())
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.as_ref().map(|row| T::decode(row)).transpose()
     }
 
     /// Locks a payment or refund row, moves it through the status machine and
@@ -90,10 +96,8 @@ impl LedgerStore for SqlStore {
         merchant: &MerchantId,
         id: PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
-        let row = self
-            .find_row("payments", PAYMENT_COLUMNS, merchant, id.get())
-            .await?;
-        row.as_ref().map(payment_from_row).transpose()
+        self.find_decoded("payments", PAYMENT_COLUMNS, merchant, id.get())
+            .await
     }
 
     async fn list_payments(
@@ -102,14 +106,8 @@ impl LedgerStore for SqlStore {
         filter: &ListFilter,
         page: Option<Page>,
     ) -> Result<Listed<Payment>, StoreError> {
-        let (rows, total) = self
-            .list_rows("payments", PAYMENT_COLUMNS, merchant, filter, page)
-            .await?;
-        let items = rows
-            .iter()
-            .map(payment_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok(Listed { items, total })
+        self.list_decoded("payments", PAYMENT_COLUMNS, merchant, filter, page)
+            .await
     }
 
     async fn update_payment_status(
@@ -152,10 +150,8 @@ impl LedgerStore for SqlStore {
         merchant: &MerchantId,
         id: RefundId,
     ) -> Result<Option<Refund>, StoreError> {
-        let row = self
-            .find_row("refunds", REFUND_COLUMNS, merchant, id.get())
-            .await?;
-        row.as_ref().map(refund_from_row).transpose()
+        self.find_decoded("refunds", REFUND_COLUMNS, merchant, id.get())
+            .await
     }
 
     async fn list_refunds(
@@ -164,11 +160,8 @@ impl LedgerStore for SqlStore {
         filter: &ListFilter,
         page: Option<Page>,
     ) -> Result<Listed<Refund>, StoreError> {
-        let (rows, total) = self
-            .list_rows("refunds", REFUND_COLUMNS, merchant, filter, page)
-            .await?;
-        let items = rows.iter().map(refund_from_row).collect::<Result<_, _>>()?;
-        Ok(Listed { items, total })
+        self.list_decoded("refunds", REFUND_COLUMNS, merchant, filter, page)
+            .await
     }
 
     async fn update_refund_status(

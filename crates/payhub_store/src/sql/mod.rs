@@ -1,7 +1,8 @@
 //! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
 //!
 //! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
-//! placeholders, which both backends accept. Where the two dialects differ
+//! placeholders, which both backends accept; on SQLite the hot reads of
+//! payments and refunds run the same SQL through rusqlite (`sqlite_reads`). Where the two dialects differ
 //! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!
@@ -10,7 +11,8 @@
 //! `batch` (multi-row statements), `tx` (status moves), `ledger_writes`
 //! (payment and refund rows with their events, used by every writer),
 //! `gateway_rows` (gateway rows and dialect references), `checks` (claiming
-//! due checks), `group_commit` and `gauges`. Then one module per aggregate
+//! due checks), `group_commit`, `gauges` and `sqlite_reads` (SQLite's hot
+//! reads through rusqlite). Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
 //! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.
@@ -44,6 +46,7 @@ mod merchants;
 mod outbox;
 mod settings;
 mod simulator;
+mod sqlite_reads;
 mod subscriptions;
 mod telco;
 mod tx;
@@ -56,6 +59,9 @@ pub struct SqlStore {
     backend: Backend,
     write_lock: WriteLock,
     committer: Committer,
+    /// SQLite's hot reads without sqlx's thread hand-offs; `None` on
+    /// PostgreSQL and until [`SqlStore::with_sqlite_file`] names the file.
+    sqlite_readers: Option<sqlite_reads::SqliteReaders>,
 }
 
 impl SqlStore {
@@ -72,7 +78,18 @@ impl SqlStore {
             backend,
             write_lock,
             committer,
+            sqlite_readers: None,
         }
+    }
+
+    /// Reads payments and refunds by id, and short pages of them, from this
+    /// SQLite file through connections of the store's own (see
+    /// `sqlite_reads`). Ignored on PostgreSQL.
+    pub fn with_sqlite_file(mut self, path: std::path::PathBuf) -> Self {
+        if self.backend == Backend::Sqlite {
+            self.sqlite_readers = Some(sqlite_reads::SqliteReaders::new(path));
+        }
+        self
     }
 
     /// Starts a write transaction; keep the turn alive until it commits.

@@ -178,6 +178,7 @@ fn record_gateway_call<T>(
         Err(GatewayError::Rejected { .. }) => "rejected",
         Err(GatewayError::NotFound) => "not_found",
         Err(GatewayError::BadNotification(_)) => "bad_notification",
+        Err(GatewayError::Unrelated(_)) => "unrelated",
     };
     let gateway = gateway.code();
     metrics::counter!("payhub_gateway_calls_total",

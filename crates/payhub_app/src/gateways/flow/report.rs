@@ -149,7 +149,17 @@ pub async fn receive_account_notification(
         .await
         .map_err(|_| AppError::UnknownPayment(None))?;
     let connector = routing::notification_connector(state, &account)?;
-    let notification = connector.parse_notification(headers, body)?;
+    let notification = match connector.parse_notification(headers, body) {
+        Err(GatewayError::Unrelated(what)) => {
+            tracing::debug!(
+                account = account_id,
+                what = what.as_str(),
+                "gateway notification acknowledged and ignored"
+            );
+            return Ok(connector.acknowledgement());
+        }
+        other => other?,
+    };
     let current = state
         .store
         .find_gateway_payment(notification.payment_id)

@@ -472,7 +472,7 @@ impl Connector for StripeConnector {
         let event: wire::Event =
             serde_json::from_slice(body).map_err(|_| bad("the body is not a Stripe event"))?;
         if event.data.object.get("object").and_then(|o| o.as_str()) != Some("payment_intent") {
-            return Err(bad(&format!(
+            return Err(GatewayError::Unrelated(format!(
                 "event {} is not about a PaymentIntent",
                 event.kind
             )));
@@ -483,7 +483,9 @@ impl Connector for StripeConnector {
             .metadata
             .get(PAYMENT_ID_KEY)
             .and_then(|id| id.parse::<PaymentId>().ok())
-            .ok_or_else(|| bad("the PaymentIntent names no payhub payment"))?;
+            .ok_or_else(|| {
+                GatewayError::Unrelated("the PaymentIntent names no payhub payment".into())
+            })?;
         Ok(Notification {
             payment_id,
             report: intent.report(Reading::Observation),

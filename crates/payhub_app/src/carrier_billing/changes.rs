@@ -74,6 +74,22 @@ pub(crate) fn new_claim(state: &Services) -> (String, DateTime<Utc>) {
     )
 }
 
+/// Claims the transaction if it is still in `from` and nobody else holds
+/// it: the transaction as claimed and the claim's token; `None` when
+/// someone moved or holds it first.
+pub(crate) async fn claim_in(
+    state: &Services,
+    payment: payhub_core::PaymentId,
+    from: TelcoState,
+) -> Result<Option<(TelcoTransaction, String)>, StoreError> {
+    let (claim, until) = new_claim(state);
+    Ok(state
+        .store
+        .claim_telco_transaction(payment, from, &claim, until, Utc::now())
+        .await?
+        .map(|claimed| (claimed, claim)))
+}
+
 /// Gives a claim back without changing anything else (the carrier did
 /// not answer, so nothing is decided): the transaction stays in `state`
 /// with its deadline.

@@ -11,7 +11,7 @@ use payhub_store::{StoreError, TelcoTransaction};
 use super::basket::BasketJson;
 use super::card::start_card_payment;
 use super::carrier::{BillRequest, CarrierError};
-use super::changes::{apply, drop_claim, new_claim, otp_hash, stored, update};
+use super::changes::{apply, claim_in, drop_claim, otp_hash, stored, update};
 use super::reports::{reservation_deadline, undo_on_bill};
 use crate::{AppError, Services};
 
@@ -107,17 +107,8 @@ pub async fn approve(
     change.total = new_total;
     change.delivery_address = delivery_address;
     change.billing_address = billing_address;
-    let (claim, until) = new_claim(state);
-    let Some(claimed) = state
-        .store
-        .claim_telco_transaction(
-            transaction.payment_id,
-            TelcoState::ConsentRequested,
-            &claim,
-            until,
-            Utc::now(),
-        )
-        .await?
+    let Some((claimed, claim)) =
+        claim_in(state, transaction.payment_id, TelcoState::ConsentRequested).await?
     else {
         // Another approval, a decline or the deadline got there first.
         return Err(AppError::NotWaiting);

@@ -12,7 +12,7 @@ use payhub_core::{PaymentId, TelcoState};
 use payhub_store::{StoreError, TelcoTransaction};
 
 use super::carrier::{BillCredit, Booked, CarrierError};
-use super::changes::{apply, drop_claim, new_claim, update};
+use super::changes::{apply, claim_in, drop_claim, update};
 use crate::{AppError, Services};
 
 /// The carrier says something changed about `payment`'s booking (its
@@ -48,12 +48,7 @@ pub async fn on_carrier_notice(
         (Some(recorded), TelcoState::Reserved) => recorded.clone(),
         _ => reference.to_owned(),
     };
-    let (claim, until) = new_claim(state);
-    let Some(claimed) = state
-        .store
-        .claim_telco_transaction(payment, transaction.state, &claim, until, Utc::now())
-        .await?
-    else {
+    let Some((claimed, claim)) = claim_in(state, payment, transaction.state).await? else {
         return Err(AppError::Busy);
     };
     let booked = match ask(state, &claimed, Some(&asked)).await {
@@ -119,17 +114,8 @@ pub async fn expire_consent(
     state: &Services,
     transaction: &TelcoTransaction,
 ) -> Result<(), AppError> {
-    let (claim, until) = new_claim(state);
-    let Some(claimed) = state
-        .store
-        .claim_telco_transaction(
-            transaction.payment_id,
-            TelcoState::ConsentRequested,
-            &claim,
-            until,
-            Utc::now(),
-        )
-        .await?
+    let Some((claimed, claim)) =
+        claim_in(state, transaction.payment_id, TelcoState::ConsentRequested).await?
     else {
         return Ok(());
     };

@@ -2,13 +2,12 @@
 //! bill is charged, or releases it. The deadline worker releases the ones
 //! nobody committed in time.
 
-use chrono::Utc;
 use payhub_core::carrier_billing::{after_settle, CarrierAnswer};
 use payhub_core::TelcoState;
 use payhub_store::TelcoTransaction;
 
 use super::carrier::CarrierError;
-use super::changes::{apply, drop_claim, new_claim, update};
+use super::changes::{apply, claim_in, drop_claim, update};
 use super::reports::reported_state;
 use crate::{AppError, Services};
 
@@ -27,17 +26,8 @@ pub async fn commit_or_release(
             commit,
         });
     }
-    let (claim, until) = new_claim(state);
-    let Some(claimed) = state
-        .store
-        .claim_telco_transaction(
-            transaction.payment_id,
-            TelcoState::Reserved,
-            &claim,
-            until,
-            Utc::now(),
-        )
-        .await?
+    let Some((claimed, claim)) =
+        claim_in(state, transaction.payment_id, TelcoState::Reserved).await?
     else {
         return Err(
             match state

@@ -8,7 +8,7 @@ use chrono::Utc;
 use payhub_core::carrier_billing::{
     after_report, at_consent_expiry, AtExpiry, Booking, BookingReport, ReportContext,
 };
-use payhub_core::{PaymentId, TelcoState};
+use payhub_core::{Money, PaymentId, TelcoState};
 use payhub_store::{StoreError, TelcoTransaction};
 
 use super::carrier::{BillCredit, Booked, CarrierError};
@@ -51,8 +51,8 @@ pub async fn on_carrier_notice(
     let Some((claimed, claim)) = claim_in(state, payment, transaction.state).await? else {
         return Err(AppError::Busy);
     };
-    let booked = match ask(state, &claimed, Some(&asked)).await {
-        Ok(Some(booked)) => booked,
+    let (booked, total) = match ask(state, &claimed, Some(&asked)).await {
+        Ok(Some(asked)) => asked,
         Ok(None) => {
             drop_claim(state, &claimed, claim).await;
             return Ok(None);
@@ -62,7 +62,7 @@ pub async fn on_carrier_notice(
             return Err(error);
         }
     };
-    let Some(to) = weigh(state, &claimed, &booked).await? else {
+    let Some(to) = weigh(&claimed, &booked, total) else {
         drop_claim(state, &claimed, claim).await;
         return Ok(None);
     };
@@ -86,24 +86,22 @@ pub(crate) async fn reported_state(
     state: &Services,
     transaction: &TelcoTransaction,
 ) -> Result<Option<TelcoState>, AppError> {
-    let Some(booked) = ask(state, transaction, transaction.carrier_ref.as_deref()).await? else {
+    let Some((booked, total)) = ask(state, transaction, transaction.carrier_ref.as_deref()).await?
+    else {
         return Ok(None);
     };
-    weigh(state, transaction, &booked).await
+    Ok(weigh(transaction, &booked, total))
 }
 
-/// What the carrier's report of a booking moves the transaction to.
-async fn weigh(
-    state: &Services,
-    transaction: &TelcoTransaction,
-    booked: &Booked,
-) -> Result<Option<TelcoState>, AppError> {
+/// What the carrier's report of a booking moves the transaction to, given
+/// the transaction's total now.
+fn weigh(transaction: &TelcoTransaction, booked: &Booked, total: Money) -> Option<TelcoState> {
     let context = ReportContext {
         booking: transaction.channel.booking(),
-        same_amount: Some(booked.amount) == total_of(state, transaction).await?,
+        same_amount: booked.amount == total,
         needs_form: transaction.is_deliverable || transaction.is_billing_required,
     };
-    Ok(after_report(transaction.state, booked.report, context))
+    after_report(transaction.state, booked.report, context)
 }
 
 /// A consent's deadline passed: expires it, after taking back any booking
@@ -121,7 +119,9 @@ pub async fn expire_consent(
     };
     let held = match claimed.channel.booking() {
         Booking::Card => Ok(None),
-        Booking::Reserve | Booking::Charge => ask(state, &claimed, None).await,
+        Booking::Reserve | Booking::Charge => ask(state, &claimed, None)
+            .await
+            .map(|asked| asked.map(|(booked, _)| booked)),
     };
     let decided = match held {
         Ok(held) => match at_consent_expiry(held.as_ref().map(|b| b.report)) {
@@ -177,7 +177,7 @@ pub(crate) async fn undo_on_bill(
     transaction: &TelcoTransaction,
     reference: &str,
     reserved: bool,
-    amount: payhub_core::Money,
+    amount: Money,
 ) -> Result<(), CarrierError> {
     let carrier = &state.carrier_billing.carrier;
     if reserved {
@@ -194,22 +194,23 @@ pub(crate) async fn undo_on_bill(
 }
 
 /// Asks the carrier about the transaction's booking, in the payment's
-/// currency.
+/// currency: the booking, and the transaction's total now (read once, for
+/// both the currency and the comparison).
 async fn ask(
     state: &Services,
     transaction: &TelcoTransaction,
     reference: Option<&str>,
-) -> Result<Option<Booked>, AppError> {
-    let currency = total_of(state, transaction)
+) -> Result<Option<(Booked, Money)>, AppError> {
+    let total = total_of(state, transaction)
         .await?
-        .ok_or_else(|| StoreError::Corrupt("telco payment without an amount".into()))?
-        .currency();
+        .ok_or_else(|| StoreError::Corrupt("telco payment without an amount".into()))?;
     let key = transaction.payment_id.get().to_string();
     state
         .carrier_billing
         .carrier
-        .booking(&key, reference, currency)
+        .booking(&key, reference, total.currency())
         .await
+        .map(|booked| booked.map(|booked| (booked, total)))
         .map_err(|error| match error {
             CarrierError::Unavailable => AppError::CarrierUnavailable,
             other => {
@@ -223,7 +224,7 @@ async fn ask(
 async fn total_of(
     state: &Services,
     transaction: &TelcoTransaction,
-) -> Result<Option<payhub_core::Money>, AppError> {
+) -> Result<Option<Money>, AppError> {
     Ok(state
         .store
         .find_payment(&transaction.merchant_id, transaction.payment_id)

@@ -71,14 +71,27 @@ pub trait DialectHooks: Send + Sync {
 /// event looks like to them, and which of them want it.
 #[async_trait]
 pub trait EventListeners: Send + Sync {
-    /// The notification an event becomes, built from the ledger now; `None`
-    /// when the resource it names is gone.
+    /// The notifications a batch of events becomes, built from the ledger
+    /// now, one per event in order; `None` where the resource an event names
+    /// is gone. A batch reads its resources together, not one by one, so
+    /// that fan-out keeps pace with creates (docs/PERFORMANCE.md).
+    async fn envelopes(
+        &self,
+        store: &dyn Store,
+        public_base_url: &str,
+        events: &[&LedgerEvent],
+    ) -> Result<Vec<Option<serde_json::Value>>, StoreError>;
+
+    /// The notification one event becomes (see [`EventListeners::envelopes`]).
     async fn envelope(
         &self,
         store: &dyn Store,
         public_base_url: &str,
         event: &LedgerEvent,
-    ) -> Result<Option<serde_json::Value>, StoreError>;
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let mut envelopes = self.envelopes(store, public_base_url, &[event]).await?;
+        Ok(envelopes.pop().flatten())
+    }
 
     /// Whether a subscription wants a notification.
     fn matches(&self, subscription: &Subscription, envelope: &serde_json::Value) -> bool;

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use payhub_core::{LedgerEvent, MerchantId, Origin};
 use payhub_store::{ClaimedEvent, FanOut, NewWebhook, StoreError, Subscription};
 
@@ -13,9 +12,6 @@ use crate::Services;
 
 /// Events claimed per round.
 pub const BATCH: i64 = 500;
-/// Envelopes built at once while dispatching (each reads one resource);
-/// below the store's pool size, so requests still find connections.
-const ENVELOPES_AT_ONCE: usize = 8;
 /// How long a claimed event stays hidden from other dispatchers.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -43,20 +39,7 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
             listeners.insert(event.merchant_id.clone(), subscriptions);
         }
     }
-    // Each event's envelope reads its payment or refund: read side by side,
-    // a few at a time, not one after another.
-    let mut envelopes = Vec::with_capacity(events.len());
-    for claimed in &events {
-        let subscriptions = listeners
-            .get(&claimed.event.merchant_id)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        envelopes.push(matching_listeners(state, &claimed.event, subscriptions));
-    }
-    let matched: Vec<_> = stream::iter(envelopes)
-        .buffered(ENVELOPES_AT_ONCE)
-        .try_collect()
-        .await?;
+    let matched = matching_listeners(state, &events, &listeners).await?;
     let mut fan_out = Vec::with_capacity(events.len());
     for (ClaimedEvent { event, origin }, (matched, listener_body)) in events.iter().zip(matched) {
         count_outcome(origin.as_ref(), event);
@@ -76,33 +59,54 @@ async fn try_dispatch_batch(state: &Services) -> Result<usize, StoreError> {
     Ok(events.len())
 }
 
-/// The event listeners an event goes to, and the notification they get:
-/// the envelope built here to match them is the one delivered, so a
-/// delivery reads nothing more.
+/// For each event in order, the listeners it goes to and the notification
+/// they get: the envelope built here to match them is the one delivered, so
+/// a delivery reads nothing more. Only events of merchants with listeners
+/// are rendered, all in one batch (one read of their payments, one of
+/// their refunds).
 async fn matching_listeners(
     state: &Services,
-    event: &LedgerEvent,
-    subscriptions: &[Subscription],
-) -> Result<(Vec<Subscription>, Option<String>), StoreError> {
-    let Some(listeners) = state.hooks.listeners() else {
-        return Ok((Vec::new(), None));
+    events: &[ClaimedEvent],
+    listeners: &HashMap<MerchantId, Vec<Subscription>>,
+) -> Result<Vec<(Vec<Subscription>, Option<String>)>, StoreError> {
+    let mut matched = vec![(Vec::new(), None); events.len()];
+    let Some(hub) = state.hooks.listeners() else {
+        return Ok(matched);
     };
-    if subscriptions.is_empty() {
-        return Ok((Vec::new(), None));
-    }
-    let Some(envelope) = listeners
-        .envelope(state.store.as_ref(), &state.config.public_base_url, event)
-        .await?
-    else {
-        return Ok((Vec::new(), None));
-    };
-    let matched: Vec<Subscription> = subscriptions
-        .iter()
-        .filter(|s| listeners.matches(s, &envelope))
-        .cloned()
+    let heard: Vec<usize> = (0..events.len())
+        .filter(|&i| {
+            listeners
+                .get(&events[i].event.merchant_id)
+                .is_some_and(|subscriptions| !subscriptions.is_empty())
+        })
         .collect();
-    let body = (!matched.is_empty()).then(|| envelope.to_string());
-    Ok((matched, body))
+    if heard.is_empty() {
+        return Ok(matched);
+    }
+    let heard_events: Vec<&LedgerEvent> = heard.iter().map(|&i| &events[i].event).collect();
+    let envelopes = hub
+        .envelopes(
+            state.store.as_ref(),
+            &state.config.public_base_url,
+            &heard_events,
+        )
+        .await?;
+    for (&i, envelope) in heard.iter().zip(envelopes) {
+        let Some(envelope) = envelope else {
+            continue;
+        };
+        let chosen: Vec<Subscription> = listeners
+            .get(&events[i].event.merchant_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| hub.matches(s, &envelope))
+            .cloned()
+            .collect();
+        let body = (!chosen.is_empty()).then(|| envelope.to_string());
+        matched[i] = (chosen, body);
+    }
+    Ok(matched)
 }
 
 /// The one merchant notification an event may cause, as the dialect that

@@ -128,6 +128,57 @@ pub fn check_refund(
     Ok(())
 }
 
+/// What a recorded refund adds to its payment's counted refunds: its amount
+/// in minor units while its status counts against the payment (see
+/// [`Status::counts_against_refundable`]), else nothing. The store's sum of
+/// a payment's refunds adds the same figure row by row.
+pub fn counted_minor(refund: &Refund) -> i64 {
+    if refund.status.counts_against_refundable() {
+        refund
+            .total_amount
+            .map_or(0, |amount| amount.amount_minor())
+    } else {
+        0
+    }
+}
+
+/// The refunds counted against each payment while a run of new refunds is
+/// checked in one transaction: each refund is checked with
+/// [`check_refund`] against what was counted before it, the earlier
+/// refunds of the run it admitted included, so that a batch can never
+/// together exceed a payment that one refund at a time could not.
+#[derive(Debug, Default)]
+pub struct RefundTally {
+    counted: std::collections::HashMap<PaymentId, i64>,
+}
+
+impl RefundTally {
+    /// Starts from the refunds already recorded: (payment, counted minor
+    /// units) as the store summed them.
+    pub fn new(recorded: impl IntoIterator<Item = (PaymentId, i64)>) -> Self {
+        Self {
+            counted: recorded.into_iter().collect(),
+        }
+    }
+
+    /// Checks `refund` against its payment (`None` when the merchant has no
+    /// such payment) and, when admitted, counts it.
+    pub fn admit(
+        &mut self,
+        payment: Option<&Payment>,
+        refund: &Refund,
+    ) -> Result<(), RefundRejection> {
+        let Some(payment_id) = refund.payment_id else {
+            return Ok(());
+        };
+        let payment = payment.ok_or(RefundRejection::PaymentNotFound(payment_id))?;
+        let counted = self.counted.entry(payment_id).or_insert(0);
+        check_refund(payment, *counted, refund)?;
+        *counted = counted.saturating_add(counted_minor(refund));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +268,83 @@ mod tests {
             check_refund(&p, 0, &refund(&p, Some(eur))),
             Err(RefundRejection::CurrencyMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_run_of_refunds_is_checked_in_order_each_seeing_those_admitted_before() {
+        let p = payment(Some(usd(5000)), Status::Captured);
+        let pending = payment(Some(usd(5000)), Status::PendingAuthorization);
+        let mut not_counting = refund(&p, Some(usd(4000)));
+        not_counting.status = Status::Canceled;
+        assert!(!not_counting.status.counts_against_refundable());
+        let exceeds = |requested, remaining| {
+            Err(RefundRejection::ExceedsRefundable {
+                requested: usd(requested),
+                remaining: usd(remaining),
+            })
+        };
+        // (recorded before the run, the run in order with its payment known or not, outcomes)
+        type Case<'a> = (
+            i64,
+            Vec<(Option<&'a Payment>, Refund)>,
+            Vec<Result<(), RefundRejection>>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            (
+                0,
+                vec![
+                    (Some(&p), refund(&p, Some(usd(3000)))),
+                    (Some(&p), refund(&p, Some(usd(3000)))),
+                ],
+                vec![Ok(()), exceeds(3000, 2000)],
+            ),
+            (
+                1000,
+                vec![
+                    (Some(&p), refund(&p, Some(usd(4001)))),
+                    (Some(&p), refund(&p, Some(usd(2500)))),
+                    (Some(&p), refund(&p, Some(usd(1500)))),
+                    (Some(&p), refund(&p, Some(usd(1)))),
+                ],
+                vec![exceeds(4001, 4000), Ok(()), Ok(()), exceeds(1, 0)],
+            ),
+            (
+                0,
+                vec![
+                    (Some(&p), not_counting.clone()),
+                    (Some(&p), refund(&p, Some(usd(5000)))),
+                ],
+                vec![Ok(()), Ok(())],
+            ),
+            (
+                0,
+                vec![
+                    (None, refund(&p, Some(usd(1)))),
+                    (Some(&p), refund(&p, Some(usd(5000)))),
+                ],
+                vec![Err(RefundRejection::PaymentNotFound(p.id)), Ok(())],
+            ),
+            (
+                0,
+                vec![(Some(&pending), refund(&pending, Some(usd(1))))],
+                vec![Err(RefundRejection::PaymentNotRefundable {
+                    payment: pending.id,
+                    status: Status::PendingAuthorization,
+                })],
+            ),
+        ];
+        for (recorded, run, expected) in cases {
+            let mut tally = RefundTally::new([(p.id, recorded)]);
+            let outcomes: Vec<_> = run
+                .iter()
+                .map(|(payment, refund)| tally.admit(*payment, refund))
+                .collect();
+            assert_eq!(outcomes, expected, "recorded {recorded}");
+        }
+        let mut unlinked = refund(&p, Some(usd(99_999)));
+        unlinked.payment_id = None;
+        assert_eq!(RefundTally::default().admit(None, &unlinked), Ok(()));
+        assert_eq!(counted_minor(&not_counting), 0);
+        assert_eq!(counted_minor(&refund(&p, Some(usd(123)))), 123);
     }
 }

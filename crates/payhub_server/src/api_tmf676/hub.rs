@@ -4,13 +4,15 @@
 //! envelope, e.g. `eventType=PaymentStateChangeEvent&event.payment.status=captured`.
 //! No query means every event of the merchant.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use payhub_core::{LedgerEvent, MerchantId, PaymentId, RefundId, SubscriptionId};
+use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, SubscriptionId};
 use payhub_store::{Store, StoreError, Subscription};
 use serde_json::{json, Map, Value};
 
@@ -147,41 +149,69 @@ pub async fn delete_hub(
     }
 }
 
-/// The TMF676 notification for an event, with the resource as it was then.
-/// `None` when the resource no longer exists.
-pub async fn event_envelope(
+/// The TMF676 notifications for a batch of events, one per event in order,
+/// each with its resource as it was then; `None` where the resource no
+/// longer exists. The batch's payments are read in one store call and its
+/// refunds in another.
+pub async fn event_envelopes(
     store: &dyn Store,
     base_url: &str,
-    event: &LedgerEvent,
-) -> Result<Option<Value>, StoreError> {
-    let merchant: &MerchantId = &event.merchant_id;
-    let (key, resource) = if event.kind.is_refund() {
-        let Some(id) = RefundId::from_i64(event.resource_id) else {
-            return Ok(None);
-        };
-        let Some(mut refund) = store.find_refund(merchant, id).await? else {
-            return Ok(None);
-        };
-        refund.status = event.status;
-        refund.status_date = event.occurred_at;
-        ("refund", render_refund(&refund, base_url))
+    events: &[&LedgerEvent],
+) -> Result<Vec<Option<Value>>, StoreError> {
+    let mut payment_keys = Vec::new();
+    let mut refund_keys = Vec::new();
+    for event in events {
+        if event.kind.is_refund() {
+            if let Some(id) = RefundId::from_i64(event.resource_id) {
+                refund_keys.push((&event.merchant_id, id));
+            }
+        } else if let Some(id) = PaymentId::from_i64(event.resource_id) {
+            payment_keys.push((&event.merchant_id, id));
+        }
+    }
+    let payments: HashMap<(MerchantId, i64), Payment> = if payment_keys.is_empty() {
+        HashMap::new()
     } else {
-        let Some(id) = PaymentId::from_i64(event.resource_id) else {
-            return Ok(None);
-        };
-        let Some(mut payment) = store.find_payment(merchant, id).await? else {
-            return Ok(None);
-        };
-        payment.status = event.status;
-        payment.status_date = event.occurred_at;
-        ("payment", render_payment(&payment, base_url))
+        store
+            .find_payments(&payment_keys)
+            .await?
+            .into_iter()
+            .map(|p| ((p.merchant_id.clone(), p.id.get()), p))
+            .collect()
     };
-    Ok(Some(json!({
-        "eventId": event.id.to_string(),
-        "eventTime": format_time(event.occurred_at),
-        "eventType": event.kind.as_str(),
-        "event": { key: resource },
-    })))
+    let refunds: HashMap<(MerchantId, i64), Refund> = if refund_keys.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .find_refunds(&refund_keys)
+            .await?
+            .into_iter()
+            .map(|r| ((r.merchant_id.clone(), r.id.get()), r))
+            .collect()
+    };
+    Ok(events
+        .iter()
+        .map(|event| {
+            let key = (event.merchant_id.clone(), event.resource_id);
+            let (name, resource) = if event.kind.is_refund() {
+                let mut refund = refunds.get(&key)?.clone();
+                refund.status = event.status;
+                refund.status_date = event.occurred_at;
+                ("refund", render_refund(&refund, base_url))
+            } else {
+                let mut payment = payments.get(&key)?.clone();
+                payment.status = event.status;
+                payment.status_date = event.occurred_at;
+                ("payment", render_payment(&payment, base_url))
+            };
+            Some(json!({
+                "eventId": event.id.to_string(),
+                "eventTime": format_time(event.occurred_at),
+                "eventType": event.kind.as_str(),
+                "event": { name: resource },
+            }))
+        })
+        .collect())
 }
 
 /// Whether a subscription wants an event.
@@ -201,13 +231,13 @@ pub struct HubListeners;
 
 #[async_trait::async_trait]
 impl payhub_app::hooks::EventListeners for HubListeners {
-    async fn envelope(
+    async fn envelopes(
         &self,
         store: &dyn Store,
         public_base_url: &str,
-        event: &LedgerEvent,
-    ) -> Result<Option<Value>, StoreError> {
-        event_envelope(store, public_base_url, event).await
+        events: &[&LedgerEvent],
+    ) -> Result<Vec<Option<Value>>, StoreError> {
+        event_envelopes(store, public_base_url, events).await
     }
 
     fn matches(&self, subscription: &Subscription, envelope: &Value) -> bool {

@@ -342,3 +342,40 @@ both_backends! {
         assert_eq!(claim("f", later).await, CardClaim::NotWaiting);
     }
 }
+
+both_backends! {
+    async fn payments_are_found_together_by_merchant_and_id(app: TestApp) {
+        let merchant = merchant(&app);
+        let other = MerchantId::parse(
+            &crate::helpers::new_merchant(app.store.as_ref(), "another merchant").await.merchant_id,
+        )
+        .unwrap();
+        // More than one `IN` list's worth (250 ids a statement).
+        let mine: Vec<Payment> = (0..300).map(|i| pending_payment(&merchant, 100 + i)).collect();
+        let theirs = pending_payment(&other, 7);
+        let mut rows: Vec<(Payment, payhub_core::LedgerEvent)> =
+            mine.iter().map(|p| (p.clone(), p.create_event())).collect();
+        rows.push((theirs.clone(), theirs.create_event()));
+        app.store.insert_payments(&rows).await.unwrap();
+
+        let unknown = pending_payment(&merchant, 1).id;
+        let mut keys: Vec<_> = mine.iter().map(|p| (&merchant, p.id)).collect();
+        keys.push((&merchant, theirs.id)); // another merchant's payment, asked as ours
+        keys.push((&other, theirs.id));
+        keys.push((&merchant, unknown));
+        keys.push((&merchant, mine[0].id)); // asked twice
+        let mut found = app.store.find_payments(&keys).await.unwrap();
+        found.sort_by_key(|p| p.id.get());
+
+        let mut expected: Vec<Payment> = mine.clone();
+        expected.push(theirs.clone());
+        expected.sort_by_key(|p| p.id.get());
+        assert_eq!(found.len(), expected.len(), "each payment once, no stranger's, none unknown");
+        for (got, want) in found.iter().zip(&expected) {
+            assert_eq!((got.id, &got.merchant_id), (want.id, &want.merchant_id));
+            assert_eq!(got.total_amount, want.total_amount);
+            assert_eq!(got, &app.store.find_payment(&want.merchant_id, want.id).await.unwrap().unwrap());
+        }
+        assert!(app.store.find_payments(&[]).await.unwrap().is_empty());
+    }
+}

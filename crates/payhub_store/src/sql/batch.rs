@@ -3,6 +3,8 @@
 
 use sqlx::AnyConnection;
 
+use super::backend::Backend;
+
 /// Rows per multi-row `INSERT` on PostgreSQL: well under its bind-parameter
 /// limit, and few round trips.
 const POSTGRES_ROWS_PER_STATEMENT: usize = 400;
@@ -49,6 +51,24 @@ pub(super) fn values_list(rows: usize, columns: usize, anonymous: bool) -> Strin
                 })
                 .collect();
             format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Ids looked up by one `IN (…)` list: few round trips for a batch (a
+/// dispatch round's 500 events, a group commit's 256 jobs), well under
+/// either backend's parameter limit.
+pub(super) const IDS_PER_STATEMENT: usize = 250;
+
+/// The placeholders of an `IN` list of `count` ids, `$1` onwards:
+/// anonymous on SQLite, which binds them without a lookup by name (see
+/// [`SQLITE_ROWS_PER_STATEMENT`]).
+pub(super) fn id_list(backend: Backend, count: usize) -> String {
+    (1..=count)
+        .map(|n| match backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -16,11 +16,11 @@
 use std::sync::Arc;
 
 use payhub_core::{LedgerEvent, Payment, Refund};
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::backend::{Backend, WriteLock};
-use super::ledger_writes::{write_payments, write_refund, PaymentWrite};
+use super::ledger_writes::{write_payments, write_refunds, PaymentWrite, RefundWrite};
 use crate::error::{InsertRefundError, StoreError};
 use crate::records::IdempotentResponse;
 
@@ -146,10 +146,12 @@ async fn execute(
 ) -> Result<Vec<Outcome>, StoreError> {
     let _serialized = write_lock.acquire().await;
     let mut tx = pool.begin_with(backend.begin_write()).await?;
-    // Jobs are written in order; each run of consecutive payments goes in
-    // multi-row statements, so a refund always sees every payment queued before it.
+    // Jobs are written in order, each run of consecutive payments or of
+    // consecutive refunds in a few statements, so a refund always sees every
+    // payment and refund queued before it.
     let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut run: Vec<PaymentWrite<'_>> = Vec::new();
+    let mut payments: Vec<PaymentWrite<'_>> = Vec::new();
+    let mut refunds: Vec<RefundWrite<'_>> = Vec::new();
     for job in jobs {
         match job {
             Job::Payment {
@@ -157,7 +159,8 @@ async fn execute(
                 event,
                 kept,
             } => {
-                run.push((payment, event, kept.as_ref()));
+                flush_refunds(&mut tx, backend, &mut refunds, &mut outcomes).await?;
+                payments.push((payment, event, kept.as_ref()));
                 outcomes.push(Ok(()));
             }
             Job::Refund {
@@ -165,14 +168,35 @@ async fn execute(
                 event,
                 kept,
             } => {
-                write_payments(&mut tx, &run).await?;
-                run.clear();
-                let outcome = write_refund(&mut tx, backend, refund, event, kept.as_ref()).await?;
-                outcomes.push(outcome.map_err(InsertRefundError::Rejected));
+                write_payments(&mut tx, &payments).await?;
+                payments.clear();
+                refunds.push((refund, event, kept.as_ref()));
             }
         }
     }
-    write_payments(&mut tx, &run).await?;
+    write_payments(&mut tx, &payments).await?;
+    flush_refunds(&mut tx, backend, &mut refunds, &mut outcomes).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Writes a run of refunds and appends their outcomes (a refused refund is
+/// an outcome, not an error); the run is then empty.
+async fn flush_refunds(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    refunds: &mut Vec<RefundWrite<'_>>,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), StoreError> {
+    if refunds.is_empty() {
+        return Ok(());
+    }
+    let written = write_refunds(tx, backend, refunds).await?;
+    outcomes.extend(
+        written
+            .into_iter()
+            .map(|outcome| outcome.map_err(InsertRefundError::Rejected)),
+    );
+    refunds.clear();
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! group commit; status changes move through the status machine with their
 //! event in the same transaction.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{
@@ -9,6 +11,7 @@ use payhub_core::{
 };
 use sqlx::any::AnyRow;
 
+use super::batch::{id_list, IDS_PER_STATEMENT};
 use super::codec::{Decoded, PAYMENT_COLUMNS, REFUND_COLUMNS};
 use super::group_commit::Job;
 use super::ledger_writes::{write_payments, PaymentWrite};
@@ -38,6 +41,40 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(|row| T::decode(row)).transpose()
+    }
+
+    /// The rows of `table` with these (merchant, id) keys that exist, in no
+    /// particular order: one statement per [`IDS_PER_STATEMENT`] keys, so
+    /// that a batch of outbox events reads its resources in a round trip or
+    /// two instead of one each. A row whose id is asked under another
+    /// merchant is left out.
+    async fn find_many_decoded<T: Decoded>(
+        &self,
+        table: &str,
+        columns: &str,
+        keys: &[(&MerchantId, i64)],
+        key_of: impl Fn(&T) -> (&str, i64),
+    ) -> Result<Vec<T>, StoreError> {
+        let asked: HashSet<(&str, i64)> = keys.iter().map(|(m, id)| (m.as_str(), *id)).collect();
+        let mut ids: Vec<i64> = asked.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let placeholders = id_list(self.backend, chunk.len());
+            let sql = format!("SELECT {columns} FROM {table} WHERE id IN ({placeholders})");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let decoded = T::decode(&row)?;
+                if asked.contains(&key_of(&decoded)) {
+                    found.push(decoded);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Locks a payment or refund row, moves it through the status machine and
@@ -100,6 +137,17 @@ impl LedgerStore for SqlStore {
             .await
     }
 
+    async fn find_payments(
+        &self,
+        keys: &[(&MerchantId, PaymentId)],
+    ) -> Result<Vec<Payment>, StoreError> {
+        let keys: Vec<_> = keys.iter().map(|(m, id)| (*m, id.get())).collect();
+        self.find_many_decoded("payments", PAYMENT_COLUMNS, &keys, |p: &Payment| {
+            (p.merchant_id.as_str(), p.id.get())
+        })
+        .await
+    }
+
     async fn list_payments(
         &self,
         merchant: &MerchantId,
@@ -152,6 +200,17 @@ impl LedgerStore for SqlStore {
     ) -> Result<Option<Refund>, StoreError> {
         self.find_decoded("refunds", REFUND_COLUMNS, merchant, id.get())
             .await
+    }
+
+    async fn find_refunds(
+        &self,
+        keys: &[(&MerchantId, RefundId)],
+    ) -> Result<Vec<Refund>, StoreError> {
+        let keys: Vec<_> = keys.iter().map(|(m, id)| (*m, id.get())).collect();
+        self.find_many_decoded("refunds", REFUND_COLUMNS, &keys, |r: &Refund| {
+            (r.merchant_id.as_str(), r.id.get())
+        })
+        .await
     }
 
     async fn list_refunds(

@@ -3,14 +3,20 @@
 //! group commit and by the gateway, APS, telco and carrier writers, so every
 //! ledger row is written one way.
 
+use std::collections::HashMap;
+
+use payhub_core::ledger::RefundTally;
 use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundRejection, Status};
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{is_sqlite, rows_per_statement, values_list, ANONYMOUS_ROWS_PER_STATEMENT};
+use super::batch::{
+    id_list, is_sqlite, rows_per_statement, values_list, ANONYMOUS_ROWS_PER_STATEMENT,
+    IDS_PER_STATEMENT,
+};
 use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
 use super::idempotency::save_idempotent_response;
-use super::outbox::{insert_event, insert_events, EventOrigin};
+use super::outbox::{insert_events, EventOrigin};
 use crate::error::StoreError;
 use crate::records::IdempotentResponse;
 
@@ -90,6 +96,10 @@ pub(super) async fn refunded_minor(
         .try_get("refunded")?)
 }
 
+/// A refund to write, with its create event and the response to keep under
+/// its idempotency key (if any).
+pub(super) type RefundWrite<'a> = (&'a Refund, &'a LedgerEvent, Option<&'a IdempotentResponse>);
+
 /// Checks a refund against its payment (locked for the rest of `tx`) and, if
 /// the rules allow it, writes it with its event and idempotent response.
 /// The inner `Err` is the ledger's refusal; nothing was written then.
@@ -100,46 +110,152 @@ pub(super) async fn write_refund(
     event: &LedgerEvent,
     kept: Option<&IdempotentResponse>,
 ) -> Result<Result<(), RefundRejection>, StoreError> {
-    let mut origin = None;
-    if let Some(payment_id) = refund.payment_id {
-        let Some(payment) = lock_payment(tx, backend, &refund.merchant_id, payment_id).await?
-        else {
-            return Ok(Err(RefundRejection::PaymentNotFound(payment_id)));
-        };
-        let refunded = refunded_minor(tx, payment_id).await?;
-        if let Err(rejection) = payhub_core::ledger::check_refund(&payment, refunded, refund) {
-            return Ok(Err(rejection));
+    let mut outcomes = write_refunds(tx, backend, &[(refund, event, kept)]).await?;
+    Ok(outcomes.pop().unwrap_or(Ok(())))
+}
+
+/// Checks a run of refunds in order against their payments, all locked for
+/// the rest of `tx`, each seeing the refunds of the run admitted before it
+/// ([`RefundTally`]), and writes the admitted ones with their events and
+/// idempotent responses: a few statements for the whole run, not four per
+/// refund. One outcome per refund, in order; a refused refund wrote nothing.
+pub(super) async fn write_refunds(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    writes: &[RefundWrite<'_>],
+) -> Result<Vec<Result<(), RefundRejection>>, StoreError> {
+    let mut payment_ids: Vec<i64> = writes
+        .iter()
+        .filter_map(|(refund, _, _)| refund.payment_id.map(PaymentId::get))
+        .collect();
+    payment_ids.sort_unstable();
+    payment_ids.dedup();
+    let payments = lock_payments(tx, backend, &payment_ids).await?;
+    let mut tally = RefundTally::new(counted_refunds(tx, backend, &payment_ids).await?);
+    let mut outcomes = Vec::with_capacity(writes.len());
+    let mut admitted: Vec<(&RefundWrite<'_>, Option<&str>)> = Vec::with_capacity(writes.len());
+    for write in writes {
+        let (refund, _, _) = write;
+        let payment = refund.payment_id.and_then(|id| {
+            payments
+                .get(&id.get())
+                .filter(|payment| payment.merchant_id == refund.merchant_id)
+        });
+        let outcome = tally.admit(payment, refund);
+        if outcome.is_ok() {
+            admitted.push((write, payment.map(|p| p.origin.as_str())));
         }
-        origin = Some(payment.origin);
+        outcomes.push(outcome);
     }
-    let (amount_minor, currency) = amount_columns(refund.total_amount);
-    sqlx::query(
-        "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
-         correlator_id, amount_minor, currency, amount_decimals, document, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(refund.id.get())
-    .bind(refund.merchant_id.as_str().to_owned())
-    .bind(refund.payment_id.map(PaymentId::get))
-    .bind(refund.status.as_str())
-    .bind(micros(refund.status_date))
-    .bind(micros(refund.refund_date))
-    .bind(refund.account_id.clone())
-    .bind(refund.correlator_id.clone())
-    .bind(amount_minor)
-    .bind(currency)
-    .bind(refund.amount_decimals.map(i64::from))
-    .bind(refund.document.as_str().to_owned())
-    .bind(micros(refund.created_at))
-    .bind(micros(refund.created_at))
-    .execute(&mut **tx)
-    .await?;
-    let origin = origin.as_ref().map(payhub_core::Origin::as_str);
-    insert_event(tx, event, EventOrigin::Known(origin)).await?;
-    if let Some(saved) = kept {
-        save_idempotent_response(tx, saved, refund.created_at).await?;
+    insert_refund_rows(tx, backend, &admitted).await?;
+    let events: Vec<(&LedgerEvent, EventOrigin<'_>)> = admitted
+        .iter()
+        .map(|((_, event, _), origin)| (*event, EventOrigin::Known(*origin)))
+        .collect();
+    insert_events(tx, &events).await?;
+    for ((refund, _, kept), _) in &admitted {
+        if let Some(saved) = kept {
+            save_idempotent_response(tx, saved, refund.created_at).await?;
+        }
     }
-    Ok(Ok(()))
+    Ok(outcomes)
+}
+
+/// The payments with these ids, by id, locked for the rest of `tx` (in id
+/// order on PostgreSQL, so that two writers lock them in the same order).
+async fn lock_payments(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    ids: &[i64],
+) -> Result<HashMap<i64, Payment>, StoreError> {
+    let mut payments = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id IN ({}) ORDER BY id{}",
+            id_list(backend, chunk.len()),
+            backend.for_update()
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let payment = payment_from_row(&row)?;
+            payments.insert(payment.id.get(), payment);
+        }
+    }
+    Ok(payments)
+}
+
+/// The counted refunds of each of these payments that has any, in minor
+/// units (see [`refunded_minor`]).
+async fn counted_refunds(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    payment_ids: &[i64],
+) -> Result<Vec<(PaymentId, i64)>, StoreError> {
+    let mut counted = Vec::new();
+    for chunk in payment_ids.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT payment_id, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded \
+             FROM refunds WHERE payment_id IN ({}) AND status IN ({}) GROUP BY payment_id",
+            id_list(backend, chunk.len()),
+            counting_refund_statuses()
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let id: i64 = row.try_get("payment_id")?;
+            let id = PaymentId::from_i64(id)
+                .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
+            counted.push((id, row.try_get("refunded")?));
+        }
+    }
+    Ok(counted)
+}
+
+/// Writes admitted refund rows, many per statement.
+async fn insert_refund_rows(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    refunds: &[(&RefundWrite<'_>, Option<&str>)],
+) -> Result<(), sqlx::Error> {
+    let anonymous = backend == Backend::Sqlite;
+    let rows = if anonymous {
+        ANONYMOUS_ROWS_PER_STATEMENT
+    } else {
+        rows_per_statement(tx)
+    };
+    for chunk in refunds.chunks(rows) {
+        let sql = format!(
+            "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
+             correlator_id, amount_minor, currency, amount_decimals, document, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 14, anonymous)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((refund, _, _), _) in chunk {
+            let (amount_minor, currency) = amount_columns(refund.total_amount);
+            query = query
+                .bind(refund.id.get())
+                .bind(refund.merchant_id.as_str().to_owned())
+                .bind(refund.payment_id.map(PaymentId::get))
+                .bind(refund.status.as_str())
+                .bind(micros(refund.status_date))
+                .bind(micros(refund.refund_date))
+                .bind(refund.account_id.clone())
+                .bind(refund.correlator_id.clone())
+                .bind(amount_minor)
+                .bind(currency)
+                .bind(refund.amount_decimals.map(i64::from))
+                .bind(refund.document.as_str().to_owned())
+                .bind(micros(refund.created_at))
+                .bind(micros(refund.created_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Writes payment rows, many per statement.

@@ -28,6 +28,12 @@ pub trait LedgerStore: Send + Sync {
         merchant: &MerchantId,
         id: PaymentId,
     ) -> Result<Option<Payment>, StoreError>;
+    /// The payments with these (merchant, id) keys that exist, in no
+    /// particular order: the resources of a batch of events in one read.
+    async fn find_payments(
+        &self,
+        keys: &[(&MerchantId, PaymentId)],
+    ) -> Result<Vec<Payment>, StoreError>;
     /// Lists a merchant's payments, newest first; all of them when `page` is `None`.
     async fn list_payments(
         &self,
@@ -59,6 +65,12 @@ pub trait LedgerStore: Send + Sync {
         merchant: &MerchantId,
         id: RefundId,
     ) -> Result<Option<Refund>, StoreError>;
+    /// The refunds with these (merchant, id) keys that exist, in no
+    /// particular order.
+    async fn find_refunds(
+        &self,
+        keys: &[(&MerchantId, RefundId)],
+    ) -> Result<Vec<Refund>, StoreError>;
     async fn list_refunds(
         &self,
         merchant: &MerchantId,

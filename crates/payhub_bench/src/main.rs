@@ -307,7 +307,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             );
             if let Some(s) = &sustained {
                 eprintln!(
-                    "  sustained: {:.0} req/s; backlog {} at stop (trend {:+.0}/s{}), drained in {:.2} s{}; listener took {} ({:.0}/s)",
+                    "  sustained: {:.0} req/s; backlog {} at stop (trend {:+.0}/s{}), drained in {:.2} s{}; listener took {} ({:.0}/s under load, {:.0}/s to the drain)",
                     s.sustained_rps,
                     s.backlog_at_stop,
                     s.backlog_growth_per_s,
@@ -315,6 +315,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
                     s.drain_s,
                     if s.drained { "" } else { " (not drained)" },
                     s.listener_events,
+                    s.listener_under_load_per_s,
                     s.listener_events_per_s
                 );
             }

@@ -165,14 +165,15 @@ impl Report {
             md,
             "Writes counted until the outbox drained (no event left undispatched, no delivery pending). \
              One listener on 127.0.0.1 is subscribed to the merchant's hub (TMF676 `POST /hub`), so every \
-             event is also delivered to it before the outbox counts as drained; *to the listener/s* is what \
-             it took from the load's start to the drain's end, over that time. *Backlog trend* is the least-squares \
+             event is also delivered to it before the outbox counts as drained; *to the listener/s under load* is \
+             what it took while the load ran, over the load's time, and *to the drain* what it took from the \
+             load's start to the drain's end, over that time (equal to the sustained rate once drained). *Backlog trend* is the least-squares \
              slope of the backlog while the load ran; **growing** means it grew by more than 5% of the \
              write rate, i.e. the outbox fell behind and the load's req/s is a peak, not a rate payhub keeps.\n"
         );
         let _ = writeln!(
             md,
-            "| case | concurrency | load req/s | backlog at stop | backlog trend events/s | drain s | sustained req/s | sustained vs HTTP ceiling | fanned out/s while draining | to the listener/s |\n|---|---|---|---|---|---|---|---|---|---|"
+            "| case | concurrency | load req/s | backlog at stop | backlog trend events/s | drain s | sustained req/s | sustained vs HTTP ceiling | fanned out/s while draining | to the listener/s under load | to the listener/s to the drain |\n|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for c in &b.cases {
             let Some(s) = &c.sustained else { continue };
@@ -198,7 +199,7 @@ impl Report {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
                 c.case,
                 c.concurrency,
                 c.measurement.rps,
@@ -208,6 +209,7 @@ impl Report {
                 sustained,
                 ratio(s.sustained_rps, b.rps(HTTP_CEILING, c.concurrency)),
                 fanned,
+                s.listener_under_load_per_s,
                 s.listener_events_per_s
             );
         }

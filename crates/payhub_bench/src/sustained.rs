@@ -53,6 +53,22 @@ pub struct Sustained {
     /// Those over (load time + drain time): what one listener receives per
     /// second at the sustained rate.
     pub listener_events_per_s: f64,
+    /// Notifications the listener took while the load ran, per second of
+    /// load: whether fan-out keeps up with creates as they come, not only
+    /// once they stop (a drained backlog makes the line above equal the
+    /// sustained rate whatever happened under load).
+    pub listener_under_load_per_s: f64,
+    /// Successful writes per second while the load ran.
+    pub load_write_rps: f64,
+}
+
+impl Sustained {
+    /// Whether the listener received, while the load ran, at least the
+    /// share of the write rate that [`GROWING_SHARE`] allows a backlog to
+    /// lag by.
+    pub fn listener_keeps_pace(&self) -> bool {
+        self.listener_under_load_per_s >= (1.0 - GROWING_SHARE) * self.load_write_rps
+    }
 }
 
 /// The backlog now: events not yet dispatched plus deliveries pending.
@@ -131,6 +147,7 @@ pub async fn finish(
     listener: (&Listener, u64),
 ) -> anyhow::Result<Sustained> {
     let backlog_at_stop = backlog(store).await?;
+    let heard_under_load = listener.0.received().saturating_sub(listener.1);
     let (drain, drained) = wait_drained(store, limit).await?;
     let writes = measurement.requests.saturating_sub(measurement.errors) as f64;
     let write_rate = writes / measurement.seconds.max(f64::EPSILON);
@@ -146,6 +163,8 @@ pub async fn finish(
         listener_events: listener.0.received().saturating_sub(listener.1),
         listener_events_per_s: listener.0.received().saturating_sub(listener.1) as f64
             / (measurement.seconds + drain_s),
+        listener_under_load_per_s: heard_under_load as f64 / measurement.seconds.max(f64::EPSILON),
+        load_write_rps: write_rate,
         drain_events_per_s: if backlog_at_stop > 0 && drain >= MIN_DRAIN_FOR_RATE {
             backlog_at_stop as f64 / drain_s
         } else {

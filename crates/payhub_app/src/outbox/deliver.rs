@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use payhub_store::{Delivery, DeliveryKind, DeliveryOutcome, StoreError};
 use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::callback_policy::{CallbackPolicy, PolicyResolver};
@@ -13,9 +14,14 @@ use crate::settings::HubSettings;
 use crate::webhook_signing;
 use crate::Services;
 
-/// Deliveries claimed per round, all attempted concurrently, their
-/// outcomes recorded in one transaction.
-pub const BATCH: i64 = 128;
+/// Deliveries claimed per round, their outcomes recorded in one
+/// transaction: as many as dispatch fans out in a round, so that under load
+/// the round trips of a claim and a record are paid once per 512 events.
+pub const BATCH: i64 = 512;
+
+/// Attempts of a round in flight at once: bounds the connections opened
+/// to listeners (a round's deliveries often go to one listener).
+const ATTEMPTS_AT_ONCE: usize = 128;
 
 /// The HTTP client for listeners: bounded time per attempt, no redirects
 /// (a listener that moved must be registered again), and DNS answers filtered
@@ -50,8 +56,13 @@ pub fn backoff(settings: &HubSettings, attempts_made: i64) -> Duration {
 /// delivery is at least once.
 pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> usize {
     let now = Utc::now();
-    let lease_until =
-        now + chrono::Duration::from_std(state.config.hub.request_timeout * 3).unwrap_or_default();
+    // A round lasts at most one request timeout per wave of attempts; the
+    // lease outlasts that, so no other worker claims a delivery in flight.
+    let per_round = usize::try_from(BATCH).unwrap_or(ATTEMPTS_AT_ONCE);
+    let waves = u32::try_from(per_round.div_ceil(ATTEMPTS_AT_ONCE)).unwrap_or(u32::MAX);
+    let lease_until = now
+        + chrono::Duration::from_std(state.config.hub.request_timeout * waves.saturating_add(2))
+            .unwrap_or_default();
     let deliveries = match state
         .store
         .claim_due_deliveries(now, lease_until, BATCH)
@@ -65,9 +76,12 @@ pub async fn deliver_batch(state: &Arc<Services>, client: &reqwest::Client) -> u
     };
     let count = deliveries.len();
     let mut attempts = JoinSet::new();
+    let in_flight = Arc::new(Semaphore::new(ATTEMPTS_AT_ONCE));
     for delivery in deliveries {
-        let (state, client) = (state.clone(), client.clone());
+        let (state, client, in_flight) = (state.clone(), client.clone(), in_flight.clone());
         attempts.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _turn = in_flight.acquire_owned().await.ok();
             let outcome = attempt(&state, &client, &delivery).await;
             outcome
                 .map(|outcome| (delivery.id, outcome))

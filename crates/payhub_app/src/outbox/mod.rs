@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::Services;
 
@@ -33,8 +33,18 @@ const COALESCE: Duration = Duration::from_millis(25);
 /// How often expired idempotency keys are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Runs the hub workers until `shutdown` turns true.
-pub async fn run_workers(state: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+/// Runs the workers until `shutdown` turns true: three loops side by side,
+/// so that none waits behind another's round trips. Under load a round of
+/// dispatch, a round of deliveries and the checks used to take turns in one
+/// loop, which capped deliveries at one round (128) per turn of all three
+/// (docs/PERFORMANCE.md, "Fan-out to one listener").
+/// - dispatch: outbox events become deliveries; woken by new outbox work;
+/// - delivery: due deliveries are POSTed; woken when dispatch ran, and by
+///   the poll interval for retries that come due;
+/// - checks: unknown outcomes, bill refunds, each dialect's deadlines and
+///   the purge of expired keys; woken when dispatch ran (a write may have
+///   made a check due), and by the poll interval.
+pub async fn run_workers(state: Arc<Services>, shutdown: watch::Receiver<bool>) {
     let client = match deliver::http_client(&state.config.hub, state.config.callback_policy.clone())
     {
         Ok(client) => client,
@@ -43,38 +53,101 @@ pub async fn run_workers(state: Arc<Services>, mut shutdown: watch::Receiver<boo
             return;
         }
     };
-    let mut last_purge = tokio::time::Instant::now() - PURGE_INTERVAL;
-    loop {
-        if *shutdown.borrow() {
-            break;
+    let deliveries_due = Notify::new();
+    let checks_due = Notify::new();
+    tokio::join!(
+        dispatch_loop(&state, [&deliveries_due, &checks_due], shutdown.clone()),
+        delivery_loop(&state, &client, &deliveries_due, shutdown.clone()),
+        checks_loop(&state, &checks_due, shutdown),
+    );
+}
+
+/// What one pass of a worker loop did.
+struct Pass {
+    /// Items handled.
+    handled: usize,
+    /// A full batch: more is waiting, so the next pass starts at once.
+    full: bool,
+}
+
+/// Between two passes: none after a full batch; after a pass that found
+/// nothing, until `wake`, the poll interval or shutdown; then [`COALESCE`]
+/// so that the next pass finds many items, not one.
+async fn pause(
+    pass: Pass,
+    wake: &Notify,
+    poll_interval: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    if pass.full {
+        return;
+    }
+    if pass.handled == 0 {
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(poll_interval) => {}
+            _ = shutdown.changed() => {}
         }
-        let dispatched = dispatch::dispatch_batch(&state).await;
-        let delivered = deliver::deliver_batch(&state, &client).await;
-        let mut checked = crate::gateways::flow::run_checks(&state).await
-            + crate::carrier_billing::bill_refund::run_checks(&state).await;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(COALESCE) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+async fn dispatch_loop(
+    state: &Services,
+    wake_after: [&Notify; 2],
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let handled = dispatch::dispatch_batch(state).await;
+        if handled > 0 {
+            wake_after.iter().for_each(|other| other.notify_one());
+        }
+        let full = i64::try_from(handled).unwrap_or(i64::MAX) >= dispatch::BATCH;
+        let pass = Pass { handled, full };
+        pause(
+            pass,
+            &state.outbox_written,
+            state.config.hub.poll_interval,
+            &mut shutdown,
+        )
+        .await;
+    }
+}
+
+async fn delivery_loop(
+    state: &Arc<Services>,
+    client: &reqwest::Client,
+    wake: &Notify,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let handled = deliver::deliver_batch(state, client).await;
+        let full = i64::try_from(handled).unwrap_or(i64::MAX) >= deliver::BATCH;
+        let pass = Pass { handled, full };
+        pause(pass, wake, state.config.hub.poll_interval, &mut shutdown).await;
+    }
+}
+
+async fn checks_loop(state: &Services, wake: &Notify, mut shutdown: watch::Receiver<bool>) {
+    let mut last_purge = tokio::time::Instant::now() - PURGE_INTERVAL;
+    while !*shutdown.borrow() {
+        let mut handled = crate::gateways::flow::run_checks(state).await
+            + crate::carrier_billing::bill_refund::run_checks(state).await;
         for dialect in state.hooks.dialects() {
-            checked += dialect.run_due_work(&state).await;
+            handled += dialect.run_due_work(state).await;
         }
         if last_purge.elapsed() >= PURGE_INTERVAL {
-            purge_idempotency_keys(&state).await;
+            purge_idempotency_keys(state).await;
             last_purge = tokio::time::Instant::now();
         }
-        // A full batch of either kind means more is waiting: no pause.
-        let backlogged = i64::try_from(dispatched).unwrap_or(i64::MAX) >= dispatch::BATCH
-            || i64::try_from(delivered).unwrap_or(i64::MAX) >= deliver::BATCH;
-        if !backlogged {
-            if dispatched + delivered + checked == 0 {
-                tokio::select! {
-                    _ = state.outbox_written.notified() => {}
-                    _ = tokio::time::sleep(state.config.hub.poll_interval) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(COALESCE) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+        let pass = Pass {
+            handled,
+            full: false,
+        };
+        pause(pass, wake, state.config.hub.poll_interval, &mut shutdown).await;
     }
 }
 

@@ -44,6 +44,9 @@ mod ledger;
 mod ledger_writes;
 mod merchants;
 mod outbox;
+mod postgres_reads;
+#[cfg(test)]
+mod postgres_reads_tests;
 mod settings;
 mod simulator;
 mod sqlite_reads;
@@ -62,6 +65,11 @@ pub struct SqlStore {
     /// SQLite's hot reads without sqlx's thread hand-offs; `None` on
     /// PostgreSQL and until [`SqlStore::with_sqlite_file`] names the file.
     sqlite_readers: Option<sqlite_reads::SqliteReaders>,
+    /// PostgreSQL's hot reads on shared tokio-postgres clients, without the
+    /// pool's checkout and `AnyRow`s; `None` on SQLite, until
+    /// [`SqlStore::with_postgres_url`] names the server, and when its URL
+    /// asks for TLS.
+    postgres_readers: Option<postgres_reads::PostgresReaders>,
 }
 
 impl SqlStore {
@@ -79,6 +87,7 @@ impl SqlStore {
             write_lock,
             committer,
             sqlite_readers: None,
+            postgres_readers: None,
         }
     }
 
@@ -88,6 +97,17 @@ impl SqlStore {
     pub fn with_sqlite_file(mut self, path: std::path::PathBuf) -> Self {
         if self.backend == Backend::Sqlite {
             self.sqlite_readers = Some(sqlite_reads::SqliteReaders::new(path));
+        }
+        self
+    }
+
+    /// Reads payments and refunds by id, and pages of them, from the
+    /// PostgreSQL server at this URL through tokio-postgres clients of the
+    /// store's own (see `postgres_reads`), unless the URL asks for TLS.
+    /// Ignored on SQLite.
+    pub fn with_postgres_url(mut self, url: &str) -> Self {
+        if self.backend == Backend::Postgres {
+            self.postgres_readers = postgres_reads::PostgresReaders::from_url(url);
         }
         self
     }

@@ -1,8 +1,12 @@
 //! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
 //!
 //! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
-//! placeholders, which both backends accept; on SQLite the hot reads of
-//! payments and refunds run the same SQL through rusqlite (`sqlite_reads`). Where the two dialects differ
+//! placeholders, which both backends accept. The hot reads of payments and
+//! refunds (by id, a page of a list) run the same SQL through each
+//! backend's native driver: rusqlite on SQLite (`sqlite_reads`), and on
+//! PostgreSQL tokio-postgres clients shared by every request, which
+//! pipeline their queries (`postgres_reads`; not when the URL asks for
+//! TLS). Where the two dialects differ
 //! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!
@@ -11,8 +15,9 @@
 //! `batch` (multi-row statements), `tx` (status moves), `ledger_writes`
 //! (payment and refund rows with their events, used by every writer),
 //! `gateway_rows` (gateway rows and dialect references), `checks` (claiming
-//! due checks), `group_commit`, `gauges` and `sqlite_reads` (SQLite's hot
-//! reads through rusqlite). Then one module per aggregate
+//! due checks), `group_commit`, `gauges`, `sqlite_reads` (SQLite's hot
+//! reads through rusqlite) and `postgres_reads` (PostgreSQL's through
+//! tokio-postgres). Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
 //! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.

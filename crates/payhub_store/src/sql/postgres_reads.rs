@@ -191,7 +191,7 @@ impl PostgresReaders {
                 Err(error) if reader.client.is_closed() || connection_lost(&error) => {
                     slot.forget(&reader);
                     if retried {
-                        return Err(classify(error));
+                        return Err(unreachable(error));
                     }
                     tracing::info!(error = %error, "a PostgreSQL read lost its connection; reading again on a new one");
                     retried = true;
@@ -408,7 +408,8 @@ fn connection_lost(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// A connection that could not be opened: the database is unavailable.
+/// A connection that could not be opened, or was lost twice in a row: the
+/// database is unavailable.
 fn unreachable(error: tokio_postgres::Error) -> StoreError {
     StoreError::Unavailable(sqlx::Error::Io(std::io::Error::other(error)))
 }

@@ -188,7 +188,7 @@ pub async fn connect_and_migrate(
         .collect();
     let store = match backend {
         Backend::Sqlite => SqlStore::new(pool, backend).with_sqlite_file(sqlite_path(&url)),
-        Backend::Postgres => SqlStore::new(pool, backend),
+        Backend::Postgres => SqlStore::new(pool, backend).with_postgres_url(&url),
     };
     Ok((Arc::new(store), applied))
 }

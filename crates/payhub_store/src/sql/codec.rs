@@ -62,8 +62,9 @@ fn decimals(column: Option<i64>) -> Result<Option<u8>, StoreError> {
 }
 
 /// A row's columns read by name, whichever driver read the row: the ledger's
-/// rows come through sqlx's `Any` driver, and on SQLite their hot reads
-/// through rusqlite (`sqlite_reads`).
+/// rows come through sqlx's `Any` driver, and their hot reads through
+/// rusqlite on SQLite (`sqlite_reads`) and tokio-postgres on PostgreSQL
+/// (`postgres_reads`).
 pub(super) trait Columns {
     fn int(&self, name: &str) -> Result<i64, StoreError>;
     fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError>;

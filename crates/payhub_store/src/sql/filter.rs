@@ -100,12 +100,42 @@ pub(super) fn total_from_page(page: Page, shown: usize) -> Option<i64> {
     (shown < page.limit && (shown > 0 || offset == 0)).then_some(offset + shown)
 }
 
+/// A page of the rows `clause` selects, newest first, each with the number
+/// of all of them as `list_total`; its last two placeholders are the limit
+/// and the offset. Shared by the pool's path and `postgres_reads`, so that
+/// both return the same rows in the same order.
+///
+/// Limit and offset are bound, not written into the text, so that every
+/// page of a filter's shape reuses one prepared statement. The total comes
+/// in the same round trip, from a scalar subquery the database evaluates
+/// once, from the index alone. (`COUNT(*) OVER ()` would make it read every
+/// matching row in full before `LIMIT`: measured, a 100-row account listed
+/// 2.3x slower with the window.)
+pub(super) fn page_with_total_sql(table: &str, columns: &str, clause: &WhereClause) -> String {
+    let n = clause.binds.len();
+    format!(
+        "SELECT {columns}, (SELECT COUNT(*) FROM {table} {where_sql}) AS list_total \
+         FROM {table} {where_sql} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2,
+        where_sql = clause.sql,
+    )
+}
+
+/// The number of rows `clause` selects, as `n`: asked only when a page came
+/// back empty past the first row, which carries no `list_total`.
+pub(super) fn count_sql(table: &str, clause: &WhereClause) -> String {
+    format!("SELECT COUNT(*) AS n FROM {table} {}", clause.sql)
+}
+
 impl SqlStore {
     /// A merchant's rows of `table` that `filter` selects, newest first, and
     /// how many there are in all, decoded as `T`.
     ///
     /// On SQLite a page of at most [`INLINE_ROWS_MAX`] rows is read on this
-    /// thread (`sqlite_reads`); anything else goes through the pool.
+    /// thread (`sqlite_reads`); on PostgreSQL every page is read on a shared
+    /// tokio-postgres client (`postgres_reads`); anything else goes through
+    /// the pool.
     pub(super) async fn list_decoded<T: Decoded>(
         &self,
         table: &str,
@@ -138,6 +168,12 @@ impl SqlStore {
                 return Ok(Listed { items, total });
             }
         }
+        if let (Some(readers), Some(page)) = (&self.postgres_readers, page) {
+            let (items, total) = readers
+                .page((table, columns), &clause, page, |row| T::decode(row))
+                .await?;
+            return Ok(Listed { items, total });
+        }
         let (rows, total) = self.list_rows(table, columns, &clause, page).await?;
         let items = rows
             .iter()
@@ -165,20 +201,7 @@ impl SqlStore {
             let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
             return Ok((rows, total));
         };
-        // Limit and offset are bound, not written into the text, so that
-        // every page of a filter's shape reuses one prepared statement. The
-        // total comes in the same round trip, from a scalar subquery the
-        // database evaluates once, from the index alone. (`COUNT(*) OVER ()`
-        // would make it read every matching row in full before `LIMIT`:
-        // measured, a 100-row account listed 2.3x slower with the window.)
-        let n = clause.binds.len();
-        let sql = format!(
-            "SELECT {columns}, (SELECT COUNT(*) FROM {table} {where_sql}) AS list_total \
-             FROM {table} {where_sql} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2,
-            where_sql = clause.sql,
-        );
+        let sql = page_with_total_sql(table, columns, clause);
         let rows = bind_all(sqlx::query(&sql), &clause.binds)
             .bind(page.limit.max(0))
             .bind(page.offset.max(0))
@@ -192,8 +215,7 @@ impl SqlStore {
             return Ok((rows, total));
         }
         // An empty page past the first row: the list may end before the offset.
-        let count_sql = format!("SELECT COUNT(*) AS n FROM {table} {}", clause.sql);
-        let total = bind_all(sqlx::query(&count_sql), &clause.binds)
+        let total = bind_all(sqlx::query(&count_sql(table, clause)), &clause.binds)
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;

@@ -23,7 +23,8 @@ use crate::traits::LedgerStore;
 
 impl SqlStore {
     /// The merchant's row of `table` with this id, decoded as `T`; on SQLite
-    /// read on this thread (`sqlite_reads`).
+    /// read on this thread (`sqlite_reads`), on PostgreSQL on a shared
+    /// tokio-postgres client (`postgres_reads`).
     async fn find_decoded<T: Decoded>(
         &self,
         table: &str,
@@ -33,6 +34,13 @@ impl SqlStore {
     ) -> Result<Option<T>, StoreError> {
         if let Some(readers) = &self.sqlite_readers {
             return readers.find(table, columns, merchant.as_str(), id, |row| T::decode(row));
+        }
+        if let Some(readers) = &self.postgres_readers {
+            return readers
+                .find((table, columns), merchant.as_str(), id, |row| {
+                    T::decode(row)
+                })
+                .await;
         }
         let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2");
         let row: Option<AnyRow> = sqlx::query(&sql)

@@ -1,8 +1,12 @@
 //! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
 //!
 //! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
-//! placeholders, which both backends accept; on SQLite the hot reads of
-//! payments and refunds run the same SQL through rusqlite (`sqlite_reads`). Where the two dialects differ
+//! placeholders, which both backends accept. The hot reads of payments and
+//! refunds (by id, a page of a list) run the same SQL through each
+//! backend's native driver: rusqlite on SQLite (`sqlite_reads`), and on
+//! PostgreSQL tokio-postgres clients shared by every request, which
+//! pipeline their queries (`postgres_reads`; not when the URL asks for
+//! TLS). Where the two dialects differ
 //! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!
@@ -11,8 +15,9 @@
 //! `batch` (multi-row statements), `tx` (status moves), `ledger_writes`
 //! (payment and refund rows with their events, used by every writer),
 //! `gateway_rows` (gateway rows and dialect references), `checks` (claiming
-//! due checks), `group_commit`, `gauges` and `sqlite_reads` (SQLite's hot
-//! reads through rusqlite). Then one module per aggregate
+//! due checks), `group_commit`, `gauges`, `sqlite_reads` (SQLite's hot
+//! reads through rusqlite) and `postgres_reads` (PostgreSQL's through
+//! tokio-postgres). Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
 //! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.
@@ -44,6 +49,9 @@ mod ledger;
 mod ledger_writes;
 mod merchants;
 mod outbox;
+mod postgres_reads;
+#[cfg(test)]
+mod postgres_reads_tests;
 mod settings;
 mod simulator;
 mod sqlite_reads;
@@ -62,6 +70,11 @@ pub struct SqlStore {
     /// SQLite's hot reads without sqlx's thread hand-offs; `None` on
     /// PostgreSQL and until [`SqlStore::with_sqlite_file`] names the file.
     sqlite_readers: Option<sqlite_reads::SqliteReaders>,
+    /// PostgreSQL's hot reads on shared tokio-postgres clients, without the
+    /// pool's checkout and `AnyRow`s; `None` on SQLite, until
+    /// [`SqlStore::with_postgres_url`] names the server, and when its URL
+    /// asks for TLS.
+    postgres_readers: Option<postgres_reads::PostgresReaders>,
 }
 
 impl SqlStore {
@@ -79,6 +92,7 @@ impl SqlStore {
             write_lock,
             committer,
             sqlite_readers: None,
+            postgres_readers: None,
         }
     }
 
@@ -88,6 +102,17 @@ impl SqlStore {
     pub fn with_sqlite_file(mut self, path: std::path::PathBuf) -> Self {
         if self.backend == Backend::Sqlite {
             self.sqlite_readers = Some(sqlite_reads::SqliteReaders::new(path));
+        }
+        self
+    }
+
+    /// Reads payments and refunds by id, and pages of them, from the
+    /// PostgreSQL server at this URL through tokio-postgres clients of the
+    /// store's own (see `postgres_reads`), unless the URL asks for TLS.
+    /// Ignored on SQLite.
+    pub fn with_postgres_url(mut self, url: &str) -> Self {
+        if self.backend == Backend::Postgres {
+            self.postgres_readers = postgres_reads::PostgresReaders::from_url(url);
         }
         self
     }

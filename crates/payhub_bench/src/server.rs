@@ -99,6 +99,9 @@ impl Server {
             .env("PAYHUB_RATE_LIMIT_MERCHANT_PER_S", "0")
             // The write cases' listener runs on 127.0.0.1 (crate::listener).
             .env("PAYHUB_ALLOWED_CALLBACK_NETS", "127.0.0.1/32")
+            // As the shipped Dockerfile and systemd unit run payhub
+            // (docs/PERFORMANCE.md, "Memory").
+            .env("MALLOC_ARENA_MAX", "2")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

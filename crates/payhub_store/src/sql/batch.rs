@@ -19,7 +19,7 @@ const SQLITE_ROWS_PER_STATEMENT: usize = 16;
 
 /// Rows per multi-row `INSERT` written with anonymous placeholders on SQLite
 /// (binding them costs no lookup): as many as on PostgreSQL.
-pub(super) const ANONYMOUS_ROWS_PER_STATEMENT: usize = POSTGRES_ROWS_PER_STATEMENT;
+const ANONYMOUS_ROWS_PER_STATEMENT: usize = POSTGRES_ROWS_PER_STATEMENT;
 
 /// How many rows one multi-row `INSERT` on `connection`'s backend carries.
 pub(super) fn rows_per_statement(connection: &AnyConnection) -> usize {
@@ -30,8 +30,19 @@ pub(super) fn rows_per_statement(connection: &AnyConnection) -> usize {
     }
 }
 
+/// For rows whose statement may take anonymous placeholders: whether it
+/// does on `connection`'s backend (SQLite's; binding `?` costs no lookup),
+/// and how many rows a statement then carries.
+pub(super) fn anonymous_rows(connection: &AnyConnection) -> (bool, usize) {
+    if is_sqlite(connection) {
+        (true, ANONYMOUS_ROWS_PER_STATEMENT)
+    } else {
+        (false, POSTGRES_ROWS_PER_STATEMENT)
+    }
+}
+
 /// Whether `connection` is SQLite's.
-pub(super) fn is_sqlite(connection: &AnyConnection) -> bool {
+fn is_sqlite(connection: &AnyConnection) -> bool {
     connection.backend_name().eq_ignore_ascii_case("sqlite")
 }
 

@@ -10,10 +10,7 @@ use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundRej
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{
-    id_list, is_sqlite, rows_per_statement, values_list, ANONYMOUS_ROWS_PER_STATEMENT,
-    IDS_PER_STATEMENT,
-};
+use super::batch::{anonymous_rows, id_list, values_list, IDS_PER_STATEMENT};
 use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
 use super::idempotency::save_idempotent_response;
 use super::outbox::{insert_events, EventOrigin};
@@ -147,7 +144,7 @@ pub(super) async fn write_refunds(
         }
         outcomes.push(outcome);
     }
-    insert_refund_rows(tx, backend, &admitted).await?;
+    insert_refund_rows(tx, &admitted).await?;
     let events: Vec<(&LedgerEvent, EventOrigin<'_>)> = admitted
         .iter()
         .map(|((_, event, _), origin)| (*event, EventOrigin::Known(*origin)))
@@ -219,15 +216,9 @@ async fn counted_refunds(
 /// Writes admitted refund rows, many per statement.
 async fn insert_refund_rows(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
     refunds: &[(&RefundWrite<'_>, Option<&str>)],
 ) -> Result<(), sqlx::Error> {
-    let anonymous = backend == Backend::Sqlite;
-    let rows = if anonymous {
-        ANONYMOUS_ROWS_PER_STATEMENT
-    } else {
-        rows_per_statement(tx)
-    };
+    let (anonymous, rows) = anonymous_rows(tx);
     for chunk in refunds.chunks(rows) {
         let sql = format!(
             "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
@@ -266,12 +257,7 @@ async fn insert_payment_rows(
     // On SQLite the payment rows take anonymous placeholders, so the
     // statement's size no longer costs its square and may be as large as
     // PostgreSQL's.
-    let anonymous = is_sqlite(tx);
-    let rows = if anonymous {
-        ANONYMOUS_ROWS_PER_STATEMENT
-    } else {
-        rows_per_statement(tx)
-    };
+    let (anonymous, rows) = anonymous_rows(tx);
     for chunk in payments.chunks(rows) {
         let sql = format!(
             "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \

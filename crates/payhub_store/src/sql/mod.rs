@@ -39,6 +39,7 @@ mod codec;
 mod connectors;
 mod console;
 mod deliveries;
+mod driver_error;
 mod filter;
 mod gateway;
 mod gateway_rows;

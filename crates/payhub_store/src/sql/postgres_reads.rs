@@ -47,6 +47,7 @@ use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::codec::Columns;
+use super::driver_error::DriverError;
 use super::filter::{count_sql, page_with_total_sql, total_from_page, Bind, WhereClause};
 use crate::error::StoreError;
 use crate::records::Page;
@@ -421,60 +422,17 @@ fn classify(error: tokio_postgres::Error) -> StoreError {
     if connection_lost(&error) {
         return unreachable(error);
     }
-    if error.as_db_error().is_some() {
-        return StoreError::classify(sqlx::Error::Database(Box::new(ReadError(error))));
-    }
-    StoreError::classify(sqlx::Error::Protocol(error.to_string()))
-}
-
-/// A tokio-postgres error the server reported, as sqlx's `DatabaseError`.
-#[derive(Debug)]
-struct ReadError(tokio_postgres::Error);
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-impl sqlx::error::DatabaseError for ReadError {
-    fn message(&self) -> &str {
-        self.0
-            .as_db_error()
-            .map_or("postgresql error", |db| db.message())
-    }
-
-    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
-        self.0.code().map(|code| code.code().into())
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        match self.0.code() {
-            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
-                sqlx::error::ErrorKind::UniqueViolation
-            }
-            Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => {
-                sqlx::error::ErrorKind::ForeignKeyViolation
-            }
-            _ => sqlx::error::ErrorKind::Other,
-        }
-    }
+    let Some(reported) = error.as_db_error() else {
+        return StoreError::classify(sqlx::Error::Protocol(error.to_string()));
+    };
+    let message = reported.message().to_owned();
+    let code = reported.code().clone();
+    let kind = if code == SqlState::UNIQUE_VIOLATION {
+        sqlx::error::ErrorKind::UniqueViolation
+    } else if code == SqlState::FOREIGN_KEY_VIOLATION {
+        sqlx::error::ErrorKind::ForeignKeyViolation
+    } else {
+        sqlx::error::ErrorKind::Other
+    };
+    DriverError::new(error, message, Some(code.code().to_owned()), kind).into_store_error()
 }

@@ -29,6 +29,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 
 use super::codec::Columns;
+use super::driver_error::DriverError;
 use super::filter::{Bind, WhereClause};
 use crate::error::StoreError;
 
@@ -230,51 +231,14 @@ fn unavailable(error: rusqlite::Error) -> StoreError {
 /// database error with SQLite's message, so that "database is locked" after
 /// the busy timeout is a 503 on either path.
 fn classify(error: rusqlite::Error) -> StoreError {
-    StoreError::classify(sqlx::Error::Database(Box::new(ReadError(error))))
-}
-
-/// A rusqlite error as sqlx's `DatabaseError`.
-#[derive(Debug)]
-struct ReadError(rusqlite::Error);
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-impl sqlx::error::DatabaseError for ReadError {
-    fn message(&self) -> &str {
-        match &self.0 {
-            rusqlite::Error::SqliteFailure(_, Some(message)) => message,
-            rusqlite::Error::SqliteFailure(failure, None) => match failure.code {
-                rusqlite::ErrorCode::DatabaseBusy => "database is busy",
-                rusqlite::ErrorCode::DatabaseLocked => "database is locked",
-                _ => "sqlite error",
-            },
-            _ => "sqlite error",
-        }
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::Other
-    }
+    let message = match &error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+        rusqlite::Error::SqliteFailure(failure, None) => match failure.code {
+            rusqlite::ErrorCode::DatabaseBusy => "database is busy".to_owned(),
+            rusqlite::ErrorCode::DatabaseLocked => "database is locked".to_owned(),
+            _ => "sqlite error".to_owned(),
+        },
+        _ => "sqlite error".to_owned(),
+    };
+    DriverError::new(error, message, None, sqlx::error::ErrorKind::Other).into_store_error()
 }

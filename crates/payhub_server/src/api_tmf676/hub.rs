@@ -12,7 +12,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundId, SubscriptionId};
+use payhub_core::{LedgerEvent, Payment, PaymentId, Refund, RefundId, SubscriptionId};
 use payhub_store::{Store, StoreError, Subscription};
 use serde_json::{json, Map, Value};
 
@@ -169,37 +169,45 @@ pub async fn event_envelopes(
             payment_keys.push((&event.merchant_id, id));
         }
     }
-    let payments: HashMap<(MerchantId, i64), Payment> = if payment_keys.is_empty() {
+    // Ids are unique across merchants; each lookup below still checks
+    // that the resource is the event's merchant's.
+    let payments: HashMap<i64, Payment> = if payment_keys.is_empty() {
         HashMap::new()
     } else {
         store
             .find_payments(&payment_keys)
             .await?
             .into_iter()
-            .map(|p| ((p.merchant_id.clone(), p.id.get()), p))
+            .map(|p| (p.id.get(), p))
             .collect()
     };
-    let refunds: HashMap<(MerchantId, i64), Refund> = if refund_keys.is_empty() {
+    let refunds: HashMap<i64, Refund> = if refund_keys.is_empty() {
         HashMap::new()
     } else {
         store
             .find_refunds(&refund_keys)
             .await?
             .into_iter()
-            .map(|r| ((r.merchant_id.clone(), r.id.get()), r))
+            .map(|r| (r.id.get(), r))
             .collect()
     };
     Ok(events
         .iter()
         .map(|event| {
-            let key = (event.merchant_id.clone(), event.resource_id);
+            let key = event.resource_id;
             let (name, resource) = if event.kind.is_refund() {
-                let mut refund = refunds.get(&key)?.clone();
+                let mut refund = refunds
+                    .get(&key)
+                    .filter(|r| r.merchant_id == event.merchant_id)?
+                    .clone();
                 refund.status = event.status;
                 refund.status_date = event.occurred_at;
                 ("refund", render_refund(&refund, base_url))
             } else {
-                let mut payment = payments.get(&key)?.clone();
+                let mut payment = payments
+                    .get(&key)
+                    .filter(|p| p.merchant_id == event.merchant_id)?
+                    .clone();
                 payment.status = event.status;
                 payment.status_date = event.occurred_at;
                 ("payment", render_payment(&payment, base_url))
@@ -248,6 +256,7 @@ impl payhub_app::hooks::EventListeners for HubListeners {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use payhub_core::MerchantId;
 
     fn subscription(query: Option<&str>) -> Subscription {
         Subscription {

@@ -175,7 +175,36 @@ pub async fn finish(
 
 #[cfg(test)]
 mod tests {
-    use super::slope;
+    use super::{slope, Sustained};
+
+    fn sustained(under_load: f64, load: f64) -> Sustained {
+        Sustained {
+            backlog_at_stop: 0,
+            backlog_growth_per_s: 0.0,
+            growing: false,
+            drain_s: 0.0,
+            drained: true,
+            sustained_rps: load,
+            drain_events_per_s: 0.0,
+            listener_events: 0,
+            listener_events_per_s: load,
+            listener_under_load_per_s: under_load,
+            load_write_rps: load,
+        }
+    }
+
+    #[test]
+    fn the_listener_keeps_pace_only_if_it_takes_the_create_rate_while_the_load_runs() {
+        assert!(sustained(1000.0, 1000.0).listener_keeps_pace());
+        assert!(
+            sustained(950.0, 1000.0).listener_keeps_pace(),
+            "within the 5% a trend allows"
+        );
+        assert!(!sustained(940.0, 1000.0).listener_keeps_pace());
+        // A drained run makes the rate to the drain equal the sustained rate
+        // whatever happened under load: only the load's share decides.
+        assert!(!sustained(300.0, 1000.0).listener_keeps_pace());
+    }
 
     #[test]
     fn slope_of_a_steady_backlog_is_zero_and_of_a_growing_one_its_rate() {

@@ -84,3 +84,15 @@ pub(super) fn id_list(backend: Backend, count: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_number_placeholders_on_postgres_and_leave_them_anonymous_on_sqlite() {
+        assert_eq!(id_list(Backend::Postgres, 3), "$1, $2, $3");
+        assert_eq!(id_list(Backend::Sqlite, 3), "?, ?, ?");
+        assert_eq!(id_list(Backend::Postgres, 1), "$1");
+    }
+}

@@ -239,7 +239,13 @@ both_backends! {
         let id = payment_id(&app, "ali-qr-lost").await;
         let trade = alipay.trade(&id).expect("Alipay took the trade");
         let row = app.store.find_gateway_payment(PaymentId::from_i64(id.parse().unwrap()).unwrap()).await.unwrap().unwrap();
-        assert_eq!(row.action, None, "payhub has no code yet");
+        // The checker runs as soon as the workers are woken, so it may
+        // already have repeated the precreate: a code payhub holds now can
+        // only have come from that repeat, never from the lost answer.
+        if row.action.is_some() {
+            let precreates = alipay.services_called().iter().filter(|s| *s == "alipay.acquire.precreate").count();
+            assert_eq!(precreates, 2, "a code only from the repeated precreate");
+        }
 
         let row = row_with_action(&app, &id).await;
         assert_eq!(row.action.as_deref(), Some(trade.qr_code.as_str()));

@@ -104,6 +104,13 @@ impl Money {
         self.currency
     }
 
+    /// The currency's code, borrowed from this amount (a stored row's
+    /// column can then borrow it too, where `currency().code()` would
+    /// borrow a temporary).
+    pub fn currency_code(&self) -> &str {
+        self.currency.code()
+    }
+
     /// Adds two amounts of one currency; refuses mixing currencies or overflowing.
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;

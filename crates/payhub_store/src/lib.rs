@@ -71,7 +71,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// WAL lets readers run beside the one writer; `synchronous=FULL` makes every
 /// commit durable before it is acknowledged; `busy_timeout` queues writers
 /// instead of failing them; foreign keys are off by default in SQLite.
-const SQLITE_PRAGMAS: [&str; 4] = [
+pub(crate) const SQLITE_PRAGMAS: [&str; 4] = [
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA busy_timeout = 5000",

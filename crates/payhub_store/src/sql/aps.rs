@@ -158,14 +158,7 @@ async fn write_aps_refund(
     let refunded = refunded_parts(tx, payment_id).await?;
     let split = credit::split_refund(requested, paid_parts(&aps), refunded)?;
     let write = plan(split);
-    write_refund(
-        tx,
-        backend,
-        &write.refund,
-        &write.event,
-        write.kept.as_ref(),
-    )
-    .await??;
+    write_refund(tx, &write.refund, &write.event, write.kept.as_ref()).await??;
     let row = &write.aps;
     sqlx::query(&format!(
         "INSERT INTO aps_refunds ({APS_REFUND_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"

@@ -9,26 +9,14 @@ use super::backend::Backend;
 /// limit, and few round trips.
 const POSTGRES_ROWS_PER_STATEMENT: usize = 400;
 
-/// Rows per multi-row `INSERT` on SQLite. sqlx-sqlite looks each `$N` up by
-/// name (`sqlite3_bind_parameter_name`), which walks the statement's list of
-/// parameters, so binding a statement costs the square of its parameter
-/// count: at 400 rows (5,200 parameters) that lookup took 60% of a batched
-/// write's time (docs/PERFORMANCE.md, "What limits the storage path").
-/// Statements run in-process on SQLite, so many small ones cost little.
-const SQLITE_ROWS_PER_STATEMENT: usize = 16;
-
-/// Rows per multi-row `INSERT` written with anonymous placeholders on SQLite
-/// (binding them costs no lookup): as many as on PostgreSQL.
+/// Rows per multi-row `INSERT` on SQLite, written with anonymous
+/// placeholders: as many as on PostgreSQL. Numbered ones (`$N`) would cost
+/// the square of the statement's size: sqlx-sqlite looks each `$N` up by
+/// name (`sqlite3_bind_parameter_name`), which walks the statement's list
+/// of parameters, and at 400 rows (5,200 parameters) that lookup took 60%
+/// of a batched write's time (docs/PERFORMANCE.md, "What limits the
+/// storage path"). Binding `?` costs no lookup.
 const ANONYMOUS_ROWS_PER_STATEMENT: usize = POSTGRES_ROWS_PER_STATEMENT;
-
-/// How many rows one multi-row `INSERT` on `connection`'s backend carries.
-pub(super) fn rows_per_statement(connection: &AnyConnection) -> usize {
-    if is_sqlite(connection) {
-        SQLITE_ROWS_PER_STATEMENT
-    } else {
-        POSTGRES_ROWS_PER_STATEMENT
-    }
-}
 
 /// For rows whose statement may take anonymous placeholders: whether it
 /// does on `connection`'s backend (SQLite's; binding `?` costs no lookup),
@@ -46,9 +34,18 @@ fn is_sqlite(connection: &AnyConnection) -> bool {
     connection.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
+/// Which backend `connection` talks to.
+pub(super) fn backend_of(connection: &AnyConnection) -> Backend {
+    if is_sqlite(connection) {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
+}
+
 /// `($1, …, $c), ($c+1, …)`: the placeholders of `rows` rows of `columns`
 /// values, bound in that order. `anonymous` writes `?` instead, which
-/// SQLite binds without looking a name up (see [`SQLITE_ROWS_PER_STATEMENT`]).
+/// SQLite binds without looking a name up (see [`ANONYMOUS_ROWS_PER_STATEMENT`]).
 pub(super) fn values_list(rows: usize, columns: usize, anonymous: bool) -> String {
     (0..rows)
         .map(|r| {
@@ -74,7 +71,7 @@ pub(super) const IDS_PER_STATEMENT: usize = 250;
 
 /// The placeholders of an `IN` list of `count` ids, `$1` onwards:
 /// anonymous on SQLite, which binds them without a lookup by name (see
-/// [`SQLITE_ROWS_PER_STATEMENT`]).
+/// [`ANONYMOUS_ROWS_PER_STATEMENT`]).
 pub(super) fn id_list(backend: Backend, count: usize) -> String {
     (1..=count)
         .map(|n| match backend {

@@ -409,7 +409,7 @@ impl CarrierStore for SqlStore {
         kept: Option<&IdempotentResponse>,
     ) -> Result<(), InsertRefundError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        write_refund(&mut tx, self.backend, refund, event, kept).await??;
+        write_refund(&mut tx, refund, event, kept).await??;
         sqlx::query(&format!(
             "INSERT INTO telco_bill_refunds ({BILL_REFUND_COLUMNS}, state, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)"

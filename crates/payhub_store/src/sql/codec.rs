@@ -188,10 +188,3 @@ pub(super) fn delivery_kind(row: &AnyRow) -> Result<DeliveryKind, StoreError> {
     let kind: String = row.try_get("kind")?;
     DeliveryKind::parse(&kind).ok_or_else(|| corrupt(format!("delivery kind {kind}")))
 }
-
-pub(super) fn amount_columns(amount: Option<Money>) -> (Option<i64>, Option<String>) {
-    match amount {
-        Some(m) => (Some(m.amount_minor()), Some(m.currency().code().to_owned())),
-        None => (None, None),
-    }
-}

@@ -218,7 +218,7 @@ impl GatewayStore for SqlStore {
         if let Some(reference) = reference {
             claim_reference(&mut tx, reference, refund.created_at).await?;
         }
-        write_refund(&mut tx, self.backend, refund, event, kept).await??;
+        write_refund(&mut tx, refund, event, kept).await??;
         insert_gateway_refund_row(&mut tx, gateway, refund.created_at).await?;
         tx.commit().await?;
         Ok(())

@@ -16,11 +16,13 @@
 use std::sync::Arc;
 
 use payhub_core::{LedgerEvent, Payment, Refund};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::backend::{Backend, WriteLock};
-use super::ledger_writes::{write_payments, write_refunds, PaymentWrite, RefundWrite};
+use super::ledger_writes::{write_payments, write_refunds, LedgerTx, PaymentWrite, RefundWrite};
+use super::postgres_writer::PostgresWriter;
+use super::sqlite_writer::SqliteWriter;
 use crate::error::{InsertRefundError, StoreError};
 use crate::records::IdempotentResponse;
 
@@ -43,11 +45,22 @@ pub(crate) enum Job {
     },
 }
 
-type Outcome = Result<(), InsertRefundError>;
+pub(super) type Outcome = Result<(), InsertRefundError>;
 
 struct Pending {
-    job: Job,
+    job: Arc<Job>,
     reply: oneshot::Sender<Outcome>,
+}
+
+/// Which driver the committers write through.
+pub(super) enum Target {
+    /// sqlx's `Any` pool: where no native driver is set up (a PostgreSQL
+    /// URL that asks for TLS, a store made without its file or URL).
+    Pool(AnyPool, Backend),
+    /// rusqlite on SQLite's one writer thread (`sqlite_writer`).
+    Sqlite(Arc<SqliteWriter>),
+    /// tokio-postgres, a connection of each committer's own (`postgres_writer`).
+    Postgres(Box<tokio_postgres::Config>),
 }
 
 /// The queue in front of the committer tasks.
@@ -56,20 +69,19 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    /// Starts `writers` committer tasks: one for SQLite (it has one writer
-    /// anyway), several for PostgreSQL, whose row locks let batches commit side
-    /// by side.
-    pub(crate) fn start(
-        pool: AnyPool,
-        backend: Backend,
-        write_lock: WriteLock,
-        writers: usize,
-    ) -> Self {
+    /// Starts `writers` committer tasks writing to `target`.
+    pub(super) fn start(target: &Target, write_lock: WriteLock, writers: usize) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            let (pool, receiver, write_lock) = (pool.clone(), receiver.clone(), write_lock.clone());
-            tokio::spawn(run(pool, backend, write_lock, receiver));
+            let writer = match target {
+                Target::Pool(pool, backend) => Writer::Pool(pool.clone(), *backend),
+                Target::Sqlite(writer) => Writer::Sqlite(writer.clone()),
+                Target::Postgres(config) => {
+                    Writer::Postgres(Box::new(PostgresWriter::new((**config).clone())))
+                }
+            };
+            tokio::spawn(run(writer, write_lock.clone(), receiver.clone()));
         }
         Self { sender }
     }
@@ -78,16 +90,46 @@ impl Committer {
     pub(crate) async fn submit(&self, job: Job) -> Outcome {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Pending { job, reply })
+            .send(Pending {
+                job: Arc::new(job),
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
+/// One committer task's way to the database.
+enum Writer {
+    Pool(AnyPool, Backend),
+    Sqlite(Arc<SqliteWriter>),
+    Postgres(Box<PostgresWriter>),
+}
+
+impl Writer {
+    /// Writes the jobs in one transaction, in this process's turn to write.
+    async fn execute(
+        &mut self,
+        write_lock: &WriteLock,
+        jobs: &[Arc<Job>],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let _turn = write_lock.acquire().await;
+        match self {
+            Writer::Pool(pool, backend) => {
+                let mut tx = pool.begin_with(backend.begin_write()).await?;
+                let outcomes = write_jobs(&mut tx, jobs).await?;
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+            Writer::Sqlite(writer) => writer.execute(jobs.to_vec()).await,
+            Writer::Postgres(writer) => writer.execute(jobs).await,
+        }
+    }
+}
+
 async fn run(
-    pool: AnyPool,
-    backend: Backend,
+    mut writer: Writer,
     write_lock: WriteLock,
     receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
 ) {
@@ -106,13 +148,13 @@ async fn run(
             }
             batch
         };
-        commit(&pool, backend, &write_lock, batch).await;
+        commit(&mut writer, &write_lock, batch).await;
     }
 }
 
-async fn commit(pool: &AnyPool, backend: Backend, write_lock: &WriteLock, batch: Vec<Pending>) {
-    let jobs: Vec<&Job> = batch.iter().map(|p| &p.job).collect();
-    match execute(pool, backend, write_lock, &jobs).await {
+async fn commit(writer: &mut Writer, write_lock: &WriteLock, batch: Vec<Pending>) {
+    let jobs: Vec<Arc<Job>> = batch.iter().map(|p| p.job.clone()).collect();
+    match writer.execute(write_lock, &jobs).await {
         Ok(outcomes) => {
             for (pending, outcome) in batch.into_iter().zip(outcomes) {
                 let _ = pending.reply.send(outcome);
@@ -125,7 +167,10 @@ async fn commit(pool: &AnyPool, backend: Backend, write_lock: &WriteLock, batch:
         }
         Err(_) => {
             for pending in batch {
-                let outcome = match execute(pool, backend, write_lock, &[&pending.job]).await {
+                let outcome = match writer
+                    .execute(write_lock, std::slice::from_ref(&pending.job))
+                    .await
+                {
                     Ok(mut outcomes) => outcomes
                         .pop()
                         .unwrap_or(Err(StoreError::WriterStopped.into())),
@@ -137,15 +182,12 @@ async fn commit(pool: &AnyPool, backend: Backend, write_lock: &WriteLock, batch:
     }
 }
 
-/// Writes the jobs in one transaction; refused refunds are skipped, not errors.
-async fn execute(
-    pool: &AnyPool,
-    backend: Backend,
-    write_lock: &WriteLock,
-    jobs: &[&Job],
+/// Writes the jobs inside `tx`, whichever driver's; refused refunds are
+/// outcomes, not errors.
+pub(super) async fn write_jobs(
+    tx: &mut impl LedgerTx,
+    jobs: &[Arc<Job>],
 ) -> Result<Vec<Outcome>, StoreError> {
-    let _serialized = write_lock.acquire().await;
-    let mut tx = pool.begin_with(backend.begin_write()).await?;
     // Jobs are written in order, each run of consecutive payments or of
     // consecutive refunds in a few statements, so a refund always sees every
     // payment and refund queued before it.
@@ -153,13 +195,13 @@ async fn execute(
     let mut payments: Vec<PaymentWrite<'_>> = Vec::new();
     let mut refunds: Vec<RefundWrite<'_>> = Vec::new();
     for job in jobs {
-        match job {
+        match &**job {
             Job::Payment {
                 payment,
                 event,
                 kept,
             } => {
-                flush_refunds(&mut tx, backend, &mut refunds, &mut outcomes).await?;
+                flush_refunds(tx, &mut refunds, &mut outcomes).await?;
                 payments.push((payment, event, kept.as_ref()));
                 outcomes.push(Ok(()));
             }
@@ -168,30 +210,28 @@ async fn execute(
                 event,
                 kept,
             } => {
-                write_payments(&mut tx, &payments).await?;
+                write_payments(tx, &payments).await?;
                 payments.clear();
                 refunds.push((refund, event, kept.as_ref()));
             }
         }
     }
-    write_payments(&mut tx, &payments).await?;
-    flush_refunds(&mut tx, backend, &mut refunds, &mut outcomes).await?;
-    tx.commit().await?;
+    write_payments(tx, &payments).await?;
+    flush_refunds(tx, &mut refunds, &mut outcomes).await?;
     Ok(outcomes)
 }
 
 /// Writes a run of refunds and appends their outcomes (a refused refund is
 /// an outcome, not an error); the run is then empty.
 async fn flush_refunds(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl LedgerTx,
     refunds: &mut Vec<RefundWrite<'_>>,
     outcomes: &mut Vec<Outcome>,
 ) -> Result<(), StoreError> {
     if refunds.is_empty() {
         return Ok(());
     }
-    let written = write_refunds(tx, backend, refunds).await?;
+    let written = write_refunds(tx, refunds).await?;
     outcomes.extend(
         written
             .into_iter()

@@ -4,45 +4,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::MerchantId;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use super::codec::{corrupt, micros};
+use super::ledger_writes::keep_response;
 use super::SqlStore;
 use crate::error::StoreError;
 use crate::records::{IdempotencyBegin, IdempotentResponse, SavedResponse};
 use crate::traits::IdempotencyStore;
-
-/// Keeps the response under its key, inside the work's transaction, if the
-/// request still holds the key's claim. A request whose claim was taken over
-/// (its lease ran out) fails here, so its work rolls back: the request that
-/// took the key over does the work, and it is done once.
-pub(super) async fn save_idempotent_response(
-    tx: &mut Transaction<'static, Any>,
-    saved: &IdempotentResponse,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let kept = sqlx::query(
-        "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_location = $2, \
-         response_body = $3, updated_at = $4 WHERE merchant_id = $5 AND idempotency_key = $6 \
-         AND state = 'processing' AND claim = $7",
-    )
-    .bind(i64::from(saved.response.status))
-    .bind(saved.response.location.clone())
-    .bind(saved.response.body.clone())
-    .bind(micros(now))
-    .bind(saved.merchant_id.as_str().to_owned())
-    .bind(saved.key.clone())
-    .bind(saved.claim.clone())
-    .execute(&mut **tx)
-    .await?;
-    if kept.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(sqlx::Error::Protocol(
-            "the idempotency key's claim was taken over by another request".into(),
-        ))
-    }
-}
 
 #[async_trait]
 impl IdempotencyStore for SqlStore {
@@ -148,7 +117,7 @@ impl IdempotencyStore for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        save_idempotent_response(&mut tx, saved, now).await?;
+        keep_response(&mut tx, saved, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,19 +1,28 @@
 //! The ledger's writes inside a caller's transaction: payments with their
 //! events, and refunds checked against their locked payment. Shared by
 //! group commit and by the gateway, APS, telco and carrier writers, so every
-//! ledger row is written one way.
+//! ledger row is written one way, whichever driver carries it.
+//!
+//! The rules and the order of the writes live here once, over
+//! [`LedgerTx`]: the few statements a ledger write needs, which each driver
+//! implements: sqlx's `Any` transaction below, rusqlite on SQLite's writer
+//! thread (`sqlite_writer`), tokio-postgres (`postgres_writer`). The rows'
+//! columns and values are defined once too (`row_values`).
 
 use std::collections::HashMap;
 
 use payhub_core::ledger::RefundTally;
 use payhub_core::{LedgerEvent, MerchantId, Payment, PaymentId, Refund, RefundRejection, Status};
+use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{anonymous_rows, id_list, values_list, IDS_PER_STATEMENT};
-use super::codec::{amount_columns, micros, payment_from_row, PAYMENT_COLUMNS};
-use super::idempotency::save_idempotent_response;
-use super::outbox::{insert_events, EventOrigin};
+use super::batch::{anonymous_rows, backend_of, id_list, values_list, IDS_PER_STATEMENT};
+use super::codec::{payment_from_row, PAYMENT_COLUMNS};
+use super::row_values::{
+    event_values, kept_response_values, payment_values, refund_values, Columns, Value,
+    CLAIM_TAKEN_OVER, EVENT_ROW, KEEP_RESPONSE_SQL, PAYMENT_ROW, REFUND_ROW,
+};
 use crate::error::StoreError;
 use crate::records::IdempotentResponse;
 
@@ -27,6 +36,47 @@ pub(super) fn counting_refund_statuses() -> String {
         .join(", ")
 }
 
+/// `SELECT {PAYMENT_COLUMNS} FROM payments`, for a lock of payments by id.
+pub(super) fn select_payments() -> String {
+    format!("SELECT {PAYMENT_COLUMNS} FROM payments")
+}
+
+/// `SELECT payment_id, refunded FROM refunds` with the counted refunds'
+/// statuses, for a sum of them per payment; the caller adds which payments.
+pub(super) fn select_counted_refunds(payments: &str) -> String {
+    format!(
+        "SELECT payment_id, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded \
+         FROM refunds WHERE payment_id {payments} AND status IN ({}) GROUP BY payment_id",
+        counting_refund_statuses()
+    )
+}
+
+/// The statements a ledger write needs of an open write transaction, each
+/// driver its own way. A method's error leaves the transaction to be
+/// rolled back by its owner.
+pub(super) trait LedgerTx {
+    /// The payments with these ids (sorted, distinct), by id, locked for
+    /// the rest of the transaction (in id order on PostgreSQL, so that two
+    /// writers lock them in the same order).
+    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError>;
+
+    /// The counted refunds of each of these payments that has any, in
+    /// minor units (see [`Status::counts_against_refundable`]).
+    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError>;
+
+    /// Inserts rows of `columns`: `values` holds each row's values in
+    /// turn, `columns.names.len()` of them per row.
+    async fn insert_rows(
+        &mut self,
+        columns: &Columns,
+        values: &[Value<'_>],
+    ) -> Result<(), StoreError>;
+
+    /// Runs [`KEEP_RESPONSE_SQL`] with these values; whether it kept the
+    /// answer (the claim was still held).
+    async fn keep_response(&mut self, values: &[Value<'_>; 7]) -> Result<bool, StoreError>;
+}
+
 /// A payment to write, with its create event and the response to keep under
 /// its idempotency key (if any).
 pub(super) type PaymentWrite<'a> = (&'a Payment, &'a LedgerEvent, Option<&'a IdempotentResponse>);
@@ -34,25 +84,46 @@ pub(super) type PaymentWrite<'a> = (&'a Payment, &'a LedgerEvent, Option<&'a Ide
 /// Writes payments with their events and idempotent responses inside `tx`,
 /// many rows per statement.
 pub(super) async fn write_payments(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut impl LedgerTx,
     writes: &[PaymentWrite<'_>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     if writes.is_empty() {
         return Ok(());
     }
-    let payments: Vec<&Payment> = writes.iter().map(|(p, _, _)| *p).collect();
-    let events: Vec<(&LedgerEvent, EventOrigin)> = writes
+    let rows: Vec<Value<'_>> = writes
         .iter()
-        .map(|(payment, event, _)| (*event, EventOrigin::Known(Some(payment.origin.as_str()))))
+        .flat_map(|(payment, _, _)| payment_values(payment))
         .collect();
-    insert_payment_rows(tx, &payments).await?;
-    insert_events(tx, &events).await?;
+    tx.insert_rows(&PAYMENT_ROW, &rows).await?;
+    let events: Vec<Value<'_>> = writes
+        .iter()
+        .flat_map(|(payment, event, _)| event_values(event, Some(payment.origin.as_str())))
+        .collect();
+    tx.insert_rows(&EVENT_ROW, &events).await?;
     for (payment, _, kept) in writes {
         if let Some(saved) = kept {
-            save_idempotent_response(tx, saved, payment.created_at).await?;
+            keep_response(tx, saved, payment.created_at).await?;
         }
     }
     Ok(())
+}
+
+/// Keeps the response under its key, inside the work's transaction, if the
+/// request still holds the key's claim. A request whose claim was taken over
+/// (its lease ran out) fails here, so its work rolls back: the request that
+/// took the key over does the work, and it is done once.
+pub(super) async fn keep_response(
+    tx: &mut impl LedgerTx,
+    saved: &IdempotentResponse,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    if tx.keep_response(&kept_response_values(saved, now)).await? {
+        Ok(())
+    } else {
+        Err(StoreError::Other(sqlx::Error::Protocol(
+            CLAIM_TAKEN_OVER.into(),
+        )))
+    }
 }
 
 /// The merchant's payment, locked for the rest of `tx` so that refunds of it
@@ -64,7 +135,8 @@ pub(super) async fn lock_payment(
     payment_id: PaymentId,
 ) -> Result<Option<Payment>, StoreError> {
     let sql = format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2{}",
+        "{} WHERE id = $1 AND merchant_id = $2{}",
+        select_payments(),
         backend.for_update()
     );
     let row = sqlx::query(&sql)
@@ -81,16 +153,8 @@ pub(super) async fn refunded_minor(
     tx: &mut Transaction<'static, Any>,
     payment_id: PaymentId,
 ) -> Result<i64, StoreError> {
-    let sum_sql = format!(
-        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds \
-         WHERE payment_id = $1 AND status IN ({})",
-        counting_refund_statuses()
-    );
-    Ok(sqlx::query(&sum_sql)
-        .bind(payment_id.get())
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("refunded")?)
+    let counted = tx.counted_refunds(&[payment_id.get()]).await?;
+    Ok(counted.first().map_or(0, |(_, refunded)| *refunded))
 }
 
 /// A refund to write, with its create event and the response to keep under
@@ -101,13 +165,12 @@ pub(super) type RefundWrite<'a> = (&'a Refund, &'a LedgerEvent, Option<&'a Idemp
 /// the rules allow it, writes it with its event and idempotent response.
 /// The inner `Err` is the ledger's refusal; nothing was written then.
 pub(super) async fn write_refund(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl LedgerTx,
     refund: &Refund,
     event: &LedgerEvent,
     kept: Option<&IdempotentResponse>,
 ) -> Result<Result<(), RefundRejection>, StoreError> {
-    let mut outcomes = write_refunds(tx, backend, &[(refund, event, kept)]).await?;
+    let mut outcomes = write_refunds(tx, &[(refund, event, kept)]).await?;
     Ok(outcomes.pop().unwrap_or(Ok(())))
 }
 
@@ -117,8 +180,7 @@ pub(super) async fn write_refund(
 /// idempotent responses: a few statements for the whole run, not four per
 /// refund. One outcome per refund, in order; a refused refund wrote nothing.
 pub(super) async fn write_refunds(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl LedgerTx,
     writes: &[RefundWrite<'_>],
 ) -> Result<Vec<Result<(), RefundRejection>>, StoreError> {
     let mut payment_ids: Vec<i64> = writes
@@ -127,8 +189,8 @@ pub(super) async fn write_refunds(
         .collect();
     payment_ids.sort_unstable();
     payment_ids.dedup();
-    let payments = lock_payments(tx, backend, &payment_ids).await?;
-    let mut tally = RefundTally::new(counted_refunds(tx, backend, &payment_ids).await?);
+    let payments = tx.lock_payments(&payment_ids).await?;
+    let mut tally = RefundTally::new(tx.counted_refunds(&payment_ids).await?);
     let mut outcomes = Vec::with_capacity(writes.len());
     let mut admitted: Vec<(&RefundWrite<'_>, Option<&str>)> = Vec::with_capacity(writes.len());
     for write in writes {
@@ -144,146 +206,113 @@ pub(super) async fn write_refunds(
         }
         outcomes.push(outcome);
     }
-    insert_refund_rows(tx, &admitted).await?;
-    let events: Vec<(&LedgerEvent, EventOrigin<'_>)> = admitted
+    if admitted.is_empty() {
+        return Ok(outcomes);
+    }
+    let rows: Vec<Value<'_>> = admitted
         .iter()
-        .map(|((_, event, _), origin)| (*event, EventOrigin::Known(*origin)))
+        .flat_map(|((refund, _, _), _)| refund_values(refund))
         .collect();
-    insert_events(tx, &events).await?;
+    tx.insert_rows(&REFUND_ROW, &rows).await?;
+    let events: Vec<Value<'_>> = admitted
+        .iter()
+        .flat_map(|((_, event, _), origin)| event_values(event, *origin))
+        .collect();
+    tx.insert_rows(&EVENT_ROW, &events).await?;
     for ((refund, _, kept), _) in &admitted {
         if let Some(saved) = kept {
-            save_idempotent_response(tx, saved, refund.created_at).await?;
+            keep_response(tx, saved, refund.created_at).await?;
         }
     }
     Ok(outcomes)
 }
 
-/// The payments with these ids, by id, locked for the rest of `tx` (in id
-/// order on PostgreSQL, so that two writers lock them in the same order).
-async fn lock_payments(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    ids: &[i64],
-) -> Result<HashMap<i64, Payment>, StoreError> {
-    let mut payments = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id IN ({}) ORDER BY id{}",
-            id_list(backend, chunk.len()),
-            backend.for_update()
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
+/// The ledger's statements on sqlx's `Any` driver, for the writers whose
+/// transactions hold more than ledger rows (gateway, APS, telco, carrier)
+/// and for group commit where no native driver is set up.
+impl LedgerTx for Transaction<'_, Any> {
+    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
+        let backend = backend_of(self);
+        let mut payments = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "{} WHERE id IN ({}) ORDER BY id{}",
+                select_payments(),
+                id_list(backend, chunk.len()),
+                backend.for_update()
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut **self).await? {
+                let payment = payment_from_row(&row)?;
+                payments.insert(payment.id.get(), payment);
+            }
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            let payment = payment_from_row(&row)?;
-            payments.insert(payment.id.get(), payment);
-        }
+        Ok(payments)
     }
-    Ok(payments)
+
+    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
+        let backend = backend_of(self);
+        let mut counted = Vec::new();
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let sql = select_counted_refunds(&format!("IN ({})", id_list(backend, chunk.len())));
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut **self).await? {
+                let id: i64 = row.try_get("payment_id")?;
+                let id = PaymentId::from_i64(id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
+                counted.push((id, row.try_get("refunded")?));
+            }
+        }
+        Ok(counted)
+    }
+
+    async fn insert_rows(
+        &mut self,
+        columns: &Columns,
+        values: &[Value<'_>],
+    ) -> Result<(), StoreError> {
+        // On SQLite the rows take anonymous placeholders, so the
+        // statement's size does not cost its square (see `batch`).
+        let (anonymous, rows) = anonymous_rows(self);
+        let width = columns.names.len();
+        for chunk in values.chunks(rows * width) {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                columns.table,
+                columns.list(),
+                values_list(chunk.len() / width, width, anonymous)
+            );
+            let mut query = sqlx::query(&sql);
+            for value in chunk {
+                query = bind_value(query, value);
+            }
+            query.execute(&mut **self).await?;
+        }
+        Ok(())
+    }
+
+    async fn keep_response(&mut self, values: &[Value<'_>; 7]) -> Result<bool, StoreError> {
+        let mut query = sqlx::query(KEEP_RESPONSE_SQL);
+        for value in values {
+            query = bind_value(query, value);
+        }
+        Ok(query.execute(&mut **self).await?.rows_affected() == 1)
+    }
 }
 
-/// The counted refunds of each of these payments that has any, in minor
-/// units (see [`refunded_minor`]).
-async fn counted_refunds(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    payment_ids: &[i64],
-) -> Result<Vec<(PaymentId, i64)>, StoreError> {
-    let mut counted = Vec::new();
-    for chunk in payment_ids.chunks(IDS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT payment_id, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded \
-             FROM refunds WHERE payment_id IN ({}) AND status IN ({}) GROUP BY payment_id",
-            id_list(backend, chunk.len()),
-            counting_refund_statuses()
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            let id: i64 = row.try_get("payment_id")?;
-            let id = PaymentId::from_i64(id)
-                .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
-            counted.push((id, row.try_get("refunded")?));
-        }
+/// Binds one column's value to a query on the `Any` driver.
+pub(super) fn bind_value<'q>(
+    query: Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    value: &Value<'_>,
+) -> Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    match value {
+        Value::Int(value) => query.bind(*value),
+        Value::Text(value) => query.bind(value.map(str::to_owned)),
     }
-    Ok(counted)
-}
-
-/// Writes admitted refund rows, many per statement.
-async fn insert_refund_rows(
-    tx: &mut Transaction<'static, Any>,
-    refunds: &[(&RefundWrite<'_>, Option<&str>)],
-) -> Result<(), sqlx::Error> {
-    let (anonymous, rows) = anonymous_rows(tx);
-    for chunk in refunds.chunks(rows) {
-        let sql = format!(
-            "INSERT INTO refunds (id, merchant_id, payment_id, status, status_date, refund_date, account_id, \
-             correlator_id, amount_minor, currency, amount_decimals, document, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 14, anonymous)
-        );
-        let mut query = sqlx::query(&sql);
-        for ((refund, _, _), _) in chunk {
-            let (amount_minor, currency) = amount_columns(refund.total_amount);
-            query = query
-                .bind(refund.id.get())
-                .bind(refund.merchant_id.as_str().to_owned())
-                .bind(refund.payment_id.map(PaymentId::get))
-                .bind(refund.status.as_str())
-                .bind(micros(refund.status_date))
-                .bind(micros(refund.refund_date))
-                .bind(refund.account_id.clone())
-                .bind(refund.correlator_id.clone())
-                .bind(amount_minor)
-                .bind(currency)
-                .bind(refund.amount_decimals.map(i64::from))
-                .bind(refund.document.as_str().to_owned())
-                .bind(micros(refund.created_at))
-                .bind(micros(refund.created_at));
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// Writes payment rows, many per statement.
-async fn insert_payment_rows(
-    tx: &mut Transaction<'static, Any>,
-    payments: &[&Payment],
-) -> Result<(), sqlx::Error> {
-    // On SQLite the payment rows take anonymous placeholders, so the
-    // statement's size no longer costs its square and may be as large as
-    // PostgreSQL's.
-    let (anonymous, rows) = anonymous_rows(tx);
-    for chunk in payments.chunks(rows) {
-        let sql = format!(
-            "INSERT INTO payments (id, merchant_id, status, status_date, payment_date, account_id, correlator_id, \
-             amount_minor, currency, amount_decimals, document, origin, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 14, anonymous)
-        );
-        let mut query = sqlx::query(&sql);
-        for payment in chunk {
-            let (amount_minor, currency) = amount_columns(payment.total_amount);
-            query = query
-                .bind(payment.id.get())
-                .bind(payment.merchant_id.as_str().to_owned())
-                .bind(payment.status.as_str())
-                .bind(micros(payment.status_date))
-                .bind(micros(payment.payment_date))
-                .bind(payment.account_id.clone())
-                .bind(payment.correlator_id.clone())
-                .bind(amount_minor)
-                .bind(currency)
-                .bind(payment.amount_decimals.map(i64::from))
-                .bind(payment.document.as_str().to_owned())
-                .bind(payment.origin.as_str().to_owned())
-                .bind(micros(payment.created_at))
-                .bind(micros(payment.created_at));
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
 }

@@ -28,7 +28,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use crate::error::StoreError;
 use crate::traits::Store;
 use backend::{WriteLock, WriteTurn};
-use group_commit::Committer;
+use group_commit::{Committer, Target};
 
 mod aps;
 mod backend;
@@ -45,6 +45,8 @@ mod gateway;
 mod gateway_rows;
 mod gauges;
 mod group_commit;
+#[cfg(test)]
+mod group_commit_tests;
 mod idempotency;
 mod ledger;
 mod ledger_writes;
@@ -53,9 +55,12 @@ mod outbox;
 mod postgres_reads;
 #[cfg(test)]
 mod postgres_reads_tests;
+mod postgres_writer;
+mod row_values;
 mod settings;
 mod simulator;
 mod sqlite_reads;
+mod sqlite_writer;
 mod subscriptions;
 mod telco;
 mod tx;
@@ -79,14 +84,16 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Wraps a migrated pool.
+    /// Wraps a migrated pool. Group commit writes through the pool until
+    /// [`SqlStore::with_sqlite_file`] or [`SqlStore::with_postgres_url`]
+    /// gives it the backend's native driver.
     pub fn new(pool: AnyPool, backend: Backend) -> Self {
         let write_lock = WriteLock::for_backend(backend);
-        let writers = match backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => 4,
-        };
-        let committer = Committer::start(pool.clone(), backend, write_lock.clone(), writers);
+        let committer = Committer::start(
+            &Target::Pool(pool.clone(), backend),
+            write_lock.clone(),
+            committers(backend),
+        );
         Self {
             pool,
             backend,
@@ -99,9 +106,17 @@ impl SqlStore {
 
     /// Reads payments and refunds by id, and short pages of them, from this
     /// SQLite file through connections of the store's own (see
-    /// `sqlite_reads`). Ignored on PostgreSQL.
+    /// `sqlite_reads`), and writes group commit's batches to it through
+    /// rusqlite on a thread of their own (`sqlite_writer`). Ignored on
+    /// PostgreSQL.
     pub fn with_sqlite_file(mut self, path: std::path::PathBuf) -> Self {
         if self.backend == Backend::Sqlite {
+            let writer = sqlite_writer::SqliteWriter::start(path.clone(), &crate::SQLITE_PRAGMAS);
+            self.committer = Committer::start(
+                &Target::Sqlite(writer),
+                self.write_lock.clone(),
+                committers(self.backend),
+            );
             self.sqlite_readers = Some(sqlite_reads::SqliteReaders::new(path));
         }
         self
@@ -109,11 +124,21 @@ impl SqlStore {
 
     /// Reads payments and refunds by id, and pages of them, from the
     /// PostgreSQL server at this URL through tokio-postgres clients of the
-    /// store's own (see `postgres_reads`), unless the URL asks for TLS.
-    /// Ignored on SQLite.
+    /// store's own (see `postgres_reads`), and writes group commit's
+    /// batches through tokio-postgres connections of each committer's own
+    /// (`postgres_writer`), unless the URL asks for TLS. Ignored on SQLite.
     pub fn with_postgres_url(mut self, url: &str) -> Self {
         if self.backend == Backend::Postgres {
             self.postgres_readers = postgres_reads::PostgresReaders::from_url(url);
+            if let Ok(config) =
+                postgres_reads::native_config(url, postgres_writer::APPLICATION_NAME)
+            {
+                self.committer = Committer::start(
+                    &Target::Postgres(Box::new(config)),
+                    self.write_lock.clone(),
+                    committers(self.backend),
+                );
+            }
         }
         self
     }
@@ -125,6 +150,15 @@ impl SqlStore {
         let turn = self.write_lock.acquire().await;
         let tx = self.pool.begin_with(self.backend.begin_write()).await?;
         Ok((turn, tx))
+    }
+}
+
+/// Committer tasks: one for SQLite (it has one writer anyway), several for
+/// PostgreSQL, whose row locks let batches commit side by side.
+fn committers(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
     }
 }
 

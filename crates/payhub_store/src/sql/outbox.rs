@@ -6,96 +6,46 @@ use chrono::{DateTime, Utc};
 use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::rows_per_statement;
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
+use super::ledger_writes::bind_value;
+use super::row_values::{event_values, EVENT_ROW};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
 use crate::records::{ClaimedEvent, FanOut};
 use crate::traits::OutboxStore;
-/// Where an outbox event's `origin` (the origin of the payment it concerns)
-/// comes from when it is written.
-#[derive(Clone, Copy)]
-pub(super) enum EventOrigin<'a> {
-    /// The writer has the payment at hand (a create, a refund of a locked
-    /// payment): bound as it is, no lookup. `None`: a refund of no payment.
-    Known(Option<&'a str>),
-    /// A status change: read from the payment (for a refund, the payment it
-    /// refunds) in the same statement.
-    OfResource,
-}
-
-/// Writes one outbox event.
-pub(super) async fn insert_event(
+/// Writes the event of a status move, with the origin of the payment it
+/// concerns (for a refund, of the payment it refunds) read in the same
+/// statement, so the dispatcher knows which dialect answers for it without
+/// reading anything else. Creates write their events with the origin at
+/// hand, through `ledger_writes`.
+pub(super) async fn insert_move_event(
     tx: &mut Transaction<'static, Any>,
     event: &LedgerEvent,
-    origin: EventOrigin<'_>,
 ) -> Result<(), sqlx::Error> {
-    insert_events(tx, &[(event, origin)]).await
-}
-
-/// Writes outbox events, many rows per statement, each with the origin of
-/// the payment it concerns, so the dispatcher knows which dialect answers
-/// for it without reading anything else. The payment or refund row is
-/// always written before its events.
-pub(super) async fn insert_events(
-    tx: &mut Transaction<'static, Any>,
-    events: &[(&LedgerEvent, EventOrigin<'_>)],
-) -> Result<(), sqlx::Error> {
-    for chunk in events.chunks(rows_per_statement(tx)) {
-        let sql = format!(
-            "INSERT INTO outbox_events (id, merchant_id, event_type, resource_id, status, occurred_at, lease_until, \
-             created_at, updated_at, origin) VALUES {}",
-            event_values(chunk)
-        );
-        let mut query = sqlx::query(&sql);
-        for (event, origin) in chunk {
-            query = query
-                .bind(event.id.get())
-                .bind(event.merchant_id.as_str().to_owned())
-                .bind(event.kind.as_str())
-                .bind(event.resource_id)
-                .bind(event.status.as_str())
-                .bind(micros(event.occurred_at))
-                .bind(0_i64)
-                .bind(micros(event.occurred_at))
-                .bind(micros(event.occurred_at));
-            if let EventOrigin::Known(origin) = origin {
-                query = query.bind(origin.map(str::to_owned));
-            }
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// The `VALUES` rows of [`insert_events`]: nine placeholders per event, then
-/// its origin: one more placeholder when known, else looked up by the
-/// resource id (the event's fourth placeholder).
-fn event_values(events: &[(&LedgerEvent, EventOrigin<'_>)]) -> String {
-    let mut next = 0;
-    let mut placeholder = || {
-        next += 1;
-        format!("${next}")
+    // Every column but the last (`origin`) is bound; see `row_values`.
+    let values = event_values(event, None);
+    let (bound, _origin) = values.split_at(EVENT_ROW.names.len() - 1);
+    let placeholders: Vec<String> = (1..=bound.len()).map(|n| format!("${n}")).collect();
+    let resource = &placeholders[3];
+    let origin = if event.kind.is_refund() {
+        format!(
+            "(SELECT p.origin FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = {resource})"
+        )
+    } else {
+        format!("(SELECT origin FROM payments WHERE id = {resource})")
     };
-    events
-        .iter()
-        .map(|(event, origin)| {
-            let columns: Vec<String> = (0..9).map(|_| placeholder()).collect();
-            let origin = match origin {
-                EventOrigin::Known(_) => placeholder(),
-                EventOrigin::OfResource if event.kind.is_refund() => format!(
-                    "(SELECT p.origin FROM refunds r JOIN payments p ON p.id = r.payment_id \
-                     WHERE r.id = {})",
-                    columns[3]
-                ),
-                EventOrigin::OfResource => {
-                    format!("(SELECT origin FROM payments WHERE id = {})", columns[3])
-                }
-            };
-            format!("({}, {origin})", columns.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}, {origin})",
+        EVENT_ROW.table,
+        EVENT_ROW.list(),
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for value in bound {
+        query = bind_value(query, value);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 #[async_trait]

@@ -93,12 +93,12 @@ impl PostgresReaders {
     /// The readers for this URL, or `None` (said once, at info) when its
     /// reads must stay on sqlx; see the module's doc on TLS.
     pub(super) fn from_url(url: &str) -> Option<Self> {
-        match native_config(url) {
+        match native_config(url, APPLICATION_NAME) {
             Ok(config) => Some(Self::with_clients(config, CLIENTS)),
             Err(reason) => {
                 tracing::info!(
                     reason,
-                    "PostgreSQL reads stay on sqlx's pool (no tokio-postgres path)"
+                    "PostgreSQL reads and group commit's writes stay on sqlx's pool (no tokio-postgres path)"
                 );
                 None
             }
@@ -215,7 +215,7 @@ impl Slot {
         if let Some(reader) = self.live() {
             return Ok(reader);
         }
-        let reader = Arc::new(Reader::connect(config).await.map_err(unreachable)?);
+        let reader = Arc::new(Reader::connect(config).await?);
         *lock(&self.current) = Some(reader.clone());
         Ok(reader)
     }
@@ -239,19 +239,25 @@ impl Slot {
     }
 }
 
+/// A new client of `config`, without TLS (see the module's doc); a server
+/// that cannot be reached is [`StoreError::Unavailable`].
+pub(super) async fn connect(config: &Config) -> Result<Client, StoreError> {
+    let (client, connection) = config.connect(NoTls).await.map_err(unreachable)?;
+    // The connection's task reads and writes the socket; it ends when
+    // the server or the network closes it (the client then reports
+    // `is_closed`), or when the client is dropped.
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::info!(error = %error, "a PostgreSQL connection of payhub's own ended");
+        }
+    });
+    Ok(client)
+}
+
 impl Reader {
-    async fn connect(config: &Config) -> Result<Reader, tokio_postgres::Error> {
-        let (client, connection) = config.connect(NoTls).await?;
-        // The connection's task reads and writes the socket; it ends when
-        // the server or the network closes it (the client then reports
-        // `is_closed`), or when the client is dropped.
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::info!(error = %error, "a PostgreSQL read connection ended");
-            }
-        });
+    async fn connect(config: &Config) -> Result<Reader, StoreError> {
         Ok(Reader {
-            client,
+            client: connect(config).await?,
             statements: Mutex::new(HashMap::new()),
         })
     }
@@ -283,8 +289,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The tokio-postgres configuration for `url`, or why its reads stay on sqlx.
-fn native_config(url: &str) -> Result<Config, String> {
+/// The tokio-postgres configuration for `url`, its connections named
+/// `application_name` unless the URL names them, or why its reads (and
+/// group commit's writes, `postgres_writer`) stay on sqlx.
+pub(super) fn native_config(url: &str, application_name: &str) -> Result<Config, String> {
     let mut config = Config::from_str(url)
         .map_err(|e| format!("tokio-postgres does not take this URL ({e}); TLS asked?"))?;
     let hosts_local = config.get_hosts().iter().all(|host| match host {
@@ -309,7 +317,7 @@ fn native_config(url: &str) -> Result<Config, String> {
         _ => return Err("sslmode asks for TLS, which the native path does not do".into()),
     }
     if config.get_application_name().is_none() {
-        config.application_name(APPLICATION_NAME);
+        config.application_name(application_name);
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
@@ -348,7 +356,11 @@ fn bind_params(binds: &[Bind]) -> Vec<&(dyn ToSql + Sync)> {
 /// `INTEGER` and `SMALLINT`, as sqlx's `Any` rows allow.
 pub(super) struct Row<'a>(&'a tokio_postgres::Row);
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    pub(super) fn new(row: &'a tokio_postgres::Row) -> Self {
+        Self(row)
+    }
+
     fn get<'r, T: FromSql<'r>>(&'r self, name: &str) -> Result<T, StoreError> {
         self.0
             .try_get(name)
@@ -418,7 +430,7 @@ fn unreachable(error: tokio_postgres::Error) -> StoreError {
 /// Sorts a tokio-postgres error as [`StoreError::classify`] sorts sqlx's: a
 /// lost connection is [`StoreError::Unavailable`], an error the server
 /// reported is a database error with its message and SQLSTATE.
-fn classify(error: tokio_postgres::Error) -> StoreError {
+pub(super) fn classify(error: tokio_postgres::Error) -> StoreError {
     if connection_lost(&error) {
         return unreachable(error);
     }

@@ -30,13 +30,13 @@ fn admin_url() -> String {
 }
 
 /// A migrated database that exists for one test, dropped afterwards.
-struct TestDb {
-    name: String,
-    url: String,
+pub(super) struct TestDb {
+    pub(super) name: String,
+    pub(super) url: String,
 }
 
 impl TestDb {
-    async fn create() -> (TestDb, AnyPool) {
+    pub(super) async fn create() -> (TestDb, AnyPool) {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())

@@ -177,7 +177,7 @@ fn sql_value(bind: &Bind) -> SqlValue {
 }
 
 /// A statement's column names, in order.
-fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
+pub(super) fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
     statement
         .column_names()
         .into_iter()
@@ -196,7 +196,12 @@ pub(super) struct Row<'a, 'b> {
     names: &'a [String],
 }
 
-impl Row<'_, '_> {
+impl<'a, 'b> Row<'a, 'b> {
+    /// `row` of a statement whose [`column_names`] are `names`.
+    pub(super) fn new(row: &'a rusqlite::Row<'b>, names: &'a [String]) -> Self {
+        Self { row, names }
+    }
+
     fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> Result<T, StoreError> {
         let index = self
             .names
@@ -228,17 +233,38 @@ fn unavailable(error: rusqlite::Error) -> StoreError {
 }
 
 /// Sorts a rusqlite error as [`StoreError::classify`] sorts sqlx's: as a
-/// database error with SQLite's message, so that "database is locked" after
-/// the busy timeout is a 503 on either path.
-fn classify(error: rusqlite::Error) -> StoreError {
-    let message = match &error {
-        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
-        rusqlite::Error::SqliteFailure(failure, None) => match failure.code {
-            rusqlite::ErrorCode::DatabaseBusy => "database is busy".to_owned(),
-            rusqlite::ErrorCode::DatabaseLocked => "database is locked".to_owned(),
-            _ => "sqlite error".to_owned(),
-        },
-        _ => "sqlite error".to_owned(),
+/// database error with SQLite's message and extended code, so that
+/// "database is locked" after the busy timeout is a 503 on either path, and
+/// a taken key (on the writer thread) an id collision.
+pub(super) fn classify(error: rusqlite::Error) -> StoreError {
+    let (message, code, kind) = match &error {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            let message = message.clone().unwrap_or_else(|| match failure.code {
+                rusqlite::ErrorCode::DatabaseBusy => "database is busy".to_owned(),
+                rusqlite::ErrorCode::DatabaseLocked => "database is locked".to_owned(),
+                _ => "sqlite error".to_owned(),
+            });
+            let kind = match failure.extended_code {
+                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                    sqlx::error::ErrorKind::UniqueViolation
+                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    sqlx::error::ErrorKind::ForeignKeyViolation
+                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => {
+                    sqlx::error::ErrorKind::NotNullViolation
+                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
+                _ => sqlx::error::ErrorKind::Other,
+            };
+            (message, Some(failure.extended_code.to_string()), kind)
+        }
+        _ => (
+            "sqlite error".to_owned(),
+            None,
+            sqlx::error::ErrorKind::Other,
+        ),
     };
-    DriverError::new(error, message, None, sqlx::error::ErrorKind::Other).into_store_error()
+    DriverError::new(error, message, code, kind).into_store_error()
 }

@@ -7,7 +7,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
 use super::codec::{corrupt, micros};
-use super::outbox::{insert_event, EventOrigin};
+use super::outbox::insert_move_event;
 use crate::error::{StoreError, UpdateStatusError};
 
 /// Reads (and on PostgreSQL locks) the status of a merchant's payment or
@@ -60,6 +60,6 @@ pub(super) async fn move_status(
         .execute(&mut **tx)
         .await?;
     let event = LedgerEvent::new(merchant.clone(), kind, id, to, now);
-    insert_event(tx, &event, EventOrigin::OfResource).await?;
+    insert_move_event(tx, &event).await?;
     Ok(to)
 }

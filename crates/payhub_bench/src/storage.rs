@@ -52,8 +52,8 @@ pub fn payment_row(
 }
 
 /// The column values payhub's store writes for a payment and its create event
-/// (`payhub_store`'s `insert_payment_rows` and `insert_events`), so that the
-/// raw-engine ceilings write exactly the rows payhub writes.
+/// (`payhub_store`'s `sql::row_values`), so that the raw-engine ceilings
+/// write the rows payhub writes.
 pub struct Columns {
     pub payment_id: i64,
     pub merchant_id: String,

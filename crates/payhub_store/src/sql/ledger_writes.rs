@@ -75,6 +75,29 @@ pub(super) trait LedgerTx {
     /// Runs [`KEEP_RESPONSE_SQL`] with these values; whether it kept the
     /// answer (the claim was still held).
     async fn keep_response(&mut self, values: &[Value<'_>; 7]) -> Result<bool, StoreError>;
+
+    /// [`LedgerTx::lock_payments`], then [`LedgerTx::counted_refunds`] of the
+    /// same payments. A driver that can send both at once overrides this
+    /// (the count still runs after the lock is held: one connection runs
+    /// its statements in order).
+    async fn lock_and_count(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError> {
+        let payments = self.lock_payments(ids).await?;
+        Ok((payments, self.counted_refunds(ids).await?))
+    }
+
+    /// [`LedgerTx::insert_rows`] of two tables, in order. A driver that can
+    /// send both at once overrides this.
+    async fn insert_both(
+        &mut self,
+        first: (&Columns, &[Value<'_>]),
+        second: (&Columns, &[Value<'_>]),
+    ) -> Result<(), StoreError> {
+        self.insert_rows(first.0, first.1).await?;
+        self.insert_rows(second.0, second.1).await
+    }
 }
 
 /// A payment to write, with its create event and the response to keep under
@@ -94,12 +117,12 @@ pub(super) async fn write_payments(
         .iter()
         .flat_map(|(payment, _, _)| payment_values(payment))
         .collect();
-    tx.insert_rows(&PAYMENT_ROW, &rows).await?;
     let events: Vec<Value<'_>> = writes
         .iter()
         .flat_map(|(payment, event, _)| event_values(event, Some(payment.origin.as_str())))
         .collect();
-    tx.insert_rows(&EVENT_ROW, &events).await?;
+    tx.insert_both((&PAYMENT_ROW, &rows), (&EVENT_ROW, &events))
+        .await?;
     for (payment, _, kept) in writes {
         if let Some(saved) = kept {
             keep_response(tx, saved, payment.created_at).await?;
@@ -189,8 +212,8 @@ pub(super) async fn write_refunds(
         .collect();
     payment_ids.sort_unstable();
     payment_ids.dedup();
-    let payments = tx.lock_payments(&payment_ids).await?;
-    let mut tally = RefundTally::new(tx.counted_refunds(&payment_ids).await?);
+    let (payments, counted) = tx.lock_and_count(&payment_ids).await?;
+    let mut tally = RefundTally::new(counted);
     let mut outcomes = Vec::with_capacity(writes.len());
     let mut admitted: Vec<(&RefundWrite<'_>, Option<&str>)> = Vec::with_capacity(writes.len());
     for write in writes {
@@ -213,12 +236,12 @@ pub(super) async fn write_refunds(
         .iter()
         .flat_map(|((refund, _, _), _)| refund_values(refund))
         .collect();
-    tx.insert_rows(&REFUND_ROW, &rows).await?;
     let events: Vec<Value<'_>> = admitted
         .iter()
         .flat_map(|((_, event, _), origin)| event_values(event, *origin))
         .collect();
-    tx.insert_rows(&EVENT_ROW, &events).await?;
+    tx.insert_both((&REFUND_ROW, &rows), (&EVENT_ROW, &events))
+        .await?;
     for ((refund, _, kept), _) in &admitted {
         if let Some(saved) = kept {
             keep_response(tx, saved, refund.created_at).await?;

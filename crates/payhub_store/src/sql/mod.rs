@@ -1,23 +1,26 @@
 //! The [`Store`](crate::Store) on SQL: one implementation for SQLite and PostgreSQL.
 //!
 //! Queries are plain runtime SQL through sqlx's `Any` driver with `$N`
-//! placeholders, which both backends accept. The hot reads of payments and
-//! refunds (by id, a page of a list) run the same SQL through each
-//! backend's native driver: rusqlite on SQLite (`sqlite_reads`), and on
-//! PostgreSQL tokio-postgres clients shared by every request, which
-//! pipeline their queries (`postgres_reads`; not when the URL asks for
-//! TLS). Where the two dialects differ
-//! (how a write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
+//! placeholders, which both backends accept. The hot paths run through each
+//! backend's native driver instead. Reads of payments and refunds (by id, a
+//! page of a list): rusqlite on the request's thread on SQLite
+//! (`sqlite_reads`), tokio-postgres clients shared by every request on
+//! PostgreSQL, which pipeline their queries (`postgres_reads`). Group
+//! commit's writes (every create of a payment or refund): rusqlite on a
+//! writer thread of their own (`sqlite_writer`), and a tokio-postgres
+//! connection per committer (`postgres_writer`). Neither PostgreSQL path is
+//! used when the URL asks for TLS. Where the two dialects differ (how a
+//! write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!
 //! One module per job. Shared mechanisms: `backend` (dialect differences and
-//! the SQLite write lock), `codec` (row codecs), `filter` (list filters),
-//! `batch` (multi-row statements), `tx` (status moves), `ledger_writes`
-//! (payment and refund rows with their events, used by every writer),
-//! `gateway_rows` (gateway rows and dialect references), `checks` (claiming
-//! due checks), `group_commit`, `gauges`, `sqlite_reads` (SQLite's hot
-//! reads through rusqlite) and `postgres_reads` (PostgreSQL's through
-//! tokio-postgres). Then one module per aggregate
+//! the SQLite write lock), `codec` (row codecs), `row_values` (the columns
+//! and values of the rows a create writes, for every driver), `filter` (list
+//! filters), `batch` (multi-row statements), `tx` (status moves),
+//! `ledger_writes` (the rules of writing payment and refund rows with their
+//! events, over any driver's transaction), `gateway_rows` (gateway rows and
+//! dialect references), `checks` (claiming due checks), `group_commit`,
+//! `gauges`, and the native paths above. Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
 //! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.

@@ -8,7 +8,10 @@
 //! its plan) is the same for one row as for 256. The pool's path builds a
 //! new multi-row `VALUES` text for every batch size, which PostgreSQL
 //! parses and plans each time, and copies every bound value through
-//! sqlx's `Any` arguments.
+//! sqlx's `Any` arguments. Statements that do not wait for each other's
+//! answers are sent at once (pipelined): a payment batch's rows and events,
+//! a refund run's lock of its payments and the sum of their refunds. A
+//! batch of payments is then three round trips (begin, inserts, commit).
 //!
 //! A connection that ended is replaced on the next batch; the batch that
 //! met the end fails as unavailable (503), and group commit then tries its
@@ -32,6 +35,16 @@ use crate::error::StoreError;
 /// How these connections show in `pg_stat_activity`, unless the URL names one.
 pub(super) const APPLICATION_NAME: &str = "payhub-writes";
 
+/// The writers' statements take their ids as one array (`= ANY($1)`), so
+/// their text is the same for any batch. After five executions PostgreSQL
+/// may keep a generic plan for a prepared statement, made without knowing
+/// the array's length or the table's size at that moment: planned on a
+/// nearly empty `refunds` table, the sum of a payment's refunds stayed a
+/// sequential scan while the table grew, and refunds ran at 60% of the
+/// pool's rate (docs/PERFORMANCE.md, "Group commit on native drivers").
+/// Planning each execution costs microseconds for these statements.
+const CUSTOM_PLANS: &str = "-c plan_cache_mode=force_custom_plan";
+
 /// One committer's connection, opened on its first batch.
 pub(super) struct PostgresWriter {
     config: Config,
@@ -41,7 +54,13 @@ pub(super) struct PostgresWriter {
 }
 
 impl PostgresWriter {
-    pub(super) fn new(config: Config) -> Self {
+    pub(super) fn new(mut config: Config) -> Self {
+        // Plan every execution for its own arguments: see [`CUSTOM_PLANS`].
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {CUSTOM_PLANS}"),
+            None => CUSTOM_PLANS.to_owned(),
+        };
+        config.options(options);
         Self {
             config,
             client: None,
@@ -106,33 +125,56 @@ impl PostgresTx<'_> {
 
 impl LedgerTx for PostgresTx<'_> {
     async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
-        let sql = format!(
-            "{} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            select_payments()
-        );
-        let statement = self.statement(&sql, &[Type::INT8_ARRAY]).await?;
+        let statement = self.statement(&lock_sql(), &[Type::INT8_ARRAY]).await?;
         let rows = self.tx.query(&statement, &[&ids]).await.map_err(classify)?;
-        let mut payments = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let payment = payment_from_row(&Row::new(row))?;
-            payments.insert(payment.id.get(), payment);
-        }
-        Ok(payments)
+        payments_by_id(&rows)
     }
 
     async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
-        let sql = select_counted_refunds("= ANY($1)");
-        let statement = self.statement(&sql, &[Type::INT8_ARRAY]).await?;
+        let statement = self.statement(&count_sql(), &[Type::INT8_ARRAY]).await?;
         let rows = self.tx.query(&statement, &[&ids]).await.map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let row = Row::new(row);
-                let id = row.int("payment_id")?;
-                let payment = PaymentId::from_i64(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
-                Ok((payment, row.int("refunded")?))
-            })
-            .collect()
+        counted_by_payment(&rows)
+    }
+
+    /// Both statements sent at once (pipelined): one round trip. The count
+    /// runs once the lock is held, as the connection runs them in order.
+    async fn lock_and_count(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError> {
+        let lock = self.statement(&lock_sql(), &[Type::INT8_ARRAY]).await?;
+        let count = self.statement(&count_sql(), &[Type::INT8_ARRAY]).await?;
+        let params: [&(dyn ToSql + Sync); 1] = [&ids];
+        let (locked, counted) = tokio::join!(
+            self.tx.query(&lock, &params),
+            self.tx.query(&count, &params)
+        );
+        let (locked, counted) = first_error((locked, counted))?;
+        Ok((payments_by_id(&locked)?, counted_by_payment(&counted)?))
+    }
+
+    /// Both inserts sent at once (pipelined): one round trip.
+    async fn insert_both(
+        &mut self,
+        first: (&Columns, &[Value<'_>]),
+        second: (&Columns, &[Value<'_>]),
+    ) -> Result<(), StoreError> {
+        let (first_sql, first_types) = unnest_insert(first.0);
+        let (second_sql, second_types) = unnest_insert(second.0);
+        let first_statement = self.statement(&first_sql, &first_types).await?;
+        let second_statement = self.statement(&second_sql, &second_types).await?;
+        let first_arrays = column_arrays(first.0, first.1)?;
+        let second_arrays = column_arrays(second.0, second.1)?;
+        let first_params: Vec<&(dyn ToSql + Sync)> =
+            first_arrays.iter().map(ColumnArray::param).collect();
+        let second_params: Vec<&(dyn ToSql + Sync)> =
+            second_arrays.iter().map(ColumnArray::param).collect();
+        let answers = tokio::join!(
+            self.tx.execute(&first_statement, &first_params),
+            self.tx.execute(&second_statement, &second_params)
+        );
+        first_error(answers)?;
+        Ok(())
     }
 
     async fn insert_rows(
@@ -141,19 +183,7 @@ impl LedgerTx for PostgresTx<'_> {
         values: &[Value<'_>],
     ) -> Result<(), StoreError> {
         let arrays = column_arrays(columns, values)?;
-        let unnest: Vec<String> = columns
-            .kinds
-            .iter()
-            .enumerate()
-            .map(|(i, kind)| format!("${}::{}", i + 1, array_cast(*kind)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
-            columns.table,
-            columns.list(),
-            unnest.join(", ")
-        );
-        let types: Vec<Type> = columns.kinds.iter().map(|kind| array_type(*kind)).collect();
+        let (sql, types) = unnest_insert(columns);
         let statement = self.statement(&sql, &types).await?;
         let params: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(ColumnArray::param).collect();
         self.tx
@@ -174,6 +204,77 @@ impl LedgerTx for PostgresTx<'_> {
             .map_err(classify)?;
         Ok(updated == 1)
     }
+}
+
+/// Both answers of two pipelined statements, or the error of the first
+/// that failed, in the order they were sent: once one fails, PostgreSQL
+/// refuses the rest of the transaction ("current transaction is aborted"),
+/// and that refusal must not hide the cause (a taken id is an id
+/// collision, which the caller draws again for).
+fn first_error<A, B>(
+    answers: (
+        Result<A, tokio_postgres::Error>,
+        Result<B, tokio_postgres::Error>,
+    ),
+) -> Result<(A, B), StoreError> {
+    match answers {
+        (Ok(first), Ok(second)) => Ok((first, second)),
+        (Err(error), _) | (Ok(_), Err(error)) => Err(classify(error)),
+    }
+}
+
+/// Locks payments by id, in id order (see [`LedgerTx::lock_payments`]).
+fn lock_sql() -> String {
+    format!(
+        "{} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        select_payments()
+    )
+}
+
+fn count_sql() -> String {
+    select_counted_refunds("= ANY($1)")
+}
+
+fn payments_by_id(rows: &[tokio_postgres::Row]) -> Result<HashMap<i64, Payment>, StoreError> {
+    let mut payments = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let payment = payment_from_row(&Row::new(row))?;
+        payments.insert(payment.id.get(), payment);
+    }
+    Ok(payments)
+}
+
+fn counted_by_payment(rows: &[tokio_postgres::Row]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let row = Row::new(row);
+            let id = row.int("payment_id")?;
+            let payment = PaymentId::from_i64(id)
+                .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
+            Ok((payment, row.int("refunded")?))
+        })
+        .collect()
+}
+
+/// The insert of a batch's rows of `columns`, one typed array per column
+/// unpacked by `UNNEST`, and its parameters' types.
+fn unnest_insert(columns: &Columns) -> (String, Vec<Type>) {
+    let unnest: Vec<String> = columns
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{}", i + 1, array_cast(*kind)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
+        columns.table,
+        columns.list(),
+        unnest.join(", ")
+    );
+    (
+        sql,
+        columns.kinds.iter().map(|kind| array_type(*kind)).collect(),
+    )
 }
 
 /// One column of a batch's rows, as the array `UNNEST` takes.

@@ -51,6 +51,11 @@ pub(super) fn select_counted_refunds(payments: &str) -> String {
     )
 }
 
+/// The payment a row of [`select_counted_refunds`] names.
+pub(super) fn counted_payment(id: i64) -> Result<PaymentId, StoreError> {
+    PaymentId::from_i64(id).ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))
+}
+
 /// The statements a ledger write needs of an open write transaction, each
 /// driver its own way. A method's error leaves the transaction to be
 /// rolled back by its owner.
@@ -287,9 +292,7 @@ impl LedgerTx for Transaction<'_, Any> {
             }
             for row in query.fetch_all(&mut **self).await? {
                 let id: i64 = row.try_get("payment_id")?;
-                let id = PaymentId::from_i64(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
-                counted.push((id, row.try_get("refunded")?));
+                counted.push((counted_payment(id)?, row.try_get("refunded")?));
             }
         }
         Ok(counted)

@@ -27,7 +27,7 @@ use tokio_postgres::{Client, Config, Statement};
 
 use super::codec::{payment_from_row, Columns as _};
 use super::group_commit::{write_jobs, Job, Outcome};
-use super::ledger_writes::{select_counted_refunds, select_payments, LedgerTx};
+use super::ledger_writes::{counted_payment, select_counted_refunds, select_payments, LedgerTx};
 use super::postgres_reads::{classify, connect, Row};
 use super::row_values::{Columns, Kind, Value, KEEP_RESPONSE_KINDS, KEEP_RESPONSE_SQL};
 use crate::error::StoreError;
@@ -248,10 +248,10 @@ fn counted_by_payment(rows: &[tokio_postgres::Row]) -> Result<Vec<(PaymentId, i6
     rows.iter()
         .map(|row| {
             let row = Row::new(row);
-            let id = row.int("payment_id")?;
-            let payment = PaymentId::from_i64(id)
-                .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
-            Ok((payment, row.int("refunded")?))
+            Ok((
+                counted_payment(row.int("payment_id")?)?,
+                row.int("refunded")?,
+            ))
         })
         .collect()
 }

@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 use super::codec::payment_from_row;
 use super::group_commit::{write_jobs, Job, Outcome};
-use super::ledger_writes::{select_counted_refunds, select_payments, LedgerTx};
+use super::ledger_writes::{counted_payment, select_counted_refunds, select_payments, LedgerTx};
 use super::row_values::{Columns, Value, KEEP_RESPONSE_SQL};
 use super::sqlite_reads::{classify, column_names, Row};
 use crate::error::StoreError;
@@ -169,9 +169,7 @@ impl LedgerTx for SqliteTx<'_> {
             let mut rows = statement.query([id]).map_err(classify)?;
             if let Some(row) = rows.next().map_err(classify)? {
                 let refunded: i64 = row.get(1).map_err(classify)?;
-                let payment = PaymentId::from_i64(*id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("refund of payment id {id}")))?;
-                counted.push((payment, refunded));
+                counted.push((counted_payment(*id)?, refunded));
             }
         }
         Ok(counted)

@@ -1,13 +1,18 @@
 //! The SQL behind [`DeliveryStore`]: webhook deliveries, their claims,
 //! outcomes and attempts, and the operator's reads and resends of them.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{EventId, MerchantId, SubscriptionId};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
+use super::batch::{anonymous_rows, values_list};
 use super::codec::{corrupt, delivery_kind, from_micros, merchant_id, micros};
+use super::ledger_writes::{bind_value, insert_many};
+use super::row_values::{Columns, Kind, Value};
 use super::SqlStore;
 use crate::error::StoreError;
 use crate::records::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord};
@@ -34,6 +39,85 @@ pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRecord, StoreErr
         created_at: from_micros(row.try_get("created_at")?)?,
         body: row.try_get("body")?,
     })
+}
+
+/// Outcomes recorded by one statement: a delivery round's (512) in two.
+const OUTCOMES_PER_STATEMENT: usize = 256;
+
+/// One attempt in a delivery's history.
+const ATTEMPT_ROW: Columns = Columns {
+    table: "delivery_attempts",
+    names: &[
+        "id",
+        "delivery_id",
+        "attempted_at",
+        "status_code",
+        "error",
+        "response",
+    ],
+    kinds: &[
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Text,
+        Kind::Text,
+    ],
+};
+
+/// Gives each still pending delivery of `outcomes` its outcome, in one
+/// statement, and returns the ids of those it changed. Only a pending
+/// delivery takes an outcome: one given up meanwhile (its listener
+/// removed) stays given up.
+async fn record_outcomes(
+    tx: &mut Transaction<'_, Any>,
+    outcomes: &[(i64, DeliveryOutcome)],
+    now: DateTime<Utc>,
+) -> Result<HashSet<i64>, StoreError> {
+    let (anonymous, _) = anonymous_rows(tx);
+    let mut values: Vec<Value<'_>> = Vec::with_capacity(outcomes.len() * 6 + 1);
+    for (delivery, outcome) in outcomes {
+        let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
+            (true, _) => ("delivered", now),
+            (false, Some(retry_at)) => ("pending", retry_at),
+            (false, None) => ("dead", now),
+        };
+        values.extend([
+            Value::Int(Some(*delivery)),
+            Value::Text(Some(state)),
+            Value::Int(Some(micros(next_attempt_at))),
+            Value::Int(outcome.status_code),
+            Value::Text(outcome.error.as_deref()),
+            Value::Text(outcome.response.as_deref()),
+        ]);
+    }
+    values.push(Value::Int(Some(micros(now))));
+    let updated_at = if anonymous {
+        "?".to_owned()
+    } else {
+        format!("${}", values.len())
+    };
+    // The outcomes as a table (`v`), joined to the deliveries: SQLite
+    // (3.33 and later) and PostgreSQL both take `UPDATE … FROM`, and a
+    // named `WITH` is how both name a `VALUES` list's columns. Its names
+    // differ from the table's so that `RETURNING id` is the delivery's.
+    let sql = format!(
+        "WITH v (delivery, new_state, due, status, failure, answer) AS (VALUES {}) \
+         UPDATE hub_deliveries SET state = v.new_state, attempts = attempts + 1, next_attempt_at = v.due, \
+         last_status = v.status, last_error = v.failure, last_response = v.answer, updated_at = {updated_at} \
+         FROM v WHERE hub_deliveries.id = v.delivery AND hub_deliveries.state = 'pending' RETURNING id",
+        values_list(outcomes.len(), 6, anonymous)
+    );
+    let mut query = sqlx::query(&sql);
+    for value in &values {
+        query = bind_value(query, value);
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get::<i64, _>("id")?))
+        .collect()
 }
 
 #[async_trait]
@@ -86,41 +170,24 @@ impl DeliveryStore for SqlStore {
         }
         let _turn = self.write_lock.acquire().await;
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        for (delivery_id, outcome) in outcomes {
-            // Only a pending delivery takes an outcome: one given up
-            // meanwhile (its listener removed) stays given up.
-            let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
-                (true, _) => ("delivered", now),
-                (false, Some(retry_at)) => ("pending", retry_at),
-                (false, None) => ("dead", now),
-            };
-            let updated = sqlx::query(
-                "UPDATE hub_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
-                 last_error = $4, last_response = $5, updated_at = $6 WHERE id = $7 AND state = 'pending'",
-            )
-            .bind(state)
-            .bind(micros(next_attempt_at))
-            .bind(outcome.status_code)
-            .bind(outcome.error.clone())
-            .bind(outcome.response.clone())
-            .bind(micros(now))
-            .bind(*delivery_id)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() > 0 {
-                sqlx::query(
-                    "INSERT INTO delivery_attempts (id, delivery_id, attempted_at, status_code, error, response) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(payhub_core::ids::generate_id(now))
-                .bind(*delivery_id)
-                .bind(micros(now))
-                .bind(outcome.status_code)
-                .bind(outcome.error.clone())
-                .bind(outcome.response.clone())
-                .execute(&mut *tx)
-                .await?;
-            }
+        for chunk in outcomes.chunks(OUTCOMES_PER_STATEMENT) {
+            let recorded = record_outcomes(&mut tx, chunk, now).await?;
+            // Each outcome taken is also an attempt in the delivery's history.
+            let attempts: Vec<Value<'_>> = chunk
+                .iter()
+                .filter(|(delivery, _)| recorded.contains(delivery))
+                .flat_map(|(delivery, outcome)| {
+                    [
+                        Value::Int(Some(payhub_core::ids::generate_id(now))),
+                        Value::Int(Some(*delivery)),
+                        Value::Int(Some(micros(now))),
+                        Value::Int(outcome.status_code),
+                        Value::Text(outcome.error.as_deref()),
+                        Value::Text(outcome.response.as_deref()),
+                    ]
+                })
+                .collect();
+            insert_many(&mut tx, &ATTEMPT_ROW, &attempts, "").await?;
         }
         tx.commit().await?;
         Ok(())

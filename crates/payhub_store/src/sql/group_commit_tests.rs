@@ -206,7 +206,7 @@ async fn the_ledger_rules_hold(store: &Arc<SqlStore>, pool: &AnyPool) {
 }
 
 /// A migrated SQLite file of its own, and a pool on it with payhub's pragmas.
-async fn sqlite_file() -> (std::path::PathBuf, AnyPool) {
+pub(super) async fn sqlite_file() -> (std::path::PathBuf, AnyPool) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -232,7 +232,7 @@ async fn sqlite_file() -> (std::path::PathBuf, AnyPool) {
     (path, pool)
 }
 
-fn remove_sqlite(path: &std::path::Path) {
+pub(super) fn remove_sqlite(path: &std::path::Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

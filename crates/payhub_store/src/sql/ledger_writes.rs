@@ -303,24 +303,7 @@ impl LedgerTx for Transaction<'_, Any> {
         columns: &Columns,
         values: &[Value<'_>],
     ) -> Result<(), StoreError> {
-        // On SQLite the rows take anonymous placeholders, so the
-        // statement's size does not cost its square (see `batch`).
-        let (anonymous, rows) = anonymous_rows(self);
-        let width = columns.names.len();
-        for chunk in values.chunks(rows * width) {
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {}",
-                columns.table,
-                columns.list(),
-                values_list(chunk.len() / width, width, anonymous)
-            );
-            let mut query = sqlx::query(&sql);
-            for value in chunk {
-                query = bind_value(query, value);
-            }
-            query.execute(&mut **self).await?;
-        }
-        Ok(())
+        insert_many(self, columns, values, "").await
     }
 
     async fn keep_response(&mut self, values: &[Value<'_>; 7]) -> Result<bool, StoreError> {
@@ -330,6 +313,35 @@ impl LedgerTx for Transaction<'_, Any> {
         }
         Ok(query.execute(&mut **self).await?.rows_affected() == 1)
     }
+}
+
+/// Inserts rows of `columns` (each row's values in turn in `values`) on the
+/// `Any` driver, many rows a statement, each statement ending in `suffix`
+/// (such as an `ON CONFLICT` clause). On SQLite the rows take anonymous
+/// placeholders, so the statement's size does not cost its square (see
+/// `batch`).
+pub(super) async fn insert_many(
+    tx: &mut Transaction<'_, Any>,
+    columns: &Columns,
+    values: &[Value<'_>],
+    suffix: &str,
+) -> Result<(), StoreError> {
+    let (anonymous, rows) = anonymous_rows(tx);
+    let width = columns.names.len();
+    for chunk in values.chunks(rows * width) {
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}{suffix}",
+            columns.table,
+            columns.list(),
+            values_list(chunk.len() / width, width, anonymous)
+        );
+        let mut query = sqlx::query(&sql);
+        for value in chunk {
+            query = bind_value(query, value);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Binds one column's value to a query on the `Any` driver.

@@ -43,6 +43,8 @@ mod connectors;
 mod console;
 mod deliveries;
 mod driver_error;
+#[cfg(test)]
+mod fan_out_tests;
 mod filter;
 mod gateway;
 mod gateway_rows;

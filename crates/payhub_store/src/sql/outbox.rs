@@ -7,11 +7,11 @@ use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
-use super::ledger_writes::bind_value;
-use super::row_values::{event_values, EVENT_ROW};
+use super::ledger_writes::{bind_value, insert_many};
+use super::row_values::{event_values, Columns, Kind, Value, EVENT_ROW};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
-use crate::records::{ClaimedEvent, FanOut};
+use crate::records::{ClaimedEvent, DeliveryKind, FanOut};
 use crate::traits::OutboxStore;
 /// Writes the event of a status move, with the origin of the payment it
 /// concerns (for a refund, of the payment it refunds) read in the same
@@ -46,6 +46,64 @@ pub(super) async fn insert_move_event(
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// A new delivery: pending, not yet attempted, due now.
+const DELIVERY_ROW: Columns = Columns {
+    table: "hub_deliveries",
+    names: &[
+        "id",
+        "event_id",
+        "subscription_id",
+        "merchant_id",
+        "callback",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "kind",
+        "body",
+    ],
+    kinds: &[
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Text,
+        Kind::Text,
+        Kind::Text,
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Text,
+        Kind::Text,
+    ],
+};
+
+/// The values of a new delivery of `event` to `subscription` (0: the
+/// event's merchant webhook), in [`DELIVERY_ROW`]'s order.
+fn new_delivery<'a>(
+    (now, event, subscription): (DateTime<Utc>, EventId, i64),
+    (merchant, callback): (&'a str, &'a str),
+    kind: DeliveryKind,
+    body: Option<&'a str>,
+) -> [Value<'a>; 12] {
+    let at = Value::Int(Some(micros(now)));
+    [
+        Value::Int(Some(payhub_core::ids::generate_id(now))),
+        Value::Int(Some(event.get())),
+        Value::Int(Some(subscription)),
+        Value::Text(Some(merchant)),
+        Value::Text(Some(callback)),
+        Value::Text(Some("pending")),
+        Value::Int(Some(0)),
+        at,
+        at,
+        at,
+        Value::Text(Some(kind.as_str())),
+        Value::Text(body),
+    ]
 }
 
 #[async_trait]
@@ -89,6 +147,7 @@ impl OutboxStore for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
+        let mut deliveries: Vec<Value<'_>> = Vec::new();
         for FanOut {
             event,
             subscriptions,
@@ -98,43 +157,31 @@ impl OutboxStore for SqlStore {
         {
             for webhook in webhooks {
                 // Subscription id 0 marks the event's one merchant webhook.
-                sqlx::query(
-                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
-                     next_attempt_at, created_at, updated_at, kind, body) \
-                     VALUES ($1, $2, 0, $3, $4, 'pending', 0, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
-                )
-                .bind(payhub_core::ids::generate_id(now))
-                .bind(event.get())
-                .bind(webhook.merchant_id.as_str().to_owned())
-                .bind(webhook.url.clone())
-                .bind(micros(now))
-                .bind(micros(now))
-                .bind(micros(now))
-                .bind(webhook.kind.as_str())
-                .bind(webhook.body.clone())
-                .execute(&mut *tx)
-                .await?;
+                deliveries.extend(new_delivery(
+                    (now, *event, 0),
+                    (webhook.merchant_id.as_str(), &webhook.url),
+                    webhook.kind,
+                    Some(&webhook.body),
+                ));
             }
             for subscription in subscriptions {
-                sqlx::query(
-                    "INSERT INTO hub_deliveries (id, event_id, subscription_id, merchant_id, callback, state, attempts, \
-                     next_attempt_at, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $9) \
-                     ON CONFLICT (event_id, subscription_id) DO NOTHING",
-                )
-                .bind(payhub_core::ids::generate_id(now))
-                .bind(event.get())
-                .bind(subscription.id.get())
-                .bind(subscription.merchant_id.as_str().to_owned())
-                .bind(subscription.callback.clone())
-                .bind(micros(now))
-                .bind(micros(now))
-                .bind(micros(now))
-                .bind(listener_body.clone())
-                .execute(&mut *tx)
-                .await?;
+                deliveries.extend(new_delivery(
+                    (now, *event, subscription.id.get()),
+                    (subscription.merchant_id.as_str(), &subscription.callback),
+                    DeliveryKind::TmfHub,
+                    listener_body.as_deref(),
+                ));
             }
         }
+        // A round's deliveries in a few statements, not one each; an event
+        // dispatched twice (its lease ran out midway) adds none twice.
+        insert_many(
+            &mut tx,
+            &DELIVERY_ROW,
+            &deliveries,
+            " ON CONFLICT (event_id, subscription_id) DO NOTHING",
+        )
+        .await?;
         // One statement marks the whole batch dispatched.
         let ids: Vec<i64> = fan_out.iter().map(|f| f.event.get()).collect();
         for chunk in ids.chunks(500) {

@@ -12,7 +12,8 @@ use sqlx::{Any, Row, Transaction};
 use super::batch::{anonymous_rows, values_list};
 use super::codec::{corrupt, delivery_kind, from_micros, merchant_id, micros};
 use super::ledger_writes::{bind_value, insert_many};
-use super::row_values::{Columns, Kind, Value};
+use super::row_values::Kind::{Int, Text};
+use super::row_values::{Columns, Value};
 use super::SqlStore;
 use crate::error::StoreError;
 use crate::records::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord};
@@ -55,14 +56,7 @@ const ATTEMPT_ROW: Columns = Columns {
         "error",
         "response",
     ],
-    kinds: &[
-        Kind::Int,
-        Kind::Int,
-        Kind::Int,
-        Kind::Int,
-        Kind::Text,
-        Kind::Text,
-    ],
+    kinds: &[Int, Int, Int, Int, Text, Text],
 };
 
 /// Gives each still pending delivery of `outcomes` its outcome, in one

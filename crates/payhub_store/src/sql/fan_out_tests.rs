@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use payhub_core::{MerchantId, SubscriptionId};
 use sqlx::{AnyPool, Row};
 
-use super::group_commit_tests::{remove_sqlite, sqlite_file};
+use super::group_commit_tests::{add_merchant, remove_sqlite, sqlite_file};
 use super::postgres_reads_tests::TestDb;
 use super::{Backend, SqlStore};
 use crate::records::{DeliveryKind, DeliveryOutcome, FanOut, NewWebhook, Subscription};
@@ -43,14 +43,7 @@ async fn state_and_attempts(pool: &AnyPool, id: i64) -> (String, i64, Option<i64
 }
 
 async fn deliveries_fan_out_and_take_their_outcomes(store: &SqlStore, pool: &AnyPool) {
-    sqlx::query(
-        "INSERT INTO merchants (id, name, api_key_hash, created_at, updated_at) \
-         VALUES ($1, 'Fan-out', 'hash', 0, 0)",
-    )
-    .bind(MERCHANT)
-    .execute(pool)
-    .await
-    .unwrap();
+    add_merchant(pool, MERCHANT).await;
     let merchant = MerchantId::parse(MERCHANT).unwrap();
     let subscription = Subscription {
         id: SubscriptionId::from_i64(77).unwrap(),

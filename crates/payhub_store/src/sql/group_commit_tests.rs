@@ -83,12 +83,13 @@ fn answer(key: &str, claim: &str) -> IdempotentResponse {
     }
 }
 
-async fn add_merchant(pool: &AnyPool) {
+/// A merchant row for `id`, which the ledger's rows refer to.
+pub(super) async fn add_merchant(pool: &AnyPool, id: &str) {
     sqlx::query(
         "INSERT INTO merchants (id, name, api_key_hash, created_at, updated_at) \
-         VALUES ($1, 'Commit', 'hash', 0, 0)",
+         VALUES ($1, 'Test', 'hash', 0, 0)",
     )
-    .bind(MERCHANT)
+    .bind(id)
     .execute(pool)
     .await
     .unwrap();
@@ -106,7 +107,7 @@ async fn count(pool: &AnyPool, sql: &str) -> i64 {
 /// The same story through any store: the rules hold, and what was
 /// refused left nothing behind.
 async fn the_ledger_rules_hold(store: &Arc<SqlStore>, pool: &AnyPool) {
-    add_merchant(pool).await;
+    add_merchant(pool, MERCHANT).await;
     let (payment, event) = captured_payment(10_000);
     store.insert_payment(&payment, &event, None).await.unwrap();
 

@@ -8,7 +8,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
 use super::ledger_writes::{bind_value, insert_many};
-use super::row_values::{event_values, Columns, Kind, Value, EVENT_ROW};
+use super::row_values::Kind::{Int, Text};
+use super::row_values::{event_values, Columns, Value, EVENT_ROW};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
 use crate::records::{ClaimedEvent, DeliveryKind, FanOut};
@@ -66,18 +67,7 @@ const DELIVERY_ROW: Columns = Columns {
         "body",
     ],
     kinds: &[
-        Kind::Int,
-        Kind::Int,
-        Kind::Int,
-        Kind::Text,
-        Kind::Text,
-        Kind::Text,
-        Kind::Int,
-        Kind::Int,
-        Kind::Int,
-        Kind::Int,
-        Kind::Text,
-        Kind::Text,
+        Int, Int, Int, Text, Text, Text, Int, Int, Int, Int, Text, Text,
     ],
 };
 

@@ -62,12 +62,13 @@ pub(super) fn counted_payment(id: i64) -> Result<PaymentId, StoreError> {
 pub(super) trait LedgerTx {
     /// The payments with these ids (sorted, distinct), by id, locked for
     /// the rest of the transaction (in id order on PostgreSQL, so that two
-    /// writers lock them in the same order).
-    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError>;
-
-    /// The counted refunds of each of these payments that has any, in
-    /// minor units (see [`Status::counts_against_refundable`]).
-    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError>;
+    /// writers lock them in the same order); then, read under that lock,
+    /// the counted refunds of each of them that has any, in minor units
+    /// (see [`Status::counts_against_refundable`]).
+    async fn lock_and_count(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError>;
 
     /// Inserts rows of `columns`: `values` holds each row's values in
     /// turn, `columns.names.len()` of them per row.
@@ -80,18 +81,6 @@ pub(super) trait LedgerTx {
     /// Runs [`KEEP_RESPONSE_SQL`] with these values; whether it kept the
     /// answer (the claim was still held).
     async fn keep_response(&mut self, values: &[Value<'_>; 7]) -> Result<bool, StoreError>;
-
-    /// [`LedgerTx::lock_payments`], then [`LedgerTx::counted_refunds`] of the
-    /// same payments. A driver that can send both at once overrides this
-    /// (the count still runs after the lock is held: one connection runs
-    /// its statements in order).
-    async fn lock_and_count(
-        &mut self,
-        ids: &[i64],
-    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError> {
-        let payments = self.lock_payments(ids).await?;
-        Ok((payments, self.counted_refunds(ids).await?))
-    }
 
     /// [`LedgerTx::insert_rows`] of two tables, in order. A driver that can
     /// send both at once overrides this.
@@ -181,7 +170,7 @@ pub(super) async fn refunded_minor(
     tx: &mut Transaction<'static, Any>,
     payment_id: PaymentId,
 ) -> Result<i64, StoreError> {
-    let counted = tx.counted_refunds(&[payment_id.get()]).await?;
+    let counted = pool_counted_refunds(tx, &[payment_id.get()]).await?;
     Ok(counted.first().map_or(0, |(_, refunded)| *refunded))
 }
 
@@ -259,43 +248,12 @@ pub(super) async fn write_refunds(
 /// transactions hold more than ledger rows (gateway, APS, telco, carrier)
 /// and for group commit where no native driver is set up.
 impl LedgerTx for Transaction<'_, Any> {
-    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
-        let backend = backend_of(self);
-        let mut payments = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "{} WHERE id IN ({}) ORDER BY id{}",
-                select_payments(),
-                id_list(backend, chunk.len()),
-                backend.for_update()
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut **self).await? {
-                let payment = payment_from_row(&row)?;
-                payments.insert(payment.id.get(), payment);
-            }
-        }
-        Ok(payments)
-    }
-
-    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
-        let backend = backend_of(self);
-        let mut counted = Vec::new();
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = select_counted_refunds(&format!("IN ({})", id_list(backend, chunk.len())));
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut **self).await? {
-                let id: i64 = row.try_get("payment_id")?;
-                counted.push((counted_payment(id)?, row.try_get("refunded")?));
-            }
-        }
-        Ok(counted)
+    async fn lock_and_count(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError> {
+        let payments = pool_lock_payments(self, ids).await?;
+        Ok((payments, pool_counted_refunds(self, ids).await?))
     }
 
     async fn insert_rows(
@@ -313,6 +271,53 @@ impl LedgerTx for Transaction<'_, Any> {
         }
         Ok(query.execute(&mut **self).await?.rows_affected() == 1)
     }
+}
+
+/// [`LedgerTx::lock_and_count`]'s lock on the `Any` driver.
+async fn pool_lock_payments(
+    tx: &mut Transaction<'_, Any>,
+    ids: &[i64],
+) -> Result<HashMap<i64, Payment>, StoreError> {
+    let backend = backend_of(tx);
+    let mut payments = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "{} WHERE id IN ({}) ORDER BY id{}",
+            select_payments(),
+            id_list(backend, chunk.len()),
+            backend.for_update()
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let payment = payment_from_row(&row)?;
+            payments.insert(payment.id.get(), payment);
+        }
+    }
+    Ok(payments)
+}
+
+/// [`LedgerTx::lock_and_count`]'s sums on the `Any` driver.
+async fn pool_counted_refunds(
+    tx: &mut Transaction<'_, Any>,
+    ids: &[i64],
+) -> Result<Vec<(PaymentId, i64)>, StoreError> {
+    let backend = backend_of(tx);
+    let mut counted = Vec::new();
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let sql = select_counted_refunds(&format!("IN ({})", id_list(backend, chunk.len())));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let id: i64 = row.try_get("payment_id")?;
+            counted.push((counted_payment(id)?, row.try_get("refunded")?));
+        }
+    }
+    Ok(counted)
 }
 
 /// Inserts rows of `columns` (each row's values in turn in `values`) on the

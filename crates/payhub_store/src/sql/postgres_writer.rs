@@ -124,18 +124,6 @@ impl PostgresTx<'_> {
 }
 
 impl LedgerTx for PostgresTx<'_> {
-    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
-        let statement = self.statement(&lock_sql(), &[Type::INT8_ARRAY]).await?;
-        let rows = self.tx.query(&statement, &[&ids]).await.map_err(classify)?;
-        payments_by_id(&rows)
-    }
-
-    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
-        let statement = self.statement(&count_sql(), &[Type::INT8_ARRAY]).await?;
-        let rows = self.tx.query(&statement, &[&ids]).await.map_err(classify)?;
-        counted_by_payment(&rows)
-    }
-
     /// Both statements sent at once (pipelined): one round trip. The count
     /// runs once the lock is held, as the connection runs them in order.
     async fn lock_and_count(

@@ -143,8 +143,9 @@ fn complete_now<F: Future>(future: F) -> Result<F::Output, StoreError> {
 /// The ledger's statements on the writer thread's open transaction.
 struct SqliteTx<'c>(&'c rusqlite::Transaction<'c>);
 
-impl LedgerTx for SqliteTx<'_> {
-    async fn lock_payments(&mut self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
+impl SqliteTx<'_> {
+    /// The lock of [`LedgerTx::lock_and_count`].
+    fn lock_payments(&self, ids: &[i64]) -> Result<HashMap<i64, Payment>, StoreError> {
         // The immediate transaction already excludes other writers; one
         // prepared point read per payment is SQLite's cheapest way in.
         let sql = format!("{} WHERE id = ?1", select_payments());
@@ -161,7 +162,8 @@ impl LedgerTx for SqliteTx<'_> {
         Ok(payments)
     }
 
-    async fn counted_refunds(&mut self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
+    /// The sums of [`LedgerTx::lock_and_count`].
+    fn counted_refunds(&self, ids: &[i64]) -> Result<Vec<(PaymentId, i64)>, StoreError> {
         let sql = select_counted_refunds("= ?1");
         let mut statement = self.0.prepare_cached(&sql).map_err(classify)?;
         let mut counted = Vec::new();
@@ -173,6 +175,15 @@ impl LedgerTx for SqliteTx<'_> {
             }
         }
         Ok(counted)
+    }
+}
+
+impl LedgerTx for SqliteTx<'_> {
+    async fn lock_and_count(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, Payment>, Vec<(PaymentId, i64)>), StoreError> {
+        Ok((self.lock_payments(ids)?, self.counted_refunds(ids)?))
     }
 
     async fn insert_rows(

@@ -115,70 +115,78 @@ fn summarize(mut latencies_us: Vec<u64>, errors: usize, seconds: f64) -> Measure
     }
 }
 
-/// Most requests an open-loop run lets be in flight; past it, a request counts
-/// as an error (the server is not keeping up with the rate).
-const MAX_IN_FLIGHT: usize = 2048;
+/// How long after the run's end a sender may still be catching up; the
+/// requests it has not sent by then count as errors (payhub did not keep up
+/// with the rate).
+const CATCH_UP: Duration = Duration::from_secs(1);
 
-/// Open-loop load: requests are sent at `rate_per_s` whatever the answers, and
-/// each latency is measured from the moment the request was due, so waiting in
-/// a queue counts (no coordinated omission). Tokio's timer has millisecond
-/// resolution, so above 1,000 req/s the requests of each millisecond leave
-/// together: bursty arrivals, which if anything makes the tail look worse.
+/// Open-loop load at `rate_per_s` over `connections` connections, in the
+/// manner of wrk2: request `n` is due at `n / rate` and goes out on sender
+/// `n % connections` as soon as that sender's previous request answered, and
+/// its latency is measured from when it was due, so waiting behind a slow
+/// answer counts (no coordinated omission). A fixed set of connections keeps
+/// the generator's own cost flat when payhub falls behind: an earlier version
+/// spawned every request as it fell due, and behind schedule it opened new
+/// connections by the thousand on the same two cores, which made the backlog
+/// it was measuring. Tokio's timer has millisecond resolution, so above
+/// 1,000 req/s the requests of each millisecond leave together: bursty
+/// arrivals, which if anything makes the tail look worse.
 pub async fn run_at_rate(
     client: &reqwest::Client,
     api_key: &str,
     rate_per_s: f64,
+    connections: usize,
     duration: Duration,
     make: RequestMaker,
 ) -> Measurement {
     let started = tokio::time::Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate_per_s.max(1.0));
-    let mut in_flight = tokio::task::JoinSet::new();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut n = 0_usize;
-    loop {
-        let due = started + interval.mul_f64(n as f64);
-        if due >= started + duration {
-            break;
-        }
-        tokio::time::sleep_until(due).await;
-        while let Some(done) = in_flight.try_join_next() {
-            collect(done, &mut latencies, &mut errors);
-        }
-        if in_flight.len() >= MAX_IN_FLIGHT {
-            errors += 1;
-            n += 1;
-            continue;
-        }
-        let request = make(n).build(client, api_key);
-        in_flight.spawn(async move {
-            let ok = match request.send().await {
-                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            (due.elapsed(), ok)
-        });
-        n += 1;
-    }
-    while let Some(done) = in_flight.join_next().await {
-        collect(done, &mut latencies, &mut errors);
-    }
-    summarize(latencies, errors, started.elapsed().as_secs_f64())
-}
-
-fn collect(
-    done: Result<(Duration, bool), tokio::task::JoinError>,
-    latencies: &mut Vec<u64>,
-    errors: &mut usize,
-) {
-    match done {
-        Ok((latency, ok)) => {
-            latencies.push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
-            if !ok {
-                *errors += 1;
+    let end = started + duration;
+    let connections = connections.max(1);
+    let mut senders = tokio::task::JoinSet::new();
+    for first in 0..connections {
+        let (client, key, make) = (client.clone(), api_key.to_owned(), make.clone());
+        senders.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            let mut n = first;
+            loop {
+                let due = started + interval.mul_f64(n as f64);
+                if due >= end {
+                    break;
+                }
+                if tokio::time::Instant::now() > end + CATCH_UP {
+                    errors += 1;
+                    n += connections;
+                    continue;
+                }
+                tokio::time::sleep_until(due).await;
+                let request = make(n).build(&client, &key);
+                let ok = match request.send().await {
+                    Ok(response) => {
+                        response.status().is_success() && response.bytes().await.is_ok()
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX));
+                if !ok {
+                    errors += 1;
+                }
+                n += connections;
             }
-        }
-        Err(_) => *errors += 1,
+            (latencies, errors)
+        });
     }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    while let Some(done) = senders.join_next().await {
+        match done {
+            Ok((latencies, e)) => {
+                all.extend(latencies);
+                errors += e;
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    summarize(all, errors, started.elapsed().as_secs_f64())
 }

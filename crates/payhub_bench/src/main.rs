@@ -332,6 +332,8 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
     // rate, or for a write of its best sustained rate (a peak that leaves a
     // backlog is not a rate payhub keeps). The HTTP ceiling is left out: it is not a payhub operation, and its
     // rate is beyond what one open-loop sender with millisecond timers can pace.
+    // The open loop uses as many connections as the largest closed loop.
+    let open_loop_connections = plan.concurrency.iter().copied().max().unwrap_or(64);
     for (name, make) in cases
         .iter()
         .filter(|(name, _)| !name.starts_with("HTTP ceiling"))
@@ -350,6 +352,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
             &client,
             &merchant_creds.api_key,
             peak / 2.0,
+            open_loop_connections,
             plan.duration,
             make.clone(),
         )
@@ -362,7 +365,7 @@ async fn measure_backend(backend: &str, args: &Args, plan: &Plan) -> anyhow::Res
         );
         run.half_peak.push(CaseRun {
             case: (*name).to_owned(),
-            concurrency: 0,
+            concurrency: open_loop_connections,
             measurement: m,
             cpu_s_per_1000: 0.0,
             sustained: None,

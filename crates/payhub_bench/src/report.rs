@@ -67,7 +67,8 @@ impl Report {
         Self::cases_table(md, b);
         Self::sustained_table(md, b);
         if !b.half_peak.is_empty() {
-            let _ = writeln!(md, "Open-loop at half of each case's best rate (the best sustained rate for writes; latency from when each request was due):\n");
+            let connections = b.half_peak.first().map_or(0, |c| c.concurrency);
+            let _ = writeln!(md, "Open-loop at half of each case's best rate (the best sustained rate for writes) over {connections} connections; latency from when each request was due:\n");
             let _ = writeln!(md, "| case | rate req/s | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---|---|---|---|---|");
             for c in &b.half_peak {
                 let m = &c.measurement;

@@ -160,6 +160,27 @@ async fn metrics_are_scraped_with_the_token(backend: Backend) {
         "{outcomes} did not count the payment"
     );
 
+    // The payment's write went through group commit, and on SQLite through
+    // the committer's turn to write, each timed.
+    let written = app.scrape().await;
+    let waits = "payhub_group_commit_wait_seconds_count";
+    assert!(
+        value_of(&written, waits, &[]) >= value_of(&after, waits, &[]) + 1.0,
+        "{written}"
+    );
+    if backend == Backend::Sqlite {
+        let committer = [("writer", "group_commit")];
+        for held in [
+            "payhub_sqlite_write_hold_seconds_count",
+            "payhub_sqlite_write_wait_seconds_count",
+        ] {
+            assert!(
+                value_of(&written, held, &committer) >= value_of(&after, held, &committer) + 1.0,
+                "{held}: {written}"
+            );
+        }
+    }
+
     // The database gauges are there (their values are whatever the last scrape saw).
     for gauge in [
         "payhub_outbox_backlog ",

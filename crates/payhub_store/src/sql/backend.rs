@@ -56,21 +56,59 @@ impl WriteLock {
         }
     }
 
-    /// Waits for this process's turn to write (at once on PostgreSQL).
-    pub(crate) async fn acquire(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// Waits for this process's turn to write (at once on PostgreSQL). The
+    /// caller's source file names the writer in the wait and hold metrics.
+    #[track_caller]
+    pub(crate) fn acquire(&self) -> impl std::future::Future<Output = WriteTurn> + Send + '_ {
+        self.acquire_for(writer_name(std::panic::Location::caller()))
+    }
+
+    /// [`WriteLock::acquire`] for a writer named by its caller.
+    pub(crate) async fn acquire_for(&self, writer: &'static str) -> WriteTurn {
         match &self.0 {
             Some(lock) => {
                 let asked = std::time::Instant::now();
-                let turn = lock.clone().lock_owned().await;
+                let guard = lock.clone().lock_owned().await;
                 // docs/METRICS.md: how long writers queue for SQLite's one writer.
-                metrics::histogram!("payhub_sqlite_write_wait_seconds")
+                metrics::histogram!("payhub_sqlite_write_wait_seconds", "writer" => writer)
                     .record(asked.elapsed().as_secs_f64());
-                Some(turn)
+                WriteTurn {
+                    _held: Some(Held {
+                        _guard: guard,
+                        writer,
+                        since: std::time::Instant::now(),
+                    }),
+                }
             }
-            None => None,
+            None => WriteTurn { _held: None },
         }
     }
 }
 
+/// A writer's name in the metrics: the stem of the source file that asked
+/// for the turn (`group_commit`, `outbox`, `deliveries`, …).
+pub(crate) fn writer_name(caller: &'static std::panic::Location<'static>) -> &'static str {
+    let file = caller.file();
+    let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    stem.strip_suffix(".rs").unwrap_or(stem)
+}
+
 /// This process's turn to write on SQLite; held until the transaction ends.
-pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
+pub(crate) struct WriteTurn {
+    _held: Option<Held>,
+}
+
+/// A turn taken, and since when, for the hold metric.
+struct Held {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    writer: &'static str,
+    since: std::time::Instant,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // docs/METRICS.md: how long each writer keeps SQLite's one writer.
+        metrics::histogram!("payhub_sqlite_write_hold_seconds", "writer" => self.writer)
+            .record(self.since.elapsed().as_secs_f64());
+    }
+}

@@ -16,7 +16,7 @@ const POSTGRES_ROWS_PER_STATEMENT: usize = 400;
 /// of parameters, and at 400 rows (5,200 parameters) that lookup took 60%
 /// of a batched write's time (docs/PERFORMANCE.md, "What limits the
 /// storage path"). Binding `?` costs no lookup.
-const ANONYMOUS_ROWS_PER_STATEMENT: usize = POSTGRES_ROWS_PER_STATEMENT;
+pub(super) const ANONYMOUS_ROWS_PER_STATEMENT: usize = POSTGRES_ROWS_PER_STATEMENT;
 
 /// For rows whose statement may take anonymous placeholders: whether it
 /// does on `connection`'s backend (SQLite's; binding `?` costs no lookup),

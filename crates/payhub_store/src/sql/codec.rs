@@ -139,15 +139,15 @@ pub(super) fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> 
     })
 }
 
-pub(super) fn event_from_row(row: &AnyRow) -> Result<LedgerEvent, StoreError> {
-    let kind: String = row.try_get("event_type")?;
+pub(super) fn event_from_row(row: &(impl Columns + ?Sized)) -> Result<LedgerEvent, StoreError> {
+    let kind = row.text("event_type")?;
     Ok(LedgerEvent {
-        id: EventId::from_i64(row.try_get("id")?).ok_or_else(|| corrupt("event id"))?,
-        merchant_id: merchant_id(row.try_get("merchant_id")?)?,
+        id: EventId::from_i64(row.int("id")?).ok_or_else(|| corrupt("event id"))?,
+        merchant_id: merchant_id(row.text("merchant_id")?)?,
         kind: EventKind::parse(&kind).ok_or_else(|| corrupt(format!("event type {kind}")))?,
-        resource_id: row.try_get("resource_id")?,
-        status: Status::parse(&row.try_get::<String, _>("status")?).map_err(corrupt)?,
-        occurred_at: from_micros(row.try_get("occurred_at")?)?,
+        resource_id: row.int("resource_id")?,
+        status: Status::parse(&row.text("status")?).map_err(corrupt)?,
+        occurred_at: from_micros(row.int("occurred_at")?)?,
     })
 }
 
@@ -184,7 +184,7 @@ pub(super) fn subscription_from_row(row: &AnyRow) -> Result<Subscription, StoreE
     })
 }
 
-pub(super) fn delivery_kind(row: &AnyRow) -> Result<DeliveryKind, StoreError> {
-    let kind: String = row.try_get("kind")?;
+pub(super) fn delivery_kind(row: &(impl Columns + ?Sized)) -> Result<DeliveryKind, StoreError> {
+    let kind = row.text("kind")?;
     DeliveryKind::parse(&kind).ok_or_else(|| corrupt(format!("delivery kind {kind}")))
 }

@@ -7,13 +7,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payhub_core::{EventId, MerchantId, SubscriptionId};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-use super::batch::{anonymous_rows, values_list};
+use super::batch::values_list;
 use super::codec::{corrupt, delivery_kind, from_micros, merchant_id, micros};
-use super::ledger_writes::{bind_value, insert_many};
+use super::fan_out_writes::FanOutWrite;
 use super::row_values::Kind::{Int, Text};
 use super::row_values::{Columns, Value};
+use super::statements::{id_of, insert_many, StatementTx};
 use super::SqlStore;
 use crate::error::StoreError;
 use crate::records::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryRecord};
@@ -64,11 +65,11 @@ const ATTEMPT_ROW: Columns = Columns {
 /// delivery takes an outcome: one given up meanwhile (its listener
 /// removed) stays given up.
 async fn record_outcomes(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut impl StatementTx,
     outcomes: &[(i64, DeliveryOutcome)],
     now: DateTime<Utc>,
 ) -> Result<HashSet<i64>, StoreError> {
-    let (anonymous, _) = anonymous_rows(tx);
+    let (anonymous, _) = tx.placeholders();
     let mut values: Vec<Value<'_>> = Vec::with_capacity(outcomes.len() * 6 + 1);
     for (delivery, outcome) in outcomes {
         let (state, next_attempt_at) = match (outcome.delivered, outcome.retry_at) {
@@ -102,70 +103,67 @@ async fn record_outcomes(
          FROM v WHERE hub_deliveries.id = v.delivery AND hub_deliveries.state = 'pending' RETURNING id",
         values_list(outcomes.len(), 6, anonymous)
     );
-    let mut query = sqlx::query(&sql);
-    for value in &values {
-        query = bind_value(query, value);
-    }
-    query
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| Ok(row.try_get::<i64, _>("id")?))
-        .collect()
+    let recorded = tx.fetch(&sql, &values, id_of).await?;
+    Ok(recorded.into_iter().collect())
 }
 
-#[async_trait]
-impl DeliveryStore for SqlStore {
-    async fn claim_due_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let _turn = self.write_lock.acquire().await;
+/// Claims up to `limit` pending deliveries that are due, hiding them from
+/// other workers until `lease_until`.
+struct ClaimDeliveries {
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+    skip_locked: &'static str,
+}
+
+impl FanOutWrite for ClaimDeliveries {
+    type Output = Vec<Delivery>;
+
+    async fn run(&self, tx: &mut impl StatementTx) -> Result<Self::Output, StoreError> {
         let sql = format!(
             "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
              WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{}) \
              RETURNING id, event_id, subscription_id, merchant_id, callback, attempts, kind, body",
-            self.backend.skip_locked()
+            self.skip_locked
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(lease_until))
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Delivery {
-                    id: row.try_get("id")?,
-                    event_id: EventId::from_i64(row.try_get("event_id")?)
-                        .ok_or_else(|| corrupt("event id"))?,
-                    // Subscription id 0 marks a merchant webhook.
-                    subscription_id: SubscriptionId::from_i64(row.try_get("subscription_id")?),
-                    merchant_id: merchant_id(row.try_get("merchant_id")?)?,
-                    callback: row.try_get("callback")?,
-                    attempts: row.try_get("attempts")?,
-                    kind: delivery_kind(row)?,
-                    body: row.try_get("body")?,
-                })
+        let now = Value::Int(Some(micros(self.now)));
+        let values = [
+            Value::Int(Some(micros(self.lease_until))),
+            now,
+            now,
+            Value::Int(Some(self.limit)),
+        ];
+        tx.fetch(&sql, &values, |row| {
+            Ok(Delivery {
+                id: row.int("id")?,
+                event_id: EventId::from_i64(row.int("event_id")?)
+                    .ok_or_else(|| corrupt("event id"))?,
+                // Subscription id 0 marks a merchant webhook.
+                subscription_id: SubscriptionId::from_i64(row.int("subscription_id")?),
+                merchant_id: merchant_id(row.text("merchant_id")?)?,
+                callback: row.text("callback")?,
+                attempts: row.int("attempts")?,
+                kind: delivery_kind(row)?,
+                body: row.opt_text("body")?,
             })
-            .collect()
+        })
+        .await
     }
+}
 
-    async fn record_delivery_outcomes(
-        &self,
-        outcomes: &[(i64, DeliveryOutcome)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let _turn = self.write_lock.acquire().await;
-        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        for chunk in outcomes.chunks(OUTCOMES_PER_STATEMENT) {
-            let recorded = record_outcomes(&mut tx, chunk, now).await?;
+/// Records a delivery round's outcomes, each with its attempt.
+struct RecordOutcomes {
+    outcomes: Vec<(i64, DeliveryOutcome)>,
+    now: DateTime<Utc>,
+}
+
+impl FanOutWrite for RecordOutcomes {
+    type Output = ();
+
+    async fn run(&self, tx: &mut impl StatementTx) -> Result<(), StoreError> {
+        let now = self.now;
+        for chunk in self.outcomes.chunks(OUTCOMES_PER_STATEMENT) {
+            let recorded = record_outcomes(tx, chunk, now).await?;
             // Each outcome taken is also an attempt in the delivery's history.
             let attempts: Vec<Value<'_>> = chunk
                 .iter()
@@ -181,10 +179,44 @@ impl DeliveryStore for SqlStore {
                     ]
                 })
                 .collect();
-            insert_many(&mut tx, &ATTEMPT_ROW, &attempts, "").await?;
+            insert_many(tx, &ATTEMPT_ROW, &attempts, "").await?;
         }
-        tx.commit().await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        self.write_fan_out(ClaimDeliveries {
+            now,
+            lease_until,
+            limit,
+            skip_locked: self.backend.skip_locked(),
+        })
+        .await
+    }
+
+    async fn record_delivery_outcomes(
+        &self,
+        outcomes: &[(i64, DeliveryOutcome)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.write_lock.acquire().await;
+        self.write_fan_out(RecordOutcomes {
+            outcomes: outcomes.to_vec(),
+            now,
+        })
+        .await
     }
 
     async fn list_deliveries(

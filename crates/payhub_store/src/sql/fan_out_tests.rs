@@ -187,3 +187,14 @@ async fn a_round_of_deliveries_is_written_together_on_postgres() {
     let store = SqlStore::new(pool.clone(), Backend::Postgres).with_postgres_url(&db.url);
     deliveries_fan_out_and_take_their_outcomes(&store, &pool).await;
 }
+
+/// The same writes through sqlx's `Any` transaction on SQLite (a store not
+/// given its file has no writer thread), so both `StatementTx` drivers run
+/// them on SQLite.
+#[tokio::test]
+async fn a_round_of_deliveries_is_written_together_on_the_sqlite_pool() {
+    let (path, pool) = sqlite_file().await;
+    let store = SqlStore::new(pool.clone(), Backend::Sqlite);
+    deliveries_fan_out_and_take_their_outcomes(&store, &pool).await;
+    remove_sqlite(&path);
+}

@@ -88,6 +88,7 @@ impl Committer {
 
     /// Queues a job and waits until it is committed (or refused).
     pub(crate) async fn submit(&self, job: Job) -> Outcome {
+        let queued = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Pending {
@@ -96,7 +97,11 @@ impl Committer {
             })
             .await
             .map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        let outcome = answer.await.map_err(|_| StoreError::WriterStopped)?;
+        // docs/METRICS.md: what a create or refund waits for its commit.
+        metrics::histogram!("payhub_group_commit_wait_seconds")
+            .record(queued.elapsed().as_secs_f64());
+        outcome
     }
 }
 
@@ -115,6 +120,16 @@ impl Writer {
         jobs: &[Arc<Job>],
     ) -> Result<Vec<Outcome>, StoreError> {
         let _turn = write_lock.acquire().await;
+        let started = std::time::Instant::now();
+        let outcomes = self.write(jobs).await;
+        // docs/METRICS.md: one batch's transaction, from its turn to its commit.
+        metrics::histogram!("payhub_group_commit_write_seconds")
+            .record(started.elapsed().as_secs_f64());
+        outcomes
+    }
+
+    /// Writes the jobs in one transaction; the caller holds the turn.
+    async fn write(&mut self, jobs: &[Arc<Job>]) -> Result<Vec<Outcome>, StoreError> {
         match self {
             Writer::Pool(pool, backend) => {
                 let mut tx = pool.begin_with(backend.begin_write()).await?;

@@ -17,12 +17,13 @@ use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 use super::backend::Backend;
-use super::batch::{anonymous_rows, backend_of, id_list, values_list, IDS_PER_STATEMENT};
+use super::batch::{backend_of, id_list, IDS_PER_STATEMENT};
 use super::codec::{payment_from_row, PAYMENT_COLUMNS};
 use super::row_values::{
     event_values, kept_response_values, payment_values, refund_values, Columns, Value,
     CLAIM_TAKEN_OVER, EVENT_ROW, KEEP_RESPONSE_SQL, PAYMENT_ROW, REFUND_ROW,
 };
+use super::statements::insert_many;
 use crate::error::StoreError;
 use crate::records::IdempotentResponse;
 
@@ -318,35 +319,6 @@ async fn pool_counted_refunds(
         }
     }
     Ok(counted)
-}
-
-/// Inserts rows of `columns` (each row's values in turn in `values`) on the
-/// `Any` driver, many rows a statement, each statement ending in `suffix`
-/// (such as an `ON CONFLICT` clause). On SQLite the rows take anonymous
-/// placeholders, so the statement's size does not cost its square (see
-/// `batch`).
-pub(super) async fn insert_many(
-    tx: &mut Transaction<'_, Any>,
-    columns: &Columns,
-    values: &[Value<'_>],
-    suffix: &str,
-) -> Result<(), StoreError> {
-    let (anonymous, rows) = anonymous_rows(tx);
-    let width = columns.names.len();
-    for chunk in values.chunks(rows * width) {
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES {}{suffix}",
-            columns.table,
-            columns.list(),
-            values_list(chunk.len() / width, width, anonymous)
-        );
-        let mut query = sqlx::query(&sql);
-        for value in chunk {
-            query = bind_value(query, value);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 /// Binds one column's value to a query on the `Any` driver.

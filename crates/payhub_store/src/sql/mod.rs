@@ -8,8 +8,10 @@
 //! PostgreSQL, which pipeline their queries (`postgres_reads`). Group
 //! commit's writes (every create of a payment or refund): rusqlite on a
 //! writer thread of their own (`sqlite_writer`), and a tokio-postgres
-//! connection per committer (`postgres_writer`). Neither PostgreSQL path is
-//! used when the URL asks for TLS. Where the two dialects differ (how a
+//! connection per committer (`postgres_writer`). Fan-out's writes on SQLite
+//! (claims, dispatch, outcomes): the same writer thread, a transaction each
+//! (`fan_out_writes`). Neither PostgreSQL path is used when the URL asks
+//! for TLS. Where the two dialects differ (how a
 //! write transaction begins, row locks, `SKIP LOCKED`), [`Backend`] says
 //! which text to use. The dual-backend test suite is what keeps both honest.
 //!
@@ -18,12 +20,15 @@
 //! and values of the rows a create writes, for every driver), `filter` (list
 //! filters), `batch` (multi-row statements), `tx` (status moves),
 //! `ledger_writes` (the rules of writing payment and refund rows with their
-//! events, over any driver's transaction), `gateway_rows` (gateway rows and
+//! events, over any driver's transaction), `statements` (plain statements
+//! over either driver's write transaction, for fan-out), `gateway_rows` (gateway rows and
 //! dialect references), `checks` (claiming due checks), `group_commit`,
 //! `gauges`, and the native paths above. Then one module per aggregate
 //! trait of [`crate::traits`], implementing it directly: `ledger`, `gateway`,
 //! `outbox`, `deliveries`, `subscriptions`, `idempotency`, `merchants`,
 //! `settings`, `aps`, `telco`, `carrier`, `simulator`, `console`, `connectors`.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::{Any, AnyPool, Transaction};
@@ -45,6 +50,7 @@ mod deliveries;
 mod driver_error;
 #[cfg(test)]
 mod fan_out_tests;
+mod fan_out_writes;
 mod filter;
 mod gateway;
 mod gateway_rows;
@@ -66,6 +72,7 @@ mod settings;
 mod simulator;
 mod sqlite_reads;
 mod sqlite_writer;
+mod statements;
 mod subscriptions;
 mod telco;
 mod tx;
@@ -81,6 +88,10 @@ pub struct SqlStore {
     /// SQLite's hot reads without sqlx's thread hand-offs; `None` on
     /// PostgreSQL and until [`SqlStore::with_sqlite_file`] names the file.
     sqlite_readers: Option<sqlite_reads::SqliteReaders>,
+    /// SQLite's writer thread (`sqlite_writer`), for fan-out's writes
+    /// (`fan_out_writes`); group commit's committer holds it too. `None` on
+    /// PostgreSQL and until [`SqlStore::with_sqlite_file`] names the file.
+    sqlite_writer: Option<Arc<sqlite_writer::SqliteWriter>>,
     /// PostgreSQL's hot reads on shared tokio-postgres clients, without the
     /// pool's checkout and `AnyRow`s; `None` on SQLite, until
     /// [`SqlStore::with_postgres_url`] names the server, and when its URL
@@ -105,6 +116,7 @@ impl SqlStore {
             write_lock,
             committer,
             sqlite_readers: None,
+            sqlite_writer: None,
             postgres_readers: None,
         }
     }
@@ -118,10 +130,11 @@ impl SqlStore {
         if self.backend == Backend::Sqlite {
             let writer = sqlite_writer::SqliteWriter::start(path.clone(), &crate::SQLITE_PRAGMAS);
             self.committer = Committer::start(
-                &Target::Sqlite(writer),
+                &Target::Sqlite(writer.clone()),
                 self.write_lock.clone(),
                 committers(self.backend),
             );
+            self.sqlite_writer = Some(writer);
             self.sqlite_readers = Some(sqlite_reads::SqliteReaders::new(path));
         }
         self
@@ -149,12 +162,19 @@ impl SqlStore {
     }
 
     /// Starts a write transaction; keep the turn alive until it commits.
-    pub(super) async fn begin_write(
+    /// The caller's file names the writer in the metrics.
+    #[track_caller]
+    pub(super) fn begin_write(
         &self,
-    ) -> Result<(WriteTurn, Transaction<'static, Any>), StoreError> {
-        let turn = self.write_lock.acquire().await;
-        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok((turn, tx))
+    ) -> impl std::future::Future<Output = Result<(WriteTurn, Transaction<'static, Any>), StoreError>>
+           + Send
+           + '_ {
+        let writer = backend::writer_name(std::panic::Location::caller());
+        async move {
+            let turn = self.write_lock.acquire_for(writer).await;
+            let tx = self.pool.begin_with(self.backend.begin_write()).await?;
+            Ok((turn, tx))
+        }
     }
 }
 

@@ -7,9 +7,11 @@ use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
-use super::ledger_writes::{bind_value, insert_many};
+use super::fan_out_writes::FanOutWrite;
+use super::ledger_writes::bind_value;
 use super::row_values::Kind::{Int, Text};
 use super::row_values::{event_values, Columns, Value, EVENT_ROW};
+use super::statements::{insert_many, placeholder_list, StatementTx};
 use super::{gauges, SqlStore};
 use crate::error::StoreError;
 use crate::records::{ClaimedEvent, DeliveryKind, FanOut};
@@ -96,54 +98,62 @@ fn new_delivery<'a>(
     ]
 }
 
-#[async_trait]
-impl OutboxStore for SqlStore {
-    async fn claim_undispatched_events(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<ClaimedEvent>, StoreError> {
-        let _turn = self.write_lock.acquire().await;
+/// Claims up to `limit` events not yet dispatched whose lease has run out,
+/// hiding them from other dispatchers until `lease_until`.
+struct ClaimEvents {
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+    skip_locked: &'static str,
+}
+
+impl FanOutWrite for ClaimEvents {
+    type Output = Vec<ClaimedEvent>;
+
+    async fn run(&self, tx: &mut impl StatementTx) -> Result<Self::Output, StoreError> {
         let sql = format!(
             "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
              WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}, origin",
-            self.backend.skip_locked()
+            self.skip_locked
         );
-        let rows = sqlx::query(&sql)
-            .bind(micros(lease_until))
-            .bind(micros(now))
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut events = rows
-            .iter()
-            .map(|row| {
-                let origin: Option<String> = row.try_get("origin")?;
+        let now = Value::Int(Some(micros(self.now)));
+        let values = [
+            Value::Int(Some(micros(self.lease_until))),
+            now,
+            now,
+            Value::Int(Some(self.limit)),
+        ];
+        let mut events = tx
+            .fetch(&sql, &values, |row| {
                 Ok(ClaimedEvent {
                     event: event_from_row(row)?,
-                    origin: origin.as_deref().map(Origin::new),
+                    origin: row.opt_text("origin")?.as_deref().map(Origin::new),
                 })
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .await?;
         events.sort_by_key(|e| e.event.id);
         Ok(events)
     }
+}
 
-    async fn complete_dispatch(
-        &self,
-        fan_out: &[FanOut],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (_turn, mut tx) = self.begin_write().await?;
+/// Writes a round's deliveries and marks its events dispatched.
+struct CompleteDispatch {
+    fan_out: Vec<FanOut>,
+    now: DateTime<Utc>,
+}
+
+impl FanOutWrite for CompleteDispatch {
+    type Output = ();
+
+    async fn run(&self, tx: &mut impl StatementTx) -> Result<(), StoreError> {
+        let now = self.now;
         let mut deliveries: Vec<Value<'_>> = Vec::new();
         for FanOut {
             event,
             subscriptions,
             listener_body,
             webhooks,
-        } in fan_out
+        } in &self.fan_out
         {
             for webhook in webhooks {
                 // Subscription id 0 marks the event's one merchant webhook.
@@ -166,29 +176,59 @@ impl OutboxStore for SqlStore {
         // A round's deliveries in a few statements, not one each; an event
         // dispatched twice (its lease ran out midway) adds none twice.
         insert_many(
-            &mut tx,
+            tx,
             &DELIVERY_ROW,
             &deliveries,
             " ON CONFLICT (event_id, subscription_id) DO NOTHING",
         )
         .await?;
         // One statement marks the whole batch dispatched.
-        let ids: Vec<i64> = fan_out.iter().map(|f| f.event.get()).collect();
-        for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let (anonymous, _) = tx.placeholders();
+        let at = Value::Int(Some(micros(now)));
+        for chunk in self.fan_out.chunks(500) {
             let sql = format!(
-                "UPDATE outbox_events SET dispatched_at = $1, updated_at = $2 WHERE id IN ({})",
-                placeholders.join(", ")
+                "UPDATE outbox_events SET dispatched_at = {}, updated_at = {} WHERE id IN ({})",
+                placeholder_list(anonymous, 0, 1),
+                placeholder_list(anonymous, 1, 1),
+                placeholder_list(anonymous, 2, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(micros(now)).bind(micros(now));
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
+            let mut values = vec![at, at];
+            values.extend(chunk.iter().map(|f| Value::Int(Some(f.event.get()))));
+            tx.execute(&sql, &values).await?;
         }
-        tx.commit().await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_undispatched_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        self.write_fan_out(ClaimEvents {
+            now,
+            lease_until,
+            limit,
+            skip_locked: self.backend.skip_locked(),
+        })
+        .await
+    }
+
+    async fn complete_dispatch(
+        &self,
+        fan_out: &[FanOut],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_lock.acquire().await;
+        self.write_fan_out(CompleteDispatch {
+            fan_out: fan_out.to_vec(),
+            now,
+        })
+        .await
     }
 
     async fn find_event(&self, id: EventId) -> Result<Option<LedgerEvent>, StoreError> {

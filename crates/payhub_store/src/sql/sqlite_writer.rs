@@ -29,70 +29,91 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::codec::payment_from_row;
+use super::batch::ANONYMOUS_ROWS_PER_STATEMENT;
+use super::codec::{payment_from_row, Columns as RowColumns};
 use super::group_commit::{write_jobs, Job, Outcome};
 use super::ledger_writes::{counted_payment, select_counted_refunds, select_payments, LedgerTx};
 use super::row_values::{Columns, Value, KEEP_RESPONSE_SQL};
 use super::sqlite_reads::{classify, column_names, Row};
+use super::statements::StatementTx;
 use crate::error::StoreError;
 
 /// Statements the writer keeps prepared: an insert per table, the lock,
 /// the sum and the kept answer.
 const STATEMENTS_CACHED: usize = 16;
 
-/// A batch handed to the thread, and where its outcomes go.
-struct Batch {
-    jobs: Vec<Arc<Job>>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
-}
+/// Work handed to the thread: it runs on the thread's connection, opened
+/// on first use (and again after work that could not open it).
+type Work = Box<dyn FnOnce(&mut Option<Connection>) + Send>;
 
 /// The writer thread's queue; the thread ends when this is dropped.
 pub(super) struct SqliteWriter {
-    sender: mpsc::Sender<Batch>,
+    sender: mpsc::Sender<Work>,
+    path: PathBuf,
+    pragmas: &'static [&'static str],
 }
 
 impl SqliteWriter {
     /// Starts the writer thread for the SQLite file at `path`. Its
-    /// connection is opened on the first batch (and again after a batch
-    /// that could not open it), with `pragmas`.
+    /// connection is opened on the first work, with `pragmas`.
     pub(super) fn start(path: PathBuf, pragmas: &'static [&'static str]) -> Arc<Self> {
-        let (sender, receiver) = mpsc::channel::<Batch>();
+        let (sender, receiver) = mpsc::channel::<Work>();
         let spawned = std::thread::Builder::new()
             .name("payhub-sqlite-writer".into())
             .spawn(move || {
                 let mut connection = None;
-                while let Ok(batch) = receiver.recv() {
-                    let outcomes = write_batch(&mut connection, &path, pragmas, &batch.jobs);
-                    let _ = batch.reply.send(outcomes);
+                while let Ok(work) = receiver.recv() {
+                    work(&mut connection);
                 }
             });
         if let Err(error) = spawned {
-            // The sender's receiver is gone with the closure: every batch
+            // The sender's receiver is gone with the closure: every write
             // then fails with `WriterStopped`, a 503.
             tracing::error!(error = %error, "the SQLite writer thread could not start");
         }
-        Arc::new(Self { sender })
+        Arc::new(Self {
+            sender,
+            path,
+            pragmas,
+        })
     }
 
-    /// Writes the jobs in one transaction on the writer thread. The caller
-    /// holds the store's write lock.
+    /// Writes group commit's jobs in one transaction on the writer thread.
+    /// The caller holds the store's write lock.
     pub(super) async fn execute(&self, jobs: Vec<Arc<Job>>) -> Result<Vec<Outcome>, StoreError> {
+        self.transaction(move |tx| complete_now(write_jobs(&mut SqliteTx(tx), &jobs))?)
+            .await
+    }
+
+    /// Runs `work` in one immediate transaction on the writer thread and
+    /// commits it, or rolls it back if `work` fails. The caller holds the
+    /// store's write lock, so the thread never waits for another writer of
+    /// this process.
+    pub(super) async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
+        let (path, pragmas) = (self.path.clone(), self.pragmas);
+        let job: Work = Box::new(move |connection| {
+            let _ = reply.send(in_transaction(connection, &path, pragmas, work));
+        });
         self.sender
-            .send(Batch { jobs, reply })
+            .send(job)
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
-/// On the writer thread: one transaction for the batch, committed, or
-/// rolled back (when its guard drops) if any statement failed.
-fn write_batch(
+/// On the writer thread: `work` in one transaction, committed, or rolled
+/// back (when its guard drops) if any statement failed.
+fn in_transaction<T>(
     connection: &mut Option<Connection>,
     path: &PathBuf,
     pragmas: &[&str],
-    jobs: &[Arc<Job>],
-) -> Result<Vec<Outcome>, StoreError> {
+    work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     if connection.is_none() {
         *connection = Some(open(path, pragmas).map_err(unavailable)?);
     }
@@ -102,9 +123,9 @@ fn write_batch(
     let tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(classify)?;
-    let outcomes = complete_now(write_jobs(&mut SqliteTx(&tx), jobs))??;
+    let done = work(&tx)?;
     tx.commit().map_err(classify)?;
-    Ok(outcomes)
+    Ok(done)
 }
 
 fn open(path: &PathBuf, pragmas: &[&str]) -> rusqlite::Result<Connection> {
@@ -127,7 +148,7 @@ fn unavailable(error: rusqlite::Error) -> StoreError {
 /// Runs the shared (async) ledger writes to their end on this thread.
 /// Every statement of [`SqliteTx`] runs as it is called, so the future
 /// never waits: it completes in its first poll, and needs no runtime.
-fn complete_now<F: Future>(future: F) -> Result<F::Output, StoreError> {
+pub(super) fn complete_now<F: Future>(future: F) -> Result<F::Output, StoreError> {
     let mut future = std::pin::pin!(future);
     match future
         .as_mut()
@@ -141,7 +162,7 @@ fn complete_now<F: Future>(future: F) -> Result<F::Output, StoreError> {
 }
 
 /// The ledger's statements on the writer thread's open transaction.
-struct SqliteTx<'c>(&'c rusqlite::Transaction<'c>);
+pub(super) struct SqliteTx<'c>(pub(super) &'c rusqlite::Transaction<'c>);
 
 impl SqliteTx<'_> {
     /// The lock of [`LedgerTx::lock_and_count`].
@@ -213,6 +234,38 @@ impl LedgerTx for SqliteTx<'_> {
             .execute(rusqlite::params_from_iter(values))
             .map_err(classify)?;
         Ok(updated == 1)
+    }
+}
+
+impl StatementTx for SqliteTx<'_> {
+    fn placeholders(&self) -> (bool, usize) {
+        (true, ANONYMOUS_ROWS_PER_STATEMENT)
+    }
+
+    async fn execute(&mut self, sql: &str, values: &[Value<'_>]) -> Result<u64, StoreError> {
+        let mut statement = self.0.prepare_cached(sql).map_err(classify)?;
+        let changed = statement
+            .execute(rusqlite::params_from_iter(values))
+            .map_err(classify)?;
+        Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+    }
+
+    async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        values: &[Value<'_>],
+        mut decode: impl FnMut(&dyn RowColumns) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = self.0.prepare_cached(sql).map_err(classify)?;
+        let names = column_names(&statement);
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(values))
+            .map_err(classify)?;
+        let mut decoded = Vec::new();
+        while let Some(row) = rows.next().map_err(classify)? {
+            decoded.push(decode(&Row::new(row, &names))?);
+        }
+        Ok(decoded)
     }
 }
 

@@ -190,3 +190,77 @@ pub async fn run_at_rate(
     }
     summarize(all, errors, started.elapsed().as_secs_f64())
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use axum::extract::{ConnectInfo, State};
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::{run_at_rate, Request, RequestMaker};
+
+    /// A server on 127.0.0.1 that answers every request after `delay` and
+    /// remembers each peer address (one per connection) it served.
+    async fn slow_server(delay: Duration) -> (String, Arc<Mutex<HashSet<SocketAddr>>>) {
+        let peers = Arc::new(Mutex::new(HashSet::new()));
+        let app = Router::new()
+            .route(
+                "/",
+                get(
+                    move |State(peers): State<Arc<Mutex<HashSet<SocketAddr>>>>,
+                          ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                        peers.lock().map(|mut p| p.insert(peer)).ok();
+                        tokio::time::sleep(delay).await;
+                        "ok"
+                    },
+                ),
+            )
+            .with_state(peers.clone());
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on 127.0.0.1");
+        let url = format!("http://{}/", socket.local_addr().expect("its address"));
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                socket,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        (url, peers)
+    }
+
+    fn gets(url: String) -> RequestMaker {
+        Arc::new(move |_| Request::Get(url.clone()))
+    }
+
+    /// Behind schedule (each answer takes 20 ms, asked for every 5 ms), the
+    /// open loop keeps to its connections instead of opening more, and
+    /// charges each request the time it waited for its sender.
+    #[tokio::test]
+    async fn an_open_loop_behind_schedule_keeps_its_connections_and_counts_the_wait() {
+        let (url, peers) = slow_server(Duration::from_millis(20)).await;
+        let client = reqwest::Client::new();
+        let measured = run_at_rate(
+            &client,
+            "key",
+            200.0,
+            2,
+            Duration::from_millis(400),
+            gets(url),
+        )
+        .await;
+        let connections = peers.lock().map(|p| p.len()).unwrap_or(usize::MAX);
+        assert!(connections <= 2, "{connections} connections for 2 senders");
+        // 80 requests fell due; two senders answer about 100 a second, so
+        // the later ones waited for their sender, and that wait is counted.
+        assert_eq!(measured.requests + measured.errors, 80, "{measured:?}");
+        assert!(measured.p99_ms > 100.0, "{measured:?}");
+    }
+}

@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use super::batch::values_list;
 use super::codec::{corrupt, delivery_kind, from_micros, merchant_id, micros};
-use super::fan_out_writes::FanOutWrite;
+use super::fan_out_writes::{FanOutWrite, Lease};
 use super::row_values::Kind::{Int, Text};
 use super::row_values::{Columns, Value};
 use super::statements::{id_of, insert_many, StatementTx};
@@ -109,12 +109,7 @@ async fn record_outcomes(
 
 /// Claims up to `limit` pending deliveries that are due, hiding them from
 /// other workers until `lease_until`.
-struct ClaimDeliveries {
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: i64,
-    skip_locked: &'static str,
-}
+struct ClaimDeliveries(Lease);
 
 impl FanOutWrite for ClaimDeliveries {
     type Output = Vec<Delivery>;
@@ -124,15 +119,9 @@ impl FanOutWrite for ClaimDeliveries {
             "UPDATE hub_deliveries SET next_attempt_at = $1, updated_at = $2 WHERE id IN (SELECT id FROM hub_deliveries \
              WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{}) \
              RETURNING id, event_id, subscription_id, merchant_id, callback, attempts, kind, body",
-            self.skip_locked
+            self.0.skip_locked
         );
-        let now = Value::Int(Some(micros(self.now)));
-        let values = [
-            Value::Int(Some(micros(self.lease_until))),
-            now,
-            now,
-            Value::Int(Some(self.limit)),
-        ];
+        let values = self.0.values();
         tx.fetch(&sql, &values, |row| {
             Ok(Delivery {
                 id: row.int("id")?,
@@ -194,13 +183,8 @@ impl DeliveryStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         let _turn = self.write_lock.acquire().await;
-        self.write_fan_out(ClaimDeliveries {
-            now,
-            lease_until,
-            limit,
-            skip_locked: self.backend.skip_locked(),
-        })
-        .await
+        self.write_fan_out(ClaimDeliveries(self.lease(now, lease_until, limit)))
+            .await
     }
 
     async fn record_delivery_outcomes(

@@ -12,6 +12,10 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
+use super::codec::micros;
+use super::row_values::Value;
 use super::sqlite_writer::{complete_now, SqliteTx};
 use super::statements::StatementTx;
 use super::SqlStore;
@@ -28,7 +32,48 @@ pub(super) trait FanOutWrite: Send + 'static {
     ) -> impl Future<Output = Result<Self::Output, StoreError>>;
 }
 
+/// A claim of due work under a lease: up to `limit` rows due at `now`,
+/// hidden from other workers until `lease_until`. A claim's statement
+/// binds [`Lease::values`]: `$1` the lease's end, `$2` and `$3` now, `$4`
+/// the limit.
+#[derive(Clone, Copy)]
+pub(super) struct Lease {
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+    /// Appended to the claim's subquery: `FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL, so that nodes claim different rows.
+    pub(super) skip_locked: &'static str,
+}
+
+impl Lease {
+    pub(super) fn values(&self) -> [Value<'static>; 4] {
+        let now = Value::Int(Some(micros(self.now)));
+        [
+            Value::Int(Some(micros(self.lease_until))),
+            now,
+            now,
+            Value::Int(Some(self.limit)),
+        ]
+    }
+}
+
 impl SqlStore {
+    /// A lease on this store's backend.
+    pub(super) fn lease(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Lease {
+        Lease {
+            now,
+            lease_until,
+            limit,
+            skip_locked: self.backend.skip_locked(),
+        }
+    }
+
     /// Runs `write` in a transaction of its own and commits it. The caller
     /// holds the turn to write (on SQLite), taken in its own module so the
     /// turn's metrics name it.

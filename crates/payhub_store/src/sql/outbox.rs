@@ -7,7 +7,7 @@ use payhub_core::{EventId, LedgerEvent, Origin};
 use sqlx::{Any, Row, Transaction};
 
 use super::codec::{event_from_row, micros, EVENT_COLUMNS};
-use super::fan_out_writes::FanOutWrite;
+use super::fan_out_writes::{FanOutWrite, Lease};
 use super::ledger_writes::bind_value;
 use super::row_values::Kind::{Int, Text};
 use super::row_values::{event_values, Columns, Value, EVENT_ROW};
@@ -100,12 +100,7 @@ fn new_delivery<'a>(
 
 /// Claims up to `limit` events not yet dispatched whose lease has run out,
 /// hiding them from other dispatchers until `lease_until`.
-struct ClaimEvents {
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: i64,
-    skip_locked: &'static str,
-}
+struct ClaimEvents(Lease);
 
 impl FanOutWrite for ClaimEvents {
     type Output = Vec<ClaimedEvent>;
@@ -114,15 +109,9 @@ impl FanOutWrite for ClaimEvents {
         let sql = format!(
             "UPDATE outbox_events SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM outbox_events \
              WHERE dispatched_at IS NULL AND lease_until <= $3 ORDER BY id LIMIT $4{}) RETURNING {EVENT_COLUMNS}, origin",
-            self.skip_locked
+            self.0.skip_locked
         );
-        let now = Value::Int(Some(micros(self.now)));
-        let values = [
-            Value::Int(Some(micros(self.lease_until))),
-            now,
-            now,
-            Value::Int(Some(self.limit)),
-        ];
+        let values = self.0.values();
         let mut events = tx
             .fetch(&sql, &values, |row| {
                 Ok(ClaimedEvent {
@@ -209,13 +198,8 @@ impl OutboxStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<ClaimedEvent>, StoreError> {
         let _turn = self.write_lock.acquire().await;
-        self.write_fan_out(ClaimEvents {
-            now,
-            lease_until,
-            limit,
-            skip_locked: self.backend.skip_locked(),
-        })
-        .await
+        self.write_fan_out(ClaimEvents(self.lease(now, lease_until, limit)))
+            .await
     }
 
     async fn complete_dispatch(

@@ -38,9 +38,12 @@ use super::sqlite_reads::{classify, column_names, Row};
 use super::statements::StatementTx;
 use crate::error::StoreError;
 
-/// Statements the writer keeps prepared: an insert per table, the lock,
-/// the sum and the kept answer.
-const STATEMENTS_CACHED: usize = 16;
+/// Statements the writer keeps prepared: group commit's (an insert per
+/// table, the lock, the sum and the kept answer) and fan-out's, whose
+/// multi-row statements differ in text with their number of rows; room
+/// for all of them, so that a round of fan-out does not push group
+/// commit's out.
+const STATEMENTS_CACHED: usize = 128;
 
 /// Work handed to the thread: it runs on the thread's connection, opened
 /// on first use (and again after work that could not open it).
